@@ -1,0 +1,90 @@
+"""Stack frames as every profiler source, file format and view shares them.
+
+A frame is (function, file, line). Its *kind* (the target's own code, the standard library,
+third-party packages, native code) drives the flame view's colours; it is derived from the file
+path, so readers of every format get it for free.
+"""
+
+from __future__ import annotations
+
+import enum
+import sysconfig
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+class FrameKind(enum.Enum):
+    OWN = "own"
+    STDLIB = "stdlib"
+    THIRD_PARTY = "third_party"
+    NATIVE = "native"
+    THREAD = "thread"  # synthetic root frames naming a thread or process
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    name: str
+    filename: str = ""
+    line: int = 0
+
+    @property
+    def location(self) -> str:
+        """`file:line` as people read it, or the empty string when unknown."""
+        if not self.filename:
+            return ""
+        return f"{self.filename}:{self.line}" if self.line else self.filename
+
+    @property
+    def label(self) -> str:
+        """The short form shown in a flame box: `name (basename:line)`."""
+        if not self.filename:
+            return self.name
+        base = self.filename.rsplit("/", 1)[-1]
+        return f"{self.name} ({base}:{self.line})" if self.line else f"{self.name} ({base})"
+
+    @property
+    def kind(self) -> FrameKind:
+        return classify(self.filename, self.name)
+
+
+def _stdlib_prefixes() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    prefixes = {paths.get("stdlib", ""), paths.get("platstdlib", "")}
+    # Other interpreters' stdlibs are recognised by their shape: .../lib/pythonX.Y/
+    return tuple(p for p in prefixes if p)
+
+
+_STDLIB = _stdlib_prefixes()
+_NATIVE_SUFFIXES = (".so", ".c", ".cpp", ".cc", ".h", ".rs", ".S")
+
+
+@lru_cache(maxsize=65536)
+def classify(filename: str, name: str = "") -> FrameKind:
+    """Guess where a frame's code comes from, from its file path alone."""
+    if name.startswith(("thread (", "process ")) and not filename:
+        return FrameKind.THREAD
+    if not filename or filename.startswith("<"):
+        # `<frozen importlib._bootstrap>` and friends are the standard library; `<string>`
+        # is code the target ran itself.
+        if filename.startswith("<frozen"):
+            return FrameKind.STDLIB
+        return FrameKind.OWN if filename else FrameKind.NATIVE
+    if filename.endswith(_NATIVE_SUFFIXES) or "/lib/x86_64-linux-gnu/" in filename:
+        return FrameKind.NATIVE
+    if "site-packages/" in filename or "dist-packages/" in filename:
+        return FrameKind.THIRD_PARTY
+    if filename.startswith(_STDLIB) or _looks_like_stdlib(filename):
+        return FrameKind.STDLIB
+    return FrameKind.OWN
+
+
+def _looks_like_stdlib(filename: str) -> bool:
+    # /usr/lib/python3.12/threading.py, ~/.pyenv/versions/3.11.7/lib/python3.11/json/__init__.py
+    marker = "/lib/python"
+    i = filename.find(marker)
+    if i < 0:
+        return False
+    rest = filename[i + len(marker) :]
+    version, _, tail = rest.partition("/")
+    return bool(tail) and version[:1].isdigit()
+

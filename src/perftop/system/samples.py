@@ -1,0 +1,143 @@
+"""Typed, immutable samples that the system collectors produce and the UI renders.
+
+Units are in the field names (`_bytes`, `_per_s`, `_percent`, `_c`) so nobody has to guess.
+This module is plain data: no psutil, no Textual.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Level(enum.Enum):
+    """A semantic level that CSS colours; collectors decide it, widgets only render it."""
+
+    OK = "ok"
+    WARN = "warn"
+    CRIT = "crit"
+
+
+def level_of(value: float, warn: float, crit: float) -> Level:
+    """Map a value onto ok / warn / crit with inclusive thresholds."""
+    if value >= crit:
+        return Level.CRIT
+    if value >= warn:
+        return Level.WARN
+    return Level.OK
+
+
+@dataclass(frozen=True, slots=True)
+class CpuSample:
+    total_percent: float
+    user_percent: float
+    system_percent: float
+    iowait_percent: float
+    per_core_percent: tuple[float, ...]
+    freq_mhz: float | None = None
+    freq_max_mhz: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemorySample:
+    total_bytes: int
+    used_bytes: int
+    available_bytes: int
+    free_bytes: int
+    cached_bytes: int
+    buffers_bytes: int
+    swap_total_bytes: int
+    swap_used_bytes: int
+
+    @property
+    def used_percent(self) -> float:
+        return 100.0 * self.used_bytes / self.total_bytes if self.total_bytes else 0.0
+
+    @property
+    def swap_percent(self) -> float:
+        if not self.swap_total_bytes:
+            return 0.0
+        return 100.0 * self.swap_used_bytes / self.swap_total_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DiskSample:
+    """One block device's I/O over the last interval, plus its counters since boot."""
+
+    name: str
+    read_bytes_per_s: float
+    write_bytes_per_s: float
+    read_ops_per_s: float
+    write_ops_per_s: float
+    read_bytes_total: int
+    write_bytes_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class NetSample:
+    """One network interface's traffic over the last interval, plus counters since boot."""
+
+    name: str
+    rx_bytes_per_s: float
+    tx_bytes_per_s: float
+    rx_packets_per_s: float
+    tx_packets_per_s: float
+    rx_bytes_total: int
+    tx_bytes_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class TempSample:
+    label: str
+    current_c: float
+    high_c: float | None = None
+    critical_c: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSample:
+    """Everything the dashboard's meters show for one tick."""
+
+    timestamp: float
+    cpu: CpuSample
+    memory: MemorySample
+    disks: tuple[DiskSample, ...] = ()
+    nets: tuple[NetSample, ...] = ()
+    temps: tuple[TempSample, ...] = ()
+    load_avg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    uptime_s: float = 0.0
+    core_count: int = 1
+    hostname: str = ""
+
+
+@dataclass(slots=True)
+class ProcessRow:
+    """One process as the table shows it.
+
+    `cpu_percent` follows htop: 100 % is one whole core. The machine-wide figure is
+    `cpu_percent / core_count`, computed by the view, not stored twice.
+    """
+
+    pid: int
+    ppid: int
+    name: str
+    user: str
+    state: str
+    cpu_percent: float
+    mem_percent: float
+    rss_bytes: int
+    num_threads: int
+    read_bytes_per_s: float | None
+    write_bytes_per_s: float | None
+    start_time: float
+    cmdline: str
+    nice: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSnapshot:
+    """All processes at one tick, keyed by PID."""
+
+    timestamp: float
+    rows: dict[int, ProcessRow] = field(default_factory=dict)
+    core_count: int = 1
