@@ -1,0 +1,113 @@
+"""The Textual app: screens, the sampling loop and the command palette. It wires; it does not
+compute: collectors live in `perftop.system`, views in `perftop.ui`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from textual.app import App, SystemCommand
+from textual.message import Message
+from textual.screen import Screen
+
+from perftop.system.history import SystemHistory
+from perftop.system.processes import ViewOptions
+from perftop.system.samples import ProcessSnapshot, SystemSample
+from perftop.system.source import SystemSource
+from perftop.ui.screens.dashboard import DashboardScreen
+
+
+@dataclass
+class AppConfig:
+    """Everything the CLI (or a test) decides before the app starts."""
+
+    delay_s: float = 1.0
+    history_len: int = 3600
+    view: ViewOptions = field(default_factory=ViewOptions)
+    profile_pid: int | None = None
+
+
+class Sampled(Message):
+    """One tick of data from the sampler thread; a burst collapses into the newest."""
+
+    def __init__(self, sample: SystemSample, snapshot: ProcessSnapshot) -> None:
+        super().__init__()
+        self.sample = sample
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, Sampled)
+
+
+class PerftopApp(App[None]):
+    TITLE = "perftop"
+    CSS_PATH = "ui/perftop.tcss"
+
+    def __init__(
+        self,
+        source_factory: Callable[[], SystemSource],
+        config: AppConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.config = config or AppConfig()
+        self.history = SystemHistory(self.config.history_len)
+        self._source_factory = source_factory
+        self._source: SystemSource | None = None
+        self._clock = clock
+        self._next_tick = 0.0
+        self.dashboard = DashboardScreen(self.history, self.config.view)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.dashboard)
+        self._sample()
+
+    # --- sampling: one thread worker, re-armed after each tick so ticks never overlap -------
+
+    def _sample(self) -> None:
+        self._next_tick = self._clock() + self.config.delay_s
+        self.run_worker(self._collect, thread=True, exclusive=True, group="sampler")
+
+    def _collect(self) -> None:
+        if self._source is None:
+            self._source = self._source_factory()
+        sample = self._source.sample_system()
+        snapshot = self._source.sample_processes()
+        self.post_message(Sampled(sample, snapshot))
+
+    def on_sampled(self, message: Sampled) -> None:
+        self.history.append(message.sample)
+        self.dashboard.show(message.sample, message.snapshot)
+        self.dashboard.refresh_detail()
+        self.set_timer(max(self._next_tick - self._clock(), 0.05), self._sample)
+
+    def sample_now(self) -> None:
+        """Tests and the screenshot script drive ticks directly instead of waiting."""
+        self._sample()
+
+    # --- command palette: every action of the screen, not only Textual's defaults ------------
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            key = self.get_key_display(binding)
+            yield SystemCommand(
+                binding.description,
+                f"key: {key}",
+                _runner(self, binding.action, active.node),
+            )
+
+
+def _runner(app: App[None], action: str, node: object) -> Callable[[], object]:
+    def run() -> object:
+        return app.run_action(action, node)  # type: ignore[arg-type]
+
+    return run

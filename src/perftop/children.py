@@ -1,0 +1,292 @@
+"""Every subprocess perftop starts, and how each one ends with it.
+
+perftop starts two kinds of children: profilers (py-spy) and launched targets
+(`perftop run -- python app.py`). Whatever way perftop ends, none may outlive it:
+
+- a normal exit or an exception: `terminate_all` runs from `atexit`;
+- SIGTERM or SIGHUP (the SSH session dropped): `install_signal_handlers` ends the children, then
+  lets the signal take its default course, so the exit status still says which signal it was;
+- SIGKILL, where no code of ours runs: the kernel sends each child its `PR_SET_PDEATHSIG`.
+
+How each kind is started, and why:
+
+- **Profilers get a session of their own.** A terminal Ctrl-C, Ctrl-Z or hang-up goes to the
+  whole foreground process group; a py-spy in it would stop recording behind the driver's back
+  (and Ctrl-Z would freeze it while attached to the target). perftop alone decides when py-spy
+  stops, always with SIGINT, the one signal after which py-spy writes what it recorded and
+  releases the target. Its death signal is SIGINT for the same reason: SIGKILL could land while
+  py-spy holds the target's threads stopped under ptrace.
+- **Launched targets stay in perftop's process group**, exactly as under `py-spy record --
+  python app.py`: a terminal Ctrl-C or hang-up reaches the program as it would without perftop.
+  While the TUI runs the terminal is in raw mode, so keys never become signals and the target,
+  whose stdin is /dev/null, never competes with the TUI for them. Its death signal is SIGTERM,
+  the polite end a program can clean up after.
+
+`PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits, not the process. A
+target launched from a short-lived worker thread would be killed the moment that worker
+returned, so every child is forked from one long-lived spawner thread owned by this module.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import enum
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from types import FrameType
+from typing import Any
+
+__all__ = [
+    "ChildKind",
+    "ChildrenClosed",
+    "install_signal_handlers",
+    "spawn",
+    "terminate",
+    "terminate_all",
+    "track",
+    "tracked",
+    "untrack",
+]
+
+
+class ChildKind(enum.Enum):
+    PROFILER = "profiler"  # py-spy: ended with SIGINT so it writes its output and detaches
+    TARGET = "target"  # a program perftop launched: SIGTERM, then SIGKILL
+
+
+class ChildrenClosed(RuntimeError):
+    """Raised by `spawn` once perftop is shutting down: a new child would outlive it."""
+
+
+_lock = threading.RLock()  # re-entrant: signal handlers run on the main thread, maybe mid-call
+_children: dict[subprocess.Popen[bytes], ChildKind] = {}
+_closing = False
+_PR_SET_PDEATHSIG = 1
+_POLITE_SIGNAL = {ChildKind.PROFILER: signal.SIGINT, ChildKind.TARGET: signal.SIGTERM}
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    # Looked up once here: the child calls it between fork and exec, where loading a library
+    # could deadlock on a lock another thread held at the moment of the fork.
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    typed: Callable[..., int] = prctl
+    return typed
+
+
+_prctl = _load_prctl()
+
+
+def _death_signal_setter(sig: int) -> Callable[[], None] | None:
+    if _prctl is None:
+        return None
+    prctl = _prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        # perftop may have died between fork and prctl; then nobody would ever signal us.
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sig)
+
+    return preexec
+
+
+def _kind_of(popen: subprocess.Popen[bytes]) -> ChildKind:
+    args = popen.args
+    if isinstance(args, str | bytes | os.PathLike):
+        first = os.fsdecode(args).split(" ", 1)[0]
+    else:
+        first = os.fsdecode(next(iter(args), ""))
+    return ChildKind.PROFILER if os.path.basename(first).startswith("py-spy") else ChildKind.TARGET
+
+
+def track(popen: subprocess.Popen[bytes], kind: ChildKind | None = None) -> subprocess.Popen[bytes]:
+    """Register a child started elsewhere, so it ends with perftop. Returns it for chaining.
+
+    Without `kind`, a py-spy executable is a profiler and anything else a target.
+    """
+    with _lock:
+        _children[popen] = kind or _kind_of(popen)
+    return popen
+
+
+def untrack(popen: subprocess.Popen[bytes]) -> None:
+    """Forget a child perftop no longer owns (it was reaped, or handed over)."""
+    with _lock:
+        _children.pop(popen, None)
+
+
+def tracked() -> list[subprocess.Popen[bytes]]:
+    """The children still registered, in the order they were started."""
+    with _lock:
+        return list(_children)
+
+
+class _Spawner:
+    """One daemon thread that forks every child, so death signals follow perftop's lifetime."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def run(self, job: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        if threading.current_thread() is self._thread:
+            return job()
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="perftop-spawner", daemon=True
+                )
+                self._thread.start()
+        future: Future[subprocess.Popen[bytes]] = Future()
+        self._jobs.put((job, future))
+        return future.result()
+
+    def _loop(self) -> None:
+        while True:
+            job, future = self._jobs.get()
+            try:
+                future.set_result(job())
+            except BaseException as exc:  # handed to the caller, who raises it in its thread
+                future.set_exception(exc)
+
+
+_spawner = _Spawner()
+
+
+def spawn(args: Sequence[str], *, kind: ChildKind, **popen_kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start and track a child the way its kind needs (see the module docstring).
+
+    `popen_kwargs` go to `subprocess.Popen`; session and death signal are set here.
+    Raises `ChildrenClosed` once perftop is ending, and what Popen raises (FileNotFoundError...).
+    """
+    if kind is ChildKind.PROFILER:
+        popen_kwargs.setdefault("start_new_session", True)
+    popen_kwargs["preexec_fn"] = _death_signal_setter(_POLITE_SIGNAL[kind])
+
+    def job() -> subprocess.Popen[bytes]:
+        # Fork and registration under the lock: terminate_all cannot miss a child that is
+        # being born while it runs.
+        with _lock:
+            if _closing:
+                raise ChildrenClosed("perftop is exiting; not starting " + args[0])
+            popen: subprocess.Popen[bytes] = subprocess.Popen(list(args), **popen_kwargs)
+            _children[popen] = kind
+            return popen
+
+    return _spawner.run(job)
+
+
+def _send(popen: subprocess.Popen[bytes], sig: int) -> None:
+    # Popen.send_signal does nothing once the child is reaped, so a recycled PID is never hit.
+    with contextlib.suppress(ProcessLookupError):
+        popen.send_signal(sig)
+
+
+def _wait_all(
+    popens: list[subprocess.Popen[bytes]], deadline: float
+) -> list[subprocess.Popen[bytes]]:
+    alive = [p for p in popens if p.poll() is None]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.01)
+        alive = [p for p in alive if p.poll() is None]
+    return alive
+
+
+def terminate(popen: subprocess.Popen[bytes], timeout: float = 1.0) -> int | None:
+    """End one child politely (by its kind), then by force after `timeout`. Returns its status."""
+    with _lock:
+        kind = _children.get(popen) or _kind_of(popen)
+    _end([(popen, kind)], timeout)
+    return popen.returncode
+
+
+def terminate_all(timeout: float = 1.0, *, final: bool = False) -> None:
+    """End every tracked child: SIGINT for py-spy, SIGTERM for others, SIGKILL after `timeout`.
+
+    All are signalled first and waited for together, so the whole takes at most `timeout`
+    (plus reaping). `final=True` also refuses every later `spawn`: perftop is ending.
+    """
+    global _closing
+    with _lock:
+        if final:
+            _closing = True
+        pairs = list(_children.items())
+    _end(pairs, timeout)
+
+
+def _end(pairs: list[tuple[subprocess.Popen[bytes], ChildKind]], timeout: float) -> None:
+    for popen, kind in pairs:
+        if popen.poll() is None:
+            _send(popen, _POLITE_SIGNAL[kind])
+    popens = [p for p, _ in pairs]
+    for popen in _wait_all(popens, time.monotonic() + timeout):
+        _send(popen, signal.SIGKILL)
+    for popen in popens:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            popen.wait(timeout=1.0)  # SIGKILL is not instant for a process in uninterruptible I/O
+        if popen.returncode is not None:
+            untrack(popen)
+
+
+def _at_exit() -> None:
+    terminate_all(final=True)
+
+
+atexit.register(_at_exit)
+
+_installed: dict[int, Any] = {}  # signal number -> the handler that was there before ours
+_before_exit: Callable[[int], None] | None = None
+
+
+def install_signal_handlers(before_exit: Callable[[int], None] | None = None) -> None:
+    """On SIGTERM and SIGHUP: end all children, run `before_exit(signum)`, then exit by it.
+
+    The exit is the signal's own default action, re-raised, so the parent sees perftop killed
+    by that signal (a shell reports 128+signum) exactly as it would have without the handler.
+    `before_exit` is for the TUI to give the terminal back first. Safe to call more than once:
+    a later call only replaces `before_exit`. Call it from the main thread (Python's rule).
+    """
+    global _before_exit
+    _before_exit = before_exit
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if sig in _installed:
+            continue
+        # `nohup perftop` ignores SIGHUP on purpose; an ignored signal stays ignored.
+        if signal.getsignal(sig) is signal.SIG_IGN:
+            continue
+        _installed[sig] = signal.signal(sig, _on_signal)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    terminate_all(final=True)
+    if _before_exit is not None:
+        with contextlib.suppress(Exception):  # exiting regardless: a failing hook must not stop it
+            _before_exit(signum)
+    previous = _installed.get(signum)
+    if callable(previous):
+        # Someone had a handler before us; it keeps its say over what this signal does.
+        previous(signum, frame)
+        return
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    # Still here only if the signal is blocked in this thread; exit with the shell's number.
+    os._exit(128 + signum)

@@ -1,0 +1,276 @@
+"""The one interface every profiler backend implements, its options, results and errors.
+
+A backend samples one running process from outside and hands over its samples in batches, each
+a `Profile` the caller merges into the live one. Errors are typed and carry one line of plain
+advice (`.message`), so the CLI and the UI show them as they are.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from perftop.profiling.frames import Frame
+
+if TYPE_CHECKING:
+    from perftop.profiling.model import Profile
+
+__all__ = [
+    "Batch",
+    "NoSuchProcess",
+    "NotPython",
+    "PermissionDenied",
+    "ProfilerBackend",
+    "ProfilerError",
+    "ProfilerFailed",
+    "ProfilerMissing",
+    "ProfilerOptions",
+    "PtraceFacts",
+    "ThreadStack",
+    "permission_advice",
+]
+
+MIN_RATE_HZ = 1
+MAX_RATE_HZ = 10_000
+MIN_BATCH_S = 0.1
+MAX_BATCH_S = 60.0
+
+
+class ProfilerError(Exception):
+    """A profiler could not do what was asked. `message` is one line of advice for a person."""
+
+    def __init__(self, message: str) -> None:
+        # One line whatever the source: the UI shows it in a status line, the CLI on stderr.
+        self.message = " ".join(message.split())
+        super().__init__(self.message)
+
+
+class PermissionDenied(ProfilerError):
+    """The OS refused to let the profiler read the target's memory."""
+
+
+@dataclass(frozen=True)
+class PtraceFacts:
+    """What decides, on this machine, whether perftop may read another process's memory."""
+
+    euid: int
+    cap_sys_ptrace: bool  # in perftop's effective capabilities, so in its children's too
+    ptrace_scope: int | None  # kernel.yama.ptrace_scope; None where Yama is not built in
+    in_container: bool
+    target_uid: int | None = None
+
+    @classmethod
+    def read(cls, pid: int | None = None) -> PtraceFacts:
+        return cls(
+            euid=os.geteuid(),
+            cap_sys_ptrace=_has_cap_sys_ptrace(),
+            ptrace_scope=_read_int("/proc/sys/kernel/yama/ptrace_scope"),
+            in_container=_in_container(),
+            target_uid=_owner(pid) if pid is not None else None,
+        )
+
+
+def permission_advice(pid: int, facts: PtraceFacts) -> str:
+    """One line saying why reading `pid` was refused and what would allow it, here."""
+    head = f"Permission denied reading PID {pid}:"
+    scope = facts.ptrace_scope
+    if scope == 3:
+        return (
+            f"{head} kernel.yama.ptrace_scope is 3, which forbids ptrace for everyone until reboot"
+        )
+    privileged = facts.euid == 0 or facts.cap_sys_ptrace
+    if privileged and facts.in_container:
+        return (
+            f"{head} this container lacks the SYS_PTRACE capability; restart it with "
+            "--cap-add SYS_PTRACE (Kubernetes: securityContext.capabilities.add: [SYS_PTRACE])"
+        )
+    if privileged:
+        return (
+            f"{head} refused even with CAP_SYS_PTRACE; a security module (SELinux, AppArmor) "
+            "or a seccomp policy blocks ptrace on this machine"
+        )
+    fix = "run perftop as root (sudo) or give py-spy CAP_SYS_PTRACE (setcap cap_sys_ptrace+ep)"
+    if facts.target_uid is not None and facts.target_uid != facts.euid:
+        return f"{head} it belongs to another user (uid {facts.target_uid}); {fix}"
+    if scope == 1:
+        return (
+            f"{head} kernel.yama.ptrace_scope is 1 (only a process's own descendants may be "
+            f"traced); {fix}, or set kernel.yama.ptrace_scope=0"
+        )
+    if scope == 2:
+        return f"{head} kernel.yama.ptrace_scope is 2 (only administrators may trace); {fix}"
+    return f"{head} {fix}"
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _has_cap_sys_ptrace() -> bool:
+    cap_sys_ptrace = 19  # bit number in the capability sets, linux/capability.h
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> cap_sys_ptrace & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
+def _in_container() -> bool:
+    if os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
+        return True
+    # systemd-nspawn, podman and LXC set `container`, lower-case by their convention.
+    if os.environ.get("container"):  # noqa: SIM112
+        return True
+    try:
+        with open("/proc/1/cgroup") as f:
+            cgroup = f.read()
+    except OSError:
+        return False
+    return any(word in cgroup for word in ("docker", "kubepods", "containerd", "libpod", "lxc"))
+
+
+def _owner(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+class NotPython(ProfilerError):
+    """The target is not a Python process (or its interpreter could not be found)."""
+
+
+class NoSuchProcess(ProfilerError):
+    """The target PID does not exist (any more)."""
+
+
+class ProfilerMissing(ProfilerError):
+    """The profiler program is not installed where perftop can find it."""
+
+
+class ProfilerFailed(ProfilerError):
+    """Any other failure of the profiler, with its own first line of explanation."""
+
+
+@dataclass
+class ProfilerOptions:
+    """How to sample. Validated on construction: a bad combination fails before any attach."""
+
+    rate_hz: int = 100
+    nonblocking: bool = False  # do not pause the target per sample: cheaper, stacks may tear
+    gil: bool = False  # only samples of the thread holding the GIL
+    idle: bool = False  # include threads that are waiting
+    native: bool = False  # C/C++/Cython frames too
+    subprocesses: bool = False  # also sample the target's Python children
+    batch_s: float = 1.0  # how often a batch is delivered: the live view's refresh
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ProfilerError if these options cannot work together. Safe to call again."""
+        if isinstance(self.rate_hz, bool) or not isinstance(self.rate_hz, int):
+            raise ProfilerError(f"sampling rate must be a whole number of Hz, not {self.rate_hz!r}")
+        if not MIN_RATE_HZ <= self.rate_hz <= MAX_RATE_HZ:
+            raise ProfilerError(
+                f"sampling rate {self.rate_hz} Hz out of range: {MIN_RATE_HZ} to {MAX_RATE_HZ} Hz"
+            )
+        if self.native and self.nonblocking:
+            raise ProfilerError(
+                "native stacks need the target paused while sampling: "
+                "turn off either native or nonblocking"
+            )
+        if not MIN_BATCH_S <= self.batch_s <= MAX_BATCH_S:
+            raise ProfilerError(
+                f"batch length {self.batch_s} s out of range: {MIN_BATCH_S} to {MAX_BATCH_S} s"
+            )
+
+    def to_args(self) -> list[str]:
+        """These options as py-spy `record` flags (without the PID and the output)."""
+        self.validate()  # fields are mutable; never hand py-spy a combination it rejects
+        args = ["--rate", str(self.rate_hz)]
+        flags = {
+            "--nonblocking": self.nonblocking,
+            "--gil": self.gil,
+            "--idle": self.idle,
+            "--native": self.native,
+            "--subprocesses": self.subprocesses,
+        }
+        args += [flag for flag, on in flags.items() if on]
+        return args
+
+
+@dataclass
+class Batch:
+    """What one sampling window produced."""
+
+    profile: Profile
+    wall_s: float  # length of the window this batch covers
+    samples: int  # stacks recorded (one per sampled thread per tick)
+    errors: int  # samples the profiler failed to take
+    target_exited: bool  # the target ended: this is the last batch
+
+
+@dataclass
+class ThreadStack:
+    """One thread's stack at one moment, as a thread dump shows it."""
+
+    thread_id: int  # the OS thread id (as `ps -L` and the profile's thread roots show it)
+    name: str | None
+    active: bool  # running, not waiting
+    owns_gil: bool
+    frames: list[Frame]  # innermost first, as py-spy prints them
+    locals: list[dict[str, str]] = field(default_factory=list)  # per frame, name -> repr
+
+
+class ProfilerBackend(abc.ABC):
+    """Samples one process from outside, in batches, until stopped or the target exits."""
+
+    @abc.abstractmethod
+    def start(self, pid: int, options: ProfilerOptions) -> None:
+        """Attach to `pid` and start sampling. Returns once sampling has started.
+
+        Raises a ProfilerError subclass if the target cannot be sampled.
+        """
+
+    @abc.abstractmethod
+    def next_batch(self, timeout: float) -> Batch | None:
+        """The next batch, waiting up to `timeout` seconds; None if there is none yet.
+
+        Raises the ProfilerError that ended sampling, once, after the last batch.
+        """
+
+    @abc.abstractmethod
+    def pause(self) -> None:
+        """Stop sampling and detach from the target completely, keeping the session."""
+
+    @abc.abstractmethod
+    def resume(self) -> None:
+        """Attach again and continue sampling after `pause`."""
+
+    @abc.abstractmethod
+    def dump_threads(self, with_locals: bool = False) -> list[ThreadStack]:
+        """The current stack of every thread of the target, now."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """End sampling and release everything. Idempotent. Batches not yet read stay readable."""
+
+    @property
+    @abc.abstractmethod
+    def coverage(self) -> float:
+        """Fraction (0..1) of the time spent running (not paused) that was actually sampled."""
+
+    @property
+    @abc.abstractmethod
+    def running(self) -> bool:
+        """True from `start` until `stop` or the target's exit, paused or not."""

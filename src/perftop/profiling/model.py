@@ -1,0 +1,439 @@
+"""The one profile model behind the live flame view, the file viewer, the exports and the diff.
+
+A Profile owns interned frames (a frame's id is its index in `frames`) and one call tree per
+thread, plus the tree of all threads merged. Every sample is added by walking its path from the
+root (O(depth)); trees are never rebuilt, so a Node the UI holds stays valid and keeps growing,
+and `find(path)` finds it again after any number of adds.
+
+Function statistics (self and recursion-aware total per frame) are kept as counters updated on
+each add, so `top_functions` costs O(distinct frames), never a walk of a big tree. The merged
+tree costs memory and time only once a second thread appears: until then it *is* the only
+thread's tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from perftop.profiling.frames import Frame
+
+ROOT_ID = -1
+
+# Below this share of the tree, `search` walks up from the matching nodes instead of walking
+# down the whole tree; both give the same answer, this only picks the cheaper one.
+_BOTTOM_UP_COST_SHARE = 0.5
+
+
+class Node:
+    """One call path in a tree: a frame below its parent, with the samples under it."""
+
+    __slots__ = ("children", "depth", "frame_id", "parent", "self_count", "total")
+
+    def __init__(self, frame_id: int, parent: Node | None, depth: int) -> None:
+        self.frame_id = frame_id
+        self.parent = parent
+        self.children: dict[int, Node] = {}
+        self.total = 0
+        self.self_count = 0
+        self.depth = depth
+
+    def path(self) -> tuple[int, ...]:
+        """Frame ids from the root's child down to this node (empty for the root)."""
+        ids: list[int] = []
+        node: Node | None = self
+        while node is not None and node.parent is not None:
+            ids.append(node.frame_id)
+            node = node.parent
+        ids.reverse()
+        return tuple(ids)
+
+    def __repr__(self) -> str:
+        return f"Node(frame_id={self.frame_id}, total={self.total}, self={self.self_count})"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionStat:
+    frame_id: int
+    frame: Frame
+    self_samples: int
+    total_samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    matched_frame_ids: frozenset[int]
+    matched_samples: int
+    total_samples: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.matched_samples / self.total_samples if self.total_samples else 0.0
+
+
+class _Tree:
+    """A call tree with its per-frame counters and an index of its nodes by frame."""
+
+    __slots__ = ("by_frame", "node_count", "root", "self_by_frame", "total_by_frame")
+
+    def __init__(self) -> None:
+        self.root = Node(ROOT_ID, None, 0)
+        self.self_by_frame: dict[int, int] = {}
+        # Samples whose stack holds the frame at least once: recursion counts once per stack.
+        self.total_by_frame: dict[int, int] = {}
+        # Lets `search` reach the few nodes of a rare frame without walking the whole tree.
+        self.by_frame: dict[int, list[Node]] = {}
+        self.node_count = 1
+
+    def _new_child(self, parent: Node, frame_id: int) -> Node:
+        child = Node(frame_id, parent, parent.depth + 1)
+        parent.children[frame_id] = child
+        nodes = self.by_frame.get(frame_id)
+        if nodes is None:
+            self.by_frame[frame_id] = [child]
+        else:
+            nodes.append(child)
+        self.node_count += 1
+        return child
+
+    def child(self, parent: Node, frame_id: int) -> Node:
+        node = parent.children.get(frame_id)
+        return node if node is not None else self._new_child(parent, frame_id)
+
+    def add(self, ids: Sequence[int], count: int, distinct: Iterable[int]) -> None:
+        node = self.root
+        node.total += count
+        for fid in ids:
+            child = node.children.get(fid)
+            if child is None:
+                child = self._new_child(node, fid)
+            child.total += count
+            node = child
+        node.self_count += count
+        if ids:
+            leaf = ids[-1]
+            self.self_by_frame[leaf] = self.self_by_frame.get(leaf, 0) + count
+        totals = self.total_by_frame
+        for fid in distinct:
+            totals[fid] = totals.get(fid, 0) + count
+
+    def merge_from(self, src: _Tree, remap: Sequence[int] | None) -> None:
+        """Add `src` node by node: O(nodes of src), not O(sum of its stack depths)."""
+        self.root.total += src.root.total
+        self.root.self_count += src.root.self_count
+        pending = [(self.root, src.root)]
+        while pending:
+            dst, node = pending.pop()
+            for sid, schild in node.children.items():
+                fid = remap[sid] if remap is not None else sid
+                dchild = dst.children.get(fid)
+                if dchild is None:
+                    dchild = self._new_child(dst, fid)
+                dchild.total += schild.total
+                dchild.self_count += schild.self_count
+                if schild.children:
+                    pending.append((dchild, schild))
+        for counters, other in (
+            (self.self_by_frame, src.self_by_frame),
+            (self.total_by_frame, src.total_by_frame),
+        ):
+            for sid, n in other.items():
+                fid = remap[sid] if remap is not None else sid
+                counters[fid] = counters.get(fid, 0) + n
+
+    def copy(self) -> _Tree:
+        tree = _Tree()
+        tree.merge_from(self, None)
+        return tree
+
+
+class Profile:
+    """Sampled stacks of one or more threads, as call trees that grow in place."""
+
+    def __init__(self, metadata: dict[str, str] | None = None) -> None:
+        self.frames: list[Frame] = []
+        self._ids: dict[Frame, int] = {}
+        self._threads: dict[str, _Tree] = {}
+        # None while there is at most one thread: the merged view is then that thread's tree.
+        self._merged: _Tree | None = None
+        self._haystacks: list[str] = []  # casefolded search text per frame, filled lazily
+        self.metadata: dict[str, str] = dict(metadata or {})
+        self.ended = False
+        self.end_reason = ""
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def intern(self, frame: Frame) -> int:
+        fid = self._ids.get(frame)
+        if fid is None:
+            fid = len(self.frames)
+            self.frames.append(frame)
+            self._ids[frame] = fid
+        return fid
+
+    def frame(self, frame_id: int) -> Frame:
+        return self.frames[frame_id]
+
+    # -- adding samples -------------------------------------------------------------------
+
+    def add_stack(self, stack: Sequence[Frame], count: int = 1, thread: str = "") -> None:
+        """Add `count` samples of `stack` (root first). An empty stack counts at the root."""
+        intern = self.intern
+        self.add_stack_ids([intern(f) for f in stack], count, thread)
+
+    def add_stack_ids(self, ids: Sequence[int], count: int = 1, thread: str = "") -> None:
+        if count <= 0:
+            if count == 0:
+                return
+            raise ValueError(f"sample count must not be negative, got {count}")
+        distinct = set(ids) if len(ids) > 1 else ids
+        self._tree_for_add(thread).add(ids, count, distinct)
+        if self._merged is not None:
+            self._merged.add(ids, count, distinct)
+
+    def merge(self, other: Profile) -> None:
+        """Add every sample of `other` (its frames re-interned here), thread by thread."""
+        remap = [self.intern(f) for f in other.frames]
+        if self._merged is None and len(self._threads.keys() | other._threads.keys()) > 1:
+            # Materialise before merging threads in, or the copy would count them twice.
+            self._materialise_merged()
+        for thread, src in other._threads.items():
+            self._tree_for_add(thread).merge_from(src, remap)
+        if self._merged is not None:
+            self._merged.merge_from(other._all(), remap)
+
+    def mark_ended(self, reason: str) -> None:
+        """The target went away: keep what was collected and say why it stopped."""
+        self.ended = True
+        self.end_reason = reason
+
+    def copy(self) -> Profile:
+        clone = Profile(self.metadata)
+        self._copy_into(clone)
+        return clone
+
+    def _copy_into(self, clone: Profile) -> None:
+        clone.frames = list(self.frames)
+        clone._ids = dict(self._ids)
+        clone._threads = {t: tree.copy() for t, tree in self._threads.items()}
+        clone._merged = self._merged.copy() if self._merged is not None else None
+        clone.ended = self.ended
+        clone.end_reason = self.end_reason
+
+    def _tree_for_add(self, thread: str) -> _Tree:
+        tree = self._threads.get(thread)
+        if tree is None:
+            if self._threads:
+                self._materialise_merged()
+            tree = self._threads[thread] = _Tree()
+        return tree
+
+    def _materialise_merged(self) -> None:
+        if self._merged is None:
+            only = next(iter(self._threads.values()), None)
+            self._merged = only.copy() if only is not None else _Tree()
+
+    def _all(self) -> _Tree:
+        if self._merged is not None:
+            return self._merged
+        return next(iter(self._threads.values()), None) or _Tree()
+
+    def _tree(self, thread: str | None) -> _Tree:
+        if thread is None:
+            return self._all()
+        # A thread with no samples (yet) reads as an empty tree rather than an error: the UI
+        # may ask for a thread it remembers from another profile.
+        return self._threads.get(thread) or _Tree()
+
+    # -- reading --------------------------------------------------------------------------
+
+    @property
+    def total_samples(self) -> int:
+        return self._all().root.total
+
+    def threads(self) -> list[str]:
+        """Thread names, busiest first."""
+        return sorted(self._threads, key=lambda t: (-self._threads[t].root.total, t))
+
+    def thread_samples(self, thread: str) -> int:
+        tree = self._threads.get(thread)
+        return tree.root.total if tree is not None else 0
+
+    def root(self, thread: str | None = None) -> Node:
+        """The root of one thread's tree, or of all threads merged (None).
+
+        Nodes stay valid while samples are added, except that the merged root is replaced
+        once, when a second thread first appears; `find(path)` bridges that.
+        """
+        return self._tree(thread).root
+
+    def find(self, path: Sequence[int], thread: str | None = None) -> Node | None:
+        node: Node | None = self._tree(thread).root
+        for fid in path:
+            node = node.children.get(fid)
+            if node is None:
+                return None
+        return node
+
+    def top_functions(self, thread: str | None = None) -> list[FunctionStat]:
+        """Every frame with its self and total samples, by self samples, highest first."""
+        tree = self._tree(thread)
+        selfs = tree.self_by_frame
+        frames = self.frames
+        stats = [
+            FunctionStat(fid, frames[fid], selfs.get(fid, 0), total)
+            for fid, total in tree.total_by_frame.items()
+        ]
+        stats.sort(key=lambda s: (-s.self_samples, -s.total_samples, s.frame_id))
+        return stats
+
+    def search(self, pattern: str, thread: str | None = None) -> SearchResult:
+        """Frames whose name or file contains `pattern` (any case), and the samples under them."""
+        tree = self._tree(thread)
+        needle = pattern.casefold()
+        if not needle:
+            return SearchResult(frozenset(), 0, tree.root.total)
+        haystacks = self._haystacks
+        for f in self.frames[len(haystacks) :]:
+            haystacks.append(f"{f.name}\0{f.filename}".casefold())
+        matched = frozenset(i for i, h in enumerate(haystacks) if needle in h)
+        return SearchResult(matched, _samples_under(tree, matched), tree.root.total)
+
+    def stacks(self, thread: str | None = None) -> Iterator[tuple[tuple[int, ...], int, str]]:
+        """(frame ids root first, count, thread) for every distinct stack, per thread."""
+        threads = self.threads() if thread is None else [thread]
+        for name in threads:
+            tree = self._threads.get(name)
+            if tree is None:
+                continue
+            pending: list[tuple[Node, tuple[int, ...]]] = [(tree.root, ())]
+            while pending:
+                node, path = pending.pop()
+                if node.self_count:
+                    yield path, node.self_count, name
+                for fid, child in reversed(node.children.items()):
+                    pending.append((child, (*path, fid)))
+
+
+def _samples_under(tree: _Tree, matched: frozenset[int]) -> int:
+    """Samples whose stack holds any matched frame, each counted once."""
+    if not matched:
+        return 0
+    candidates = [tree.by_frame.get(fid, []) for fid in matched]
+    cost = sum(len(nodes) for nodes in candidates)
+    if cost * 16 < tree.node_count * _BOTTOM_UP_COST_SHARE:
+        # Rare frames: a node counts unless an ancestor matched too (its samples are already in).
+        total = 0
+        for nodes in candidates:
+            for node in nodes:
+                up = node.parent
+                while up is not None and up.frame_id not in matched:
+                    up = up.parent
+                if up is None:
+                    total += node.total
+        return total
+    # Common frames: walk down and stop at the first match on each path.
+    total = 0
+    pending = [tree.root]
+    while pending:
+        node = pending.pop()
+        for child in node.children.values():
+            if child.frame_id in matched:
+                total += child.total
+            elif child.children:
+                pending.append(child)
+    return total
+
+
+# -- diff ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DiffEntry:
+    frame_id: int
+    frame: Frame
+    base_percent: float
+    new_percent: float
+
+    @property
+    def delta_percent(self) -> float:
+        return self.new_percent - self.base_percent
+
+
+class DiffProfile(Profile):
+    """`new`'s samples on trees that also hold the paths only `base` has (with total 0).
+
+    Each node knows its base total too, and shares are normalised by each profile's own total
+    samples, so profiles of different lengths compare. Frame ids are those of `new`; `base`
+    is re-interned into the same table. Treat it as read-only.
+    """
+
+    def __init__(self, base: Profile, new: Profile) -> None:
+        super().__init__(new.metadata)
+        self.merge(new)
+        self.ended, self.end_reason = new.ended, new.end_reason
+        self.base = Profile(base.metadata)
+        self.base.frames, self.base._ids = self.frames, self._ids  # one shared frame table
+        self.base.merge(base)
+        # Separate merged and per-thread node objects, so each carries its own base total.
+        self._materialise_merged()
+        self._base_totals: dict[Node, int] = {}
+        assert self._merged is not None
+        self._overlay(self._merged, self.base._all().root)
+        for thread, tree in self._threads.items():
+            base_tree = self.base._threads.get(thread)
+            if base_tree is not None:
+                self._overlay(tree, base_tree.root)
+
+    def _overlay(self, tree: _Tree, base_root: Node) -> None:
+        totals = self._base_totals
+        totals[tree.root] = base_root.total
+        pending = [(tree.root, base_root)]
+        while pending:
+            node, base_node = pending.pop()
+            for fid, base_child in base_node.children.items():
+                child = tree.child(node, fid)
+                totals[child] = base_child.total
+                if base_child.children:
+                    pending.append((child, base_child))
+
+    def base_total(self, node: Node) -> int:
+        return self._base_totals.get(node, 0)
+
+    def base_fraction(self, node: Node) -> float:
+        total = self.base.total_samples
+        return self._base_totals.get(node, 0) / total if total else 0.0
+
+    def new_fraction(self, node: Node) -> float:
+        total = self.total_samples
+        return node.total / total if total else 0.0
+
+    def delta_fraction(self, node: Node) -> float:
+        """The node's share of `new` minus its share of `base` (-1.0 … 1.0)."""
+        return self.new_fraction(node) - self.base_fraction(node)
+
+    def biggest_changes(self, n: int, thread: str | None = None) -> list[DiffEntry]:
+        """Functions whose share of self samples moved most, largest change first.
+
+        Self samples, not totals: a change deep in the stack moves the totals of all its
+        callers by the same amount, which would fill the list with callers.
+        """
+        base_total = self.base.total_samples
+        new_total = self.total_samples
+        base_self = {s.frame_id: s.self_samples for s in self.base.top_functions(thread)}
+        new_self = {s.frame_id: s.self_samples for s in self.top_functions(thread)}
+        entries = [
+            DiffEntry(
+                fid,
+                self.frames[fid],
+                100.0 * base_self.get(fid, 0) / base_total if base_total else 0.0,
+                100.0 * new_self.get(fid, 0) / new_total if new_total else 0.0,
+            )
+            for fid in base_self.keys() | new_self.keys()
+        ]
+        entries.sort(key=lambda e: (-abs(e.delta_percent), e.frame_id))
+        return [e for e in entries[: max(n, 0)] if e.delta_percent != 0.0]
+
+
+def diff(base: Profile, new: Profile) -> DiffProfile:
+    return DiffProfile(base, new)

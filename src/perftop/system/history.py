@@ -1,0 +1,168 @@
+"""Bounded history of system samples for the graphs: fixed memory however long it runs.
+
+`Ring` is a fixed-capacity ring of floats in an `array('d')` (8 bytes a value, no float
+objects); `SystemHistory` keeps one ring per named series. Every series that exists gets a
+value on every `append` (0 for a device absent from the sample), so the last value of
+each ring belongs to the newest timestamp and a series of length n lines up with
+`timestamps().last(n)`.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+from perftop.system.samples import SystemSample
+
+DEFAULT_CAPACITY = 3600  # an hour at one sample a second
+# Containers come and go with their veth interfaces: without a cap on devices, a busy
+# Docker host would grow one pair of rings per container ever started.
+MAX_DEVICES = 64
+
+
+class Ring:
+    """A fixed-capacity ring of floats; appending past capacity drops the oldest value."""
+
+    __slots__ = ("_capacity", "_data", "_start")
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self._capacity = capacity
+        self._data = array("d")
+        self._start = 0  # index of the oldest value once the ring is full
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def append(self, value: float) -> None:
+        if len(self._data) < self._capacity:
+            self._data.append(value)
+        else:
+            self._data[self._start] = value
+            self._start = (self._start + 1) % self._capacity
+
+    def values(self) -> list[float]:
+        """All values, oldest first."""
+        data = self._data
+        return data[self._start :].tolist() + data[: self._start].tolist()
+
+    def last(self, n: int) -> list[float]:
+        """The newest `n` values (fewer if the ring holds fewer), oldest first."""
+        data, start = self._data, self._start
+        n = min(n, len(data))
+        if n <= 0:
+            return []
+        if len(data) < self._capacity:
+            return data[len(data) - n :].tolist()
+        # Full: the newest value sits just before `start`; take n back from there, wrapping.
+        if start >= n:
+            return data[start - n : start].tolist()
+        return data[self._capacity - (n - start) :].tolist() + data[:start].tolist()
+
+    def latest(self, default: float = 0.0) -> float:
+        if not self._data:
+            return default
+        return self._data[self._start - 1]
+
+    def max(self, default: float = 0.0) -> float:
+        return max(self._data, default=default)
+
+
+class SystemHistory:
+    """Named series of the system's samples, each a `Ring` of the same capacity.
+
+    Names: cpu.total, cpu.user, cpu.system, cpu.iowait, cpu.core{i}, mem.used_percent,
+    swap.used_percent, disk.read_bytes_per_s, disk.write_bytes_per_s (summed over disks),
+    disk.{name}.read_bytes_per_s, disk.{name}.write_bytes_per_s, net.rx_bytes_per_s,
+    net.tx_bytes_per_s (summed over interfaces but loopback), net.{iface}.rx_bytes_per_s,
+    net.{iface}.tx_bytes_per_s, load.1.
+    """
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, max_devices: int = MAX_DEVICES) -> None:
+        self._capacity = capacity
+        self._max_devices = max_devices
+        self._series: dict[str, Ring] = {}
+        self._timestamps = Ring(capacity)
+        # Device key ("disk.sda", "net.eth0") → the append count when it was last present.
+        self._device_seen: dict[str, int] = {}
+        self._count = 0
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def __len__(self) -> int:
+        return len(self._timestamps)
+
+    def timestamps(self) -> Ring:
+        return self._timestamps
+
+    def names(self) -> list[str]:
+        return list(self._series)
+
+    def series(self, name: str) -> Ring:
+        """The ring of `name`; an empty ring for a series not seen yet (not stored)."""
+        ring = self._series.get(name)
+        return ring if ring is not None else Ring(self._capacity)
+
+    def _ring(self, name: str) -> Ring:
+        ring = self._series.get(name)
+        if ring is None:
+            ring = self._series[name] = Ring(self._capacity)
+        return ring
+
+    def _admit(self, device: str) -> bool:
+        """Track `device` if it is known or there is room, evicting the longest gone one."""
+        if device in self._device_seen:
+            self._device_seen[device] = self._count
+            return True
+        if len(self._device_seen) >= self._max_devices:
+            gone = [d for d, seen in self._device_seen.items() if seen < self._count]
+            if not gone:
+                return False  # every tracked device is live: the newcomer only adds to sums
+            oldest = min(gone, key=self._device_seen.__getitem__)
+            del self._device_seen[oldest]
+            prefix = oldest + "."
+            for name in [n for n in self._series if n.startswith(prefix)]:
+                del self._series[name]
+        self._device_seen[device] = self._count
+        return True
+
+    def append(self, sample: SystemSample) -> None:
+        self._count += 1
+        values: dict[str, float] = {
+            "cpu.total": sample.cpu.total_percent,
+            "cpu.user": sample.cpu.user_percent,
+            "cpu.system": sample.cpu.system_percent,
+            "cpu.iowait": sample.cpu.iowait_percent,
+            "mem.used_percent": sample.memory.used_percent,
+            "swap.used_percent": sample.memory.swap_percent,
+            "load.1": sample.load_avg[0],
+        }
+        for i, percent in enumerate(sample.cpu.per_core_percent):
+            values[f"cpu.core{i}"] = percent
+        values["disk.read_bytes_per_s"] = sum(d.read_bytes_per_s for d in sample.disks)
+        values["disk.write_bytes_per_s"] = sum(d.write_bytes_per_s for d in sample.disks)
+        for disk in sample.disks:
+            if self._admit(f"disk.{disk.name}"):
+                values[f"disk.{disk.name}.read_bytes_per_s"] = disk.read_bytes_per_s
+                values[f"disk.{disk.name}.write_bytes_per_s"] = disk.write_bytes_per_s
+        # Loopback traffic never leaves the machine: it is kept per interface, not in the sum.
+        wire = [n for n in sample.nets if n.name != "lo"]
+        values["net.rx_bytes_per_s"] = sum(n.rx_bytes_per_s for n in wire)
+        values["net.tx_bytes_per_s"] = sum(n.tx_bytes_per_s for n in wire)
+        for net in sample.nets:
+            if self._admit(f"net.{net.name}"):
+                values[f"net.{net.name}.rx_bytes_per_s"] = net.rx_bytes_per_s
+                values[f"net.{net.name}.tx_bytes_per_s"] = net.tx_bytes_per_s
+        # A series missing from this sample (a device unplugged, a core offlined) keeps its
+        # history and reads 0 now, so every ring stays aligned with the timestamps.
+        for name, ring in self._series.items():
+            ring.append(values.pop(name, 0.0))
+        for name, value in values.items():
+            self._ring(name).append(value)
+        self._timestamps.append(sample.timestamp)

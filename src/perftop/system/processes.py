@@ -1,0 +1,396 @@
+"""The process table: collecting it, viewing it (sort, filter, tree) and acting on it.
+
+`ProcessCollector` samples every process once per tick. On Linux it reads /proc itself
+(see `procfs` for why); elsewhere it falls back to psutil behind the same API. The view
+model (`SortKey`, `ViewOptions`, `build_view`) is pure: the widget hands it a snapshot and
+options and draws the rows it gets back. `send_signal` and `renice` raise the typed errors
+of `errors`, whose `message` the UI shows as is.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import psutil  # type: ignore[import-untyped, unused-ignore]
+
+from perftop.system.errors import AccessDenied, ProcessError, ProcessGone
+from perftop.system.samples import ProcessRow, ProcessSnapshot
+
+_LINUX = sys.platform.startswith("linux")
+# Two readings of one process's start time may differ by the rounding of the boot time
+# (NTP can move /proc/stat's btime by a second); a reused PID starts later than that.
+_START_TOLERANCE_S = 1.0
+# psutil's status names, shown as the one-letter states of ps and htop.
+_STATE_LETTERS = {
+    "running": "R",
+    "sleeping": "S",
+    "disk-sleep": "D",
+    "stopped": "T",
+    "tracing-stop": "t",
+    "zombie": "Z",
+    "dead": "X",
+    "idle": "I",
+    "parked": "P",
+    "waking": "W",
+    "locked": "L",
+    "waiting": "W",
+}
+
+
+class _Table(Protocol):
+    def sample(self) -> ProcessSnapshot: ...
+
+
+@dataclass(slots=True)
+class _PsKnown:
+    create_time: float
+    name: str
+    user: str
+    cmdline: str
+    cpu_s: float
+    io: tuple[int, int] | None
+
+
+class _PsutilTable:
+    """The portable path: psutil, still caching per (pid, create time) what never changes."""
+
+    def __init__(self, ps: Any, clock: Callable[[], float]) -> None:
+        self._ps = ps
+        self._clock = clock
+        self._known: dict[int, _PsKnown] = {}
+        self._last: float | None = None
+        try:
+            self._mem_total = int(ps.virtual_memory().total)
+            self._cores = int(ps.cpu_count() or 1)
+        except (OSError, ps.Error):
+            self._mem_total, self._cores = 0, os.cpu_count() or 1
+
+    def _learn(self, proc: Any, create: float) -> _PsKnown:
+        ps = self._ps
+        try:
+            user = str(proc.username())
+        except (ps.AccessDenied, KeyError):
+            user = ""
+        try:
+            cmdline = " ".join(proc.cmdline())
+        except (ps.AccessDenied, ps.ZombieProcess):
+            cmdline = ""
+        return _PsKnown(create, str(proc.name()), user, cmdline, 0.0, None)
+
+    def sample(self) -> ProcessSnapshot:
+        ps = self._ps
+        now = self._clock()
+        dt = now - self._last if self._last is not None else 0.0
+        fresh: dict[int, _PsKnown] = {}
+        rows: dict[int, ProcessRow] = {}
+        for proc in ps.process_iter():
+            try:
+                with proc.oneshot():
+                    create = float(proc.create_time())
+                    prev = self._known.get(proc.pid)
+                    if prev is None or abs(prev.create_time - create) > 1e-3:
+                        info, prev = self._learn(proc, create), None
+                    else:
+                        info = prev
+                    times = proc.cpu_times()
+                    rss = int(proc.memory_info().rss)
+                    state = _STATE_LETTERS.get(str(proc.status()), "?")
+                    ppid, threads, nice = int(proc.ppid()), int(proc.num_threads()), proc.nice()
+                    try:
+                        counters = proc.io_counters()
+                        io: tuple[int, int] | None = (counters.read_bytes, counters.write_bytes)
+                    except (ps.AccessDenied, AttributeError, NotImplementedError):
+                        io = None  # another user's process, or a platform without it
+            except (ps.NoSuchProcess, ps.AccessDenied, OSError):
+                continue  # exited mid-read (ZombieProcess included) or hidden from us
+            cpu_s = float(times.user + times.system)
+            cpu = 0.0
+            read_rate = write_rate = None
+            if prev is not None and dt > 0:
+                cpu = max((cpu_s - prev.cpu_s) / dt * 100.0, 0.0)
+                if io is not None and prev.io is not None:
+                    read_rate = max(io[0] - prev.io[0], 0) / dt
+                    write_rate = max(io[1] - prev.io[1], 0) / dt
+            elif io is not None:
+                read_rate = write_rate = 0.0
+            info.cpu_s, info.io = cpu_s, io
+            fresh[proc.pid] = info
+            rows[proc.pid] = ProcessRow(
+                pid=proc.pid,
+                ppid=ppid,
+                name=info.name,
+                user=info.user,
+                state=state,
+                cpu_percent=min(cpu, 100.0 * self._cores),
+                mem_percent=100.0 * rss / self._mem_total if self._mem_total else 0.0,
+                rss_bytes=rss,
+                num_threads=threads,
+                read_bytes_per_s=read_rate,
+                write_bytes_per_s=write_rate,
+                start_time=create,
+                cmdline=info.cmdline or info.name,
+                nice=int(nice) if isinstance(nice, int) else 0,
+            )
+        self._known, self._last = fresh, now
+        return ProcessSnapshot(timestamp=time.time(), rows=rows, core_count=self._cores)
+
+
+class ProcessCollector:
+    """Samples the process table; call `sample()` once per tick from one worker."""
+
+    def __init__(
+        self,
+        proc_root: str = "/proc",
+        psutil_module: Any = psutil,
+        use_procfs: bool | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if use_procfs is None:
+            use_procfs = _LINUX and os.path.isdir(proc_root)
+        self._table: _Table
+        if use_procfs:
+            from perftop.system import procfs
+
+            self._table = procfs.ProcfsTable(proc_root, clock or procfs.boottime_clock)
+            self.backend = "procfs"
+        else:
+            self._table = _PsutilTable(psutil_module, clock or time.monotonic)
+            self.backend = "psutil"
+
+    def sample(self) -> ProcessSnapshot:
+        return self._table.sample()
+
+
+# --- the view model -------------------------------------------------------------------
+
+
+class SortKey(enum.Enum):
+    """The table's columns, in order; the value is the column title."""
+
+    PID = "PID"
+    USER = "USER"
+    STATE = "S"
+    CPU = "CPU%"
+    MEM = "MEM%"
+    RSS = "RSS"
+    THREADS = "THR"
+    READ = "READ/s"
+    WRITE = "WRITE/s"
+    START = "START"
+    COMMAND = "COMMAND"
+
+
+COLUMNS: tuple[SortKey, ...] = tuple(SortKey)
+# Text columns read best A→Z and PIDs ascending; for the measures the biggest comes first.
+_ASCENDING = frozenset({SortKey.PID, SortKey.USER, SortKey.STATE, SortKey.COMMAND})
+
+
+def sort_key_for_column(index: int) -> SortKey:
+    """The sort key of the column at `index` (as the widget numbers its columns)."""
+    return COLUMNS[index]
+
+
+def cycle_sort_key(key: SortKey, step: int = 1) -> SortKey:
+    """The next (or, with step=-1, previous) column's key, wrapping around."""
+    return COLUMNS[(COLUMNS.index(key) + step) % len(COLUMNS)]
+
+
+def default_reverse(key: SortKey) -> bool:
+    """The direction a freshly picked column sorts in (True: descending)."""
+    return key not in _ASCENDING
+
+
+@dataclass
+class ViewOptions:
+    sort_key: SortKey = SortKey.CPU
+    reverse: bool = True
+    filter_text: str = ""
+    tree: bool = False
+    cpu_per_core: bool = True  # False: machine-wide, 100 % = every core busy
+    follow_pid: int | None = None  # the widget keeps this row selected; see index_of_pid
+    show_kernel_threads: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ViewRow:
+    row: ProcessRow
+    depth: int
+    tree_prefix: str
+    cpu_display: float
+    matched: bool
+
+
+def is_kernel_thread(row: ProcessRow) -> bool:
+    """Kernel threads are the rows without a command line (collectors guarantee it)."""
+    return not row.cmdline
+
+
+def display_command(row: ProcessRow) -> str:
+    """The command column: the command line, or `[name]` for a kernel thread, as htop."""
+    return row.cmdline or f"[{row.name}]"
+
+
+def filter_text_matches(row: ProcessRow, text: str) -> bool:
+    """Case-insensitive substring match over name, command line, user and PID."""
+    needle = text.strip().lower()
+    if not needle:
+        return True
+    return (
+        needle in row.name.lower()
+        or needle in row.cmdline.lower()
+        or needle in row.user.lower()
+        or needle in str(row.pid)
+    )
+
+
+def _io_value(value: float | None) -> tuple[bool, float]:
+    # None (not readable) sorts below every number, 0 included.
+    return (value is not None, value or 0.0)
+
+
+_SORT_VALUES: dict[SortKey, Callable[[ProcessRow], Any]] = {
+    SortKey.PID: lambda r: r.pid,
+    SortKey.USER: lambda r: r.user.lower(),
+    SortKey.STATE: lambda r: r.state,
+    SortKey.CPU: lambda r: r.cpu_percent,
+    SortKey.MEM: lambda r: r.mem_percent,
+    SortKey.RSS: lambda r: r.rss_bytes,
+    SortKey.THREADS: lambda r: r.num_threads,
+    SortKey.READ: lambda r: _io_value(r.read_bytes_per_s),
+    SortKey.WRITE: lambda r: _io_value(r.write_bytes_per_s),
+    SortKey.START: lambda r: r.start_time,
+    SortKey.COMMAND: lambda r: display_command(r).lower(),
+}
+
+
+def sort_rows(rows: list[ProcessRow], key: SortKey, reverse: bool) -> list[ProcessRow]:
+    """Sort stably: rows that tie keep ascending PID order in either direction."""
+    by_pid = sorted(rows, key=lambda r: r.pid)
+    return sorted(by_pid, key=_SORT_VALUES[key], reverse=reverse)
+
+
+def build_view(snapshot: ProcessSnapshot, options: ViewOptions) -> list[ViewRow]:
+    """The rows to draw, in order, with their tree prefixes and display CPU."""
+    rows = list(snapshot.rows.values())
+    if not options.show_kernel_threads:
+        rows = [r for r in rows if not is_kernel_thread(r)]
+    text = options.filter_text.strip()
+    matched = {r.pid for r in rows if filter_text_matches(r, text)}
+    scale = 1.0 if options.cpu_per_core else 1.0 / max(snapshot.core_count, 1)
+    ordered = sort_rows(rows, options.sort_key, options.reverse)
+    if not options.tree:
+        return [ViewRow(r, 0, "", r.cpu_percent * scale, True) for r in ordered if r.pid in matched]
+
+    by_pid = {r.pid: r for r in rows}
+    children: dict[int, list[ProcessRow]] = {}
+    roots: list[ProcessRow] = []
+    for r in ordered:  # walking in sort order leaves every child list sorted
+        if r.ppid in by_pid and r.ppid != r.pid:
+            children.setdefault(r.ppid, []).append(r)
+        else:
+            roots.append(r)
+    keep = set(matched)
+    if text:
+        # A filtered tree keeps the ancestors of each match so the match stays in context.
+        for pid in matched:
+            parent = by_pid[pid].ppid
+            while parent in by_pid and parent not in keep:
+                keep.add(parent)
+                parent = by_pid[parent].ppid
+
+    out: list[ViewRow] = []
+    seen: set[int] = set()
+    # Rows left unvisited from the roots sit on a ppid cycle (a PID reused mid-scan): they
+    # are drawn as roots rather than dropped.
+    for top in [*roots, *ordered]:
+        if top.pid in seen or top.pid not in keep:
+            continue
+        # Iterative depth-first walk: process trees can be deeper than the recursion limit.
+        stack: list[tuple[ProcessRow, int, str, str]] = [(top, 0, "", "")]
+        while stack:
+            row, depth, prefix, indent = stack.pop()
+            if row.pid in seen:
+                continue
+            seen.add(row.pid)
+            cpu = row.cpu_percent * scale
+            out.append(ViewRow(row, depth, prefix, cpu, not text or row.pid in matched))
+            kids = [k for k in children.get(row.pid, ()) if k.pid in keep and k.pid not in seen]
+            for i in range(len(kids) - 1, -1, -1):
+                last = i == len(kids) - 1
+                branch, carry = ("└─ ", "   ") if last else ("├─ ", "│  ")
+                stack.append((kids[i], depth + 1, indent + branch, indent + carry))
+    return out
+
+
+def index_of_pid(view: list[ViewRow], pid: int | None) -> int | None:
+    """Where the followed process sits in the view now (None if it is not shown)."""
+    if pid is None:
+        return None
+    return next((i for i, v in enumerate(view) if v.row.pid == pid), None)
+
+
+# --- acting on processes ----------------------------------------------------------------
+
+
+def process_start_time(pid: int) -> float | None:
+    """Start time in epoch seconds, as the collector reports it; None if it cannot be read.
+
+    Raises ProcessGone when the process does not exist.
+    """
+    if _LINUX and os.path.isdir("/proc/self"):
+        from perftop.system import procfs
+
+        start = procfs.read_start_time(pid)
+        if start is None:
+            raise ProcessGone(pid)
+        return start
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.NoSuchProcess:
+        raise ProcessGone(pid) from None
+    except psutil.AccessDenied:
+        return None
+
+
+def _check_pid(pid: int, action: str) -> None:
+    # os.kill(0, …) signals our own process group and -1 every process we may signal.
+    if pid <= 0:
+        raise ProcessError(f"refusing to {action} PID {pid}", pid)
+
+
+def send_signal(pid: int, sig: int, start_time: float | None = None) -> None:
+    """Send `sig` to `pid`; with `start_time`, refuse if the PID now names another process."""
+    _check_pid(pid, "signal")
+    if start_time is not None:
+        current = process_start_time(pid)
+        if current is not None and abs(current - start_time) > _START_TOLERANCE_S:
+            raise ProcessGone(pid, reused=True)
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        raise ProcessGone(pid) from None
+    except PermissionError:
+        raise AccessDenied(pid, "signal") from None
+
+
+def renice(pid: int, delta: int) -> int:
+    """Add `delta` to the nice value of `pid` (clamped to -20..19); return the new value."""
+    _check_pid(pid, "renice")
+    try:
+        proc = psutil.Process(pid)
+        value = max(-20, min(19, int(proc.nice()) + delta))
+        proc.nice(value)
+    except psutil.NoSuchProcess:
+        raise ProcessGone(pid) from None
+    except psutil.AccessDenied:
+        if delta < 0:
+            message = f"permission denied: only root can lower the nice value of PID {pid}"
+            raise AccessDenied(pid, "renice", message) from None
+        raise AccessDenied(pid, "renice") from None
+    return value

@@ -1,0 +1,103 @@
+"""Small modal screens: pick a signal, confirm it, pick a sort column.
+
+Each returns its answer through `dismiss`, so the caller awaits a plain value.
+"""
+
+from __future__ import annotations
+
+import signal
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from perftop.system.processes import SortKey
+
+# htop's signal menu order: the common ones first, SIGTERM preselected.
+SIGNALS: tuple[signal.Signals, ...] = (
+    signal.SIGTERM,
+    signal.SIGKILL,
+    signal.SIGINT,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGSTOP,
+    signal.SIGCONT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGABRT,
+)
+
+
+class SignalMenu(ModalScreen[int | None]):
+    """Choose a signal to send; Esc cancels."""
+
+    BINDINGS = [Binding("escape,q", "dismiss_none", "Cancel")]
+
+    def __init__(self, pid: int, name: str) -> None:
+        super().__init__()
+        self.pid = pid
+        self.proc_name = name
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Send signal to {self.pid} ({self.proc_name})", classes="dialog-title")
+            yield OptionList(
+                *[Option(f"{int(s):>2} {s.name}", id=s.name) for s in SIGNALS], id="signals"
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).highlighted = 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(int(signal.Signals[str(event.option.id)]))
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class Confirm(ModalScreen[bool]):
+    """A yes/no question; `y` or Enter confirms, `n` or Esc declines."""
+
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title")
+            yield Label("[b]y[/b]es / [b]n[/b]o")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class SortMenu(ModalScreen[SortKey | None]):
+    """htop's F6: choose the column to sort by."""
+
+    BINDINGS = [Binding("escape,q", "dismiss_none", "Cancel")]
+
+    def __init__(self, current: SortKey) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Sort by", classes="dialog-title")
+            yield OptionList(*[Option(k.value, id=k.name) for k in SortKey], id="sort-keys")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).highlighted = list(SortKey).index(self.current)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(SortKey[str(event.option.id)])
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,320 @@
+"""The profile screen: a live flame view of one process, its top functions, and its threads.
+
+The screen owns one ProfilerBackend. A thread worker waits on the backend's batches and posts
+them; merging into the Profile happens here on the UI thread (≤ 20 ms a batch, see bench/), so
+the flame never reads a half-merged tree. The same screen shows a profile opened from a file:
+then there is simply no backend.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerError, ProfilerOptions
+from perftop.profiling.model import Node, Profile
+from perftop.ui.fmt import printable
+from perftop.ui.screens.profile_dialogs import ProfilerSettings, ThreadDump, ThreadPicker
+from perftop.ui.widgets.flame import KIND_COLOURS, KIND_NAMES, FlameView
+from perftop.ui.widgets.top_functions import TopFunctions
+
+
+class BatchReady(Message):
+    def __init__(self, batch: Batch) -> None:
+        super().__init__()
+        self.batch = batch
+
+
+class ProfilerFailed(Message):
+    def __init__(self, error: ProfilerError) -> None:
+        super().__init__()
+        self.error = error
+
+
+def legend() -> Text:
+    text = Text()
+    for kind, name in KIND_NAMES.items():
+        text.append("  ")
+        text.append("  ", f"on {KIND_COLOURS[kind][0]}")
+        text.append(f" {name}")
+    return text
+
+
+class ProfileScreen(Screen[None]):
+    BINDINGS = [
+        Binding("space", "pause", "Pause/resume"),
+        Binding("r", "reset", "Reset"),
+        Binding("slash", "search", "Search"),
+        Binding("t", "threads", "Threads"),
+        Binding("d", "dump", "Thread dump"),
+        Binding("S", "settings", "Profiler settings"),
+        Binding("tab", "focus_next", "Flame/table", show=False),
+        Binding("q", "close", "Back"),
+        Binding("f10", "app.quit", "Quit", show=False),
+    ]
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        backend: ProfilerBackend | None = None,
+        pid: int | None = None,
+        options: ProfilerOptions | None = None,
+        title: str = "",
+    ) -> None:
+        super().__init__()
+        self.profile = profile
+        self.backend = backend
+        self.pid = pid
+        self.options = options or ProfilerOptions()
+        self.title_text = title
+        self.state = "live" if backend is not None else "file"
+        self.error: str | None = None
+        self.paused = False
+        self.search_text = ""
+        self._last_table = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="profile-head")
+        yield FlameView(self.profile, id="flame")
+        yield Static(id="frame-status")
+        yield Input(id="flame-search", placeholder="search functions and files")
+        with Horizontal(id="profile-bottom"):
+            yield TopFunctions(id="top")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#flame").border_title = "flame"
+        self.query_one("#top").border_title = "top functions"
+        self.query_one(FlameView).focus()
+        self._refresh_views(force_table=True)
+        if self.backend is not None and self.pid is not None:
+            self._start()
+
+    # --- the profiler -------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        assert self.backend is not None and self.pid is not None
+        try:
+            self.backend.start(self.pid, self.options)
+        except ProfilerError as exc:
+            self._fail(exc)
+            return
+        self.state = "live"
+        self._pump(self.backend)
+
+    @work(thread=True, exclusive=True, group="profiler")
+    def _pump(self, backend: ProfilerBackend) -> None:
+        """Off the UI thread: wait for batches until the backend stops or the target exits."""
+        try:
+            while backend.running:
+                batch = backend.next_batch(0.5)
+                if batch is not None:
+                    self.post_message(BatchReady(batch))
+                    if batch.target_exited:
+                        return
+        except ProfilerError as exc:
+            self.post_message(ProfilerFailed(exc))
+
+    def on_batch_ready(self, message: BatchReady) -> None:
+        self.profile.merge(message.batch.profile)
+        if message.batch.target_exited:
+            self.profile.ended = True
+            self.profile.end_reason = "target exited"
+            self.state = "ended"
+            self.notify(f"PID {self.pid} exited; the profile is kept", severity="warning")
+        self._refresh_views()
+
+    def on_profiler_failed(self, message: ProfilerFailed) -> None:
+        self._fail(message.error)
+
+    def _fail(self, error: ProfilerError) -> None:
+        self.error = error.message
+        self.state = "error"
+        self.notify(error.message, severity="error", timeout=10)
+        self._refresh_head()
+
+    def stop(self) -> None:
+        if self.backend is not None:
+            self.backend.stop()
+
+    # --- rendering ----------------------------------------------------------------------------
+
+    def _refresh_views(self, force_table: bool = False) -> None:
+        flame = self.query_one(FlameView)
+        flame.relayout()
+        if self.search_text:
+            flame.search_ids = self.profile.search(self.search_text, flame.thread).matched_frame_ids
+        now = time.monotonic()
+        # The top table is a DataTable: rebuilding it more than once a second buys nothing.
+        if force_table or now - self._last_table >= 1.0:
+            self._last_table = now
+            top = self.query_one(TopFunctions)
+            top.show_stats(
+                self.profile.top_functions(flame.thread),
+                self.profile.thread_samples(flame.thread)
+                if flame.thread is not None
+                else self.profile.total_samples,
+            )
+        self._refresh_head()
+        self._refresh_frame_status(flame.selected)
+
+    def _refresh_head(self) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        state = "paused" if self.paused and self.state == "live" else self.state
+        style = {"live": "bold green", "paused": "bold yellow", "ended": "bold magenta"}.get(
+            state, "bold red" if state == "error" else "bold"
+        )
+        text.append(f" {state.upper()} ", f"reverse {style}")
+        if self.title_text:
+            text.append(f" {printable(self.title_text)}")
+        text.append(f"  samples {self.profile.total_samples:,}")
+        if self.backend is not None:
+            text.append(f"  {self.options.rate_hz} Hz")
+            text.append(f"  coverage {100 * self.backend.coverage:.0f}%")
+            flags = [
+                name
+                for name in ("nonblocking", "gil", "idle", "native", "subprocesses")
+                if getattr(self.options, name)
+            ]
+            if flags:
+                text.append("  " + " ".join(flags))
+        thread = self.query_one(FlameView).thread
+        text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
+        if self.error:
+            text.append(f"  {self.error}", "red")
+        text.append_text(legend())
+        self.query_one("#profile-head", Static).update(text)
+
+    def _refresh_frame_status(self, node: Node | None) -> None:
+        status = self.query_one("#frame-status", Static)
+        flame = self.query_one(FlameView)
+        total = max(flame.profile.root(flame.thread).total, 1)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if node is not None and node.frame_id >= 0:
+            frame = self.profile.frame(node.frame_id)
+            text.append(printable(frame.name), "bold")
+            text.append(f"  {printable(frame.location)}")
+            text.append(f"  self {node.self_count:,} ({100 * node.self_count / total:.1f}%)")
+            text.append(f"  total {node.total:,} ({100 * node.total / total:.1f}%)")
+        else:
+            text.append("←→↑↓/hjkl move · Enter zoom · Esc out · / search · t threads", "dim")
+        if self.search_text:
+            result = self.profile.search(self.search_text, flame.thread)
+            text.append(
+                f"   search {printable(self.search_text)!r}: {result.percent:.1f}% of samples",
+                "bold yellow",
+            )
+        status.update(text)
+
+    @on(FlameView.Selected)
+    def _selected(self, event: FlameView.Selected) -> None:
+        self._refresh_frame_status(event.node)
+
+    @on(TopFunctions.Picked)
+    def _picked(self, event: TopFunctions.Picked) -> None:
+        flame = self.query_one(FlameView)
+        if self.query_one(TopFunctions).has_focus:
+            flame.highlight_id = event.frame_id
+            flame.restyle()
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        if self.backend is None or self.state != "live":
+            return
+        self.paused = not self.paused
+        if self.paused:
+            self.backend.pause()
+        else:
+            self.backend.resume()
+        self._refresh_head()
+
+    def action_reset(self) -> None:
+        self.profile = Profile()
+        if self.pid is not None:
+            self.profile.metadata["pid"] = str(self.pid)
+        flame = self.query_one(FlameView)
+        flame.zoom_path = ()
+        flame.selected_path = ()
+        flame.set_profile(self.profile)
+        self._refresh_views(force_table=True)
+
+    def action_search(self) -> None:
+        box = self.query_one("#flame-search", Input)
+        box.display = True
+        box.value = self.search_text
+        box.focus()
+
+    @on(Input.Changed, "#flame-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.search_text = event.value.strip()
+        flame = self.query_one(FlameView)
+        if self.search_text:
+            flame.search_ids = self.profile.search(self.search_text, flame.thread).matched_frame_ids
+        else:
+            flame.search_ids = frozenset()
+        flame.restyle()
+        self._refresh_frame_status(flame.selected)
+
+    @on(Input.Submitted, "#flame-search")
+    def _search_done(self) -> None:
+        self.query_one("#flame-search").display = bool(self.search_text)
+        self.query_one(FlameView).focus()
+
+    def key_escape(self) -> None:
+        box = self.query_one("#flame-search", Input)
+        if box.has_focus:
+            box.value = ""
+            box.display = False
+            self.query_one(FlameView).focus()
+
+    def action_threads(self) -> None:
+        threads = [(t, self.profile.thread_samples(t)) for t in self.profile.threads()]
+
+        def chosen(thread: str | None | bool) -> None:
+            if thread is False:
+                return
+            flame = self.query_one(FlameView)
+            flame.thread = thread if isinstance(thread, str) else None
+            flame.zoom_path = ()
+            flame.selected_path = ()
+            self._refresh_views(force_table=True)
+
+        self.app.push_screen(ThreadPicker(threads, self.profile.total_samples), chosen)
+
+    def action_dump(self) -> None:
+        if self.backend is None or self.state not in ("live",):
+            self.notify("thread dumps need a live process", severity="warning")
+            return
+        self.app.push_screen(ThreadDump(self.backend))
+
+    def action_settings(self) -> None:
+        if self.backend is None or self.pid is None:
+            return
+
+        def chosen(options: ProfilerOptions | None) -> None:
+            if options is None or self.backend is None:
+                return
+            self.options = options
+            self.backend.stop()
+            self.paused = False
+            self._start()
+            self._refresh_head()
+
+        self.app.push_screen(ProfilerSettings(self.options), chosen)
+
+    def action_close(self) -> None:
+        self.stop()
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        else:
+            self.app.exit()

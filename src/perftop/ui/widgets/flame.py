@@ -1,0 +1,278 @@
+"""The flame view: a Line-API widget, one strip per row of frames, never a widget per frame.
+
+Layout (which box goes where) is the pure `perftop.profiling.layout.layout`; this widget only
+turns boxes into styled segments, caches the strips until the data, size, zoom or highlight
+changes, and maps keys and clicks onto nodes. Selection and zoom are kept as *paths* of frame ids,
+so a live update that replaces nodes keeps both where the user left them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from perftop.profiling.frames import FrameKind
+from perftop.profiling.layout import FlameBox, layout
+from perftop.profiling.model import Node, Profile
+
+# Colours by kind, FlameGraph's warm palette for the target's own code. Muted and bright
+# variants alternate between neighbours so adjacent boxes stay distinguishable.
+KIND_COLOURS: dict[FrameKind, tuple[str, str]] = {
+    FrameKind.OWN: ("#d9822b", "#e8a04f"),
+    FrameKind.STDLIB: ("#3f7fbf", "#5a97d1"),
+    FrameKind.THIRD_PARTY: ("#3f9f5f", "#5bb676"),
+    FrameKind.NATIVE: ("#8a6fbf", "#a08ad1"),
+    FrameKind.THREAD: ("#777777", "#8f8f8f"),
+}
+KIND_NAMES = {
+    FrameKind.OWN: "own code",
+    FrameKind.STDLIB: "stdlib",
+    FrameKind.THIRD_PARTY: "third-party",
+    FrameKind.NATIVE: "native",
+}
+MATCH_STYLE = Style(color="black", bgcolor="#f0e442", bold=True)
+SELECTED_STYLE = Style(color="white", bgcolor="#c0392b", bold=True, underline=True)
+DIM_STYLE = Style(color="#9a9a9a", bgcolor="#3a3a3a")
+
+
+def box_label(label: str, width: int) -> str:
+    """Fit a label into a box: room for a one-cell gap on the right, ellipsis when cut."""
+    if width <= 1:
+        return " " * width
+    room = width - 1
+    text = label if len(label) <= room else (label[: room - 1] + "…" if room > 1 else "")
+    return text.ljust(width)
+
+
+class FlameView(Widget, can_focus=True):
+    """A flame (root at the bottom) or icicle (root at the top) graph of a Profile."""
+
+    BINDINGS = [
+        Binding("left,h", "sibling(-1)", "Prev frame", show=False),
+        Binding("right,l", "sibling(1)", "Next frame", show=False),
+        Binding("up,k", "vertical(-1)", "Up", show=False),
+        Binding("down,j", "vertical(1)", "Down", show=False),
+        Binding("enter", "zoom", "Zoom in"),
+        Binding("escape,backspace", "unzoom", "Zoom out"),
+        Binding("o", "toggle_orientation", "Flame/icicle"),
+    ]
+
+    class Selected(Message):
+        """The selected frame changed; the status line and the top table listen."""
+
+        def __init__(self, node: Node | None) -> None:
+            super().__init__()
+            self.node = node
+
+    def __init__(self, profile: Profile | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.profile = profile or Profile()
+        self.thread: str | None = None
+        self.zoom_path: tuple[int, ...] = ()
+        self.selected_path: tuple[int, ...] = ()
+        self.icicle = True
+        self.search_ids: frozenset[int] = frozenset()
+        self.highlight_id: int | None = None
+        self.colour_of: Callable[[Node], Style] | None = None  # the diff view overrides colours
+        self.scroll_row = 0
+        self._rows: list[list[FlameBox]] = []
+        self._strips: dict[int, Strip] = {}
+
+    # --- state in -----------------------------------------------------------------------------
+
+    def set_profile(self, profile: Profile) -> None:
+        self.profile = profile
+        self.relayout()
+
+    def relayout(self) -> None:
+        """Recompute boxes after new samples, a resize, a zoom or a thread change."""
+        root = self.zoom_root
+        width = self.size.width
+        self._rows = layout(root, width) if width > 0 and root.total > 0 else []
+        self._strips.clear()
+        self._keep_selection_visible()
+        self.refresh()
+
+    def restyle(self) -> None:
+        """Search or highlight changed: same boxes, new colours."""
+        self._strips.clear()
+        self.refresh()
+
+    @property
+    def zoom_root(self) -> Node:
+        root = self.profile.root(self.thread)
+        if self.zoom_path:
+            node = self.profile.find(self.zoom_path, self.thread)
+            if node is not None:
+                return node
+        return root
+
+    @property
+    def selected(self) -> Node | None:
+        if not self.selected_path:
+            return None
+        return self.profile.find(self.selected_path, self.thread)
+
+    # --- drawing ------------------------------------------------------------------------------
+
+    def _depth_at(self, y: int) -> int:
+        height = self.size.height
+        return self.scroll_row + y if self.icicle else self.scroll_row + (height - 1 - y)
+
+    def render_line(self, y: int) -> Strip:
+        depth = self._depth_at(y)
+        cached = self._strips.get(depth)
+        if cached is None:
+            cached = self._render_row(depth)
+            self._strips[depth] = cached
+        return cached
+
+    def _render_row(self, depth: int) -> Strip:
+        width = self.size.width
+        if depth < 0 or depth >= len(self._rows):
+            return Strip.blank(width, self.rich_style)
+        segments: list[Segment] = []
+        x = 0
+        selected = self.selected_path
+        for box in self._rows[depth]:
+            if box.x > x:
+                segments.append(Segment(" " * (box.x - x), self.rich_style))
+            node = box.node
+            frame = self.profile.frame(node.frame_id) if node.frame_id >= 0 else None
+            label = frame.label if frame is not None else "all"
+            if frame is not None and node.path() == selected:
+                style = SELECTED_STYLE
+            elif node.frame_id in self.search_ids or node.frame_id == self.highlight_id:
+                style = MATCH_STYLE
+            elif self.colour_of is not None:
+                style = self.colour_of(node)
+            elif (self.search_ids or self.highlight_id is not None) and frame is not None:
+                style = DIM_STYLE
+            else:
+                kind = frame.kind if frame is not None else FrameKind.THREAD
+                shades = KIND_COLOURS[kind]
+                style = Style(color="black", bgcolor=shades[(box.x // 3 + depth) % 2])
+            segments.append(Segment(box_label(label, box.width), style))
+            x = box.x + box.width
+        if x < width:
+            segments.append(Segment(" " * (width - x), self.rich_style))
+        return Strip(segments, width)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(len(self._rows), 1)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self.relayout()
+
+    # --- navigation ---------------------------------------------------------------------------
+
+    def _box_of(self, path: tuple[int, ...]) -> tuple[int, int] | None:
+        zoom_len = len(self.zoom_path)
+        depth = len(path) - zoom_len
+        if depth < 0 or depth >= len(self._rows) or path[:zoom_len] != self.zoom_path:
+            return None
+        for i, box in enumerate(self._rows[depth]):
+            if box.node.path() == path:
+                return depth, i
+        return None
+
+    def select(self, node: Node | None) -> None:
+        self.selected_path = node.path() if node is not None else ()
+        self._keep_selection_visible()
+        self.restyle()
+        self.post_message(self.Selected(node))
+
+    def _keep_selection_visible(self) -> None:
+        found = self._box_of(self.selected_path) if self.selected_path else None
+        height = max(self.size.height, 1)
+        if found is not None:
+            depth = found[0]
+            if depth < self.scroll_row:
+                self.scroll_row = depth
+            elif depth >= self.scroll_row + height:
+                self.scroll_row = depth - height + 1
+        self.scroll_row = max(min(self.scroll_row, max(len(self._rows) - height, 0)), 0)
+
+    def _ensure_selection(self) -> tuple[int, int] | None:
+        found = self._box_of(self.selected_path) if self.selected_path else None
+        if found is None and self._rows:
+            start = 1 if len(self._rows) > 1 and self._rows[0][0].node.frame_id < 0 else 0
+            if start < len(self._rows) and self._rows[start]:
+                self.select(self._rows[start][0].node)
+                return None
+        return found
+
+    def action_sibling(self, step: int) -> None:
+        found = self._ensure_selection()
+        if found is None:
+            return
+        depth, i = found
+        row = self._rows[depth]
+        self.select(row[max(min(i + step, len(row) - 1), 0)].node)
+
+    def action_vertical(self, step: int) -> None:
+        """Up/down on screen: towards the root or the leaves, whichever way the graph grows."""
+        found = self._ensure_selection()
+        if found is None:
+            return
+        towards_leaves = step > 0 if self.icicle else step < 0
+        depth, i = found
+        node = self._rows[depth][i].node
+        if towards_leaves:
+            children = [b for b in self._rows[depth + 1] if b.node.parent is node] if depth + 1 < len(self._rows) else []
+            if children:
+                self.select(max(children, key=lambda b: b.node.total).node)
+        elif depth > 0 and node.parent is not None:
+            self.select(node.parent)
+
+    def action_zoom(self) -> None:
+        node = self.selected
+        if node is None or node.frame_id < 0:
+            return
+        self.zoom_path = node.path()
+        self.scroll_row = 0
+        self.relayout()
+
+    def action_unzoom(self) -> None:
+        if not self.zoom_path:
+            return
+        self.zoom_path = self.zoom_path[:-1]
+        self.scroll_row = 0
+        self.relayout()
+
+    def reset_zoom(self) -> None:
+        self.zoom_path = ()
+        self.scroll_row = 0
+        self.relayout()
+
+    def action_toggle_orientation(self) -> None:
+        self.icicle = not self.icicle
+        self.restyle()
+
+    def on_click(self, event: events.Click) -> None:
+        depth = self._depth_at(event.y)
+        if 0 <= depth < len(self._rows):
+            for box in self._rows[depth]:
+                if box.x <= event.x < box.x + box.width:
+                    self.select(box.node)
+                    if event.chain >= 2:
+                        self.action_zoom()
+                    return
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.scroll_row = min(self.scroll_row + 2, max(len(self._rows) - self.size.height, 0))
+        self.refresh()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.scroll_row = max(self.scroll_row - 2, 0)
+        self.refresh()

@@ -1,0 +1,299 @@
+"""The process table: a Line-API widget that draws only the rows on screen.
+
+Not a DataTable: a DataTable of ~500 rows rebuilt each second costs 13-19 % of a core (see
+DESIGN.md), and even diffed with `update_cell` it keeps every row's renderables alive. Here the
+model hands over a sorted, filtered list of rows; the widget turns the visible slice into strips,
+and refreshes only the screen lines whose text changed since the last frame, so an idle box sends
+almost nothing to the terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
+
+from perftop.system.processes import SortKey, ViewRow
+from perftop.ui.fmt import human_bytes, human_rate, printable, start_time_label
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: SortKey
+    width: int  # 0 = takes the rest of the line
+    right: bool
+    cell: Callable[[ViewRow, float], str]
+
+
+def _cpu(v: ViewRow, _now: float) -> str:
+    return f"{v.cpu_display:.1f}"
+
+
+def _command(v: ViewRow, _now: float) -> str:
+    return v.tree_prefix + printable(v.row.cmdline or f"[{v.row.name}]")
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column(SortKey.PID, 7, True, lambda v, _n: str(v.row.pid)),
+    Column(SortKey.USER, 9, False, lambda v, _n: printable(v.row.user)[:9]),
+    Column(SortKey.STATE, 1, False, lambda v, _n: v.row.state[:1]),
+    Column(SortKey.CPU, 6, True, _cpu),
+    Column(SortKey.MEM, 5, True, lambda v, _n: f"{v.row.mem_percent:.1f}"),
+    Column(SortKey.RSS, 6, True, lambda v, _n: human_bytes(v.row.rss_bytes)),
+    Column(SortKey.THREADS, 4, True, lambda v, _n: str(v.row.num_threads)),
+    Column(SortKey.READ, 8, True, lambda v, _n: human_rate(v.row.read_bytes_per_s)),
+    Column(SortKey.WRITE, 8, True, lambda v, _n: human_rate(v.row.write_bytes_per_s)),
+    Column(SortKey.START, 5, True, lambda v, n: start_time_label(v.row.start_time, n)),
+    Column(SortKey.COMMAND, 0, False, _command),
+)
+
+
+def format_line(cells: list[str], width: int) -> str:
+    """Lay out one row's cells in the fixed column widths; pure, so it is tested alone."""
+    parts: list[str] = []
+    used = 0
+    for column, text in zip(COLUMNS, cells, strict=True):
+        if column.width == 0:
+            parts.append(text[: max(width - used, 0)])
+            break
+        cell = text[: column.width]
+        parts.append(cell.rjust(column.width) if column.right else cell.ljust(column.width))
+        parts.append(" ")
+        used += column.width + 1
+    return "".join(parts)[:width].ljust(width)
+
+
+def column_at(x: int) -> SortKey:
+    """Which column a click at screen column `x` lands on."""
+    left = 0
+    for column in COLUMNS:
+        if column.width == 0 or x < left + column.width + 1:
+            return column.key
+        left += column.width + 1
+    return COLUMNS[-1].key
+
+
+class ProcessTable(Widget, can_focus=True):
+    """Rows of processes with a cursor; announces selection and header clicks."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
+        Binding("ctrl+u", "half_page(-1)", "Half page up", show=False),
+        Binding("ctrl+d", "half_page(1)", "Half page down", show=False),
+        Binding("home,g", "jump(0)", "Top", show=False),
+        Binding("end,G", "jump(-1)", "Bottom", show=False),
+    ]
+
+    COMPONENT_CLASSES = {
+        "process-table--header",
+        "process-table--header-sorted",
+        "process-table--cursor",
+        "process-table--match",
+        "process-table--kernel",
+        "process-table--running",
+    }
+
+    sort_key: reactive[SortKey] = reactive(SortKey.CPU, layout=False)
+
+    class Highlighted(Message):
+        """The cursor moved onto a process (or the table emptied: pid is None)."""
+
+        def __init__(self, pid: int | None) -> None:
+            super().__init__()
+            self.pid = pid
+
+    class HeaderClicked(Message):
+        def __init__(self, key: SortKey) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: list[ViewRow] = []
+        self.cursor = 0
+        self.top = 0
+        self.reverse = True
+        self.now = time.time()
+        self._lines: dict[int, str] = {}  # screen y -> text drawn last time
+        self._highlighted: int | None = None
+
+    # --- state in -----------------------------------------------------------------------------
+
+    def set_rows(self, rows: list[ViewRow], now: float, keep_pid: bool = True) -> None:
+        """Take a new list of rows, keeping the cursor on the same process where possible."""
+        pid = self.current_pid if keep_pid else None
+        self.rows = rows
+        self.now = now
+        if pid is not None:
+            for i, v in enumerate(rows):
+                if v.row.pid == pid:
+                    self.cursor = i
+                    break
+        self._clamp()
+        self._refresh_changed()
+        self._announce()
+
+    def move_to_pid(self, pid: int) -> bool:
+        for i, v in enumerate(self.rows):
+            if v.row.pid == pid:
+                self.cursor = i
+                self._clamp()
+                self._refresh_changed()
+                self._announce()
+                return True
+        return False
+
+    @property
+    def current_pid(self) -> int | None:
+        if 0 <= self.cursor < len(self.rows):
+            return self.rows[self.cursor].row.pid
+        return None
+
+    @property
+    def current(self) -> ViewRow | None:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    # --- drawing ------------------------------------------------------------------------------
+
+    @property
+    def _body_height(self) -> int:
+        return max(self.size.height - 1, 1)
+
+    def _clamp(self) -> None:
+        n = len(self.rows)
+        self.cursor = min(max(self.cursor, 0), max(n - 1, 0))
+        body = self._body_height
+        if self.cursor < self.top:
+            self.top = self.cursor
+        elif self.cursor >= self.top + body:
+            self.top = self.cursor - body + 1
+        self.top = min(max(self.top, 0), max(n - body, 0))
+
+    def _line_text(self, y: int, width: int) -> str:
+        if y == 0:
+            return self._header_text(width)
+        index = self.top + y - 1
+        if index >= len(self.rows):
+            return " " * width
+        v = self.rows[index]
+        return format_line([c.cell(v, self.now) for c in COLUMNS], width)
+
+    def _header_text(self, width: int) -> str:
+        arrow = "▼" if self.reverse else "▲"
+        titles = []
+        for c in COLUMNS:
+            title = c.key.value
+            if c.key is self.sort_key:
+                title = title + arrow if c.width == 0 or len(title) < c.width else arrow + title
+            titles.append(title)
+        return format_line(titles, width)
+
+    def _refresh_changed(self) -> None:
+        """Repaint only the lines whose text differs from what is on screen."""
+        width = self.size.width
+        if width <= 0:
+            return
+        for y in range(self.size.height):
+            text = self._line_text(y, width) + ("*" if self._is_cursor_line(y) else "")
+            if self._lines.get(y) != text:
+                self._lines[y] = text
+                self.refresh(Region(0, y, width, 1))
+
+    def _is_cursor_line(self, y: int) -> bool:
+        return y > 0 and self.top + y - 1 == self.cursor and self.has_focus
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        text = self._line_text(y, width)
+        self._lines[y] = text + ("*" if self._is_cursor_line(y) else "")
+        base = self.rich_style
+        if y == 0:
+            style = base + self.get_component_rich_style("process-table--header")
+            return Strip([Segment(text, style)], width)
+        index = self.top + y - 1
+        if index >= len(self.rows):
+            return Strip([Segment(text, base)], width)
+        v = self.rows[index]
+        if index == self.cursor:
+            style = base + self.get_component_rich_style(
+                "process-table--cursor" if self.has_focus else "process-table--match"
+            )
+        elif not v.matched:
+            style = base + Style(dim=True)
+        elif v.row.state == "R":
+            style = base + self.get_component_rich_style("process-table--running")
+        elif not v.row.cmdline:
+            style = base + self.get_component_rich_style("process-table--kernel")
+        else:
+            style = base
+        return Strip([Segment(text, style)], width)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._lines.clear()
+        self._clamp()
+        self.refresh()
+
+    def on_focus(self) -> None:
+        self._refresh_changed()
+
+    def on_blur(self) -> None:
+        self._refresh_changed()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.rows) + 1
+
+    # --- input --------------------------------------------------------------------------------
+
+    def _announce(self) -> None:
+        pid = self.current_pid
+        if pid != self._highlighted:
+            self._highlighted = pid
+            self.post_message(self.Highlighted(pid))
+
+    def _move(self, cursor: int) -> None:
+        self.cursor = cursor
+        self._clamp()
+        self._refresh_changed()
+        self._announce()
+
+    def action_cursor(self, delta: int) -> None:
+        self._move(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move(self.cursor + direction * self._body_height)
+
+    def action_half_page(self, direction: int) -> None:
+        self._move(self.cursor + direction * max(self._body_height // 2, 1))
+
+    def action_jump(self, where: int) -> None:
+        self._move(0 if where == 0 else len(self.rows) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            self.post_message(self.HeaderClicked(column_at(event.x)))
+        else:
+            self._move(self.top + event.y - 1)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self._move(self.cursor + 3)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self._move(self.cursor - 3)
+
+    def watch_sort_key(self) -> None:
+        self._refresh_changed()

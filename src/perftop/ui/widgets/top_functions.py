@@ -1,0 +1,94 @@
+"""The top-functions table beside the flame: own and total share per function, like py-spy top.
+
+Rows are keyed by frame id, so a live refresh keeps the cursor on the same function, and the
+sort order the user picked (click a column title, or `s` to cycle) survives the refresh.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
+
+from perftop.profiling.model import FunctionStat
+from perftop.ui.fmt import printable
+
+COLUMNS = ("own%", "total%", "own", "total", "function", "location")
+SORTABLE = ("own", "total", "function")
+
+
+class TopFunctions(DataTable[str]):
+    BINDINGS = [Binding("s", "cycle_sort", "Sort top table")]
+
+    class Picked(Message):
+        """The user moved onto a function; the flame highlights its frames."""
+
+        def __init__(self, frame_id: int | None) -> None:
+            super().__init__()
+            self.frame_id = frame_id
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.sort_by = "own"
+        self.stats: list[FunctionStat] = []
+        self.total_samples = 0
+        self.limit = 200
+
+    def on_mount(self) -> None:
+        for name in COLUMNS:
+            self.add_column(name, key=name)
+
+    def show_stats(self, stats: list[FunctionStat], total_samples: int) -> None:
+        self.stats = stats
+        self.total_samples = total_samples
+        self._fill()
+
+    def _ordered(self) -> list[FunctionStat]:
+        if self.sort_by == "total":
+            return sorted(self.stats, key=lambda s: (-s.total_samples, -s.self_samples))
+        if self.sort_by == "function":
+            return sorted(self.stats, key=lambda s: s.frame.name)
+        return sorted(self.stats, key=lambda s: (-s.self_samples, -s.total_samples))
+
+    def _fill(self) -> None:
+        keep = self._current_key()
+        total = max(self.total_samples, 1)
+        with self.app.batch_update():
+            self.clear()
+            for s in self._ordered()[: self.limit]:
+                self.add_row(
+                    f"{100 * s.self_samples / total:6.2f}",
+                    f"{100 * s.total_samples / total:6.2f}",
+                    str(s.self_samples),
+                    str(s.total_samples),
+                    printable(s.frame.name),
+                    printable(s.frame.location),
+                    key=str(s.frame_id),
+                )
+            if keep is not None and keep in self.rows:
+                self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+    def _current_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except CellDoesNotExist:
+            return None
+        return key.value
+
+    def action_cycle_sort(self) -> None:
+        self.sort_by = SORTABLE[(SORTABLE.index(self.sort_by) + 1) % len(SORTABLE)]
+        self._fill()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        name = str(event.column_key.value)
+        self.sort_by = {"own%": "own", "own": "own", "total%": "total"}.get(name, name)
+        if self.sort_by not in SORTABLE:
+            self.sort_by = "own"
+        self._fill()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        self.post_message(self.Picked(int(key) if key is not None else None))
