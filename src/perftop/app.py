@@ -12,6 +12,7 @@ from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
 
+from perftop.profiling.backend import ProfilerOptions
 from perftop.system.history import SystemHistory
 from perftop.system.processes import ViewOptions
 from perftop.system.samples import ProcessSnapshot, SystemSample
@@ -27,6 +28,8 @@ class AppConfig:
     history_len: int = 3600
     view: ViewOptions = field(default_factory=ViewOptions)
     profile_pid: int | None = None
+    profiler: ProfilerOptions = field(default_factory=ProfilerOptions)
+    profile_title: str = ""
 
 
 class Sampled(Message):
@@ -64,6 +67,37 @@ class PerftopApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
         self._sample()
+        if self.config.profile_pid is not None:
+            self.open_profile(self.config.profile_pid, self.config.profile_title)
+
+    def open_profile(self, pid: int, title: str = "") -> None:
+        """Attach the sampling profiler to `pid` and show its live flame view."""
+        from perftop.profiling.model import Profile
+        from perftop.profiling.pyspy import PySpyBackend
+        from perftop.ui.screens.profile import ProfileScreen
+
+        profile = Profile()
+        profile.metadata.update({"pid": str(pid), "command": title, "source": "py-spy"})
+        screen = ProfileScreen(
+            profile,
+            backend=PySpyBackend(),
+            pid=pid,
+            options=self.config.profiler,
+            title=f"PID {pid} {title}".strip(),
+        )
+        self.push_screen(screen)
+
+    def on_dashboard_screen_profile_requested(
+        self, message: DashboardScreen.ProfileRequested
+    ) -> None:
+        self.open_profile(message.pid, message.title)
+
+    def on_unmount(self) -> None:
+        from perftop.ui.screens.profile import ProfileScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, ProfileScreen):
+                screen.stop()
 
     # --- sampling: one thread worker, re-armed after each tick so ticks never overlap -------
 

@@ -20,9 +20,9 @@ from perftop.profiling.frames import Frame
 
 ROOT_ID = -1
 
-# Below this share of the tree, `search` walks up from the matching nodes instead of walking
-# down the whole tree; both give the same answer, this only picks the cheaper one.
-_BOTTOM_UP_COST_SHARE = 0.5
+# `search` walks up from the matching nodes when that costs less than walking down the whole
+# tree: about (matching nodes x typical depth) against (all nodes). Same answer either way.
+_TYPICAL_DEPTH = 16
 
 
 class Node:
@@ -228,10 +228,11 @@ class Profile:
             tree = self._threads[thread] = _Tree()
         return tree
 
-    def _materialise_merged(self) -> None:
+    def _materialise_merged(self) -> _Tree:
         if self._merged is None:
             only = next(iter(self._threads.values()), None)
             self._merged = only.copy() if only is not None else _Tree()
+        return self._merged
 
     def _all(self) -> _Tree:
         if self._merged is not None:
@@ -268,11 +269,12 @@ class Profile:
         return self._tree(thread).root
 
     def find(self, path: Sequence[int], thread: str | None = None) -> Node | None:
-        node: Node | None = self._tree(thread).root
+        node = self._tree(thread).root
         for fid in path:
-            node = node.children.get(fid)
-            if node is None:
+            child = node.children.get(fid)
+            if child is None:
                 return None
+            node = child
         return node
 
     def top_functions(self, thread: str | None = None) -> list[FunctionStat]:
@@ -321,7 +323,7 @@ def _samples_under(tree: _Tree, matched: frozenset[int]) -> int:
         return 0
     candidates = [tree.by_frame.get(fid, []) for fid in matched]
     cost = sum(len(nodes) for nodes in candidates)
-    if cost * 16 < tree.node_count * _BOTTOM_UP_COST_SHARE:
+    if cost * _TYPICAL_DEPTH < tree.node_count:
         # Rare frames: a node counts unless an ancestor matched too (its samples are already in).
         total = 0
         for nodes in candidates:
@@ -376,10 +378,9 @@ class DiffProfile(Profile):
         self.base.frames, self.base._ids = self.frames, self._ids  # one shared frame table
         self.base.merge(base)
         # Separate merged and per-thread node objects, so each carries its own base total.
-        self._materialise_merged()
+        merged = self._materialise_merged()
         self._base_totals: dict[Node, int] = {}
-        assert self._merged is not None
-        self._overlay(self._merged, self.base._all().root)
+        self._overlay(merged, self.base._all().root)
         for thread, tree in self._threads.items():
             base_tree = self.base._threads.get(thread)
             if base_tree is not None:

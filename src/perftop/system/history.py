@@ -115,22 +115,27 @@ class SystemHistory:
             ring = self._series[name] = Ring(self._capacity)
         return ring
 
-    def _admit(self, device: str) -> bool:
-        """Track `device` if it is known or there is room, evicting the longest gone one."""
-        if device in self._device_seen:
-            self._device_seen[device] = self._count
-            return True
-        if len(self._device_seen) >= self._max_devices:
-            gone = [d for d, seen in self._device_seen.items() if seen < self._count]
-            if not gone:
-                return False  # every tracked device is live: the newcomer only adds to sums
-            oldest = min(gone, key=self._device_seen.__getitem__)
-            del self._device_seen[oldest]
-            prefix = oldest + "."
-            for name in [n for n in self._series if n.startswith(prefix)]:
-                del self._series[name]
-        self._device_seen[device] = self._count
-        return True
+    def _track(self, devices: list[str]) -> set[str]:
+        """Which of this sample's devices keep their own series, evicting long-gone ones."""
+        present = set(devices)
+        seen = self._device_seen
+        for device in devices:
+            if device in seen:
+                seen[device] = self._count
+        tracked: set[str] = set()
+        for device in devices:
+            if device not in seen and len(seen) >= self._max_devices:
+                gone = [d for d in seen if d not in present]
+                if not gone:
+                    continue  # every tracked device is live: the newcomer only adds to sums
+                oldest = min(gone, key=seen.__getitem__)
+                del seen[oldest]
+                prefix = oldest + "."
+                for name in [n for n in self._series if n.startswith(prefix)]:
+                    del self._series[name]
+            seen[device] = self._count
+            tracked.add(device)
+        return tracked
 
     def append(self, sample: SystemSample) -> None:
         self._count += 1
@@ -147,8 +152,11 @@ class SystemHistory:
             values[f"cpu.core{i}"] = percent
         values["disk.read_bytes_per_s"] = sum(d.read_bytes_per_s for d in sample.disks)
         values["disk.write_bytes_per_s"] = sum(d.write_bytes_per_s for d in sample.disks)
+        tracked = self._track(
+            [f"disk.{d.name}" for d in sample.disks] + [f"net.{n.name}" for n in sample.nets]
+        )
         for disk in sample.disks:
-            if self._admit(f"disk.{disk.name}"):
+            if f"disk.{disk.name}" in tracked:
                 values[f"disk.{disk.name}.read_bytes_per_s"] = disk.read_bytes_per_s
                 values[f"disk.{disk.name}.write_bytes_per_s"] = disk.write_bytes_per_s
         # Loopback traffic never leaves the machine: it is kept per interface, not in the sum.
@@ -156,7 +164,7 @@ class SystemHistory:
         values["net.rx_bytes_per_s"] = sum(n.rx_bytes_per_s for n in wire)
         values["net.tx_bytes_per_s"] = sum(n.tx_bytes_per_s for n in wire)
         for net in sample.nets:
-            if self._admit(f"net.{net.name}"):
+            if f"net.{net.name}" in tracked:
                 values[f"net.{net.name}.rx_bytes_per_s"] = net.rx_bytes_per_s
                 values[f"net.{net.name}.tx_bytes_per_s"] = net.tx_bytes_per_s
         # A series missing from this sample (a device unplugged, a core offlined) keeps its

@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -31,6 +32,14 @@ if TYPE_CHECKING:
 
 
 class DashboardScreen(Screen[None]):
+    class ProfileRequested(Message):
+        """The user asked to look inside a process; the app attaches the profiler."""
+
+        def __init__(self, pid: int, title: str) -> None:
+            super().__init__()
+            self.pid = pid
+            self.title = title
+
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help"),
         Binding("slash,f4", "filter", "Filter"),
@@ -44,6 +53,7 @@ class DashboardScreen(Screen[None]):
         Binding("f7", "renice(-1)", "Nice -"),
         Binding("f8", "renice(1)", "Nice +"),
         Binding("f9,k", "kill", "Kill"),
+        Binding("enter,p", "profile", "Profile"),
         Binding("i", "toggle_detail", "Info"),
         Binding("F", "follow", "Follow", show=False),
         Binding("c", "toggle_cpu_mode", "CPU% mode", show=False),
@@ -296,6 +306,13 @@ class DashboardScreen(Screen[None]):
         else:
             current.row.nice = nice
             self.notify(f"{current.row.pid} ({printable(current.row.name)}) nice {nice}")
+
+    def action_profile(self) -> None:
+        current = self.query_one(ProcessTable).current
+        if current is None:
+            return
+        title = printable(current.row.cmdline or current.row.name)
+        self.post_message(self.ProfileRequested(current.row.pid, title))
 
     def action_toggle_detail(self) -> None:
         pane = self.query_one("#detail", ProcessDetailPane)

@@ -39,13 +39,11 @@ class ProfilerFailed(Message):
         self.error = error
 
 
-def legend() -> Text:
-    text = Text()
-    for kind, name in KIND_NAMES.items():
-        text.append("  ")
-        text.append("  ", f"on {KIND_COLOURS[kind][0]}")
-        text.append(f" {name}")
-    return text
+def legend() -> str:
+    """Colour key for the flame's border, as Textual markup."""
+    return " ".join(
+        f"[black on {KIND_COLOURS[kind][0]}] {name} [/]" for kind, name in KIND_NAMES.items()
+    )
 
 
 class ProfileScreen(Screen[None]):
@@ -93,6 +91,7 @@ class ProfileScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#flame").border_title = "flame"
+        self.query_one("#flame").border_subtitle = legend()
         self.query_one("#top").border_title = "top functions"
         self.query_one(FlameView).focus()
         self._refresh_views(force_table=True)
@@ -191,7 +190,6 @@ class ProfileScreen(Screen[None]):
         text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
         if self.error:
             text.append(f"  {self.error}", "red")
-        text.append_text(legend())
         self.query_one("#profile-head", Static).update(text)
 
     def _refresh_frame_status(self, node: Node | None) -> None:

@@ -1,0 +1,447 @@
+"""py-spy in a subprocess: live sampling in batches, thread dumps, errors as advice, clean stop.
+
+`py-spy record` writes nothing until it stops (SIGINT, duration reached, or the target exited),
+and SIGTERM loses everything. So live sampling is a chain of recordings, each stopped with
+SIGINT after `batch_s`, and read back as one Batch. Recordings overlap so that no moment goes
+unsampled: recording N+1 is started first, and only once it says it has attached
+("Sampling process ... times a second") is N interrupted. The overlap is a few milliseconds
+(N stops at its next sample), worth about one doubly counted sample per batch; a gap instead
+would lose the time py-spy takes to start and attach, 10-25 ms per batch.
+
+`coverage` is time, not samples: the fraction of the running (unpaused) wall time during which a
+py-spy was attached. py-spy samples at exponentially distributed intervals (to avoid aliasing),
+so the sample count of a 1 s batch swings by about ±10 % on its own, and it counts one sample
+per active thread: a sample-based figure would read 0 % for an idle target and over 100 % for a
+busy multi-threaded one. Attached time measures what this module controls: the gaps.
+
+One daemon thread per session drives the chain and puts Batches on a queue; every py-spy is
+started through `perftop.children`, so none outlives perftop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil  # type: ignore[import-untyped, unused-ignore]
+
+from perftop import children
+from perftop.formats.errors import FormatError
+from perftop.formats.folded import loads_folded
+from perftop.profiling.backend import (
+    Batch,
+    NoSuchProcess,
+    NotPython,
+    ProfilerBackend,
+    ProfilerError,
+    ProfilerOptions,
+    ThreadStack,
+)
+from perftop.profiling.model import Profile
+from perftop.profiling.pyspy_cli import (
+    dump_threads,
+    find_pyspy,
+    parse_dump,
+    process_name,
+    spawn_pyspy,
+    translate_error,
+)
+
+# The one-call helpers are re-exported: `perftop.profiling.pyspy` is the place to import from.
+__all__ = ["PySpyBackend", "dump_threads", "find_pyspy", "parse_dump", "translate_error"]
+
+ATTACHED = b"Sampling process"  # py-spy prints this once its sampler has attached
+_TARGET_EXITED = "Stopped sampling because process exited"
+_COUNTS = re.compile(r"Samples: (\d+) Errors: (\d+)")
+_ATTACH_TIMEOUT_S = 10.0  # py-spy itself gives up on a non-Python target after ~0.4 s
+_POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own
+
+
+@dataclass(eq=False)
+class _Recording:
+    """One `py-spy record` run and what it has said so far."""
+
+    popen: subprocess.Popen[bytes]
+    output: Path
+    errors: Path
+    attached_at: float = 0.0
+    stopped_at: float = 0.0
+    stdout: bytearray = field(default_factory=bytearray)
+
+    def read_stdout(self, timeout: float) -> bool:
+        """Read what py-spy printed, waiting up to `timeout`. False at end of output."""
+        assert self.popen.stdout is not None
+        fd = self.popen.stdout.fileno()
+        ready, _, _ = select.select([fd], [], [], max(timeout, 0.0))
+        if not ready:
+            return True
+        data = os.read(fd, 65536)
+        self.stdout += data
+        return bool(data)
+
+    def close(self) -> None:
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+        children.untrack(self.popen)
+        for path in (self.output, self.errors):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+class PySpyBackend(ProfilerBackend):
+    """Live sampling of one process with consecutive, overlapping `py-spy record` runs."""
+
+    def __init__(self, executable: str | None = None) -> None:
+        self._explicit = executable
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._paused_ack = threading.Event()
+        self._batches: queue.Queue[Batch | None] = queue.Queue()  # None: the driver has ended
+        self._thread: threading.Thread | None = None
+        self._error: ProfilerError | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._exe = ""
+        self._pid = 0
+        self._created = 0.0
+        self._command = ""
+        self._options = ProfilerOptions()
+        self._tmp: Path | None = None
+        self._seq = 0
+        self._want_pause = False
+        self._want_stop = False
+        self._stopped = False
+        self._drained = False
+        self._live: set[_Recording] = set()
+        # Time accounting for `coverage`, monotonic seconds.
+        self._run_total = 0.0
+        self._run_since: float | None = None
+        self._cover_total = 0.0
+        self._cover_since: float | None = None
+        self._attached = 0
+
+    # --- the public interface -------------------------------------------------------------
+
+    def start(self, pid: int, options: ProfilerOptions) -> None:
+        if self._thread is not None and self._thread.is_alive() and not self._stopped:
+            raise ProfilerError("this profiler is already sampling; stop it first")
+        options.validate()
+        self.stop()  # a session that ended with its target still holds a temporary folder
+        self._reset()
+        self._batches = queue.Queue()
+        self._error = None
+        self._exe = find_pyspy(self._explicit)
+        self._pid, self._options = pid, options
+        try:
+            proc = psutil.Process(pid)
+            self._created = proc.create_time()
+            self._command = " ".join(proc.cmdline()) or proc.name()
+        except psutil.NoSuchProcess:
+            raise NoSuchProcess(f"PID {pid} does not exist") from None
+        except psutil.Error:
+            pass  # not ours to read (py-spy will say so); the PID may still be sampled
+        self._tmp = Path(tempfile.mkdtemp(prefix="perftop-pyspy-"))
+        with self._lock:
+            self._run_since = time.monotonic()
+        try:
+            first = self._start_recording(retry_young=True)
+        except BaseException:
+            self._stopped = True
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            raise
+        self._thread = threading.Thread(
+            target=self._drive, args=(first,), name=f"perftop-pyspy-{pid}", daemon=True
+        )
+        self._thread.start()
+
+    def next_batch(self, timeout: float) -> Batch | None:
+        if self._drained:
+            return None
+        try:
+            batch = self._batches.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if batch is None:
+            self._drained = True
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+        return batch
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._thread is None or self._stopped or self._want_pause:
+                return
+            self._paused_ack.clear()
+            self._want_pause = True
+        self._wake.set()
+        # Returns once no py-spy is attached, so "paused" means paused for whoever asked.
+        self._paused_ack.wait(timeout=self._stop_timeout() + 1.0)
+
+    def resume(self) -> None:
+        with self._lock:
+            self._want_pause = False
+        self._wake.set()
+
+    def dump_threads(self, with_locals: bool = False) -> list[ThreadStack]:
+        if not self._pid:
+            raise ProfilerError("no process to dump: start the profiler first")
+        return dump_threads(self._pid, with_locals, options=self._options, executable=self._exe)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._stopped or self._thread is None:
+                self._stopped = True
+                return
+            self._stopped = self._want_stop = True
+        self._wake.set()
+        self._thread.join(timeout=self._stop_timeout() + _ATTACH_TIMEOUT_S)
+        for rec in list(self._live):  # only if the driver is stuck: never leave py-spy behind
+            children.terminate(rec.popen)
+            rec.close()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    @property
+    def coverage(self) -> float:
+        with self._lock:
+            now = time.monotonic()
+            ran = self._run_total + (now - self._run_since if self._run_since else 0.0)
+            covered = self._cover_total + (now - self._cover_since if self._cover_since else 0.0)
+        return min(1.0, covered / ran) if ran > 0 else 0.0
+
+    @property
+    def running(self) -> bool:
+        # Stays true after the target's exit until its last batch (and any error) was read,
+        # so a reader looping on `running` never misses the end.
+        return self._thread is not None and not self._stopped and not self._drained
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_ack.is_set() and self._want_pause
+
+    # --- recordings -------------------------------------------------------------------------
+
+    def _stop_timeout(self) -> float:
+        # py-spy checks for SIGINT after each sample, and samples come at random intervals
+        # averaging 1/rate: at low rates the wait can be seconds.
+        return 2.0 + 10.0 / self._options.rate_hz
+
+    def _start_recording(self, retry_young: bool = False) -> _Recording:
+        assert self._tmp is not None
+        self._seq += 1
+        out = self._tmp / f"batch-{self._seq}.txt"
+        err = self._tmp / f"batch-{self._seq}.err"
+        # --threads: per-thread roots for the model; --full-filenames: frame kinds need paths.
+        args = [self._exe, "record", "--pid", str(self._pid), *self._options.to_args()]
+        args += ["--threads", "--full-filenames", "--format", "raw", "--output", str(out)]
+        with open(err, "wb") as err_file:
+            popen = spawn_pyspy(args, stdout=subprocess.PIPE, stderr=err_file)
+        rec = _Recording(popen, out, err)
+        self._live.add(rec)
+        deadline = time.monotonic() + _ATTACH_TIMEOUT_S
+        while ATTACHED not in rec.stdout and time.monotonic() < deadline:
+            if not rec.read_stdout(deadline - time.monotonic()):
+                break  # py-spy exited before attaching
+        if ATTACHED in rec.stdout:
+            rec.attached_at = time.monotonic()
+            with self._lock:
+                if self._attached == 0:
+                    self._cover_since = rec.attached_at
+                self._attached += 1
+            return rec
+        children.terminate(popen, timeout=0.5)
+        error = translate_error(
+            err.read_text(errors="replace"),
+            popen.returncode,
+            self._pid,
+            name=process_name(self._pid),
+        )
+        self._live.discard(rec)
+        rec.close()
+        # A Python process started a moment ago may not have its interpreter set up yet.
+        if retry_young and isinstance(error, NotPython) and self._age() < 2.0:
+            time.sleep(0.3)
+            return self._start_recording(retry_young=True)
+        raise error
+
+    def _age(self) -> float:
+        return time.time() - self._created if self._created else 1e9
+
+    def _finish(self, rec: _Recording) -> Batch:
+        """Stop a recording (SIGINT, so it writes its output) and read it as a Batch."""
+        rec.stopped_at = time.monotonic()
+        if rec.popen.poll() is None:
+            rec.popen.send_signal(signal.SIGINT)
+        try:
+            rec.popen.wait(timeout=self._stop_timeout())
+        except subprocess.TimeoutExpired:
+            children.terminate(rec.popen, timeout=0.5)  # its samples are lost, the session is not
+        while rec.read_stdout(0.0):
+            pass
+        with self._lock:
+            self._attached -= 1
+            if self._attached == 0 and self._cover_since is not None:
+                self._cover_total += rec.stopped_at - self._cover_since
+                self._cover_since = None
+        stdout = rec.stdout.decode(errors="replace")
+        counts = _COUNTS.search(stdout)
+        errors = int(counts[2]) if counts else 0
+        try:
+            text = rec.output.read_text(errors="replace")
+        except OSError:
+            text = ""
+        self._live.discard(rec)
+        rec.close()
+        try:
+            profile = loads_folded(text, str(rec.output))
+        except FormatError:
+            profile = Profile()  # unreadable output costs this batch, not the session
+            errors += 1
+        profile.metadata.update(self._metadata())
+        exited = _TARGET_EXITED in stdout or not self._target_alive()
+        if exited:
+            profile.mark_ended("target exited")
+        return Batch(
+            profile=profile,
+            wall_s=rec.stopped_at - rec.attached_at,
+            samples=int(counts[1]) if counts else profile.total_samples,
+            errors=errors,
+            target_exited=exited,
+        )
+
+    def _metadata(self) -> dict[str, str]:
+        return {
+            "source": "py-spy",
+            "pid": str(self._pid),
+            "command": self._command,
+            "rate_hz": str(self._options.rate_hz),
+        }
+
+    def _target_alive(self) -> bool:
+        try:
+            proc = psutil.Process(self._pid)
+            if self._created and proc.create_time() != self._created:
+                return False  # the PID now belongs to another process
+            return bool(proc.status() != psutil.STATUS_ZOMBIE)
+        except psutil.NoSuchProcess:
+            return False
+        except psutil.Error:
+            return True
+
+    # --- the driver thread ------------------------------------------------------------------
+
+    def _wait(self, rec: _Recording) -> str:
+        due = rec.attached_at + self._options.batch_s
+        while True:
+            if self._want_stop:
+                return "stop"
+            if self._want_pause:
+                return "pause"
+            if rec.popen.poll() is not None:
+                return "ended"
+            remaining = due - time.monotonic()
+            if remaining <= 0:
+                return "due"
+            self._wake.wait(min(remaining, _POLL_S))
+            self._wake.clear()
+
+    def _deliver(self, batch: Batch) -> bool:
+        """Queue a batch; True if it was the last one (the target exited)."""
+        self._batches.put(batch)
+        return batch.target_exited
+
+    def _drive(self, first: _Recording) -> None:
+        rec: _Recording | None = first
+        failures = 0
+        try:
+            while rec is not None:
+                reason = self._wait(rec)
+                if reason == "due":
+                    rec, failures = self._hand_over(rec, failures)
+                elif reason == "ended":  # py-spy stopped by itself: mostly, the target exited
+                    rec = None if self._deliver(self._finish(rec)) else self._restart()
+                elif self._deliver(self._finish(rec)) or reason == "stop":
+                    rec = None
+                else:
+                    rec = self._restart() if self._sit_out_pause() else None
+        except ProfilerError as exc:
+            self._error = exc
+        finally:
+            self._stop_clock()
+            self._paused_ack.set()
+            self._batches.put(None)
+
+    def _hand_over(self, rec: _Recording, failures: int) -> tuple[_Recording | None, int]:
+        """Start the next recording, then stop `rec`: the two overlap, so no moment is lost."""
+        try:
+            following = self._start_recording()
+        except ProfilerError:
+            alive = self._target_alive()
+            if alive and failures < 2:
+                self._wake.wait(0.2)  # `rec` keeps sampling meanwhile; try again shortly
+                return rec, failures + 1
+            self._deliver(self._finish(rec))
+            if alive:
+                raise
+            return None, 0
+        batch = self._finish(rec)
+        if batch.target_exited:
+            # Both ended with the target: one last batch holds both.
+            last = self._finish(following)
+            batch.profile.merge(last.profile)
+            batch.samples += last.samples
+            batch.errors += last.errors
+            self._deliver(batch)
+            return None, 0
+        self._deliver(batch)
+        return following, 0
+
+    def _restart(self) -> _Recording | None:
+        try:
+            return self._start_recording()
+        except ProfilerError:
+            if self._target_alive():
+                raise
+            self._deliver(self._exit_batch())
+            return None
+
+    def _exit_batch(self) -> Batch:
+        profile = Profile(self._metadata())
+        profile.mark_ended("target exited")
+        return Batch(profile, wall_s=0.0, samples=0, errors=0, target_exited=True)
+
+    def _stop_clock(self) -> None:
+        with self._lock:
+            if self._run_since is not None:
+                self._run_total += time.monotonic() - self._run_since
+                self._run_since = None
+
+    def _sit_out_pause(self) -> bool:
+        """Wait, detached, until resumed (True) or stopped or the target is gone (False)."""
+        self._stop_clock()
+        self._paused_ack.set()
+        while self._want_pause and not self._want_stop:
+            self._wake.wait(0.25)
+            self._wake.clear()
+            if not self._target_alive():
+                self._deliver(self._exit_batch())
+                return False
+        if self._want_stop:
+            return False
+        self._paused_ack.clear()
+        with self._lock:
+            self._run_since = time.monotonic()
+        return True

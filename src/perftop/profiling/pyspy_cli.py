@@ -1,0 +1,202 @@
+"""py-spy as a command: finding it, starting it, reading its errors, its thread dumps.
+
+The parts of driving py-spy that are one call each; the live sampling loop is in `pyspy.py`.
+Every error py-spy reports becomes a typed ProfilerError with one line of advice. The texts
+matched are py-spy 0.4's own (main.rs and python_spy.rs), seen on a real binary:
+
+- `Permission Denied: Try running again with elevated permissions by going 'sudo env ...'`
+  (not root), `Permission Denied` + a docker hint (root in a container whose cgroup says
+  docker), or a generic error ending in `(os error 1)` / `(os error 13)`;
+- `Error: Failed to find python version from target process` (not Python);
+- `Error: Failed to get process executable name. Check that the process is running.` (no PID);
+- `Can't get native stack traces with the --nonblocking option.`
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psutil  # type: ignore[import-untyped, unused-ignore]
+
+from perftop import children
+from perftop.profiling.backend import (
+    NoSuchProcess,
+    NotPython,
+    PermissionDenied,
+    ProfilerError,
+    ProfilerFailed,
+    ProfilerMissing,
+    ProfilerOptions,
+    PtraceFacts,
+    ThreadStack,
+    permission_advice,
+)
+from perftop.profiling.frames import Frame
+
+__all__ = [
+    "dump_threads",
+    "find_pyspy",
+    "parse_dump",
+    "process_name",
+    "spawn_pyspy",
+    "translate_error",
+]
+
+
+def find_pyspy(explicit: str | None = None) -> str:
+    """The py-spy executable: `explicit`, else next to this Python (its venv), else on PATH."""
+    if explicit:
+        if os.access(explicit, os.X_OK):
+            return explicit
+        raise ProfilerMissing(f"py-spy not found at {explicit}")
+    # Not resolved: a venv's bin/python is a symlink, and py-spy sits next to the link.
+    beside = Path(sys.executable).with_name("py-spy.exe" if os.name == "nt" else "py-spy")
+    if os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("py-spy")
+    if found:
+        return found
+    raise ProfilerMissing(
+        f"py-spy is not installed: install it with `{sys.executable} -m pip install py-spy`"
+    )
+
+
+def pyspy_env() -> dict[str, str]:
+    # No Rust backtraces: py-spy's first stderr line is then the whole error.
+    return {**os.environ, "RUST_BACKTRACE": "0"}
+
+
+def process_name(pid: int) -> str | None:
+    try:
+        return str(psutil.Process(pid).name())
+    except psutil.Error:
+        return None
+
+
+def translate_error(
+    stderr: str,
+    returncode: int | None,
+    pid: int,
+    *,
+    name: str | None = None,
+    facts: PtraceFacts | None = None,
+) -> ProfilerError:
+    """Turn what a failed py-spy printed on stderr into a typed error with one line of advice."""
+    text = stderr.strip()
+    low = text.lower()
+    if (
+        "permission denied" in low
+        or "operation not permitted" in low
+        or "(os error 1)" in low
+        or "(os error 13)" in low
+    ):
+        return PermissionDenied(permission_advice(pid, facts or PtraceFacts.read(pid)))
+    if "failed to find python version" in low or "no python processes found" in low:
+        label = f"PID {pid} ({name})" if name else f"PID {pid}"
+        return NotPython(f"{label} is not a Python process")
+    if "failed to get process executable name" in low or "(os error 3)" in low:
+        return NoSuchProcess(f"PID {pid} does not exist (it may have exited)")
+    if "--nonblocking" in low and "native" in low:
+        return ProfilerError("native stacks cannot be sampled with nonblocking on")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = lines[0].removeprefix("Error:").strip() if lines else ""
+    if not first:
+        first = f"py-spy ended with status {returncode}" if returncode else "py-spy failed"
+    return ProfilerFailed(f"py-spy: {first}")
+
+
+def _frame(raw: dict[str, Any]) -> Frame:
+    return Frame(
+        str(raw.get("name", "?")), str(raw.get("filename") or ""), int(raw.get("line") or 0)
+    )
+
+
+def _locals(raw: dict[str, Any]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for var in raw.get("locals") or []:
+        # py-spy leaves `repr` null for values it cannot format.
+        result[str(var.get("name", "?"))] = str(var["repr"]) if var.get("repr") is not None else "?"
+    return result
+
+
+def parse_dump(text: str, with_locals: bool = False) -> list[ThreadStack]:
+    """Parse `py-spy dump --json` output: one entry per thread, frames innermost first."""
+    try:
+        threads = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProfilerFailed(f"py-spy dump printed something that is not JSON: {exc}") from None
+    stacks = []
+    for t in threads:
+        frames = t.get("frames") or []
+        stacks.append(
+            ThreadStack(
+                # The OS thread id, as in `ps -L` and the `thread (N)` roots of a profile.
+                thread_id=int(t.get("os_thread_id") or t.get("thread_id") or 0),
+                name=t.get("thread_name"),
+                active=bool(t.get("active")),
+                owns_gil=bool(t.get("owns_gil")),
+                frames=[_frame(f) for f in frames],
+                locals=[_locals(f) for f in frames] if with_locals else [],
+            )
+        )
+    return stacks
+
+
+def dump_threads(
+    pid: int,
+    with_locals: bool = False,
+    *,
+    options: ProfilerOptions | None = None,
+    executable: str | None = None,
+    timeout: float = 10.0,
+) -> list[ThreadStack]:
+    """The stack of every thread of `pid` now, via `py-spy dump --json` (about 10 ms)."""
+    args = [find_pyspy(executable), "dump", "--pid", str(pid), "--json"]
+    if with_locals:
+        args.append("--locals")
+    if options is not None:
+        args += [
+            f
+            for f, on in (
+                ("--native", options.native),
+                ("--nonblocking", options.nonblocking),
+                ("--subprocesses", options.subprocesses),
+            )
+            if on
+        ]
+    popen = spawn_pyspy(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = popen.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        children.terminate(popen)
+        raise ProfilerFailed(f"py-spy dump did not answer within {timeout:g} s") from None
+    finally:
+        children.untrack(popen)
+    if popen.returncode != 0:
+        raise translate_error(
+            err.decode(errors="replace"), popen.returncode, pid, name=process_name(pid)
+        )
+    return parse_dump(out.decode(errors="replace"), with_locals)
+
+
+def spawn_pyspy(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    try:
+        return children.spawn(
+            args,
+            kind=children.ChildKind.PROFILER,
+            stdin=subprocess.DEVNULL,
+            env=pyspy_env(),
+            **kwargs,
+        )
+    except children.ChildrenClosed as exc:
+        raise ProfilerFailed(str(exc)) from None
+    except FileNotFoundError:
+        raise ProfilerMissing(f"py-spy not found at {args[0]}") from None
+    except PermissionError:
+        raise ProfilerMissing(f"py-spy at {args[0]} is not executable") from None

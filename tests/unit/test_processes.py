@@ -1,0 +1,460 @@
+"""The process table: /proc parsing and caching, the live collector, the view, signals."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from perftop.system import procfs
+from perftop.system.errors import AccessDenied, ProcessError, ProcessGone
+from perftop.system.fake import FakeProcessCollector
+from perftop.system.processes import (
+    COLUMNS,
+    ProcessCollector,
+    SortKey,
+    ViewOptions,
+    build_view,
+    cycle_sort_key,
+    default_reverse,
+    display_command,
+    filter_text_matches,
+    index_of_pid,
+    renice,
+    send_signal,
+    sort_key_for_column,
+)
+from perftop.system.samples import ProcessRow, ProcessSnapshot
+
+TCK = procfs.CLOCK_TICKS
+BTIME = 1_700_000_000
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+# --- a fake /proc ---------------------------------------------------------------------
+
+
+class FakeProc:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir()
+        (root / "stat").write_text(f"cpu  1 2 3 4\nbtime {BTIME}\nprocesses 9\n")
+        (root / "meminfo").write_text("MemTotal:        1000000 kB\nMemFree: 1 kB\n")
+        (root / "self").mkdir()  # not a digit: ignored
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def put(
+        self,
+        pid: int,
+        comm: str,
+        *,
+        start: int,
+        cpu: int = 0,
+        ppid: int = 1,
+        cmdline: str | None = None,
+        flags: int = 0,
+        state: str = "S",
+        rss: int = 256,
+        io: tuple[int, int] | None = (0, 0),
+    ) -> None:
+        d = self.root / str(pid)
+        d.mkdir(exist_ok=True)
+        (d / "stat").write_text(
+            f"{pid} ({comm}) {state} {ppid} 0 0 0 -1 {flags} 0 0 0 0 {cpu} 0 0 0 20 0 3 0 "
+            f"{start} 1000 {rss} 0 0\n"
+        )
+        (d / "cmdline").write_bytes(b"" if cmdline is None else cmdline.replace(" ", "\0").encode())
+        if io is None:
+            (d / "io").unlink(missing_ok=True)
+        else:
+            (d / "io").write_text(
+                f"rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\n"
+                f"read_bytes: {io[0]}\nwrite_bytes: {io[1]}\ncancelled_write_bytes: 0\n"
+            )
+
+    def remove(self, pid: int) -> None:
+        shutil.rmtree(self.root / str(pid))
+
+
+@pytest.fixture
+def fake_proc(tmp_path: Path) -> FakeProc:
+    return FakeProc(tmp_path / "proc")
+
+
+def collector_for(fake: FakeProc) -> ProcessCollector:
+    return ProcessCollector(proc_root=str(fake.root), use_procfs=True, clock=fake.clock)
+
+
+def test_parse_stat_with_spaces_and_parens_in_the_name() -> None:
+    line = b"42 (a) b (c)) R 7 0 0 0 -1 4194560 0 0 0 0 11 4 0 0 20 5 2 0 900 1 33 0\n"
+    stat = procfs.parse_stat(line)
+    assert stat.name == "a) b (c)"
+    assert (stat.state, stat.ppid, stat.cpu_ticks, stat.nice) == ("R", 7, 15, 5)
+    assert (stat.num_threads, stat.start_ticks, stat.rss_pages) == (2, 900, 33)
+    with pytest.raises(ValueError):
+        procfs.parse_stat(b"garbage")
+
+
+def test_rows_rates_and_cache_from_a_fake_proc(fake_proc: FakeProc) -> None:
+    fake_proc.put(100, "my app", start=50 * TCK, cpu=0, cmdline="/bin/my app --x", rss=1000)
+    fake_proc.put(2, "kthreadd", start=1, flags=procfs.PF_KTHREAD, ppid=0, cmdline="ignored")
+    collector = collector_for(fake_proc)
+    first = collector.sample()
+    row = first.rows[100]
+    assert (row.name, row.cmdline, row.ppid, row.state) == ("my app", "/bin/my app --x", 1, "S")
+    assert row.user == pwd.getpwuid(os.stat(fake_proc.root / "100").st_uid).pw_name
+    assert row.start_time == pytest.approx(BTIME + 50.0)
+    assert row.rss_bytes == 1000 * procfs.PAGE_SIZE
+    assert row.mem_percent == pytest.approx(100.0 * row.rss_bytes / 1_024_000_000)
+    assert row.cpu_percent == 0.0 and row.read_bytes_per_s == 0.0  # no baseline yet
+    assert row.num_threads == 3
+    assert first.rows[2].cmdline == ""  # a kernel thread: never read, shown as [kthreadd]
+    assert display_command(first.rows[2]) == "[kthreadd]"
+
+    fake_proc.now += 2.0
+    fake_proc.put(100, "my app", start=50 * TCK, cpu=TCK, cmdline="/bin/changed", io=(4096, 8192))
+    second = collector.sample().rows[100]
+    assert second.cpu_percent == pytest.approx(50.0)  # one second of CPU in two
+    assert (second.read_bytes_per_s, second.write_bytes_per_s) == (2048.0, 4096.0)
+    assert second.cmdline == "/bin/my app --x"  # cached per (pid, start time)
+
+    fake_proc.now += 1.0
+    fake_proc.put(100, "changed", start=50 * TCK, cpu=TCK, cmdline="/bin/changed")
+    assert collector.sample().rows[100].cmdline == "/bin/changed"  # comm changed: exec
+
+
+def test_pid_reuse_is_detected_by_start_time(fake_proc: FakeProc) -> None:
+    fake_proc.put(300, "old", start=10 * TCK, cpu=5 * TCK, cmdline="old --daemon")
+    collector = collector_for(fake_proc)
+    collector.sample()
+    fake_proc.now += 1.0
+    # Same PID, started half a second ago (after the last tick), same comm: a new process.
+    fake_proc.put(300, "old", start=int(1000.5 * TCK), cpu=TCK // 4, cmdline="old --child")
+    row = collector.sample().rows[300]
+    assert row.cmdline == "old --child"
+    assert row.start_time == pytest.approx(BTIME + 1000.5)
+    assert row.cpu_percent == pytest.approx(50.0)  # measured over its own half second
+
+
+def test_vanished_unreadable_and_zombie_processes(
+    fake_proc: FakeProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_proc.put(10, "gone", start=1)
+    fake_proc.put(11, "noio", start=1, cmdline="noio", io=None)
+    fake_proc.put(12, "bad", start=1)
+    (fake_proc.root / "12" / "stat").write_text("12 (bad\n")
+    fake_proc.put(13, "zombie", start=1, state="Z", cmdline=None)
+    fake_proc.put(14, "other", start=1, cmdline="other")
+    collector = collector_for(fake_proc)
+    assert collector.sample().rows.keys() == {10, 11, 13, 14}
+    fake_proc.remove(10)
+    real_read = procfs.read_small
+
+    def deny_io(path: str, size: int = 2048) -> bytes:
+        if path.endswith("/14/io"):
+            raise PermissionError(path)
+        return real_read(path, size)
+
+    monkeypatch.setattr(procfs, "read_small", deny_io)
+    fake_proc.now += 1.0
+    rows = collector.sample().rows
+    assert 10 not in rows
+    assert rows[11].read_bytes_per_s is None
+    assert rows[13].state == "Z" and rows[13].cmdline == "zombie"  # shown by name, not [..]
+    assert rows[14].read_bytes_per_s is None and rows[14].write_bytes_per_s is None
+
+
+# --- the live collector ------------------------------------------------------------------
+
+SPIN_CHILD = (
+    "import sys, time\n"
+    "sys.stdin.readline()\n"
+    "end = time.monotonic() + 1.0\n"
+    "while time.monotonic() < end: pass\n"
+    "time.sleep(60)\n"
+)
+
+
+@pytest.fixture
+def child() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    marker = f"perftop-test-{uuid.uuid4().hex[:8]}"
+    proc = subprocess.Popen([sys.executable, "-c", SPIN_CHILD, marker], stdin=subprocess.PIPE)
+    yield proc, marker
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    if proc.stdin:
+        proc.stdin.close()
+
+
+def wait_for_cmdline(pid: int, marker: str) -> None:
+    # The child may not have exec'd python yet when Popen returns.
+    deadline = time.monotonic() + 5
+    while marker not in " ".join(psutil.Process(pid).cmdline()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("use_procfs", [pytest.param(True, marks=linux_only), False])
+def test_collector_sees_a_child_and_its_cpu(
+    child: tuple[subprocess.Popen[bytes], str], use_procfs: bool
+) -> None:
+    proc, marker = child
+    wait_for_cmdline(proc.pid, marker)
+    collector = ProcessCollector(use_procfs=use_procfs)
+    assert collector.backend == ("procfs" if use_procfs else "psutil")
+    row = collector.sample().rows[proc.pid]
+    assert row.ppid == os.getpid()
+    assert row.name == os.path.basename(sys.executable)[:15]
+    assert marker in row.cmdline and row.cmdline.startswith(sys.executable)
+    assert row.start_time == pytest.approx(psutil.Process(proc.pid).create_time(), abs=1.0)
+    assert row.num_threads >= 1 and row.rss_bytes > 0
+    assert proc.stdin is not None
+    proc.stdin.write(b"go\n")
+    proc.stdin.flush()
+    time.sleep(0.5)
+    busy = collector.sample().rows[proc.pid]
+    assert busy.cpu_percent > 20.0
+    proc.kill()
+    proc.wait()
+    assert proc.pid not in collector.sample().rows
+
+
+@linux_only
+def test_collector_survives_a_zombie_child() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 5
+    while psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    row = ProcessCollector().sample().rows[proc.pid]
+    proc.wait()
+    assert row.state == "Z" and row.cmdline  # a user process never looks like a kernel thread
+
+
+# --- the view ----------------------------------------------------------------------------
+
+
+def row(pid: int, ppid: int = 0, **kw: Any) -> ProcessRow:
+    values: dict[str, Any] = {
+        "name": f"p{pid}",
+        "user": "root",
+        "state": "S",
+        "cpu_percent": 0.0,
+        "mem_percent": 0.0,
+        "rss_bytes": 0,
+        "num_threads": 1,
+        "read_bytes_per_s": 0.0,
+        "write_bytes_per_s": 0.0,
+        "start_time": 0.0,
+        "cmdline": f"/bin/p{pid}",
+    }
+    values.update(kw)
+    return ProcessRow(pid=pid, ppid=ppid, **values)
+
+
+def snapshot(*rows: ProcessRow, cores: int = 4) -> ProcessSnapshot:
+    return ProcessSnapshot(timestamp=0.0, rows={r.pid: r for r in rows}, core_count=cores)
+
+
+TABLE = snapshot(
+    row(5, user="bob", state="R", cpu_percent=80.0, mem_percent=2.0, rss_bytes=300,
+        num_threads=4, read_bytes_per_s=None, write_bytes_per_s=10.0, start_time=30.0,
+        cmdline="python3 Train.py"),
+    row(3, user="Alice", state="S", cpu_percent=10.0, mem_percent=9.0, rss_bytes=900,
+        num_threads=1, read_bytes_per_s=0.0, write_bytes_per_s=None, start_time=10.0,
+        cmdline="bash"),
+    row(9, user="carol", state="D", cpu_percent=10.0, mem_percent=1.0, rss_bytes=100,
+        num_threads=9, read_bytes_per_s=50.0, write_bytes_per_s=0.0, start_time=20.0,
+        cmdline="", name="kworker/0:1"),
+)  # fmt: skip
+
+EXPECTED_ASCENDING = {
+    SortKey.PID: [3, 5, 9],
+    SortKey.USER: [3, 5, 9],
+    SortKey.STATE: [9, 5, 3],
+    SortKey.CPU: [3, 9, 5],  # 3 and 9 tie: PID order
+    SortKey.MEM: [9, 5, 3],
+    SortKey.RSS: [9, 5, 3],
+    SortKey.THREADS: [3, 5, 9],
+    SortKey.READ: [5, 3, 9],  # None below 0
+    SortKey.WRITE: [3, 9, 5],
+    SortKey.START: [3, 9, 5],
+    SortKey.COMMAND: [9, 3, 5],  # "[kworker/0:1]" < "bash" < "python3 train.py"
+}
+
+
+@pytest.mark.parametrize("key", list(SortKey))
+def test_sort_by_each_key_both_ways(key: SortKey) -> None:
+    up = [v.row.pid for v in build_view(TABLE, ViewOptions(sort_key=key, reverse=False))]
+    assert up == EXPECTED_ASCENDING[key]
+    down = [v.row.pid for v in build_view(TABLE, ViewOptions(sort_key=key, reverse=True))]
+    if key is SortKey.CPU:
+        assert down == [5, 3, 9]  # stable: ties keep PID order when reversed too
+    else:
+        assert down == EXPECTED_ASCENDING[key][::-1]
+
+
+def test_filter_cpu_display_and_kernel_threads() -> None:
+    def pids(**kw: Any) -> list[int]:
+        options = ViewOptions(sort_key=SortKey.PID, reverse=False, **kw)
+        return [v.row.pid for v in build_view(TABLE, options)]
+
+    assert pids(filter_text="TRAIN") == [5]  # cmdline, case-insensitive
+    assert pids(filter_text="alice") == [3]  # user
+    assert pids(filter_text="kworker") == [9]  # name
+    assert pids(filter_text=" 9 ") == [9]  # pid
+    assert pids(filter_text="nothing-matches") == []
+    assert pids(show_kernel_threads=False) == [3, 5]
+    assert filter_text_matches(TABLE.rows[5], "") and not filter_text_matches(TABLE.rows[5], "x")
+    view = build_view(TABLE, ViewOptions(cpu_per_core=False))
+    assert [v.cpu_display for v in view] == [20.0, 2.5, 2.5]
+    assert [v.cpu_display for v in build_view(TABLE, ViewOptions())] == [80.0, 10.0, 10.0]
+
+
+TREE = snapshot(
+    row(1, 0, cpu_percent=1.0),
+    row(10, 1, cpu_percent=5.0),
+    row(11, 10, cpu_percent=1.0, cmdline="needle"),
+    row(12, 10, cpu_percent=2.0),
+    row(20, 1, cpu_percent=9.0),
+    row(21, 20, cpu_percent=0.0),
+    row(2, 0, cpu_percent=0.0, cmdline=""),
+    row(30, 2, cpu_percent=0.0, cmdline=""),
+    row(40, 999, cpu_percent=0.0),  # parent not in the table: a root
+)
+
+
+def test_tree_order_and_prefixes() -> None:
+    view = build_view(TREE, ViewOptions(tree=True))
+    drawn = [(v.tree_prefix, v.row.pid, v.depth) for v in view]
+    assert drawn == [
+        ("", 1, 0),
+        ("├─ ", 20, 1),
+        ("│  └─ ", 21, 2),
+        ("└─ ", 10, 1),
+        ("   ├─ ", 12, 2),
+        ("   └─ ", 11, 2),
+        ("", 2, 0),
+        ("└─ ", 30, 1),
+        ("", 40, 0),
+    ]
+    assert all(v.matched for v in view)
+    ascending = build_view(TREE, ViewOptions(tree=True, sort_key=SortKey.PID, reverse=False))
+    assert [v.row.pid for v in ascending] == [1, 10, 11, 12, 20, 21, 2, 30, 40]
+    no_kernel = build_view(TREE, ViewOptions(tree=True, show_kernel_threads=False))
+    assert {2, 30}.isdisjoint(v.row.pid for v in no_kernel)
+
+
+def test_filtered_tree_keeps_ancestors() -> None:
+    view = build_view(TREE, ViewOptions(tree=True, filter_text="needle"))
+    assert [(v.tree_prefix, v.row.pid, v.matched) for v in view] == [
+        ("", 1, False),
+        ("└─ ", 10, False),
+        ("   └─ ", 11, True),
+    ]
+
+
+def test_a_ppid_cycle_loses_no_rows() -> None:
+    cyclic = snapshot(row(7, 8), row(8, 7), row(9, 7))
+    assert sorted(v.row.pid for v in build_view(cyclic, ViewOptions(tree=True))) == [7, 8, 9]
+
+
+def test_column_helpers() -> None:
+    assert [k.value for k in COLUMNS] == [
+        "PID", "USER", "S", "CPU%", "MEM%", "RSS", "THR", "READ/s", "WRITE/s", "START", "COMMAND"
+    ]  # fmt: skip
+    assert sort_key_for_column(3) is SortKey.CPU
+    assert cycle_sort_key(SortKey.COMMAND) is SortKey.PID
+    assert cycle_sort_key(SortKey.PID, -1) is SortKey.COMMAND
+    assert default_reverse(SortKey.CPU) and not default_reverse(SortKey.PID)
+    view = build_view(TABLE, ViewOptions())
+    assert index_of_pid(view, 3) == 1 and index_of_pid(view, 42) is None
+    assert index_of_pid(view, None) is None
+
+
+def test_fake_collector_is_a_deterministic_tree() -> None:
+    a, b = FakeProcessCollector(), FakeProcessCollector()
+    first, again = a.sample(), b.sample()
+    assert first == again
+    assert 25 <= len(first.rows) <= 40
+    assert all(r.ppid == 0 or r.ppid in first.rows for r in first.rows.values())
+    assert first.timestamp == 1_767_225_600
+    later = a.sample()
+    assert later.timestamp == first.timestamp + 1
+    assert later.rows[2301].cpu_percent != first.rows[2301].cpu_percent
+    view = build_view(first, ViewOptions(tree=True))
+    assert len(view) == len(first.rows) and view[0].row.pid == 1
+
+
+# --- signals and nice ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+def gone_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_send_signal_terminates_a_child(sleeper: subprocess.Popen[bytes]) -> None:
+    start = psutil.Process(sleeper.pid).create_time()
+    send_signal(sleeper.pid, signal.SIGTERM, start)
+    assert sleeper.wait(timeout=5) == -signal.SIGTERM
+
+
+def test_send_signal_refuses_a_reused_pid(sleeper: subprocess.Popen[bytes]) -> None:
+    start = psutil.Process(sleeper.pid).create_time()
+    with pytest.raises(ProcessGone) as info:
+        send_signal(sleeper.pid, signal.SIGTERM, start - 3600)
+    assert info.value.reused and str(sleeper.pid) in info.value.message
+    assert sleeper.poll() is None  # still alive: nothing was sent
+
+
+def test_send_signal_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ProcessGone):
+        send_signal(gone_pid(), signal.SIGTERM)
+    with pytest.raises(ProcessGone):
+        send_signal(gone_pid(), signal.SIGTERM, start_time=1.0)
+    with pytest.raises(ProcessError):
+        send_signal(0, signal.SIGTERM)  # would signal our own process group
+
+    def refuse(pid: int, sig: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "kill", refuse)
+    with pytest.raises(AccessDenied) as info:
+        send_signal(123, signal.SIGTERM)
+    assert info.value.message == (
+        "permission denied: run as root or as the process owner to signal PID 123"
+    )
+
+
+def test_renice(sleeper: subprocess.Popen[bytes]) -> None:
+    before = psutil.Process(sleeper.pid).nice()
+    assert renice(sleeper.pid, 1) == before + 1
+    assert psutil.Process(sleeper.pid).nice() == before + 1
+    assert renice(sleeper.pid, 100) == 19  # clamped
+    with pytest.raises(ProcessGone):
+        renice(gone_pid(), 1)
