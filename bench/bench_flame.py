@@ -44,21 +44,34 @@ def synthetic_stacks(
 ) -> tuple[list[Frame], list[tuple[tuple[int, ...], int]]]:
     """`n_stacks` distinct stacks of 10-40 frames with heavy-tailed sample counts.
 
-    Real programs share long prefixes (entry point, framework, dispatch) and differ near the
-    leaves, so each stack branches off an earlier one a few frames from its end: a call tree
-    with wide fan-out near the leaves and little near the root.
+    A random call graph gives each frame a few callees (1-40, most 1-3, as dispatchers are
+    rare); each new stack branches off an earlier one a few frames from its end and walks
+    the graph from there, favouring each frame's first callees. So stacks share long
+    prefixes and differ near the leaves, as real programs' do: about 3 nodes a stack.
     """
     rng = random.Random(seed)
     pool = _frame_pool(rng, max(3_000, n_stacks // 8))
     n_pool = len(pool)
-    entry = tuple(rng.randrange(n_pool) for _ in range(6))
-    stacks: list[tuple[int, ...]] = [entry + tuple(rng.randrange(n_pool) for _ in range(10))]
-    seen = set(stacks)
+    callees = [
+        [rng.randrange(n_pool) for _ in range(min(40, 1 + int(rng.paretovariate(1.3))))]
+        for _ in range(n_pool)
+    ]
+
+    def walk(stack: list[int], length: int) -> tuple[int, ...]:
+        current = stack[-1]
+        while len(stack) < length:
+            choices = callees[current]
+            current = choices[int(len(choices) * rng.random() ** 2)]
+            stack.append(current)
+        return tuple(stack)
+
+    first = walk([0, 1, 2, 3, 4], 16)
+    stacks = [first]
+    seen = {first}
     while len(stacks) < n_stacks:
         parent = stacks[rng.randrange(len(stacks))]
-        cut = rng.randint(max(6, len(parent) - 8), min(len(parent), 39))
-        length = rng.randint(max(10, cut + 1), min(40, cut + 10))
-        stack = parent[:cut] + tuple(rng.randrange(n_pool) for _ in range(length - cut))
+        cut = rng.randint(max(5, len(parent) - 6), len(parent) - 1)
+        stack = walk(list(parent[:cut]), rng.randint(max(10, cut + 1), min(40, cut + 8)))
         if stack not in seen:
             seen.add(stack)
             stacks.append(stack)
@@ -114,7 +127,7 @@ def median_ms(fn: Callable[[], object], repeat: int = 15) -> float:
 
 
 def _report(name: str, ms: float, budget: float | None = None) -> None:
-    ratio = f"  {ms / budget:5.2f}× budget ({budget:g} ms)" if budget else ""
+    ratio = f"  {ms / budget:5.2f}x budget ({budget:g} ms)" if budget else ""
     print(f"{name:<44} {ms:9.2f} ms{ratio}")
 
 
@@ -130,28 +143,32 @@ def main(n_stacks: int = 100_000) -> None:
     batch = batch_like(profile)
     batch_text = dumps_folded(batch)
     _report("parse a 1 s batch (1,000 stacks, folded)", median_ms(lambda: loads_folded(batch_text)))
-    _report("merge a 1 s batch (1,000 stacks)", median_ms(lambda: profile.merge(batch)), MERGE_BUDGET_MS)
+    _report(
+        "merge a 1 s batch (1,000 stacks)", median_ms(lambda: profile.merge(batch)), MERGE_BUDGET_MS
+    )
     root = profile.root()
     _report(
-        f"layout {WIDTH}×{ROWS} at root",
+        f"layout {WIDTH}x{ROWS} at root",
         median_ms(lambda: layout(root, WIDTH, ROWS, profile.frames)),
         LAYOUT_BUDGET_MS,
     )
     _report(
-        f"layout {WIDTH}×{ROWS} at root (frame id order)",
+        f"layout {WIDTH}x{ROWS} at root (frame id order)",
         median_ms(lambda: layout(root, WIDTH, ROWS)),
         LAYOUT_BUDGET_MS,
     )
     zoomed = _busiest_at(root, 8)
     _report(
-        f"layout {WIDTH}×{ROWS} zoomed (depth 8)",
+        f"layout {WIDTH}x{ROWS} zoomed (depth 8)",
         median_ms(lambda: layout(zoomed, WIDTH, ROWS, profile.frames)),
         LAYOUT_BUDGET_MS,
     )
     _report("top_functions", median_ms(profile.top_functions, repeat=5))
     rare = profile.frames[len(profile.frames) // 2].name
     _report(f"search rare ({rare!r})", median_ms(lambda: profile.search(rare), repeat=5))
-    _report("search common ('site-packages')", median_ms(lambda: profile.search("site-packages"), 5))
+    _report(
+        "search common ('site-packages')", median_ms(lambda: profile.search("site-packages"), 5)
+    )
     _report("find(path) of a leaf", median_ms(lambda: profile.find(_leaf(root).path())))
 
 

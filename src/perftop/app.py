@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
@@ -46,6 +47,8 @@ class Sampled(Message):
 
 class PerftopApp(App[None]):
     TITLE = "perftop"
+    # Ctrl-C quits, as in htop and every other monitor (Textual's default only shows a hint).
+    BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
     CSS_PATH = "ui/perftop.tcss"
 
     def __init__(
@@ -92,12 +95,14 @@ class PerftopApp(App[None]):
     ) -> None:
         self.open_profile(message.pid, message.title)
 
-    def on_unmount(self) -> None:
+    async def action_quit(self) -> None:
+        """Stop every profiler first, so no worker waits on py-spy while the app shuts down."""
         from perftop.ui.screens.profile import ProfileScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, ProfileScreen):
                 screen.stop()
+        await super().action_quit()
 
     # --- sampling: one thread worker, re-armed after each tick so ticks never overlap -------
 

@@ -108,6 +108,12 @@ def test_parse_stat_with_spaces_and_parens_in_the_name() -> None:
         procfs.parse_stat(b"garbage")
 
 
+def test_parse_io_in_kernel_order_and_otherwise() -> None:
+    text = b"rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\nread_bytes: 512\nwrite_bytes: 1024\n"
+    assert procfs.parse_io(text + b"cancelled_write_bytes: 0\n") == (512, 1024)
+    assert procfs.parse_io(b"write_bytes: 7\nread_bytes: 5\n") == (5, 7)
+
+
 def test_rows_rates_and_cache_from_a_fake_proc(fake_proc: FakeProc) -> None:
     fake_proc.put(100, "my app", start=50 * TCK, cpu=0, cmdline="/bin/my app --x", rss=1000)
     fake_proc.put(2, "kthreadd", start=1, flags=procfs.PF_KTHREAD, ppid=0, cmdline="ignored")

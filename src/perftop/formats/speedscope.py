@@ -114,12 +114,15 @@ class _Reader:
         if not isinstance(shared, dict) or not isinstance(shared.get("frames"), list):
             raise self.fail("shared.frames is missing or not a list")
         raw_frames: list[Any] = shared["frames"]
-        ids = [self.profile.intern(self.frame(i, f)) for i, f in enumerate(raw_frames)]
-        # py-spy's thread/process pseudo-frames, recognised by name, only ever at the root.
+        parsed = [self.frame(i, f) for i, f in enumerate(raw_frames)]
+        # py-spy's thread/process pseudo-frames, recognised by name, only ever at the root:
+        # they become thread keys, so they are interned only if found anywhere else.
         names = [
             f.name if not f.filename and f.name.startswith(("thread (", "process ")) else ""
-            for f in (self.profile.frames[i] for i in ids)
+            for f in parsed
         ]
+        intern = self.profile.intern
+        ids = [-1 if name else intern(f) for f, name in zip(parsed, names, strict=True)]
         profiles = doc.get("profiles")
         if not isinstance(profiles, list):
             raise self.fail("profiles is missing or not a list")
@@ -139,7 +142,7 @@ class _Reader:
             else:
                 raise self.fail(f"profile {n}: unknown type {kind!r}")
             for stack, count in zip(stacks, counts, strict=True):
-                self.add(stack, count, thread, ids, names)
+                self.add(stack, count, thread, ids, names, parsed)
         return self.profile
 
     def frame(self, i: int, f: object) -> Frame:
@@ -165,7 +168,13 @@ class _Reader:
         return (m["name"] or m["id"]) if m is not None and not ours else name
 
     def add(
-        self, stack: Sequence[int], count: int, thread: str, ids: list[int], names: list[str]
+        self,
+        stack: Sequence[int],
+        count: int,
+        thread: str,
+        ids: list[int],
+        names: list[str],
+        parsed: list[Frame],
     ) -> None:
         if count <= 0:
             return
@@ -177,7 +186,13 @@ class _Reader:
                 for pid, command in processes:
                     self.profile.metadata.setdefault("pid", pid)
                     self.profile.metadata[f"process {pid}"] = command
-        self.profile.add_stack_ids([ids[i] for i in stack[skip:]], count, thread)
+        frame_ids = [ids[i] for i in stack[skip:]]
+        if -1 in frame_ids:  # a pseudo-frame below the root: keep it as a frame
+            for n, i in enumerate(stack[skip:]):
+                if ids[i] < 0:
+                    ids[i] = self.profile.intern(parsed[i])
+                frame_ids[n] = ids[i]
+        self.profile.add_stack_ids(frame_ids, count, thread)
 
     def sampled(self, p: dict[str, Any], n: int, n_frames: int) -> tuple[list[Any], list[int]]:
         samples, weights = p.get("samples"), p.get("weights")

@@ -13,6 +13,7 @@ thread's tree.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -277,17 +278,24 @@ class Profile:
             node = child
         return node
 
-    def top_functions(self, thread: str | None = None) -> list[FunctionStat]:
-        """Every frame with its self and total samples, by self samples, highest first."""
+    def top_functions(
+        self, thread: str | None = None, limit: int | None = None
+    ) -> list[FunctionStat]:
+        """Frames by self samples, highest first (then by total), the first `limit` of them.
+
+        Costs O(distinct frames): the counts are kept up to date on every add.
+        """
         tree = self._tree(thread)
         selfs = tree.self_by_frame
+        # Sort plain tuples and build objects only for what is returned: on a big profile the
+        # objects cost more than the sort, and a table shows a screenful.
+        rows = [(-selfs.get(fid, 0), -total, fid) for fid, total in tree.total_by_frame.items()]
+        if limit is not None and limit < len(rows):
+            rows = heapq.nsmallest(max(limit, 0), rows)
+        else:
+            rows.sort()
         frames = self.frames
-        stats = [
-            FunctionStat(fid, frames[fid], selfs.get(fid, 0), total)
-            for fid, total in tree.total_by_frame.items()
-        ]
-        stats.sort(key=lambda s: (-s.self_samples, -s.total_samples, s.frame_id))
-        return stats
+        return [FunctionStat(fid, frames[fid], -s, -t) for s, t, fid in rows]
 
     def search(self, pattern: str, thread: str | None = None) -> SearchResult:
         """Frames whose name or file contains `pattern` (any case), and the samples under them."""

@@ -2,17 +2,18 @@
 
 `py-spy record` writes nothing until it stops (SIGINT, duration reached, or the target exited),
 and SIGTERM loses everything. So live sampling is a chain of recordings, each stopped with
-SIGINT after `batch_s`, and read back as one Batch. Recordings overlap so that no moment goes
+SIGINT after `batch_s` and read back as one Batch. Recordings overlap so that no moment goes
 unsampled: recording N+1 is started first, and only once it says it has attached
-("Sampling process ... times a second") is N interrupted. The overlap is a few milliseconds
-(N stops at its next sample), worth about one doubly counted sample per batch; a gap instead
-would lose the time py-spy takes to start and attach, 10-25 ms per batch.
+("Sampling process ... times a second") is N interrupted. Starting and attaching takes py-spy
+25 ms on an idle machine and up to 0.4 s on a loaded one: as a gap between recordings it would
+cost 2-40 % of every batch. Overlapping costs about one doubly counted sample per batch, plus a
+few failed samples where both py-spys pause the target with ptrace at the same tick.
 
-`coverage` is time, not samples: the fraction of the running (unpaused) wall time during which a
-py-spy was attached. py-spy samples at exponentially distributed intervals (to avoid aliasing),
-so the sample count of a 1 s batch swings by about ±10 % on its own, and it counts one sample
-per active thread: a sample-based figure would read 0 % for an idle target and over 100 % for a
-busy multi-threaded one. Attached time measures what this module controls: the gaps.
+`coverage` is time, not samples: of the wall time since the first attach (pauses excluded), the
+fraction during which a py-spy was attached, less 1/rate for each sample py-spy failed to take.
+A plain sample count would not do: py-spy samples at exponentially distributed intervals (to
+avoid aliasing), so a 1 s batch swings by about ±10 % on its own, and it counts one sample per
+active thread, reading 0 % for an idle target and over 100 % for a busy multi-threaded one.
 
 One daemon thread per session drives the chain and puts Batches on a queue; every py-spy is
 started through `perftop.children`, so none outlives perftop.
@@ -42,7 +43,6 @@ from perftop.formats.folded import loads_folded
 from perftop.profiling.backend import (
     Batch,
     NoSuchProcess,
-    NotPython,
     ProfilerBackend,
     ProfilerError,
     ProfilerOptions,
@@ -64,7 +64,9 @@ __all__ = ["PySpyBackend", "dump_threads", "find_pyspy", "parse_dump", "translat
 ATTACHED = b"Sampling process"  # py-spy prints this once its sampler has attached
 _TARGET_EXITED = "Stopped sampling because process exited"
 _COUNTS = re.compile(r"Samples: (\d+) Errors: (\d+)")
-_ATTACH_TIMEOUT_S = 10.0  # py-spy itself gives up on a non-Python target after ~0.4 s
+# py-spy retries for ~0.4 s itself (enough for a just-started interpreter to set up) before
+# it calls a target not Python; 10 s only bounds a py-spy that hangs.
+_ATTACH_TIMEOUT_S = 10.0
 _POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own
 
 
@@ -130,6 +132,7 @@ class PySpyBackend(ProfilerBackend):
         self._run_since: float | None = None
         self._cover_total = 0.0
         self._cover_since: float | None = None
+        self._failed_s = 0.0
         self._attached = 0
 
     # --- the public interface -------------------------------------------------------------
@@ -153,10 +156,8 @@ class PySpyBackend(ProfilerBackend):
         except psutil.Error:
             pass  # not ours to read (py-spy will say so); the PID may still be sampled
         self._tmp = Path(tempfile.mkdtemp(prefix="perftop-pyspy-"))
-        with self._lock:
-            self._run_since = time.monotonic()
         try:
-            first = self._start_recording(retry_young=True)
+            first = self._start_recording()
         except BaseException:
             self._stopped = True
             shutil.rmtree(self._tmp, ignore_errors=True)
@@ -220,7 +221,8 @@ class PySpyBackend(ProfilerBackend):
             now = time.monotonic()
             ran = self._run_total + (now - self._run_since if self._run_since else 0.0)
             covered = self._cover_total + (now - self._cover_since if self._cover_since else 0.0)
-        return min(1.0, covered / ran) if ran > 0 else 0.0
+            covered -= self._failed_s
+        return min(1.0, max(0.0, covered) / ran) if ran > 0 else 0.0
 
     @property
     def running(self) -> bool:
@@ -239,7 +241,7 @@ class PySpyBackend(ProfilerBackend):
         # averaging 1/rate: at low rates the wait can be seconds.
         return 2.0 + 10.0 / self._options.rate_hz
 
-    def _start_recording(self, retry_young: bool = False) -> _Recording:
+    def _start_recording(self) -> _Recording:
         assert self._tmp is not None
         self._seq += 1
         out = self._tmp / f"batch-{self._seq}.txt"
@@ -261,6 +263,8 @@ class PySpyBackend(ProfilerBackend):
                 if self._attached == 0:
                     self._cover_since = rec.attached_at
                 self._attached += 1
+                if self._run_since is None:  # the clock runs from the first attach on
+                    self._run_since = rec.attached_at
             return rec
         children.terminate(popen, timeout=0.5)
         error = translate_error(
@@ -271,14 +275,7 @@ class PySpyBackend(ProfilerBackend):
         )
         self._live.discard(rec)
         rec.close()
-        # A Python process started a moment ago may not have its interpreter set up yet.
-        if retry_young and isinstance(error, NotPython) and self._age() < 2.0:
-            time.sleep(0.3)
-            return self._start_recording(retry_young=True)
         raise error
-
-    def _age(self) -> float:
-        return time.time() - self._created if self._created else 1e9
 
     def _finish(self, rec: _Recording) -> Batch:
         """Stop a recording (SIGINT, so it writes its output) and read it as a Batch."""
@@ -299,6 +296,10 @@ class PySpyBackend(ProfilerBackend):
         stdout = rec.stdout.decode(errors="replace")
         counts = _COUNTS.search(stdout)
         errors = int(counts[2]) if counts else 0
+        with self._lock:
+            # Each failed sample is a tick nobody sampled (both py-spys of a hand-over pause
+            # the target with ptrace, so ticks can collide): it costs 1/rate of coverage.
+            self._failed_s += errors / self._options.rate_hz
         try:
             text = rec.output.read_text(errors="replace")
         except OSError:
@@ -442,6 +443,4 @@ class PySpyBackend(ProfilerBackend):
         if self._want_stop:
             return False
         self._paused_ack.clear()
-        with self._lock:
-            self._run_since = time.monotonic()
         return True

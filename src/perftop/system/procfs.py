@@ -33,6 +33,8 @@ PF_KTHREAD = 0x00200000
 # (the detail view reads it whole).
 _STAT_READ = 2048
 _CMDLINE_READ = 4096
+# One-letter states, pre-decoded: a dict lookup is cheaper than decoding on every row.
+_STATES = {letter.encode(): letter for letter in "RSDZTtXxKWPI"}
 # Errors of a process that exits while we read it (ENOENT, ESRCH) or that hides from us.
 _GONE = (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError)
 
@@ -68,7 +70,7 @@ def parse_stat(data: bytes) -> StatFields:
     # Indexes below are the stat(5) field numbers minus 3 (pid and comm come before).
     return StatFields(
         name=data[open_paren + 1 : close_paren].decode("utf-8", "replace"),
-        state=fields[0].decode("ascii", "replace"),
+        state=_STATES.get(fields[0]) or fields[0].decode("ascii", "replace"),
         ppid=int(fields[1]),
         flags=int(fields[6]),
         cpu_ticks=int(fields[11]) + int(fields[12]),
@@ -90,6 +92,11 @@ def read_small(path: str, size: int = _STAT_READ) -> bytes:
 
 def parse_io(data: bytes) -> tuple[int, int]:
     """(read_bytes, write_bytes) from a /proc/<pid>/io text: the bytes that hit storage."""
+    fields = data.split()
+    # The kernel has printed these lines in one fixed order since 2.6.20: take the fast path
+    # when the labels are where they always are, scan for them otherwise.
+    if len(fields) >= 12 and fields[8] == b"read_bytes:" and fields[10] == b"write_bytes:":
+        return int(fields[9]), int(fields[11])
     read_bytes = write_bytes = 0
     for line in data.splitlines():
         if line.startswith(b"read_bytes:"):

@@ -145,6 +145,11 @@ class ProfileScreen(Screen[None]):
         if self.backend is not None:
             self.backend.stop()
 
+    def on_unmount(self) -> None:
+        # Runs on every way out (back, quit, Ctrl-C): the pump thread then sees the backend
+        # stopped and returns, so the app's thread pool can shut down.
+        self.stop()
+
     # --- rendering ----------------------------------------------------------------------------
 
     def _refresh_views(self, force_table: bool = False) -> None:
