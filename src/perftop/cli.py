@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DELAY",
         help="refresh interval in tenths of a second (as htop), or seconds with an 's' suffix",
     )
-    parser.add_argument("--sort", metavar="COLUMN", help="initial sort column, e.g. CPU%%, MEM%%, PID")
+    parser.add_argument(
+        "--sort", metavar="COLUMN", help="initial sort column, e.g. CPU%%, MEM%%, PID"
+    )
     parser.add_argument("--tree", action="store_true", help="start in tree view")
     parser.add_argument("--filter", metavar="TEXT", default="", help="start with this filter")
     parser.add_argument(
@@ -81,16 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="launch a command and profile it live",
         description="Launch a command (its output goes to a log file) and profile it live.",
     )
-    run.add_argument("--log", metavar="FILE", help="where the command's output goes (default: discarded)")
+    run.add_argument(
+        "--log", metavar="FILE", help="where the command's output goes (default: discarded)"
+    )
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
     return parser
 
 
 def _profiler_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("profiling (py-spy)")
-    group.add_argument("-p", "--pid", type=int, help="attach to this process and show its flame view")
-    group.add_argument("-r", "--rate", type=int, default=100, help="samples per second (default 100)")
-    group.add_argument("--nonblocking", action="store_true", help="do not pause the target to sample")
+    group.add_argument(
+        "-p", "--pid", type=int, help="attach to this process and show its flame view"
+    )
+    group.add_argument(
+        "-r", "--rate", type=int, default=100, help="samples per second (default 100)"
+    )
+    group.add_argument(
+        "--nonblocking", action="store_true", help="do not pause the target to sample"
+    )
     group.add_argument("--gil", action="store_true", help="only sample the thread holding the GIL")
     group.add_argument("--idle", action="store_true", help="include idle (waiting) threads")
     group.add_argument("--native", action="store_true", help="include native C/C++ frames")
@@ -181,12 +191,12 @@ def run_app(args: argparse.Namespace) -> int:
     # Textual draws on stderr's terminal; checked after the arguments so their errors come first.
     if not sys.stderr.isatty() and not os.environ.get("PERFTOP_ALLOW_NO_TTY"):
         raise CliError("needs a terminal: run it in an interactive shell")
-    source: type[SystemSource] = FakeSource if args.demo else LiveSource  # type: ignore[assignment]
+    source: type[SystemSource] = FakeSource if args.demo else LiveSource
     app = PerftopApp(source, config)
 
     def restore_terminal(_signum: int) -> None:
         # SIGTERM / SIGHUP: children are already ended; give the terminal back before dying.
-        driver = app._driver  # noqa: SLF001 - Textual has no public hook for this
+        driver = app._driver
         if driver is not None:
             with contextlib.suppress(OSError):
                 driver.stop_application_mode()

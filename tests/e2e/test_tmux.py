@@ -54,15 +54,28 @@ class Tmux:
     def start(self, command: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", str(self.width),
-             "-y", str(self.height), command],
-            check=True, env=env,
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                self.name,
+                "-x",
+                str(self.width),
+                "-y",
+                str(self.height),
+                command,
+            ],
+            check=True,
+            env=env,
         )
 
     def screen(self) -> str:
         result = subprocess.run(
             ["tmux", "capture-pane", "-p", "-t", self.name],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         return result.stdout
 
@@ -72,7 +85,9 @@ class Tmux:
     def pane_pid(self) -> int:
         out = subprocess.run(
             ["tmux", "list-panes", "-t", self.name, "-F", "#{pane_pid}"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         return int(out.split()[0])
 
@@ -87,8 +102,7 @@ class Tmux:
         raise AssertionError(f"timed out; the screen was:\n{screen}")
 
     def kill(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False,
-                       capture_output=True)
+        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False, capture_output=True)
 
 
 @pytest.fixture
@@ -167,9 +181,7 @@ def test_attach_from_the_table_shows_the_named_functions(
 
 
 @pytest.mark.parametrize("how", ["quit", "ctrl-c", "SIGTERM", "SIGHUP"])
-def test_no_pyspy_survives_perftop(
-    tmux: Tmux, target: subprocess.Popen[bytes], how: str
-) -> None:
+def test_no_pyspy_survives_perftop(tmux: Tmux, target: subprocess.Popen[bytes], how: str) -> None:
     tmux.start(perftop_command("--pid", str(target.pid)))
     tmux.wait_for(lambda s: "perftop_e2e_hot_function" in s)
     assert pyspy_of(target.pid)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.pilot import Pilot
 
 from perftop.app import AppConfig, PerftopApp
 from perftop.system.processes import ViewOptions
 from perftop.system.source import FakeSource, SystemSource
 from perftop.ui.widgets.process_table import ProcessTable
-
-from collections.abc import Callable
 
 
 def make_app(

@@ -6,7 +6,6 @@ from perftop.system.processes import SortKey
 from perftop.ui.screens.dialogs import SortMenu
 from perftop.ui.screens.help import HelpScreen
 from perftop.ui.widgets.process_table import ProcessTable, column_at
-
 from tests.ui.helpers import make_app, pids, table, ticks
 
 

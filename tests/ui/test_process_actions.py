@@ -14,7 +14,6 @@ from perftop.system.processes import ViewOptions
 from perftop.system.source import LiveSource
 from perftop.ui.screens.dialogs import Confirm, SignalMenu
 from perftop.ui.widgets.process_detail import ProcessDetailPane
-
 from tests.ui.helpers import make_app, table, ticks
 
 

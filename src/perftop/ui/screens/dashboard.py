@@ -138,16 +138,18 @@ class DashboardScreen(Screen[None]):
         table.sort_key = self.options.sort_key
         table.reverse = self.options.reverse
         table.set_rows(self.view, self.snapshot.timestamp)
-        if self.options.follow_pid is not None:
-            if not table.move_to_pid(self.options.follow_pid):
-                self.notify(f"PID {self.options.follow_pid} has exited", severity="warning")
-                self.options.follow_pid = None
+        following = self.options.follow_pid
+        if following is not None and not table.move_to_pid(following):
+            self.notify(f"PID {following} has exited", severity="warning")
+            self.options.follow_pid = None
         self._update_status()
 
     def _update_status(self) -> None:
         parts = []
         n = len(self.snapshot.rows) if self.snapshot else 0
-        running = sum(1 for r in self.snapshot.rows.values() if r.state == "R") if self.snapshot else 0
+        running = (
+            sum(1 for r in self.snapshot.rows.values() if r.state == "R") if self.snapshot else 0
+        )
         parts.append(f"{n} tasks, {running} running")
         if self.options.filter_text:
             parts.append(f"filter: {printable(self.options.filter_text)} ({len(self.view)} shown)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,7 +20,7 @@ ABOUT = (
 )
 
 
-def bindings_table(screen: Screen[object]) -> Table:
+def bindings_table(screen: Screen[Any]) -> Table:
     """One row per action: all the keys bound to it, and what it does."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("keys", style="bold", no_wrap=True)
@@ -40,7 +42,7 @@ def bindings_table(screen: Screen[object]) -> Table:
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,f1,question_mark", "app.pop_screen", "Close help")]
 
-    def __init__(self, under: Screen[object]) -> None:
+    def __init__(self, under: Screen[Any]) -> None:
         super().__init__()
         self.under = under
 

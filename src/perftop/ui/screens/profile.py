@@ -283,7 +283,7 @@ class ProfileScreen(Screen[None]):
     def action_threads(self) -> None:
         threads = [(t, self.profile.thread_samples(t)) for t in self.profile.threads()]
 
-        def chosen(thread: str | None | bool) -> None:
+        def chosen(thread: str | bool | None) -> None:
             if thread is False:
                 return
             flame = self.query_one(FlameView)

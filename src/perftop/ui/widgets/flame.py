@@ -227,7 +227,11 @@ class FlameView(Widget, can_focus=True):
         depth, i = found
         node = self._rows[depth][i].node
         if towards_leaves:
-            children = [b for b in self._rows[depth + 1] if b.node.parent is node] if depth + 1 < len(self._rows) else []
+            children = (
+                [b for b in self._rows[depth + 1] if b.node.parent is node]
+                if depth + 1 < len(self._rows)
+                else []
+            )
             if children:
                 self.select(max(children, key=lambda b: b.node.total).node)
         elif depth > 0 and node.parent is not None:

@@ -72,7 +72,9 @@ class CpuPanel(Panel):
         self.meter(text, "CPU ", c.total_percent, max(width - 12, 4), f"{c.total_percent:5.1f}%")
         text.append("\n")
         text.append(f"usr {c.user_percent:4.1f}  sys {c.system_percent:4.1f}  ")
-        text.append(f"io {c.iowait_percent:4.1f}", self.level_style(level_of(c.iowait_percent, 5, 20)))
+        text.append(
+            f"io {c.iowait_percent:4.1f}", self.level_style(level_of(c.iowait_percent, 5, 20))
+        )
         freq = f"  {c.freq_mhz / 1000:.2f}GHz" if c.freq_mhz else ""
         text.append(f"  {s.core_count} cores{freq}")
         graph_rows = max(self.size.height - 2 - self._core_rows(width), 1)
@@ -171,7 +173,13 @@ class IoPanel(Panel):
             header = ("Disk", "read", "write", "rd/s", "wr/s")
             a_name, b_name = "disk.read_bytes_per_s", "disk.write_bytes_per_s"
             items = [
-                (d.name, d.read_bytes_per_s, d.write_bytes_per_s, d.read_ops_per_s, d.write_ops_per_s)
+                (
+                    d.name,
+                    d.read_bytes_per_s,
+                    d.write_bytes_per_s,
+                    d.read_ops_per_s,
+                    d.write_ops_per_s,
+                )
                 for d in s.disks
             ]
         else:

@@ -44,7 +44,11 @@ def render_detail(d: ProcessDetail, *, show_environ: bool = True) -> Text:
     _field(text, "nice", d.nice)
     if d.memory is not None:
         rss, vms, shared = d.memory
-        _field(text, "memory", f"rss {human_bytes(rss)}  vms {human_bytes(vms)}  shr {human_bytes(shared)}")
+        _field(
+            text,
+            "memory",
+            f"rss {human_bytes(rss)}  vms {human_bytes(vms)}  shr {human_bytes(shared)}",
+        )
     if d.cpu_times is not None:
         user, system = d.cpu_times
         _field(text, "cpu time", f"user {user:.2f}s  sys {system:.2f}s")
