@@ -79,25 +79,27 @@ def synthetic_stacks(
     return pool, list(zip(stacks, counts, strict=True))
 
 
-def build_profile(n_stacks: int = 100_000, seed: int = 0) -> Profile:
+def build_profile(n_stacks: int = 100_000, seed: int = 0, threads: int = 1) -> Profile:
+    """The synthetic profile; with `threads` > 1, stacks spread over that many threads."""
     pool, stacks = synthetic_stacks(n_stacks, seed)
     profile = Profile({"source": "synthetic"})
     ids = [profile.intern(f) for f in pool]
-    for stack, count in stacks:
-        profile.add_stack_ids([ids[i] for i in stack], count)
+    names = [""] if threads == 1 else [f"Thread-{i}" for i in range(threads)]
+    for n, (stack, count) in enumerate(stacks):
+        profile.add_stack_ids([ids[i] for i in stack], count, names[n % len(names)])
     return profile
 
 
 def batch_like(profile: Profile, n_stacks: int = 1_000, seed: int = 1) -> Profile:
     """One second of sampling: mostly stacks already seen, some new ones."""
     rng = random.Random(seed)
-    known = [ids for ids, _, _ in _sample_stacks(profile, rng, n_stacks)]
+    known = [(ids, thread) for ids, _, thread in _sample_stacks(profile, rng, n_stacks)]
     batch = Profile()
-    for i, ids in enumerate(known):
+    for i, (ids, thread) in enumerate(known):
         frames = [profile.frames[fid] for fid in ids]
         if i % 10 == 0:  # a tenth are new: a new line in a known function
             frames[-1] = Frame(frames[-1].name, frames[-1].filename, 100_000 + i)
-        batch.add_stack(frames, rng.randint(1, 5))
+        batch.add_stack(frames, rng.randint(1, 5), thread)
     return batch
 
 
@@ -163,13 +165,21 @@ def main(n_stacks: int = 100_000) -> None:
         median_ms(lambda: layout(zoomed, WIDTH, ROWS, profile.frames)),
         LAYOUT_BUDGET_MS,
     )
-    _report("top_functions", median_ms(profile.top_functions, repeat=5))
+    _report("top_functions (all)", median_ms(profile.top_functions, repeat=5))
+    _report("top_functions (limit=100)", median_ms(lambda: profile.top_functions(limit=100)))
     rare = profile.frames[len(profile.frames) // 2].name
     _report(f"search rare ({rare!r})", median_ms(lambda: profile.search(rare), repeat=5))
     _report(
         "search common ('site-packages')", median_ms(lambda: profile.search("site-packages"), 5)
     )
     _report("find(path) of a leaf", median_ms(lambda: profile.find(_leaf(root).path())))
+    threaded = build_profile(n_stacks, threads=4)
+    threaded_batch = batch_like(threaded)
+    _report(
+        "merge a 1 s batch, 4 threads (+ merged tree)",
+        median_ms(lambda: threaded.merge(threaded_batch)),
+        MERGE_BUDGET_MS,
+    )
 
 
 def _walk(root: Node) -> list[Node]:

@@ -5,6 +5,7 @@ compute: collectors live in `perftop.system`, views in `perftop.ui`.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from perftop.profiling.backend import ProfilerOptions
+from perftop.profiling.model import Profile
 from perftop.system.history import SystemHistory
 from perftop.system.processes import ViewOptions
 from perftop.system.samples import ProcessSnapshot, SystemSample
@@ -31,6 +33,7 @@ class AppConfig:
     profile_pid: int | None = None
     profiler: ProfilerOptions = field(default_factory=ProfilerOptions)
     profile_title: str = ""
+    opened_profile: Profile | None = None  # a profile read from a file, shown without a backend
 
 
 class Sampled(Message):
@@ -49,7 +52,8 @@ class PerftopApp(App[None]):
     TITLE = "perftop"
     # Ctrl-C quits, as in htop and every other monitor (Textual's default only shows a hint).
     BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
-    CSS_PATH = "ui/perftop.tcss"
+    # Absolute, because Textual resolves a relative path against each subclass's own module.
+    CSS_PATH = Path(__file__).parent / "ui" / "perftop.tcss"
 
     def __init__(
         self,
@@ -72,10 +76,14 @@ class PerftopApp(App[None]):
         self._sample()
         if self.config.profile_pid is not None:
             self.open_profile(self.config.profile_pid, self.config.profile_title)
+        elif self.config.opened_profile is not None:
+            from perftop.ui.screens.profile import ProfileScreen
+
+            profile = self.config.opened_profile
+            self.push_screen(ProfileScreen(profile, title=self.config.profile_title))
 
     def open_profile(self, pid: int, title: str = "") -> None:
         """Attach the sampling profiler to `pid` and show its live flame view."""
-        from perftop.profiling.model import Profile
         from perftop.profiling.pyspy import PySpyBackend
         from perftop.ui.screens.profile import ProfileScreen
 

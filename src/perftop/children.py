@@ -48,7 +48,9 @@ from typing import Any
 __all__ = [
     "ChildKind",
     "ChildrenClosed",
+    "add_cleanup",
     "install_signal_handlers",
+    "remove_cleanup",
     "spawn",
     "terminate",
     "terminate_all",
@@ -70,6 +72,7 @@ class ChildrenClosed(RuntimeError):
 _lock = threading.RLock()  # re-entrant: signal handlers run on the main thread, maybe mid-call
 _children: dict[subprocess.Popen[bytes], ChildKind] = {}
 _closing = False
+_cleanups: list[Callable[[], None]] = []
 _PR_SET_PDEATHSIG = 1
 _POLITE_SIGNAL = {ChildKind.PROFILER: signal.SIGINT, ChildKind.TARGET: signal.SIGTERM}
 
@@ -223,7 +226,8 @@ def terminate_all(timeout: float = 1.0, *, final: bool = False) -> None:
     """End every tracked child: SIGINT for py-spy, SIGTERM for others, SIGKILL after `timeout`.
 
     All are signalled first and waited for together, so the whole takes at most `timeout`
-    (plus reaping). `final=True` also refuses every later `spawn`: perftop is ending.
+    (plus reaping). `final=True`, perftop is ending: later `spawn`s are refused, and the
+    cleanups run once the children are gone.
     """
     global _closing
     with _lock:
@@ -231,6 +235,30 @@ def terminate_all(timeout: float = 1.0, *, final: bool = False) -> None:
             _closing = True
         pairs = list(_children.items())
     _end(pairs, timeout)
+    if final:
+        with _lock:
+            cleanups, _cleanups[:] = list(_cleanups), []
+        for cleanup in reversed(cleanups):
+            try:
+                cleanup()
+            except Exception as exc:  # one failed cleanup must not keep the others from running
+                print(f"perftop: cleanup failed: {exc}", file=sys.stderr)
+
+
+def add_cleanup(callback: Callable[[], None]) -> None:
+    """Run `callback` when perftop ends, after its children: at exit, and on SIGTERM or SIGHUP.
+
+    For what children leave behind (a profiler's temporary files). A fatal signal skips
+    `atexit`, so registering with `atexit` alone would not do.
+    """
+    with _lock:
+        _cleanups.append(callback)
+
+
+def remove_cleanup(callback: Callable[[], None]) -> None:
+    """Forget a cleanup that its owner has already done."""
+    with _lock, contextlib.suppress(ValueError):
+        _cleanups.remove(callback)
 
 
 def _end(pairs: list[tuple[subprocess.Popen[bytes], ChildKind]], timeout: float) -> None:

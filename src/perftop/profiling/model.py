@@ -119,28 +119,36 @@ class _Tree:
             totals[fid] = totals.get(fid, 0) + count
 
     def merge_from(self, src: _Tree, remap: Sequence[int] | None) -> None:
-        """Add `src` node by node: O(nodes of src), not O(sum of its stack depths)."""
+        """Add `src` node by node: O(nodes of src), not O(sum of its stack depths).
+
+        `remap[id in src]` is the id here; None when both share one frame table.
+        """
         self.root.total += src.root.total
         self.root.self_count += src.root.self_count
+        ids = remap if remap is not None else range(max(src.total_by_frame, default=-1) + 1)
+        new_child = self._new_child
         pending = [(self.root, src.root)]
         while pending:
             dst, node = pending.pop()
+            dst_children = dst.children
             for sid, schild in node.children.items():
-                fid = remap[sid] if remap is not None else sid
-                dchild = dst.children.get(fid)
+                fid = ids[sid]
+                dchild = dst_children.get(fid)
                 if dchild is None:
-                    dchild = self._new_child(dst, fid)
+                    dchild = new_child(dst, fid)
                 dchild.total += schild.total
-                dchild.self_count += schild.self_count
+                if schild.self_count:
+                    dchild.self_count += schild.self_count
                 if schild.children:
                     pending.append((dchild, schild))
         for counters, other in (
             (self.self_by_frame, src.self_by_frame),
             (self.total_by_frame, src.total_by_frame),
         ):
+            get = counters.get
             for sid, n in other.items():
-                fid = remap[sid] if remap is not None else sid
-                counters[fid] = counters.get(fid, 0) + n
+                fid = ids[sid]
+                counters[fid] = get(fid, 0) + n
 
     def copy(self) -> _Tree:
         tree = _Tree()
@@ -210,16 +218,11 @@ class Profile:
 
     def copy(self) -> Profile:
         clone = Profile(self.metadata)
-        self._copy_into(clone)
-        return clone
-
-    def _copy_into(self, clone: Profile) -> None:
-        clone.frames = list(self.frames)
-        clone._ids = dict(self._ids)
+        clone.frames, clone._ids = list(self.frames), dict(self._ids)
         clone._threads = {t: tree.copy() for t, tree in self._threads.items()}
         clone._merged = self._merged.copy() if self._merged is not None else None
-        clone.ended = self.ended
-        clone.end_reason = self.end_reason
+        clone.ended, clone.end_reason = self.ended, self.end_reason
+        return clone
 
     def _tree_for_add(self, thread: str) -> _Tree:
         tree = self._threads.get(thread)
@@ -407,6 +410,7 @@ class DiffProfile(Profile):
                     pending.append((child, base_child))
 
     def base_total(self, node: Node) -> int:
+        """The node's samples in `base` (0 for paths only `new` has)."""
         return self._base_totals.get(node, 0)
 
     def base_fraction(self, node: Node) -> float:
@@ -427,10 +431,9 @@ class DiffProfile(Profile):
         Self samples, not totals: a change deep in the stack moves the totals of all its
         callers by the same amount, which would fill the list with callers.
         """
-        base_total = self.base.total_samples
-        new_total = self.total_samples
-        base_self = {s.frame_id: s.self_samples for s in self.base.top_functions(thread)}
-        new_self = {s.frame_id: s.self_samples for s in self.top_functions(thread)}
+        base_total, new_total = self.base.total_samples, self.total_samples
+        base_self = self.base._tree(thread).self_by_frame
+        new_self = self._tree(thread).self_by_frame
         entries = [
             DiffEntry(
                 fid,

@@ -156,11 +156,12 @@ class PySpyBackend(ProfilerBackend):
         except psutil.Error:
             pass  # not ours to read (py-spy will say so); the PID may still be sampled
         self._tmp = Path(tempfile.mkdtemp(prefix="perftop-pyspy-"))
+        children.add_cleanup(self._remove_tmp)  # perftop may die of a signal before stop()
         try:
             first = self._start_recording()
         except BaseException:
             self._stopped = True
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._remove_tmp()
             raise
         self._thread = threading.Thread(
             target=self._drive, args=(first,), name=f"perftop-pyspy-{pid}", daemon=True
@@ -212,6 +213,10 @@ class PySpyBackend(ProfilerBackend):
         for rec in list(self._live):  # only if the driver is stuck: never leave py-spy behind
             children.terminate(rec.popen)
             rec.close()
+        self._remove_tmp()
+
+    def _remove_tmp(self) -> None:
+        children.remove_cleanup(self._remove_tmp)
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
 

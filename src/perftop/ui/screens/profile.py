@@ -54,7 +54,6 @@ class ProfileScreen(Screen[None]):
         Binding("t", "threads", "Threads"),
         Binding("d", "dump", "Thread dump"),
         Binding("S", "settings", "Profiler settings"),
-        Binding("tab", "focus_next", "Flame/table", show=False),
         Binding("q", "close", "Back"),
         Binding("f10", "app.quit", "Quit", show=False),
     ]

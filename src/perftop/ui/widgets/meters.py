@@ -115,6 +115,9 @@ class SystemPanel(Panel):
         if s is None:
             return text
         one, five, fifteen = s.load_avg
+        if s.hostname:
+            text.append(s.hostname, "bold")
+            text.append("  ")
         load_level = level_of(one / max(s.core_count, 1), 0.7, 1.0)
         text.append("load ", self.label_style)
         text.append(f"{one:.2f}", self.level_style(load_level))

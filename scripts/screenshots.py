@@ -1,0 +1,105 @@
+"""Make the README's pictures from the real app: `python scripts/screenshots.py`.
+
+The dashboard is drawn from the deterministic fake machine so the pictures are stable; the flame
+view is a real py-spy profile of a small Python program this script starts and samples itself.
+Each picture is an SVG in screenshots/ (Textual's own screenshot), the size a 120x40 terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from perftop.app import AppConfig, PerftopApp
+from perftop.profiling.backend import ProfilerOptions
+from perftop.profiling.model import Profile
+from perftop.profiling.pyspy import PySpyBackend
+from perftop.system.source import FakeSource
+from perftop.ui.screens.profile import ProfileScreen
+
+OUT = Path(__file__).resolve().parent.parent / "screenshots"
+SIZE = (120, 40)
+
+TARGET = textwrap.dedent(
+    """
+    import json, threading, time
+
+    def parse_orders(n):
+        return [json.loads(json.dumps({"id": i, "items": list(range(20))})) for i in range(n)]
+
+    def price(order):
+        return sum(item * 1.07 for item in order["items"])
+
+    def handle_request():
+        return sum(price(o) for o in parse_orders(200))
+
+    def background_compaction():
+        while True:
+            sorted(str(i) for i in range(20000))
+            time.sleep(0.01)
+
+    threading.Thread(target=background_compaction, name="compactor", daemon=True).start()
+    while True:
+        handle_request()
+    """
+)
+
+
+async def dashboard() -> None:
+    app = PerftopApp(FakeSource, AppConfig(delay_s=3600))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(60):
+            app.sample_now()
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)
+        app.save_screenshot("dashboard.svg", str(OUT))
+        await pilot.press("f5", "i")
+        await pilot.pause(0.3)
+        app.save_screenshot("dashboard-tree.svg", str(OUT))
+
+
+async def flame(seconds: float = 6.0) -> None:
+    script = OUT / "_target.py"
+    script.write_text(TARGET)
+    target = subprocess.Popen([sys.executable, str(script)])
+    try:
+        time.sleep(0.5)
+        app = PerftopApp(FakeSource, AppConfig(delay_s=3600))
+        async with app.run_test(size=SIZE) as pilot:
+            profile = Profile()
+            screen = ProfileScreen(
+                profile,
+                backend=PySpyBackend(),
+                pid=target.pid,
+                options=ProfilerOptions(),
+                title=f"PID {target.pid} python shop.py",
+            )
+            await app.push_screen(screen)
+            await pilot.pause(seconds)
+            await pilot.press("down", "down", "down")
+            await pilot.pause(0.3)
+            app.save_screenshot("flame.svg", str(OUT))
+            await pilot.press("slash", *"price", "enter")
+            await pilot.pause(0.5)
+            app.save_screenshot("flame-search.svg", str(OUT))
+            screen.stop()
+    finally:
+        target.kill()
+        target.wait()
+        script.unlink(missing_ok=True)
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    asyncio.run(dashboard())
+    asyncio.run(flame())
+    for path in sorted(OUT.glob("*.svg")):
+        print(path.relative_to(OUT.parent))
+
+
+if __name__ == "__main__":
+    main()
