@@ -5,9 +5,9 @@ compute: collectors live in `perftop.system`, views in `perftop.ui`.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding

@@ -23,7 +23,7 @@ def fixed_profile() -> Profile:
     return read_folded(DATA / "pyspy-raw-threads.txt")
 
 
-def ProfileApp(profile: Profile) -> PerftopApp:  # noqa: N802 - reads as a class at call sites
+def ProfileApp(profile: Profile) -> PerftopApp:
     """The real app with the profile screen on top, showing a profile opened from a file."""
     config = AppConfig(delay_s=3600, opened_profile=profile, profile_title="busy.py (fixture)")
     return PerftopApp(FakeSource, config)

@@ -292,3 +292,9 @@ def test_diff_per_thread() -> None:
     a1 = node(d, "a", "t1")
     assert d.base_total(a1) == 1 and a1.total == 3
     assert d.delta_fraction(node(d, "a")) == pytest.approx(0.75 - 0.5)
+
+
+def test_copy_of_a_diff_keeps_base_only_paths() -> None:
+    d = diff(make([("main;gone", 4)]), make([("main;kept", 2)]))
+    q = d.copy()
+    assert q.total_samples == 2 and q.find(node(d, "main;gone").path()) is not None

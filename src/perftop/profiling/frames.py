@@ -87,4 +87,3 @@ def _looks_like_stdlib(filename: str) -> bool:
     rest = filename[i + len(marker) :]
     version, _, tail = rest.partition("/")
     return bool(tail) and version[:1].isdigit()
-

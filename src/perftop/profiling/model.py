@@ -118,14 +118,13 @@ class _Tree:
         for fid in distinct:
             totals[fid] = totals.get(fid, 0) + count
 
-    def merge_from(self, src: _Tree, remap: Sequence[int] | None) -> None:
+    def merge_from(self, src: _Tree, ids: Sequence[int]) -> None:
         """Add `src` node by node: O(nodes of src), not O(sum of its stack depths).
 
-        `remap[id in src]` is the id here; None when both share one frame table.
+        `ids[frame id in src]` is the frame's id here.
         """
         self.root.total += src.root.total
         self.root.self_count += src.root.self_count
-        ids = remap if remap is not None else range(max(src.total_by_frame, default=-1) + 1)
         new_child = self._new_child
         pending = [(self.root, src.root)]
         while pending:
@@ -150,9 +149,9 @@ class _Tree:
                 fid = ids[sid]
                 counters[fid] = get(fid, 0) + n
 
-    def copy(self) -> _Tree:
+    def copy(self, n_frames: int) -> _Tree:
         tree = _Tree()
-        tree.merge_from(self, None)
+        tree.merge_from(self, range(n_frames))
         return tree
 
 
@@ -219,8 +218,9 @@ class Profile:
     def copy(self) -> Profile:
         clone = Profile(self.metadata)
         clone.frames, clone._ids = list(self.frames), dict(self._ids)
-        clone._threads = {t: tree.copy() for t, tree in self._threads.items()}
-        clone._merged = self._merged.copy() if self._merged is not None else None
+        n = len(self.frames)
+        clone._threads = {t: tree.copy(n) for t, tree in self._threads.items()}
+        clone._merged = self._merged.copy(n) if self._merged is not None else None
         clone.ended, clone.end_reason = self.ended, self.end_reason
         return clone
 
@@ -235,7 +235,7 @@ class Profile:
     def _materialise_merged(self) -> _Tree:
         if self._merged is None:
             only = next(iter(self._threads.values()), None)
-            self._merged = only.copy() if only is not None else _Tree()
+            self._merged = only.copy(len(self.frames)) if only is not None else _Tree()
         return self._merged
 
     def _all(self) -> _Tree:

@@ -1,0 +1,68 @@
+"""The command line: help, version, and one-line errors with exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from perftop import __version__
+from perftop.cli import parse_delay
+
+
+def perftop(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PERFTOP_ALLOW_NO_TTY"}
+    return subprocess.run(
+        [sys.executable, "-m", "perftop", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_version_and_help() -> None:
+    assert perftop("--version").stdout.strip() == f"perftop {__version__}"
+    out = perftop("--help").stdout
+    assert "examples:" in out and "--pid" in out and "perftop run -- python app.py" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pid", "999999999"], "no process with PID 999999999"),
+        (["--sort", "NOPE"], "unknown sort column 'NOPE'"),
+        (["--native", "--nonblocking", "--pid", "1"], "native"),
+        (["-r", "0", "--pid", "1"], "rate"),
+        (["run"], "nothing to run"),
+        ([], "needs a terminal"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = perftop(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_non_python_pid_is_refused_with_advice() -> None:
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        result = perftop("--pid", str(sleeper.pid))
+        assert result.returncode == 2
+        assert "not a Python process" in result.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_delay_follows_htop_tenths_or_seconds() -> None:
+    assert parse_delay("10") == 1.0
+    assert parse_delay("5") == 0.5
+    assert parse_delay("2s") == 2.0
+    with pytest.raises(Exception, match="invalid delay"):
+        parse_delay("fast")
