@@ -252,8 +252,19 @@ def fmt(value: float | None, spec: str, unit: str) -> str:
     return "n/a" if value is None else f"{value:{spec}}{unit}"
 
 
-def report(results: dict[str, list[Sample]]) -> bool:
+def busy_note() -> str:
+    """The load average, with a warning when other work competes with the monitors."""
+    load = os.getloadavg()[0]
+    cpus = psutil.cpu_count() or 1
+    note = f"load average {load:.2f} on {cpus} CPUs"
+    if load > cpus / 2:
+        note += " - busy machine: own CPU and first screen are inflated, compare in the same run"
+    return note
+
+
+def report(results: dict[str, list[Sample]], load_before: str) -> bool:
     rows: dict[str, tuple[float | None, ...]] = {}
+    print(f"\nbefore: {load_before}\nafter:  {busy_note()}")
     print("\n| monitor | own CPU | RSS | first screen | to terminal | procs |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, samples in results.items():
@@ -333,9 +344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     per_run = args.warmup + args.seconds + FIRST_SCREEN_TIMEOUT_S + 10
     sleepers = Sleepers(lifetime_s=int(args.runs * len(chosen) * per_run) + 60)
     results: dict[str, list[Sample]] = {monitor.name: [] for monitor in chosen}
+    load_before = busy_note()
     print(
         f"{COLS}x{ROWS} pty, 1 s refresh, {args.seconds:g} s window after {args.warmup:g} s "
-        f"warm-up, {args.runs} run(s), {psutil.cpu_count()} CPUs",
+        f"warm-up, {args.runs} run(s); {load_before}",
         file=sys.stderr,
     )
     try:
@@ -359,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         sleepers.kill()
-    return 0 if report(results) else 1
+    return 0 if report(results, load_before) else 1
 
 
 if __name__ == "__main__":

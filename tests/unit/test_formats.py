@@ -10,8 +10,6 @@ import contextlib
 import json
 import os
 import stat
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -428,13 +426,3 @@ def test_format_error_is_one_line() -> None:
     err = FormatError("f.txt", "bad\nthing  here", 3)
     assert str(err) == "f.txt:3: bad thing here" and err.line == 3 and err.source == "f.txt"
     assert str(FormatError("f.txt", "bad")) == "f.txt: bad"
-
-
-def test_profiling_and_formats_do_not_import_textual() -> None:
-    code = (
-        "import sys, perftop.profiling.model, perftop.profiling.layout, "
-        "perftop.formats.folded, perftop.formats.speedscope, perftop.formats.atomic; "
-        "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

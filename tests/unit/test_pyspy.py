@@ -137,7 +137,12 @@ def test_live_sampling_coverage_pause_dump_and_stop(target: subprocess.Popen[byt
         stacks = backend.dump_threads()  # a dump still works while paused
         main = [s for s in stacks if s.name == THREAD]
         assert main and main[0].frames[0].name == HOT and main[0].active
-        time.sleep(0.3)
+        # What was sampled up to the pause is delivered (two batches if a hand-over was on),
+        # then nothing more.
+        delivered = []
+        while (batch := backend.next_batch(0.5)) is not None:
+            delivered.append(batch)
+        assert delivered and not any(b.target_exited for b in delivered)
         assert backend.coverage == pytest.approx(coverage_at_pause, abs=1e-6)  # paused time
 
         backend.resume()

@@ -159,6 +159,7 @@ class PySpyBackend(ProfilerBackend):
         children.add_cleanup(self._remove_tmp)  # perftop may die of a signal before stop()
         try:
             first = self._start_recording()
+            assert first is not None
         except BaseException:
             self._stopped = True
             self._remove_tmp()
@@ -189,8 +190,9 @@ class PySpyBackend(ProfilerBackend):
             self._paused_ack.clear()
             self._want_pause = True
         self._wake.set()
-        # Returns once no py-spy is attached, so "paused" means paused for whoever asked.
-        self._paused_ack.wait(timeout=self._stop_timeout() + 1.0)
+        # Returns once no py-spy is attached (normally 10-50 ms: py-spy stops at its next
+        # sample), so "paused" means paused for whoever asked.
+        self._paused_ack.wait(timeout=self._stop_timeout() + _ATTACH_TIMEOUT_S)
 
     def resume(self) -> None:
         with self._lock:
@@ -246,7 +248,12 @@ class PySpyBackend(ProfilerBackend):
         # averaging 1/rate: at low rates the wait can be seconds.
         return 2.0 + 10.0 / self._options.rate_hz
 
-    def _start_recording(self) -> _Recording:
+    def _start_recording(self, abortable: bool = False) -> _Recording | None:
+        """Start py-spy and wait until it has attached; raise what it said if it could not.
+
+        `abortable`: give up (None) if a pause or stop is asked for meanwhile, rather than
+        keep the asker waiting for an attach that can take a second on a loaded machine.
+        """
         assert self._tmp is not None
         self._seq += 1
         out = self._tmp / f"batch-{self._seq}.txt"
@@ -260,7 +267,12 @@ class PySpyBackend(ProfilerBackend):
         self._live.add(rec)
         deadline = time.monotonic() + _ATTACH_TIMEOUT_S
         while ATTACHED not in rec.stdout and time.monotonic() < deadline:
-            if not rec.read_stdout(deadline - time.monotonic()):
+            if abortable and (self._want_pause or self._want_stop):
+                children.terminate(popen, timeout=0.5)
+                self._live.discard(rec)
+                rec.close()
+                return None
+            if not rec.read_stdout(min(deadline - time.monotonic(), _POLL_S)):
                 break  # py-spy exited before attaching
         if ATTACHED in rec.stdout:
             rec.attached_at = time.monotonic()
@@ -393,7 +405,7 @@ class PySpyBackend(ProfilerBackend):
     def _hand_over(self, rec: _Recording, failures: int) -> tuple[_Recording | None, int]:
         """Start the next recording, then stop `rec`: the two overlap, so no moment is lost."""
         try:
-            following = self._start_recording()
+            following = self._start_recording(abortable=True)
         except ProfilerError:
             alive = self._target_alive()
             if alive and failures < 2:
@@ -403,6 +415,8 @@ class PySpyBackend(ProfilerBackend):
             if alive:
                 raise
             return None, 0
+        if following is None:
+            return rec, failures  # a pause or stop came: `_wait` hands it over at once
         batch = self._finish(rec)
         if batch.target_exited:
             # Both ended with the target: one last batch holds both.
@@ -417,7 +431,7 @@ class PySpyBackend(ProfilerBackend):
 
     def _restart(self) -> _Recording | None:
         try:
-            return self._start_recording()
+            return self._start_recording()  # not abortable: a None here would end the session
         except ProfilerError:
             if self._target_alive():
                 raise

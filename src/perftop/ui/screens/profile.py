@@ -162,7 +162,7 @@ class ProfileScreen(Screen[None]):
             self._last_table = now
             top = self.query_one(TopFunctions)
             top.show_stats(
-                self.profile.top_functions(flame.thread),
+                self.profile.top_functions(flame.thread, limit=top.limit),
                 self.profile.thread_samples(flame.thread)
                 if flame.thread is not None
                 else self.profile.total_samples,

@@ -96,7 +96,9 @@ class FlameView(Widget, can_focus=True):
         """Recompute boxes after new samples, a resize, a zoom or a thread change."""
         root = self.zoom_root
         width = self.size.width
-        self._rows = layout(root, width) if width > 0 and root.total > 0 else []
+        # Siblings in label order (FlameGraph's): boxes do not jump about as samples arrive.
+        ok = width > 0 and root.total > 0
+        self._rows = layout(root, width, None, self.profile.frames) if ok else []
         self._strips.clear()
         self._keep_selection_visible()
         self.refresh()
