@@ -116,7 +116,10 @@ class PerftopApp(App[None]):
 
     def _sample(self) -> None:
         self._next_tick = self._clock() + self.config.delay_s
-        self.run_worker(self._collect, thread=True, exclusive=True, group="sampler")
+        # An explicit description: without one Textual builds the app's repr on every tick.
+        self.run_worker(
+            self._collect, thread=True, exclusive=True, group="sampler", description="sample"
+        )
 
     def _collect(self) -> None:
         if self._source is None:

@@ -268,9 +268,11 @@ class ProfilerBackend(abc.ABC):
     @property
     @abc.abstractmethod
     def coverage(self) -> float:
-        """Fraction (0..1) of the time spent running (not paused) that was actually sampled."""
+        """Fraction (0..1) of the time sampling was on (since the first attach, pauses
+        excluded) during which the target was actually sampled: what batch gaps cost."""
 
     @property
     @abc.abstractmethod
     def running(self) -> bool:
-        """True from `start` until `stop` or the target's exit, paused or not."""
+        """True from `start`, paused or not, until `stop`; after the target's exit or a
+        failure, until `next_batch` has handed out the last batch (and raised the error)."""

@@ -21,18 +21,13 @@ started through `perftop.children`, so none outlives perftop.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import queue
-import re
-import select
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
@@ -45,11 +40,13 @@ from perftop.profiling.backend import (
     NoSuchProcess,
     ProfilerBackend,
     ProfilerError,
+    ProfilerFailed,
     ProfilerOptions,
     ThreadStack,
 )
 from perftop.profiling.model import Profile
 from perftop.profiling.pyspy_cli import (
+    Recording,
     dump_threads,
     find_pyspy,
     parse_dump,
@@ -61,44 +58,10 @@ from perftop.profiling.pyspy_cli import (
 # The one-call helpers are re-exported: `perftop.profiling.pyspy` is the place to import from.
 __all__ = ["PySpyBackend", "dump_threads", "find_pyspy", "parse_dump", "translate_error"]
 
-ATTACHED = b"Sampling process"  # py-spy prints this once its sampler has attached
-_TARGET_EXITED = "Stopped sampling because process exited"
-_COUNTS = re.compile(r"Samples: (\d+) Errors: (\d+)")
 # py-spy retries for ~0.4 s itself (enough for a just-started interpreter to set up) before
 # it calls a target not Python; 10 s only bounds a py-spy that hangs.
 _ATTACH_TIMEOUT_S = 10.0
 _POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own
-
-
-@dataclass(eq=False)
-class _Recording:
-    """One `py-spy record` run and what it has said so far."""
-
-    popen: subprocess.Popen[bytes]
-    output: Path
-    errors: Path
-    attached_at: float = 0.0
-    stopped_at: float = 0.0
-    stdout: bytearray = field(default_factory=bytearray)
-
-    def read_stdout(self, timeout: float) -> bool:
-        """Read what py-spy printed, waiting up to `timeout`. False at end of output."""
-        assert self.popen.stdout is not None
-        fd = self.popen.stdout.fileno()
-        ready, _, _ = select.select([fd], [], [], max(timeout, 0.0))
-        if not ready:
-            return True
-        data = os.read(fd, 65536)
-        self.stdout += data
-        return bool(data)
-
-    def close(self) -> None:
-        if self.popen.stdout is not None:
-            self.popen.stdout.close()
-        children.untrack(self.popen)
-        for path in (self.output, self.errors):
-            with contextlib.suppress(OSError):
-                path.unlink()
 
 
 class PySpyBackend(ProfilerBackend):
@@ -126,7 +89,7 @@ class PySpyBackend(ProfilerBackend):
         self._want_stop = False
         self._stopped = False
         self._drained = False
-        self._live: set[_Recording] = set()
+        self._live: set[Recording] = set()
         # Time accounting for `coverage`, monotonic seconds.
         self._run_total = 0.0
         self._run_since: float | None = None
@@ -142,6 +105,7 @@ class PySpyBackend(ProfilerBackend):
             raise ProfilerError("this profiler is already sampling; stop it first")
         options.validate()
         self.stop()  # a session that ended with its target still holds a temporary folder
+        self._thread = None
         self._reset()
         self._batches = queue.Queue()
         self._error = None
@@ -159,7 +123,6 @@ class PySpyBackend(ProfilerBackend):
         children.add_cleanup(self._remove_tmp)  # perftop may die of a signal before stop()
         try:
             first = self._start_recording()
-            assert first is not None
         except BaseException:
             self._stopped = True
             self._remove_tmp()
@@ -248,12 +211,15 @@ class PySpyBackend(ProfilerBackend):
         # averaging 1/rate: at low rates the wait can be seconds.
         return 2.0 + 10.0 / self._options.rate_hz
 
-    def _start_recording(self, abortable: bool = False) -> _Recording | None:
-        """Start py-spy and wait until it has attached; raise what it said if it could not.
+    def _start_recording(self) -> Recording:
+        """Start py-spy and wait until it has attached; raise what it said if it could not."""
+        rec = self._launch()
+        if self._attach(rec, _ATTACH_TIMEOUT_S) != "attached":
+            self._discard(rec)
+            raise ProfilerFailed(f"py-spy did not attach within {_ATTACH_TIMEOUT_S:g} s")
+        return rec
 
-        `abortable`: give up (None) if a pause or stop is asked for meanwhile, rather than
-        keep the asker waiting for an attach that can take a second on a loaded machine.
-        """
+    def _launch(self) -> Recording:
         assert self._tmp is not None
         self._seq += 1
         out = self._tmp / f"batch-{self._seq}.txt"
@@ -263,38 +229,43 @@ class PySpyBackend(ProfilerBackend):
         args += ["--threads", "--full-filenames", "--format", "raw", "--output", str(out)]
         with open(err, "wb") as err_file:
             popen = spawn_pyspy(args, stdout=subprocess.PIPE, stderr=err_file)
-        rec = _Recording(popen, out, err)
+        rec = Recording(popen, out, err, spawned_at=time.monotonic())
         self._live.add(rec)
-        deadline = time.monotonic() + _ATTACH_TIMEOUT_S
-        while ATTACHED not in rec.stdout and time.monotonic() < deadline:
+        return rec
+
+    def _attach(self, rec: Recording, timeout: float, abortable: bool = False) -> str:
+        """Wait up to `timeout` for `rec` to attach: "attached", "pending" (not yet), or
+        "aborted" (`abortable` and a pause or stop was asked for: the asker is not kept
+        waiting). Raises what py-spy said if it gave up."""
+        deadline = min(time.monotonic() + timeout, rec.spawned_at + _ATTACH_TIMEOUT_S)
+        while not rec.attached:
             if abortable and (self._want_pause or self._want_stop):
-                children.terminate(popen, timeout=0.5)
-                self._live.discard(rec)
-                rec.close()
-                return None
-            if not rec.read_stdout(min(deadline - time.monotonic(), _POLL_S)):
-                break  # py-spy exited before attaching
-        if ATTACHED in rec.stdout:
-            rec.attached_at = time.monotonic()
-            with self._lock:
-                if self._attached == 0:
-                    self._cover_since = rec.attached_at
-                self._attached += 1
-                if self._run_since is None:  # the clock runs from the first attach on
-                    self._run_since = rec.attached_at
-            return rec
-        children.terminate(popen, timeout=0.5)
-        error = translate_error(
-            err.read_text(errors="replace"),
-            popen.returncode,
-            self._pid,
-            name=process_name(self._pid),
-        )
+                self._discard(rec)
+                return "aborted"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "pending"
+            if not rec.read_stdout(min(remaining, _POLL_S)):
+                self._discard(rec)  # py-spy exited before attaching: its stderr says why
+                raise translate_error(
+                    rec.errors_text, rec.popen.returncode, self._pid, name=process_name(self._pid)
+                )
+        rec.attached_at = time.monotonic()
+        with self._lock:
+            if self._attached == 0:
+                self._cover_since = rec.attached_at
+            self._attached += 1
+            if self._run_since is None:  # the clock runs from the first attach on
+                self._run_since = rec.attached_at
+        return "attached"
+
+    def _discard(self, rec: Recording) -> None:
+        children.terminate(rec.popen, timeout=0.5)
+        rec.errors_text = rec.read_errors()
         self._live.discard(rec)
         rec.close()
-        raise error
 
-    def _finish(self, rec: _Recording) -> Batch:
+    def _finish(self, rec: Recording) -> Batch:
         """Stop a recording (SIGINT, so it writes its output) and read it as a Batch."""
         rec.stopped_at = time.monotonic()
         if rec.popen.poll() is None:
@@ -305,15 +276,12 @@ class PySpyBackend(ProfilerBackend):
             children.terminate(rec.popen, timeout=0.5)  # its samples are lost, the session is not
         while rec.read_stdout(0.0):
             pass
+        samples, errors, exited = rec.summary()
         with self._lock:
             self._attached -= 1
             if self._attached == 0 and self._cover_since is not None:
                 self._cover_total += rec.stopped_at - self._cover_since
                 self._cover_since = None
-        stdout = rec.stdout.decode(errors="replace")
-        counts = _COUNTS.search(stdout)
-        errors = int(counts[2]) if counts else 0
-        with self._lock:
             # Each failed sample is a tick nobody sampled (both py-spys of a hand-over pause
             # the target with ptrace, so ticks can collide): it costs 1/rate of coverage.
             self._failed_s += errors / self._options.rate_hz
@@ -329,13 +297,13 @@ class PySpyBackend(ProfilerBackend):
             profile = Profile()  # unreadable output costs this batch, not the session
             errors += 1
         profile.metadata.update(self._metadata())
-        exited = _TARGET_EXITED in stdout or not self._target_alive()
+        exited = exited or not self._target_alive()
         if exited:
             profile.mark_ended("target exited")
         return Batch(
             profile=profile,
             wall_s=rec.stopped_at - rec.attached_at,
-            samples=int(counts[1]) if counts else profile.total_samples,
+            samples=profile.total_samples if samples is None else samples,
             errors=errors,
             target_exited=exited,
         )
@@ -361,7 +329,7 @@ class PySpyBackend(ProfilerBackend):
 
     # --- the driver thread ------------------------------------------------------------------
 
-    def _wait(self, rec: _Recording) -> str:
+    def _wait(self, rec: Recording) -> str:
         due = rec.attached_at + self._options.batch_s
         while True:
             if self._want_stop:
@@ -381,8 +349,8 @@ class PySpyBackend(ProfilerBackend):
         self._batches.put(batch)
         return batch.target_exited
 
-    def _drive(self, first: _Recording) -> None:
-        rec: _Recording | None = first
+    def _drive(self, first: Recording) -> None:
+        rec: Recording | None = first
         failures = 0
         try:
             while rec is not None:
@@ -397,15 +365,22 @@ class PySpyBackend(ProfilerBackend):
                     rec = self._restart() if self._sit_out_pause() else None
         except ProfilerError as exc:
             self._error = exc
+        except OSError as exc:  # pipes, temporary files: the session ends, perftop does not
+            self._error = ProfilerFailed(f"py-spy session failed: {exc}")
         finally:
+            for leftover in list(self._live):
+                children.terminate(leftover.popen)
+                leftover.close()
+                self._live.discard(leftover)
             self._stop_clock()
             self._paused_ack.set()
             self._batches.put(None)
 
-    def _hand_over(self, rec: _Recording, failures: int) -> tuple[_Recording | None, int]:
+    def _hand_over(self, rec: Recording, failures: int) -> tuple[Recording | None, int]:
         """Start the next recording, then stop `rec`: the two overlap, so no moment is lost."""
         try:
-            following = self._start_recording(abortable=True)
+            following = self._launch()
+            state = self._attach(following, self._patience(), abortable=True)
         except ProfilerError:
             alive = self._target_alive()
             if alive and failures < 2:
@@ -415,23 +390,40 @@ class PySpyBackend(ProfilerBackend):
             if alive:
                 raise
             return None, 0
-        if following is None:
-            return rec, failures  # a pause or stop came: `_wait` hands it over at once
+        if state == "aborted":
+            return rec, failures  # a pause or stop came: `_wait` deals with it at once
         batch = self._finish(rec)
+        if state == "pending" and not batch.target_exited:
+            # py-spy retries its attach while the two collide (both pause the target with
+            # ptrace), seconds on a loaded machine: deliver now and accept the gap rather
+            # than stall the live view.
+            self._deliver(batch)
+            if self._attach(following, _ATTACH_TIMEOUT_S) != "attached":
+                self._discard(following)
+                raise ProfilerFailed(f"py-spy did not attach within {_ATTACH_TIMEOUT_S:g} s")
+            return following, 0
         if batch.target_exited:
             # Both ended with the target: one last batch holds both.
-            last = self._finish(following)
-            batch.profile.merge(last.profile)
-            batch.samples += last.samples
-            batch.errors += last.errors
+            if state == "attached":
+                last = self._finish(following)
+                batch.profile.merge(last.profile)
+                batch.samples += last.samples
+                batch.errors += last.errors
+            else:
+                self._discard(following)
             self._deliver(batch)
             return None, 0
         self._deliver(batch)
         return following, 0
 
-    def _restart(self) -> _Recording | None:
+    def _patience(self) -> float:
+        # How long the next recording may take to attach before the current one is delivered
+        # anyway: attaching takes 10-50 ms typically, seconds in the worst case seen.
+        return min(1.0, max(0.25, self._options.batch_s / 2))
+
+    def _restart(self) -> Recording | None:
         try:
-            return self._start_recording()  # not abortable: a None here would end the session
+            return self._start_recording()
         except ProfilerError:
             if self._target_alive():
                 raise

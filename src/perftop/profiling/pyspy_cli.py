@@ -1,6 +1,7 @@
 """py-spy as a command: finding it, starting it, reading its errors, its thread dumps.
 
-The parts of driving py-spy that are one call each; the live sampling loop is in `pyspy.py`.
+The parts of driving py-spy that are one call each, and one `py-spy record` run as an object;
+the live sampling loop that chains recordings is in `pyspy.py`.
 Every error py-spy reports becomes a typed ProfilerError with one line of advice. The texts
 matched are py-spy 0.4's own (main.rs and python_spy.rs), seen on a real binary:
 
@@ -14,11 +15,15 @@ matched are py-spy 0.4's own (main.rs and python_spy.rs), seen on a real binary:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import select
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,7 @@ from perftop.profiling.backend import (
 from perftop.profiling.frames import Frame
 
 __all__ = [
+    "Recording",
     "dump_threads",
     "find_pyspy",
     "parse_dump",
@@ -47,6 +53,10 @@ __all__ = [
     "spawn_pyspy",
     "translate_error",
 ]
+
+_ATTACHED = b"Sampling process"  # `record` prints this once its sampler has attached
+_TARGET_EXITED = "Stopped sampling because process exited"
+_COUNTS = re.compile(r"Samples: (\d+) Errors: (\d+)")
 
 
 def find_pyspy(explicit: str | None = None) -> str:
@@ -200,3 +210,53 @@ def spawn_pyspy(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         raise ProfilerMissing(f"py-spy not found at {args[0]}") from None
     except PermissionError:
         raise ProfilerMissing(f"py-spy at {args[0]} is not executable") from None
+
+
+@dataclass(eq=False)
+class Recording:
+    """One `py-spy record` run, its files, and what it has printed so far."""
+
+    popen: subprocess.Popen[bytes]
+    output: Path
+    errors: Path
+    spawned_at: float = 0.0
+    attached_at: float = 0.0
+    stopped_at: float = 0.0
+    stdout: bytearray = field(default_factory=bytearray)
+    errors_text: str = ""
+
+    @property
+    def attached(self) -> bool:
+        return _ATTACHED in self.stdout
+
+    def read_stdout(self, timeout: float) -> bool:
+        """Read what py-spy printed, waiting up to `timeout`. False at end of output."""
+        assert self.popen.stdout is not None
+        fd = self.popen.stdout.fileno()
+        ready, _, _ = select.select([fd], [], [], max(timeout, 0.0))
+        if not ready:
+            return True
+        data = os.read(fd, 65536)
+        self.stdout += data
+        return bool(data)
+
+    def summary(self) -> tuple[int | None, int, bool]:
+        """From py-spy's last words: samples (None if it did not say), errors, target exited."""
+        text = self.stdout.decode(errors="replace")
+        counts = _COUNTS.search(text)
+        samples = int(counts[1]) if counts else None
+        return samples, int(counts[2]) if counts else 0, _TARGET_EXITED in text
+
+    def read_errors(self) -> str:
+        try:
+            return self.errors.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+        children.untrack(self.popen)
+        for path in (self.output, self.errors):
+            with contextlib.suppress(OSError):
+                path.unlink()

@@ -7,14 +7,18 @@ the stylesheet maps to colours (NO_COLOR and monochrome themes then just work).
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
 
 from perftop.system.history import SystemHistory
 from perftop.system.samples import Level, SystemSample, level_of
 from perftop.ui.braille import bar, braille_graph
 from perftop.ui.fmt import human_bytes, human_count, human_duration, human_rate
+from perftop.ui.widgets.process_table import changed_span
 
 LEVEL_CLASSES = {"meter--ok", "meter--warn", "meter--crit", "meter--label", "meter--graph"}
 
@@ -28,10 +32,48 @@ class Panel(Widget):
         super().__init__(id=id)
         self.sample: SystemSample | None = None
         self.history: SystemHistory | None = None
+        self._shown: list[Text] = []  # each line as last drawn, text and styles
 
     def show(self, sample: SystemSample, history: SystemHistory) -> None:
+        """Take a new sample and repaint only the spans of lines whose text changed.
+
+        Panels draw through the Line API (`render_line`) from lines built here, so a partial
+        refresh repaints fresh text: an idle machine sends a few bytes per tick, not the panel.
+        """
         self.sample = sample
         self.history = history
+        lines = self._build_lines()
+        old, self._shown = self._shown, lines
+        if len(old) != len(lines):
+            self.refresh()
+            return
+        width = self.size.width
+        for y, (before, after) in enumerate(zip(old, lines, strict=True)):
+            if before.plain != after.plain:
+                start, end = changed_span(before.plain, after.plain)
+            elif before.spans != after.spans:
+                start, end = 0, width  # same text, new colours (a level changed)
+            else:
+                continue
+            self.refresh(Region(start, y, end - start, 1))
+
+    def _build_lines(self) -> list[Text]:
+        return list(self.render_text().split("\n", allow_blank=True))
+
+    def render_text(self) -> Text:
+        """The panel's content; each panel draws its own."""
+        return Text()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if y >= len(self._shown):
+            return Strip.blank(width, base)
+        segments = Segment.apply_style(self._shown[y].render(self.app.console), base)
+        return Strip(segments).extend_cell_length(width, base).crop(0, width)
+
+    def on_resize(self) -> None:
+        self._shown = self._build_lines()
         self.refresh()
 
     def level_style(self, level: Level) -> Style:
@@ -62,7 +104,7 @@ class Panel(Widget):
 class CpuPanel(Panel):
     """Total CPU with its user / system / iowait split, history, and every core."""
 
-    def render(self) -> Text:
+    def render_text(self) -> Text:
         s, h = self.sample, self.history
         text = Text(no_wrap=True, overflow="crop")
         if s is None or h is None:
@@ -109,7 +151,7 @@ class CpuPanel(Panel):
 class SystemPanel(Panel):
     """Load, uptime and the figures that have no graph."""
 
-    def render(self) -> Text:
+    def render_text(self) -> Text:
         s = self.sample
         text = Text(no_wrap=True, overflow="crop")
         if s is None:
@@ -130,7 +172,7 @@ class SystemPanel(Panel):
 class MemoryPanel(Panel):
     """Memory and swap: used, cached/buffers, available, with history."""
 
-    def render(self) -> Text:
+    def render_text(self) -> Text:
         s, h = self.sample, self.history
         text = Text(no_wrap=True, overflow="crop")
         if s is None or h is None:
@@ -165,7 +207,7 @@ class IoPanel(Panel):
         super().__init__(id=id)
         self.kind = kind  # "disk" or "net"
 
-    def render(self) -> Text:
+    def render_text(self) -> Text:
         s, h = self.sample, self.history
         text = Text(no_wrap=True, overflow="crop")
         if s is None or h is None:
@@ -222,7 +264,7 @@ class IoPanel(Panel):
 class TempPanel(Panel):
     """Temperatures; the dashboard hides this panel when the machine exposes none."""
 
-    def render(self) -> Text:
+    def render_text(self) -> Text:
         s = self.sample
         text = Text(no_wrap=True, overflow="crop")
         if s is None:

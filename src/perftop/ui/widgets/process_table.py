@@ -73,6 +73,18 @@ def format_line(cells: list[str], width: int) -> str:
     return "".join(parts)[:width].ljust(width)
 
 
+def changed_span(old: str, new: str) -> tuple[int, int]:
+    """The [start, end) columns where two equally wide lines differ."""
+    start = 0
+    limit = min(len(old), len(new))
+    while start < limit and old[start] == new[start]:
+        start += 1
+    end = max(len(old), len(new))
+    while end > start and end <= limit and old[end - 1] == new[end - 1]:
+        end -= 1
+    return start, max(end, start + 1)
+
+
 def column_at(x: int) -> SortKey:
     """Which column a click at screen column `x` lands on."""
     left = 0
@@ -202,15 +214,25 @@ class ProcessTable(Widget, can_focus=True):
         return format_line(titles, width)
 
     def _refresh_changed(self) -> None:
-        """Repaint only the lines whose text differs from what is on screen."""
+        """Repaint only the cells whose text differs from what is on screen.
+
+        Over SSH every byte counts: a tick that changes one CPU% figure repaints those few
+        cells, not the whole 120-column line.
+        """
         width = self.size.width
         if width <= 0:
             return
         for y in range(self.size.height):
             text = self._line_text(y, width) + ("*" if self._is_cursor_line(y) else "")
-            if self._lines.get(y) != text:
-                self._lines[y] = text
-                self.refresh(Region(0, y, width, 1))
+            old = self._lines.get(y)
+            if old == text:
+                continue
+            self._lines[y] = text
+            if old is None or old[width:] != text[width:]:
+                self.refresh(Region(0, y, width, 1))  # the cursor came or went: whole line
+            else:
+                start, end = changed_span(old[:width], text[:width])
+                self.refresh(Region(start, y, end - start, 1))
 
     def _is_cursor_line(self, y: int) -> bool:
         return y > 0 and self.top + y - 1 == self.cursor and self.has_focus
