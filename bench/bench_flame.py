@@ -180,6 +180,41 @@ def main(n_stacks: int = 100_000) -> None:
         median_ms(lambda: threaded.merge(threaded_batch)),
         MERGE_BUDGET_MS,
     )
+    _report("redraw the flame widget 120x40 (layout + strips)", widget_redraw_ms(profile), 30.0)
+
+
+def widget_redraw_ms(profile: Profile) -> float:
+    """The whole redraw the user waits for: FlameView's layout and every strip of a 120x40 view.
+
+    Runs the real widget in Textual's headless test harness (no terminal needed).
+    """
+    import asyncio
+
+    from textual.app import App, ComposeResult
+
+    from perftop.ui.widgets.flame import FlameView
+
+    class Bench(App[None]):
+        def compose(self) -> ComposeResult:
+            yield FlameView(profile)
+
+    result: list[float] = []
+
+    async def run() -> None:
+        app = Bench()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            view = app.query_one(FlameView)
+
+            def redraw() -> None:
+                view.relayout()
+                for y in range(view.size.height):
+                    view.render_line(y)
+
+            result.append(median_ms(redraw))
+
+    asyncio.run(run())
+    return result[0]
 
 
 def _walk(root: Node) -> list[Node]:
