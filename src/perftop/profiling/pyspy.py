@@ -417,9 +417,10 @@ class PySpyBackend(ProfilerBackend):
         return following, 0
 
     def _patience(self) -> float:
-        # How long the next recording may take to attach before the current one is delivered
-        # anyway: attaching takes 10-50 ms typically, seconds in the worst case seen.
-        return min(1.0, max(0.25, self._options.batch_s / 2))
+        # How long the next recording may take to attach while the current one keeps
+        # sampling, before that one is delivered anyway: attaching takes 10-80 ms typically,
+        # but seconds when py-spy is starved of CPU. Past this, a late view beats a stalled one.
+        return min(5.0, max(1.0, 2 * self._options.batch_s))
 
     def _restart(self) -> Recording | None:
         try:
