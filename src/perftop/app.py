@@ -8,9 +8,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 
@@ -21,6 +23,7 @@ from perftop.system.processes import ViewOptions
 from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.system.source import SystemSource
 from perftop.ui.screens.dashboard import DashboardScreen
+from perftop.ui.screens.help import screen_actions
 
 
 @dataclass
@@ -103,15 +106,6 @@ class PerftopApp(App[None]):
     ) -> None:
         self.open_profile(message.pid, message.title)
 
-    async def action_quit(self) -> None:
-        """Stop every profiler first, so no worker waits on py-spy while the app shuts down."""
-        from perftop.ui.screens.profile import ProfileScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, ProfileScreen):
-                screen.stop()
-        await super().action_quit()
-
     # --- sampling: one thread worker, re-armed after each tick so ticks never overlap -------
 
     def _sample(self) -> None:
@@ -140,24 +134,18 @@ class PerftopApp(App[None]):
 
     # --- command palette: every action of the screen, not only Textual's defaults ------------
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        seen: set[str] = set()
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not binding.description or binding.action in seen:
-                continue
-            seen.add(binding.action)
-            key = self.get_key_display(binding)
+        for entry in screen_actions(screen):
             yield SystemCommand(
-                binding.description,
-                f"key: {key}",
-                _runner(self, binding.action, active.node),
+                entry.description,
+                f"key: {', '.join(entry.keys)}",
+                _runner(self, entry.action, entry.node),
             )
 
 
-def _runner(app: App[None], action: str, node: object) -> Callable[[], object]:
+def _runner(app: App[None], action: str, node: DOMNode) -> Callable[[], object]:
     def run() -> object:
-        return app.run_action(action, node)  # type: ignore[arg-type]
+        return app.run_action(action, node)
 
     return run

@@ -143,7 +143,7 @@ def _check_target(pid: int, options: object) -> str:
 
 
 def _view_options(args: argparse.Namespace) -> object:
-    from perftop.system.processes import SortKey, ViewOptions
+    from perftop.system.processes import SortKey, ViewOptions, default_reverse
 
     options = ViewOptions(
         tree=args.tree, filter_text=args.filter, cpu_per_core=not args.machine_cpu
@@ -153,7 +153,7 @@ def _view_options(args: argparse.Namespace) -> object:
         for key in SortKey:
             if wanted in (key.name, key.value.upper().rstrip("%").rstrip("/S")):
                 options.sort_key = key
-                options.reverse = key not in (SortKey.PID, SortKey.USER, SortKey.COMMAND)
+                options.reverse = default_reverse(key)
                 break
         else:
             names = ", ".join(k.value for k in SortKey)

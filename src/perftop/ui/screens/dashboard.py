@@ -19,7 +19,16 @@ from textual.widgets import Footer, Input, Static
 
 from perftop.system.errors import ProcessError
 from perftop.system.history import SystemHistory
-from perftop.system.processes import SortKey, ViewOptions, ViewRow, build_view, filter_text_matches
+from perftop.system.processes import (
+    SortKey,
+    ViewOptions,
+    ViewRow,
+    build_view,
+    cycle_sort_key,
+    default_reverse,
+    display_command,
+    filter_text_matches,
+)
 from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.ui.fmt import printable
 from perftop.ui.screens.dialogs import Confirm, SignalMenu, SortMenu
@@ -106,8 +115,7 @@ class DashboardScreen(Screen[None]):
         height = self.size.height
         compact = height < 32
         cores = len(self.sample.cpu.per_core_percent) if self.sample else 1
-        cpu_width = max(self.size.width // 2 - 2, 20)
-        core_rows = -(-cores // max(cpu_width // 22, 1))
+        core_rows = CpuPanel.core_rows(cores, max(self.size.width // 2 - 2, 20))
         graph = 1 if compact else 3
         cpu_h = 2 + 2 + graph + min(core_rows, 4 if compact else 8)
         self.query_one("#meters").styles.height = cpu_h
@@ -135,8 +143,7 @@ class DashboardScreen(Screen[None]):
             return
         self.view = build_view(self.snapshot, self.options)
         table = self.query_one(ProcessTable)
-        table.sort_key = self.options.sort_key
-        table.reverse = self.options.reverse
+        table.sort_key, table.reverse = self.options.sort_key, self.options.reverse
         table.set_rows(self.view, self.snapshot.timestamp)
         following = self.options.follow_pid
         if following is not None and not table.move_to_pid(following):
@@ -168,7 +175,7 @@ class DashboardScreen(Screen[None]):
             self.options.reverse = not self.options.reverse
         else:
             self.options.sort_key = event.key
-            self.options.reverse = event.key not in (SortKey.PID, SortKey.USER, SortKey.COMMAND)
+            self.options.reverse = default_reverse(event.key)
         self._rebuild_view()
 
     @on(ProcessTable.Highlighted)
@@ -190,8 +197,7 @@ class DashboardScreen(Screen[None]):
         self._rebuild_view()
 
     def action_sort_step(self, step: int) -> None:
-        keys = list(SortKey)
-        self.options.sort_key = keys[(keys.index(self.options.sort_key) + step) % len(keys)]
+        self.options.sort_key = cycle_sort_key(self.options.sort_key, step)
         self._rebuild_view()
 
     def action_sort_menu(self) -> None:
@@ -313,7 +319,7 @@ class DashboardScreen(Screen[None]):
         current = self.query_one(ProcessTable).current
         if current is None:
             return
-        title = printable(current.row.cmdline or current.row.name)
+        title = printable(display_command(current.row))
         self.post_message(self.ProfileRequested(current.row.pid, title))
 
     def action_toggle_detail(self) -> None:

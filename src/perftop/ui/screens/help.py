@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -20,22 +22,39 @@ ABOUT = (
 )
 
 
+@dataclass
+class ScreenAction:
+    """One action a screen offers, with every key bound to it; help and the palette list these."""
+
+    action: str
+    description: str
+    keys: list[str]
+    node: DOMNode
+
+
+def screen_actions(screen: Screen[Any]) -> list[ScreenAction]:
+    """The described actions active on `screen`, one entry per action, in binding order."""
+    by_action: dict[str, ScreenAction] = {}
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.description:
+            continue
+        entry = by_action.setdefault(
+            binding.action, ScreenAction(binding.action, binding.description, [], active.node)
+        )
+        display = screen.app.get_key_display(binding) or key
+        if display not in entry.keys:
+            entry.keys.append(display)
+    return list(by_action.values())
+
+
 def bindings_table(screen: Screen[Any]) -> Table:
     """One row per action: all the keys bound to it, and what it does."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("keys", style="bold", no_wrap=True)
     table.add_column("action")
-    by_action: dict[str, tuple[list[str], str]] = {}
-    for key, active in screen.active_bindings.items():
-        binding = active.binding
-        if not binding.description:
-            continue
-        keys, _ = by_action.setdefault(binding.action, ([], binding.description))
-        display = screen.app.get_key_display(binding)
-        if display not in keys:
-            keys.append(display if display else key)
-    for keys, description in by_action.values():
-        table.add_row(", ".join(keys), description)
+    for entry in screen_actions(screen):
+        table.add_row(", ".join(entry.keys), entry.description)
     return table
 
 

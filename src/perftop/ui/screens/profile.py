@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerError, ProfilerOptions
-from perftop.profiling.model import Node, Profile
+from perftop.profiling.model import Node, Profile, SearchResult
 from perftop.ui.fmt import printable
 from perftop.ui.screens.profile_dialogs import ProfilerSettings, ThreadDump, ThreadPicker
 from perftop.ui.widgets.flame import KIND_COLOURS, KIND_NAMES, FlameView
@@ -77,6 +77,7 @@ class ProfileScreen(Screen[None]):
         self.error: str | None = None
         self.paused = False
         self.search_text = ""
+        self.search_result: SearchResult | None = None  # for search_text, on the shown thread
         self._last_table = 0.0
 
     def compose(self) -> ComposeResult:
@@ -154,8 +155,7 @@ class ProfileScreen(Screen[None]):
     def _refresh_views(self, force_table: bool = False) -> None:
         flame = self.query_one(FlameView)
         flame.relayout()
-        if self.search_text:
-            flame.search_ids = self.profile.search(self.search_text, flame.thread).matched_frame_ids
+        self._run_search()
         now = time.monotonic()
         # The top table is a DataTable: rebuilding it more than once a second buys nothing.
         if force_table or now - self._last_table >= 1.0:
@@ -209,13 +209,23 @@ class ProfileScreen(Screen[None]):
             text.append(f"  total {node.total:,} ({100 * node.total / total:.1f}%)")
         else:
             text.append("←→↑↓/hjkl move · Enter zoom · Esc out · / search · t threads", "dim")
-        if self.search_text:
-            result = self.profile.search(self.search_text, flame.thread)
+        result = self.search_result
+        if result is not None:
             text.append(
                 f"   search {printable(self.search_text)!r}: {result.percent:.1f}% of samples",
                 "bold yellow",
             )
         status.update(text)
+
+    def _run_search(self) -> None:
+        """Search once per change of data, text or thread; the flame and status line share it."""
+        flame = self.query_one(FlameView)
+        if self.search_text:
+            self.search_result = self.profile.search(self.search_text, flame.thread)
+            flame.search_ids = self.search_result.matched_frame_ids
+        else:
+            self.search_result = None
+            flame.search_ids = frozenset()
 
     @on(FlameView.Selected)
     def _selected(self, event: FlameView.Selected) -> None:
@@ -260,10 +270,7 @@ class ProfileScreen(Screen[None]):
     def _search_changed(self, event: Input.Changed) -> None:
         self.search_text = event.value.strip()
         flame = self.query_one(FlameView)
-        if self.search_text:
-            flame.search_ids = self.profile.search(self.search_text, flame.thread).matched_frame_ids
-        else:
-            flame.search_ids = frozenset()
+        self._run_search()
         flame.restyle()
         self._refresh_frame_status(flame.selected)
 

@@ -58,11 +58,14 @@ class Panel(Widget):
             self.refresh(Region(start, y, end - start, 1))
 
     def _build_lines(self) -> list[Text]:
-        return list(self.render_text().split("\n", allow_blank=True))
+        if self.sample is None or self.history is None:
+            return []
+        text = self.render_text(self.sample, self.history)
+        return list(text.split("\n", allow_blank=True))
 
-    def render_text(self) -> Text:
-        """The panel's content; each panel draws its own."""
-        return Text()
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
+        """The panel's content, one Text with a line per row; each panel draws its own."""
+        raise NotImplementedError
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -104,11 +107,8 @@ class Panel(Widget):
 class CpuPanel(Panel):
     """Total CPU with its user / system / iowait split, history, and every core."""
 
-    def render_text(self) -> Text:
-        s, h = self.sample, self.history
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
         text = Text(no_wrap=True, overflow="crop")
-        if s is None or h is None:
-            return text
         width = max(self.size.width, 20)
         c = s.cpu
         self.meter(text, "CPU ", c.total_percent, max(width - 12, 4), f"{c.total_percent:5.1f}%")
@@ -119,29 +119,30 @@ class CpuPanel(Panel):
         )
         freq = f"  {c.freq_mhz / 1000:.2f}GHz" if c.freq_mhz else ""
         text.append(f"  {s.core_count} cores{freq}")
-        graph_rows = max(self.size.height - 2 - self._core_rows(width), 1)
+        graph_rows = max(self.size.height - 2 - self.core_rows(len(c.per_core_percent), width), 1)
         self.graph(text, h.series("cpu.total").values(), width, graph_rows, 100.0)
-        self._cores(text, width)
+        self._cores(text, s, h, width)
         return text
 
-    def _core_columns(self, width: int) -> int:
-        return max(width // 22, 1)
+    CORE_CELL = 22  # columns per core: label, sparkline, percentage
 
-    def _core_rows(self, width: int) -> int:
-        if self.sample is None:
-            return 0
-        cols = self._core_columns(width)
-        return -(-len(self.sample.cpu.per_core_percent) // cols)
+    @classmethod
+    def core_columns(cls, width: int) -> int:
+        return max(width // cls.CORE_CELL, 1)
 
-    def _cores(self, text: Text, width: int) -> None:
-        assert self.sample is not None and self.history is not None
-        cores = self.sample.cpu.per_core_percent
-        cols = self._core_columns(width)
+    @classmethod
+    def core_rows(cls, cores: int, width: int) -> int:
+        """Rows the per-core meters need at this width (the dashboard sizes the panel by it)."""
+        return -(-cores // cls.core_columns(width))
+
+    def _cores(self, text: Text, s: SystemSample, h: SystemHistory, width: int) -> None:
+        cores = s.cpu.per_core_percent
+        cols = self.core_columns(width)
         cell = width // cols
         spark = max(cell - 10, 2)
         for i, pct in enumerate(cores):
             text.append("\n" if i % cols == 0 else " ")
-            history = self.history.series(f"cpu.core{i}").values()
+            history = h.series(f"cpu.core{i}").values()
             (row,) = braille_graph(history, spark // 1, 1, 100.0)
             text.append(f"{i:>2} ", self.label_style)
             text.append(row[:spark], self.level_style(level_of(pct, 60, 85)))
@@ -151,11 +152,8 @@ class CpuPanel(Panel):
 class SystemPanel(Panel):
     """Load, uptime and the figures that have no graph."""
 
-    def render_text(self) -> Text:
-        s = self.sample
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
         text = Text(no_wrap=True, overflow="crop")
-        if s is None:
-            return text
         one, five, fifteen = s.load_avg
         if s.hostname:
             text.append(s.hostname, "bold")
@@ -172,11 +170,8 @@ class SystemPanel(Panel):
 class MemoryPanel(Panel):
     """Memory and swap: used, cached/buffers, available, with history."""
 
-    def render_text(self) -> Text:
-        s, h = self.sample, self.history
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
         text = Text(no_wrap=True, overflow="crop")
-        if s is None or h is None:
-            return text
         m = s.memory
         width = max(self.size.width, 20)
         tail = f" {human_bytes(m.used_bytes)}/{human_bytes(m.total_bytes)}"
@@ -207,11 +202,8 @@ class IoPanel(Panel):
         super().__init__(id=id)
         self.kind = kind  # "disk" or "net"
 
-    def render_text(self) -> Text:
-        s, h = self.sample, self.history
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
         text = Text(no_wrap=True, overflow="crop")
-        if s is None or h is None:
-            return text
         width = max(self.size.width, 20)
         name_w = max(min(width - 34, 12), 4)
         if self.kind == "disk":
@@ -264,11 +256,8 @@ class IoPanel(Panel):
 class TempPanel(Panel):
     """Temperatures; the dashboard hides this panel when the machine exposes none."""
 
-    def render_text(self) -> Text:
-        s = self.sample
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
         text = Text(no_wrap=True, overflow="crop")
-        if s is None:
-            return text
         for i, t in enumerate(s.temps):
             if i:
                 text.append("\n")

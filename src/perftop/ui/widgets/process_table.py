@@ -19,11 +19,10 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from perftop.system.processes import SortKey, ViewRow
+from perftop.system.processes import SortKey, ViewRow, display_command, is_kernel_thread
 from perftop.ui.fmt import human_bytes, human_rate, printable, start_time_label
 
 
@@ -40,7 +39,7 @@ def _cpu(v: ViewRow, _now: float) -> str:
 
 
 def _command(v: ViewRow, _now: float) -> str:
-    return v.tree_prefix + printable(v.row.cmdline or f"[{v.row.name}]")
+    return v.tree_prefix + printable(display_command(v.row))
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -118,8 +117,6 @@ class ProcessTable(Widget, can_focus=True):
         "process-table--running",
     }
 
-    sort_key: reactive[SortKey] = reactive(SortKey.CPU, layout=False)
-
     class Highlighted(Message):
         """The cursor moved onto a process (or the table emptied: pid is None)."""
 
@@ -137,6 +134,7 @@ class ProcessTable(Widget, can_focus=True):
         self.rows: list[ViewRow] = []
         self.cursor = 0
         self.top = 0
+        self.sort_key = SortKey.CPU
         self.reverse = True
         self.now = time.time()
         self._lines: dict[int, str] = {}  # screen y -> text drawn last time
@@ -239,8 +237,11 @@ class ProcessTable(Widget, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        text = self._line_text(y, width)
-        self._lines[y] = text + ("*" if self._is_cursor_line(y) else "")
+        drawn = self._lines.get(y)
+        if drawn is None or len(drawn) < width:  # after a resize: not formatted yet
+            drawn = self._line_text(y, width) + ("*" if self._is_cursor_line(y) else "")
+            self._lines[y] = drawn
+        text = drawn[:width]
         base = self.rich_style
         if y == 0:
             style = base + self.get_component_rich_style("process-table--header")
@@ -257,7 +258,7 @@ class ProcessTable(Widget, can_focus=True):
             style = base + Style(dim=True)
         elif v.row.state == "R":
             style = base + self.get_component_rich_style("process-table--running")
-        elif not v.row.cmdline:
+        elif is_kernel_thread(v.row):
             style = base + self.get_component_rich_style("process-table--kernel")
         else:
             style = base
@@ -316,6 +317,3 @@ class ProcessTable(Widget, can_focus=True):
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         event.stop()
         self._move(self.cursor - 3)
-
-    def watch_sort_key(self) -> None:
-        self._refresh_changed()
