@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian machine and runs them:
-# Debian packages (tmux for the end-to-end tests, python3-venv), a virtualenv with perftop and
+# Debian packages (tmux and prometheus for the end-to-end tests, python3-venv), a virtualenv with perftop and
 # its test extras, then pytest (which also runs ruff and mypy). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v tmux >/dev/null || need+=(tmux)
+command -v prometheus >/dev/null || need+=(prometheus)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv

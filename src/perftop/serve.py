@@ -1,0 +1,314 @@
+"""`perftop serve`: the machine and its busiest processes as Prometheus metrics, headless.
+
+Names follow node_exporter's conventions (base units in the name, `_total` for counters) with
+a `perftop_` prefix, so dashboards built for node_exporter translate directly. Counters are
+exported as counters and left to PromQL's `rate()`; process CPU% is a gauge because
+per-process counters for every PID would make label cardinality unbounded. Only the top N
+processes by CPU and the top N by memory are exported, so a scrape holds at most 2N process
+series per metric however many processes the machine runs.
+
+Sampling happens at scrape time (no background loop costs CPU between scrapes): rates and
+process CPU% then cover the interval since the previous scrape, as Prometheus expects.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psutil  # type: ignore[import-untyped, unused-ignore]
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
+
+DEFAULT_LISTEN = "127.0.0.1:9464"  # 9464: the port the OpenTelemetry Prometheus exporter uses
+DEFAULT_TOP_N = 10
+MAX_TOP_N = 500
+# Two Prometheus servers scraping at once would otherwise halve each other's rate windows.
+MIN_SAMPLE_INTERVAL_S = 1.0
+
+
+class ServeError(Exception):
+    """A bad --listen value or a port that cannot be bound; one line for the CLI."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/metrics"
+
+    @property
+    def loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def parse_listen(text: str) -> Listen:
+    """`HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces, only when asked for)."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        raise ServeError(f"invalid --listen {text!r}: use HOST:PORT, e.g. {DEFAULT_LISTEN}")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ServeError(f"invalid port in --listen {text!r}") from None
+    if not 0 < port < 65536:
+        raise ServeError(f"port {port} out of range in --listen {text!r}: 1 to 65535")
+    return Listen(host or "0.0.0.0", port)
+
+
+class _Sources:
+    """The collectors `serve` reads; built lazily so `perftop serve --help` stays fast."""
+
+    def __init__(self) -> None:
+        from perftop.system.processes import ProcessCollector
+        from perftop.system.sampler import SystemSampler
+
+        self.system = SystemSampler()
+        self.processes = ProcessCollector()
+
+    def sample_system(self) -> SystemSample:
+        return self.system.sample()
+
+    def sample_processes(self) -> ProcessSnapshot:
+        return self.processes.sample()
+
+
+class PerftopCollector(Collector):
+    """A prometheus_client collector that samples perftop's collectors on each scrape."""
+
+    def __init__(
+        self,
+        source: Any | None = None,
+        *,
+        top_n: int = DEFAULT_TOP_N,
+        psutil_module: Any = psutil,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source if source is not None else _Sources()
+        self._top_n = top_n
+        self._ps = psutil_module
+        self._clock = clock
+        self._lock = threading.Lock()  # the HTTP server answers scrapes on several threads
+        self._cached: list[Metric] = []
+        self._cached_at: float | None = None
+
+    def collect(self) -> Iterable[Metric]:
+        with self._lock:
+            now = self._clock()
+            fresh = self._cached_at is not None and now - self._cached_at < MIN_SAMPLE_INTERVAL_S
+            if not fresh:
+                self._cached = list(self._metrics())
+                self._cached_at = now
+            return list(self._cached)
+
+    def _metrics(self) -> Iterator[Metric]:
+        sample = self._source.sample_system()
+        snapshot = self._source.sample_processes()
+        yield from self._cpu(sample)
+        yield from _memory(sample)
+        yield from _io(sample)
+        yield from _system(sample, snapshot)
+        yield from _processes(snapshot, self._top_n)
+
+    def _cpu(self, sample: SystemSample) -> Iterator[Metric]:
+        seconds = CounterMetricFamily(
+            "perftop_cpu_seconds",
+            "Seconds the CPUs spent in each mode.",
+            labels=["cpu", "mode"],
+        )
+        try:
+            per_cpu = self._ps.cpu_times(percpu=True)
+        except (OSError, NotImplementedError, AttributeError):
+            per_cpu = []
+        for i, times in enumerate(per_cpu):
+            for mode, value in times._asdict().items():
+                seconds.add_metric([str(i), mode], float(value))
+        yield seconds
+        busy = GaugeMetricFamily(
+            "perftop_cpu_busy_percent",
+            "CPU busy since the previous scrape, as perftop shows it (100 = all of a CPU).",
+            labels=["cpu"],
+        )
+        busy.add_metric(["all"], sample.cpu.total_percent)
+        for i, percent in enumerate(sample.cpu.per_core_percent):
+            busy.add_metric([str(i)], percent)
+        yield busy
+        if sample.cpu.freq_mhz is not None:
+            yield GaugeMetricFamily(
+                "perftop_cpu_frequency_hertz",
+                "Current CPU frequency.",
+                value=sample.cpu.freq_mhz * 1e6,
+            )
+
+
+def _memory(sample: SystemSample) -> Iterator[Metric]:
+    mem = sample.memory
+    figures = {
+        "perftop_memory_total_bytes": (mem.total_bytes, "Physical memory."),
+        "perftop_memory_used_bytes": (mem.used_bytes, "Memory in use (as perftop shows it)."),
+        "perftop_memory_available_bytes": (
+            mem.available_bytes,
+            "Memory available for new work.",
+        ),
+        "perftop_memory_free_bytes": (mem.free_bytes, "Memory not used at all."),
+        "perftop_memory_cached_bytes": (mem.cached_bytes, "Page cache."),
+        "perftop_memory_buffers_bytes": (mem.buffers_bytes, "Kernel buffers."),
+        "perftop_swap_total_bytes": (mem.swap_total_bytes, "Swap space."),
+        "perftop_swap_used_bytes": (mem.swap_used_bytes, "Swap in use."),
+    }
+    for name, (value, doc) in figures.items():
+        yield GaugeMetricFamily(name, doc, value=float(value))
+
+
+def _io(sample: SystemSample) -> Iterator[Metric]:
+    read = CounterMetricFamily(
+        "perftop_disk_read_bytes", "Bytes read from the device.", labels=["device"]
+    )
+    written = CounterMetricFamily(
+        "perftop_disk_written_bytes", "Bytes written to the device.", labels=["device"]
+    )
+    for disk in sample.disks:
+        read.add_metric([disk.name], float(disk.read_bytes_total))
+        written.add_metric([disk.name], float(disk.write_bytes_total))
+    yield read
+    yield written
+    rx = CounterMetricFamily(
+        "perftop_network_receive_bytes", "Bytes received on the interface.", labels=["device"]
+    )
+    tx = CounterMetricFamily(
+        "perftop_network_transmit_bytes", "Bytes sent on the interface.", labels=["device"]
+    )
+    for net in sample.nets:
+        rx.add_metric([net.name], float(net.rx_bytes_total))
+        tx.add_metric([net.name], float(net.tx_bytes_total))
+    yield rx
+    yield tx
+    if sample.temps:
+        temps = GaugeMetricFamily(
+            "perftop_temperature_celsius", "Sensor temperature.", labels=["sensor"]
+        )
+        for temp in sample.temps:
+            temps.add_metric([temp.label], temp.current_c)
+        yield temps
+
+
+def _system(sample: SystemSample, snapshot: ProcessSnapshot) -> Iterator[Metric]:
+    for minutes, value in zip((1, 5, 15), sample.load_avg, strict=True):
+        yield GaugeMetricFamily(f"perftop_load{minutes}", f"{minutes}m load average.", value=value)
+    yield GaugeMetricFamily(
+        "perftop_boot_time_seconds",
+        "Boot time, seconds since the Unix epoch.",
+        value=sample.timestamp - sample.uptime_s,
+    )
+    yield GaugeMetricFamily("perftop_cpus", "Number of logical CPUs.", value=sample.core_count)
+    yield GaugeMetricFamily(
+        "perftop_processes", "Processes on the machine.", value=len(snapshot.rows)
+    )
+    states = GaugeMetricFamily(
+        "perftop_processes_state", "Processes in each state (R, S, D, Z, ...).", labels=["state"]
+    )
+    counts: dict[str, int] = {}
+    for row in snapshot.rows.values():
+        counts[row.state] = counts.get(row.state, 0) + 1
+    for state, count in sorted(counts.items()):
+        states.add_metric([state], count)
+    yield states
+
+
+def top_processes(snapshot: ProcessSnapshot, n: int) -> list[ProcessRow]:
+    """The union of the top `n` by CPU and the top `n` by resident memory, by PID."""
+    rows = list(snapshot.rows.values())
+    by_cpu = sorted(rows, key=lambda r: (-r.cpu_percent, r.pid))[:n]
+    by_mem = sorted(rows, key=lambda r: (-r.rss_bytes, r.pid))[:n]
+    chosen = {r.pid: r for r in by_cpu + by_mem}
+    return [chosen[pid] for pid in sorted(chosen)]
+
+
+def _processes(snapshot: ProcessSnapshot, n: int) -> Iterator[Metric]:
+    labels = ["pid", "name", "user"]
+    cpu = GaugeMetricFamily(
+        "perftop_process_cpu_percent",
+        "Process CPU since the previous scrape (100 = one whole CPU, as htop). Top N only.",
+        labels=labels,
+    )
+    rss = GaugeMetricFamily(
+        "perftop_process_resident_memory_bytes",
+        "Process resident memory. Top N only.",
+        labels=labels,
+    )
+    threads = GaugeMetricFamily(
+        "perftop_process_threads", "Process threads. Top N only.", labels=labels
+    )
+    read = GaugeMetricFamily(
+        "perftop_process_read_bytes_per_second",
+        "Process storage reads since the previous scrape (where readable). Top N only.",
+        labels=labels,
+    )
+    write = GaugeMetricFamily(
+        "perftop_process_written_bytes_per_second",
+        "Process storage writes since the previous scrape (where readable). Top N only.",
+        labels=labels,
+    )
+    for row in top_processes(snapshot, n):
+        values = [str(row.pid), row.name, row.user]
+        cpu.add_metric(values, row.cpu_percent)
+        rss.add_metric(values, float(row.rss_bytes))
+        threads.add_metric(values, float(row.num_threads))
+        if row.read_bytes_per_s is not None:
+            read.add_metric(values, row.read_bytes_per_s)
+        if row.write_bytes_per_s is not None:
+            write.add_metric(values, row.write_bytes_per_s)
+    yield from (cpu, rss, threads, read, write)
+
+
+def make_registry(collector: Collector) -> CollectorRegistry:
+    """A registry of perftop's metrics plus the exporter's own process metrics (its cost)."""
+    from prometheus_client import ProcessCollector
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    ProcessCollector(registry=registry)  # process_cpu_seconds_total etc. of perftop itself
+    return registry
+
+
+def serve(listen: Listen, top_n: int, *, announce: Callable[[str], None] = print) -> int:
+    """Serve until SIGINT, SIGTERM or SIGHUP; returns the exit code."""
+    from prometheus_client import start_http_server
+
+    if not 1 <= top_n <= MAX_TOP_N:
+        raise ServeError(f"--top {top_n} out of range: 1 to {MAX_TOP_N}")
+    registry = make_registry(PerftopCollector(top_n=top_n))
+    try:
+        server, thread = start_http_server(listen.port, listen.host, registry=registry)
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {listen.host}:{listen.port}: {exc.strerror}") from None
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+    where = "" if listen.loopback else " (reachable from other machines)"
+    announce(f"perftop: serving Prometheus metrics on {listen.url}{where}")
+    try:
+        while not stop.wait(3600):
+            pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    return 0
