@@ -255,3 +255,16 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, dumps_config(config))
     return target
+
+
+def set_value(config: Config, section: str, key: str, value: Any) -> None:
+    """Set one setting as the file would (same checks); ValueError with the reason if bad."""
+    entry = _SCHEMA.get((section, key))
+    if entry is None:
+        raise ValueError(f"unknown setting [{section}] {key}")
+    name, convert = entry
+    setattr(config, name, convert(value))
+
+
+def set_keys(config: Config, keys: dict[str, str]) -> None:
+    config.keys = _keys(keys)
