@@ -11,8 +11,14 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from perftop import __version__
+
+if TYPE_CHECKING:  # for annotations only: importing these at run time would slow --help
+    from perftop.app import AppConfig
+    from perftop.formats.snapshot import Snapshot
+    from perftop.profiling.model import Profile
 
 EXAMPLES = """\
 examples:
@@ -26,6 +32,17 @@ examples:
   perftop --pid 4242 -r 250 --nonblocking
   perftop run -- python app.py launch a command and profile it from its first line
 
+  perftop record 4242 -d 30 -o app.speedscope.json
+                               profile PID 4242 for 30 s without the TUI; Ctrl-C stops and
+                               saves; the extension picks the format (.speedscope.json,
+                               .folded, .txt, .html, .pyisession)
+  perftop snapshot --redact    save 5 s of the machine and its processes to a .perftop file
+  perftop view app.speedscope.json
+                               reopen a saved profile or snapshot
+  perftop diff before.folded after.folded
+                               compare two profiles: what grew, what shrank
+  perftop serve --top 20       serve metrics to Prometheus on 127.0.0.1:9464/metrics
+
 keys: F1 help, / filter, F3 search, F5 tree, F6 sort, F7/F8 nice, F9 or k kill,
       i details, Enter/p profile, c CPU% per core / per machine, q quit;
       Ctrl+P lists every action.
@@ -34,6 +51,13 @@ keys: F1 help, / filter, F3 search, F5 tree, F6 sort, F7/F8 nice, F9 or k kill,
 
 class CliError(Exception):
     """A problem with what the user asked for; printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line like every other perftop error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"perftop: {message} (see {self.prog} --help)\n")
 
 
 def parse_delay(text: str) -> float:
@@ -49,8 +73,23 @@ def parse_delay(text: str) -> float:
     return seconds
 
 
+def parse_seconds(text: str) -> float:
+    """A duration in seconds, as `30`, `30s`, `1.5`, `2m` or `1h`."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    factor = units.get(text[-1:].lower(), 0.0)
+    try:
+        seconds = float(text[:-1] if factor else text) * (factor or 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid duration {text!r}: use seconds (30, 30s) or minutes (2m)"
+        ) from None
+    if not 0.1 <= seconds <= 24 * 3600:
+        raise argparse.ArgumentTypeError(f"duration {text!r} out of range: 0.1 s to 24 hours")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="perftop",
         description="A terminal UI for live system and process profiling.",
         epilog=EXAMPLES,
@@ -87,24 +126,125 @@ def build_parser() -> argparse.ArgumentParser:
         "--log", metavar="FILE", help="where the command's output goes (default: discarded)"
     )
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+    _file_commands(commands)
     return parser
 
 
-def _profiler_arguments(parser: argparse.ArgumentParser) -> None:
+def _file_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    record = commands.add_parser(
+        "record",
+        help="profile a process without the TUI and write the profile to a file",
+        description="Profile a running Python process with py-spy and write one file. "
+        "Runs for -d, or until the process exits or Ctrl-C (which still writes the file).",
+    )
+    record.add_argument("target_pid", nargs="?", type=int, metavar="PID", help="process to profile")
+    record.add_argument(
+        "-d",
+        "--duration",
+        type=parse_seconds,
+        metavar="SECONDS",
+        help="how long to record (30, 30s, 2m; default: until the process exits or Ctrl-C)",
+    )
+    record.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write; the extension picks the format: .speedscope.json, .folded, "
+        ".txt, .html, .pyisession (default: perftop-PID-TIME.speedscope.json)",
+    )
+    _profiler_arguments(record, subcommand=True)
+
+    snapshot = commands.add_parser(
+        "snapshot",
+        help="sample the machine and its processes briefly and write a .perftop file",
+        description="Sample the system and its processes once a second for a few seconds, "
+        "then write a perftop snapshot that `perftop view` reopens.",
+    )
+    snapshot.add_argument(
+        "-d",
+        "--duration",
+        type=parse_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to sample, in ticks of 1 s (default 5)",
+    )
+    snapshot.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write (default: perftop-snapshot-HOST-TIME.perftop)",
+    )
+    snapshot.add_argument(
+        "--redact",
+        action="store_true",
+        help="leave out host name, user names and command-line arguments",
+    )
+
+    view = commands.add_parser(
+        "view",
+        help="open a saved profile or snapshot",
+        description="Open a profile (speedscope, folded, py-spy raw, pyinstrument) or a "
+        "perftop snapshot in the TUI.",
+    )
+    view.add_argument("file", metavar="FILE")
+    diff = commands.add_parser(
+        "diff",
+        help="compare two profiles",
+        description="Compare two profiles of the same program: NEW's flame graph, coloured "
+        "by what grew or shrank since BASE.",
+    )
+    diff.add_argument("base", metavar="BASE")
+    diff.add_argument("new", metavar="NEW")
+    serve = commands.add_parser(
+        "serve",
+        help="serve system and process metrics to Prometheus, without the TUI",
+        description="Serve the machine's figures and its top processes as Prometheus metrics "
+        "(node_exporter naming). Binds to loopback unless --listen says otherwise.",
+    )
+    serve.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:9464",
+        help="where to listen (default 127.0.0.1:9464; :9464 for every interface)",
+    )
+    serve.add_argument(
+        "--top",
+        type=int,
+        default=10,
+        metavar="N",
+        help="export the top N processes by CPU and the top N by memory (default 10)",
+    )
+
+
+def _profiler_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
     group = parser.add_argument_group("profiling (py-spy)")
+
+    def default(value: object) -> object:
+        # A subcommand's own defaults would overwrite what was given before its name
+        # (`perftop --native record 42`); suppressed, the main parser's value stands.
+        return argparse.SUPPRESS if subcommand else value
+
     group.add_argument(
-        "-p", "--pid", type=int, help="attach to this process and show its flame view"
+        "-p",
+        "--pid",
+        type=int,
+        default=default(None),
+        help="the process to profile"
+        if subcommand
+        else "attach to this process and show its flame view",
     )
     group.add_argument(
-        "-r", "--rate", type=int, default=100, help="samples per second (default 100)"
+        "-r", "--rate", type=int, default=default(100), help="samples per second (default 100)"
     )
-    group.add_argument(
-        "--nonblocking", action="store_true", help="do not pause the target to sample"
-    )
-    group.add_argument("--gil", action="store_true", help="only sample the thread holding the GIL")
-    group.add_argument("--idle", action="store_true", help="include idle (waiting) threads")
-    group.add_argument("--native", action="store_true", help="include native C/C++ frames")
-    group.add_argument("--subprocesses", action="store_true", help="also profile child processes")
+    flags = {
+        "--nonblocking": "do not pause the target to sample",
+        "--gil": "only sample the thread holding the GIL",
+        "--idle": "include idle (waiting) threads",
+        "--native": "include native C/C++ frames",
+        "--subprocesses": "also profile child processes",
+    }
+    for flag, text in flags.items():
+        group.add_argument(flag, action="store_true", default=default(False), help=text)
 
 
 def _profiler_options(args: argparse.Namespace) -> object:
@@ -185,6 +325,11 @@ def run_app(args: argparse.Namespace) -> int:
         except ProfilerError as exc:
             raise CliError(exc.message) from None
         config.profile_pid, config.profile_title = target.pid, " ".join(argv)
+    elif args.command == "view":
+        _open_file(args.file, config)
+    elif args.command == "diff":
+        config.diff_profiles = (_read_profile(args.base), _read_profile(args.new))
+        config.profile_title = f"{os.path.basename(args.base)} → {os.path.basename(args.new)}"
     elif args.pid is not None:
         config.profile_title = _check_target(args.pid, profiler)
         config.profile_pid = args.pid
@@ -209,10 +354,94 @@ def run_app(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
+def _read(path: str) -> Profile | Snapshot:
+    """A profile or snapshot, read in full before the TUI starts: a bad file is one line."""
+    from perftop.formats.detect import read_any
+    from perftop.formats.errors import FormatError
+
+    try:
+        return read_any(path)
+    except FormatError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:  # in case a reader lets one through: still one line
+        raise CliError(f"{path}: {exc.strerror or exc}") from None
+
+
+def _open_file(path: str, config: AppConfig) -> None:
+    from perftop.formats.snapshot import Snapshot
+
+    opened = _read(path)
+    if isinstance(opened, Snapshot):
+        config.opened_snapshot = opened
+    else:
+        config.opened_profile = opened
+    config.profile_title = os.path.basename(path)
+
+
+def _read_profile(path: str) -> Profile:
+    """One side of a diff: a profile, or the profile a snapshot carries."""
+    from perftop.formats.snapshot import Snapshot
+
+    opened = _read(path)
+    if isinstance(opened, Snapshot):
+        if opened.profile is None:
+            raise CliError(f"{path}: this snapshot holds no profile to compare")
+        return opened.profile
+    return opened
+
+
+def record_command(args: argparse.Namespace) -> int:
+    from perftop import headless
+    from perftop.profiling.backend import ProfilerOptions
+
+    pid = args.target_pid
+    given = getattr(args, "pid", None)
+    if pid is not None and given is not None and pid != given:
+        raise CliError(f"two PIDs given ({pid} and --pid {given}); record one process at a time")
+    pid = pid if pid is not None else given
+    if pid is None:
+        raise CliError("record which process? give its PID, e.g. perftop record 4242")
+    options = _profiler_options(args)
+    assert isinstance(options, ProfilerOptions)
+    path = args.output or headless.default_record_path(pid)
+    try:
+        return headless.record(pid, options, path, args.duration)
+    except headless.UsageError as exc:
+        raise CliError(str(exc)) from None
+
+
+def snapshot_command(args: argparse.Namespace) -> int:
+    from perftop import headless
+    from perftop.system.source import FakeSource, LiveSource, SystemSource
+
+    path = args.output or headless.default_snapshot_path(args.redact)
+    try:
+        headless.check_snapshot_output(path)  # before the source is built: fail at once
+        source: SystemSource = FakeSource() if args.demo else LiveSource()
+        return headless.snapshot(path, args.duration, redact=args.redact, source=source)
+    except headless.UsageError as exc:
+        raise CliError(str(exc)) from None
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from perftop import serve
+
+    try:
+        return serve.serve(serve.parse_listen(args.listen), args.top)
+    except serve.ServeError as exc:
+        raise CliError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "record":
+            return record_command(args)
+        if args.command == "snapshot":
+            return snapshot_command(args)
+        if args.command == "serve":
+            return serve_command(args)
         return run_app(args)
     except CliError as exc:
         print(f"perftop: {exc}", file=sys.stderr)

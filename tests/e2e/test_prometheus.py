@@ -52,8 +52,16 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def perftop_port() -> Iterator[int]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perftop", "serve", "--listen", f"127.0.0.1:{port}"]
-        + ["--top", str(TOP_N)],
+        [
+            sys.executable,
+            "-m",
+            "perftop",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--top",
+            str(TOP_N),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

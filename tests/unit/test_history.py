@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 
 import pytest
 
@@ -122,3 +123,71 @@ def test_fake_sampler_is_deterministic_and_smooth() -> None:
     for earlier, later in itertools.pairwise(first):
         assert abs(later.cpu.total_percent - earlier.cpu.total_percent) < 15
         assert later.disks[0].read_bytes_total >= earlier.disks[0].read_bytes_total
+
+
+# -- to_dict / from_dict (snapshots) ------------------------------------------------------------
+
+
+def filled(capacity: int, ticks: int) -> SystemHistory:
+    history, fake = SystemHistory(capacity=capacity), FakeSystemSampler()
+    base = fake.sample()
+    for i in range(ticks):
+        # usb0 appears late, so its series is shorter than the timestamps.
+        names = ("eth0", "usb0") if i >= ticks - 3 else ("eth0",)
+        history.append(with_nets(dataclasses.replace(base, timestamp=float(i)), *names))
+    return history
+
+
+def test_to_dict_from_dict_round_trip() -> None:
+    history = filled(capacity=8, ticks=12)
+    data = history.to_dict()
+    assert data["capacity"] == 8 and data["timestamps"] == [float(i) for i in range(4, 12)]
+    assert data["series"]["net.usb0.rx_bytes_per_s"] == [100.0, 100.0, 100.0]
+    back = SystemHistory.from_dict(data)
+    assert back.to_dict() == data and back.names() == history.names()
+    assert back.series("net.usb0.rx_bytes_per_s").values() == [100.0] * 3
+    # Appending goes on as it would have: every ring stays aligned with the timestamps.
+    sample = with_nets(dataclasses.replace(FakeSystemSampler().sample(), timestamp=12.0), "eth0")
+    history.append(sample)
+    back.append(sample)
+    assert back.to_dict() == history.to_dict()
+
+
+def test_from_dict_right_aligns_and_trims_to_capacity() -> None:
+    data = {"capacity": 5, "timestamps": [1, 2, 3, 4], "series": {"cpu.total": [30, 40]}}
+    history = SystemHistory.from_dict(data)
+    assert history.series("cpu.total").values() == [30.0, 40.0]
+    assert history.timestamps().last(2) == [3.0, 4.0]  # the newest timestamps own the values
+    small = SystemHistory.from_dict(data, capacity=3)
+    assert small.capacity == 3 and small.timestamps().values() == [2.0, 3.0, 4.0]
+    assert small.series("cpu.total").values() == [30.0, 40.0]
+    assert SystemHistory.from_dict(data, capacity=1).series("cpu.total").values() == [40.0]
+
+
+def test_to_dict_writes_non_finite_values_as_zero() -> None:
+    history = SystemHistory(capacity=4)
+    history.append(dataclasses.replace(FakeSystemSampler().sample(), load_avg=(math.nan, 0, 0)))
+    assert history.to_dict()["series"]["load.1"] == [0.0]
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ([], "not an object"),
+        ({"timestamps": [], "series": {}}, "capacity"),
+        ({"capacity": True, "timestamps": [], "series": {}}, "capacity"),
+        ({"capacity": 0, "timestamps": [], "series": {}}, "capacity"),
+        ({"capacity": 3, "timestamps": {}, "series": {}}, "timestamps is not a list"),
+        ({"capacity": 3, "timestamps": ["1"], "series": {}}, "not a number"),
+        ({"capacity": 3, "timestamps": [True], "series": {}}, "not a number"),
+        ({"capacity": 3, "timestamps": [math.inf], "series": {}}, "not finite"),
+        ({"capacity": 3, "timestamps": [10**400], "series": {}}, "too large"),
+        ({"capacity": 3, "timestamps": [], "series": []}, "series is not an object"),
+        ({"capacity": 3, "timestamps": [1], "series": {1: [1]}}, "name is not a string"),
+        ({"capacity": 3, "timestamps": [1], "series": {"a": [1, 2]}}, "longer than"),
+        ({"capacity": 3, "timestamps": [1], "series": {"a": None}}, "not a list"),
+    ],
+)
+def test_from_dict_refuses_bad_shapes(data: object, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        SystemHistory.from_dict(data)  # type: ignore[arg-type]

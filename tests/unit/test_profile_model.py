@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from perftop.profiling.diff import diff
 from perftop.profiling.frames import Frame
-from perftop.profiling.model import Node, Profile, diff
+from perftop.profiling.model import Node, Profile
 
 A, B, C, D = (Frame(n, f"/app/{n}.py", 1) for n in "abcd")
 

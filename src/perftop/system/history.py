@@ -4,12 +4,15 @@
 objects); `SystemHistory` keeps one ring per named series. Every series that exists gets a
 value on every `append` (0 for a device absent from the sample), so the last value of
 each ring belongs to the newest timestamp and a series of length n lines up with
-`timestamps().last(n)`.
+`timestamps().last(n)`. `to_dict` / `from_dict` carry a history in plain lists (snapshots).
 """
 
 from __future__ import annotations
 
+import math
 from array import array
+from collections.abc import Mapping
+from typing import Any, TypeGuard
 
 from perftop.system.samples import SystemSample
 
@@ -137,6 +140,52 @@ class SystemHistory:
             tracked.add(device)
         return tracked
 
+    def to_dict(self) -> dict[str, Any]:
+        """`{"capacity", "timestamps": [...], "series": {name: [...]}}`, oldest values first.
+
+        A non-finite value (JSON has none) is written as 0.0, the value of a missing reading.
+        """
+        return {
+            "capacity": self._capacity,
+            "timestamps": _finite(self._timestamps.values()),
+            "series": {name: _finite(ring.values()) for name, ring in self._series.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], capacity: int | None = None) -> SystemHistory:
+        """The history `to_dict` gave; ValueError on a wrong shape or a non-finite value.
+
+        A series shorter than the timestamps belongs to the newest of them, as in the rings.
+        `capacity` overrides the stored one; either way only the newest values that fit stay.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError("history is not an object")
+        if capacity is None:
+            capacity = data.get("capacity")
+        if not _is_int(capacity) or capacity < 1:
+            raise ValueError("history capacity is not a positive integer")
+        timestamps = _floats(data.get("timestamps"), "timestamps")
+        series = data.get("series")
+        if not isinstance(series, Mapping):
+            raise ValueError("history series is not an object")
+        history = cls(capacity)
+        for name, raw in series.items():
+            if not isinstance(name, str):
+                raise ValueError("a history series name is not a string")
+            values = _floats(raw, f"series {name!r}")
+            if len(values) > len(timestamps):
+                raise ValueError(f"series {name!r} is longer than the timestamps")
+            ring = history._ring(name)
+            for value in values[-capacity:]:
+                ring.append(value)
+            device, _, rest = name.rpartition(".")
+            if device.startswith(("disk.", "net.")) and rest.endswith("_per_s"):
+                history._device_seen[device] = len(timestamps)
+        for t in timestamps[-capacity:]:
+            history._timestamps.append(t)
+        history._count = len(timestamps)
+        return history
+
     def append(self, sample: SystemSample) -> None:
         self._count += 1
         values: dict[str, float] = {
@@ -174,3 +223,30 @@ class SystemHistory:
         for name, value in values.items():
             self._ring(name).append(value)
         self._timestamps.append(sample.timestamp)
+
+
+def _finite(values: list[float]) -> list[float]:
+    if all(map(math.isfinite, values)):
+        return values
+    return [v if math.isfinite(v) else 0.0 for v in values]
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _floats(raw: object, what: str) -> list[float]:
+    if not isinstance(raw, list):
+        raise ValueError(f"history {what} is not a list")
+    out: list[float] = []
+    for v in raw:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ValueError(f"history {what} holds a value that is not a number")
+        try:
+            f = float(v)
+        except OverflowError:  # an integer beyond any float
+            raise ValueError(f"history {what} holds a number too large") from None
+        if not math.isfinite(f):
+            raise ValueError(f"history {what} holds a value that is not finite")
+        out.append(f)
+    return out

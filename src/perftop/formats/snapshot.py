@@ -1,0 +1,349 @@
+"""perftop's own snapshot: the machine's recent history, its processes and any profile, in one
+versioned file that `perftop view` reopens (gzip-compressed JSON, suffix `.perftop`).
+
+Layout (version 1): `{"format": "perftop-snapshot", "version": 1, "created", "hostname",
+"redacted", "history": SystemHistory.to_dict(), "sample": SystemSample | null, "processes":
+{"timestamp", "core_count", "rows": [ProcessRow, ...]}, "profile": speedscope document |
+null, "profile_title", "profile_metadata", "profile_ended", "profile_end_reason"}`. Samples
+and rows are their dataclass fields by name; a missing field with a default takes it, unknown
+keys are ignored, so later versions can add fields without breaking this reader.
+
+Reading trusts nothing: every field is type-checked against the dataclasses, decompression
+stops at `MAX_DECOMPRESSED_BYTES`, and anything wrong is one FormatError line. Environment
+variables are never part of a snapshot; `redact=True` masks command-line arguments too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import math
+import os
+import types
+import typing
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from perftop.formats.atomic import write_atomic
+from perftop.formats.errors import FormatError
+from perftop.formats.speedscope import dumps_speedscope, loads_speedscope
+from perftop.profiling.model import Profile
+from perftop.system.history import SystemHistory
+from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
+
+__all__ = [
+    "MAX_DECOMPRESSED_BYTES",
+    "SNAPSHOT_FORMAT",
+    "SNAPSHOT_SUFFIX",
+    "SNAPSHOT_VERSION",
+    "Snapshot",
+    "dumps_snapshot",
+    "loads_snapshot",
+    "read_snapshot",
+    "redact_command",
+    "write_snapshot",
+]
+
+SNAPSHOT_FORMAT = "perftop-snapshot"
+SNAPSHOT_VERSION = 1
+SNAPSHOT_SUFFIX = ".perftop"
+# A real snapshot is a few MB; a gzip bomb expands ~1000x. Stop well before memory runs out.
+MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+_MASK = "***"
+_PROFILE_COMMAND_KEYS = ("command", "title")
+
+
+@dataclass
+class Snapshot:
+    created: float  # time.time() when taken
+    hostname: str
+    history: SystemHistory  # recent system history
+    sample: SystemSample | None  # the last system sample: what the meters showed
+    processes: ProcessSnapshot  # the process table at that moment
+    profile: Profile | None = None
+    profile_title: str = ""
+    redacted: bool = False
+
+
+def redact_command(cmdline: str) -> str:
+    """The program, its arguments masked: `python app.py --token x` → `python ***`."""
+    words = cmdline.split(maxsplit=1)
+    if len(words) < 2:
+        return cmdline
+    return f"{words[0]} {_MASK}"
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def _encode(value: Any) -> Any:
+    """Plain JSON values of a dataclass tree; a non-finite float (which JSON cannot hold)
+    becomes 0.0, as a missing reading does everywhere else."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0.0
+    return value
+
+
+def _redacted_profile(profile: Profile) -> Profile:
+    clone = profile.copy()
+    for key, value in clone.metadata.items():
+        if key in _PROFILE_COMMAND_KEYS or key.startswith("process "):
+            clone.metadata[key] = redact_command(value)
+    return clone
+
+
+def dumps_snapshot(snapshot: Snapshot, *, redact: bool = False) -> bytes:
+    """The snapshot as gzip-compressed JSON; `redact` masks every command line's arguments."""
+    rows = []
+    for row in snapshot.processes.rows.values():
+        encoded = _encode(row)
+        if redact:
+            encoded["cmdline"] = redact_command(row.cmdline)
+        rows.append(encoded)
+    profile = snapshot.profile
+    title = snapshot.profile_title
+    if redact:
+        title = redact_command(title)
+        profile = _redacted_profile(profile) if profile is not None else None
+    doc: dict[str, Any] = {
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "created": _encode(float(snapshot.created)),
+        "hostname": snapshot.hostname,
+        "redacted": bool(snapshot.redacted or redact),
+        "history": snapshot.history.to_dict(),
+        "sample": _encode(snapshot.sample) if snapshot.sample is not None else None,
+        "processes": {
+            "timestamp": _encode(float(snapshot.processes.timestamp)),
+            "core_count": snapshot.processes.core_count,
+            "rows": rows,
+        },
+        "profile": json.loads(dumps_speedscope(profile)) if profile is not None else None,
+        "profile_title": title,
+        "profile_metadata": dict(profile.metadata) if profile is not None else {},
+        "profile_ended": profile.ended if profile is not None else False,
+        "profile_end_reason": profile.end_reason if profile is not None else "",
+    }
+    text = json.dumps(doc, separators=(",", ":"), allow_nan=False)
+    # mtime=0: the same snapshot gives the same bytes.
+    return gzip.compress(text.encode("utf-8", "replace"), compresslevel=6, mtime=0)
+
+
+def write_snapshot(
+    snapshot: Snapshot, path: str | os.PathLike[str], *, redact: bool = False
+) -> None:
+    """Write atomically, readable by the owner only (command lines and code paths inside)."""
+    write_atomic(path, dumps_snapshot(snapshot, redact=redact), mode=0o600)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def _gunzip(data: bytes, source: str) -> bytes:
+    out: list[bytes] = []
+    size = 0
+    rest = data
+    while rest:
+        d = zlib.decompressobj(wbits=31)
+        try:
+            while rest:
+                chunk = d.decompress(rest, MAX_DECOMPRESSED_BYTES + 1 - size)
+                size += len(chunk)
+                out.append(chunk)
+                if size > MAX_DECOMPRESSED_BYTES:
+                    limit = MAX_DECOMPRESSED_BYTES // (1024 * 1024)
+                    raise FormatError(source, f"decompresses to more than {limit} MiB")
+                rest = d.unconsumed_tail
+                if d.eof:
+                    break
+        except zlib.error as e:
+            raise FormatError(source, f"corrupt gzip data ({e})") from None
+        if not d.eof:
+            raise FormatError(source, "truncated gzip data")
+        rest = d.unused_data.lstrip(b"\x00")  # gzip pads with zeros; another member may follow
+    return b"".join(out)
+
+
+def loads_snapshot(data: bytes, source: str = "<bytes>") -> Snapshot:
+    """A Snapshot from its bytes, gzip-compressed or plain JSON."""
+    if data[:2] == GZIP_MAGIC:
+        data = _gunzip(data, source)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FormatError(source, "not a perftop snapshot: not UTF-8 text") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise FormatError(source, f"not JSON: {e.msg}", e.lineno) from None
+    except (ValueError, RecursionError) as e:  # numbers too long, nesting too deep
+        raise FormatError(source, f"not JSON: {e}") from None
+    except MemoryError:
+        raise FormatError(source, "too large to load") from None
+    return snapshot_from_json(doc, source)
+
+
+def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
+    name = os.fspath(path)
+    return loads_snapshot(read_limited(name), name)
+
+
+def read_limited(name: str, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+    """A file's bytes, refusing one larger than `limit` (FormatError, not MemoryError)."""
+    try:
+        with open(name, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise FormatError(name, f"cannot read: {e.strerror or e}") from None
+    if len(data) > limit:
+        raise FormatError(name, f"larger than {limit // (1024 * 1024)} MiB")
+    return data
+
+
+def snapshot_from_json(doc: object, source: str) -> Snapshot:
+    """A Snapshot from its parsed JSON document (detect.py parses only once)."""
+    if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
+        raise FormatError(source, f"not a perftop snapshot: no format {SNAPSHOT_FORMAT!r}")
+    version = doc.get("version")
+    if not _is_int(version) or version < 1:
+        raise FormatError(source, "snapshot version is missing or not a positive integer")
+    if version > SNAPSHOT_VERSION:
+        raise FormatError(
+            source,
+            f"snapshot version {version} is newer than this perftop reads "
+            f"(version {SNAPSHOT_VERSION}); upgrade perftop to open it",
+        )
+    try:
+        history = SystemHistory.from_dict(_get(doc, "history", dict))
+        raw_sample = doc.get("sample")
+        sample = None if raw_sample is None else _decode(SystemSample, raw_sample, "sample")
+        processes = _processes(_get(doc, "processes", dict))
+        snapshot = Snapshot(
+            created=_decode(float, doc.get("created"), "created"),
+            hostname=_decode(str, doc.get("hostname", ""), "hostname"),
+            history=history,
+            sample=sample,
+            processes=processes,
+            profile_title=_decode(str, doc.get("profile_title", ""), "profile_title"),
+            redacted=_decode(bool, doc.get("redacted", False), "redacted"),
+        )
+        metadata = _decode(dict[str, str], doc.get("profile_metadata", {}), "profile_metadata")
+        ended = _decode(bool, doc.get("profile_ended", False), "profile_ended")
+        reason = _decode(str, doc.get("profile_end_reason", ""), "profile_end_reason")
+    except ValueError as e:
+        raise FormatError(source, str(e)) from None
+    raw_profile = doc.get("profile")
+    if raw_profile is not None:
+        if not isinstance(raw_profile, dict):
+            raise FormatError(source, "profile is not a speedscope document")
+        # Re-serialised for speedscope.py's reader; a snapshot's profile is small next to it.
+        profile = loads_speedscope(json.dumps(raw_profile), f"{source} (profile)")
+        profile.metadata.update(metadata)
+        if ended:
+            profile.mark_ended(reason)
+        snapshot.profile = profile
+    return snapshot
+
+
+def _get(doc: dict[str, Any], key: str, kind: type) -> Any:
+    value = doc.get(key)
+    if not isinstance(value, kind):
+        raise ValueError(f"{key} is missing or not a JSON {kind.__name__}")
+    return value
+
+
+def _processes(raw: dict[str, Any]) -> ProcessSnapshot:
+    rows = raw.get("rows")
+    if not isinstance(rows, list):
+        raise ValueError("processes.rows is not a list")
+    table: dict[int, ProcessRow] = {}
+    for n, raw_row in enumerate(rows):
+        row = _decode(ProcessRow, raw_row, f"processes.rows[{n}]")
+        table[row.pid] = row
+    return ProcessSnapshot(
+        timestamp=_decode(float, raw.get("timestamp"), "processes.timestamp"),
+        rows=table,
+        core_count=_decode(int, raw.get("core_count", 1), "processes.core_count"),
+    )
+
+
+def _is_int(v: object) -> typing.TypeGuard[int]:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _decode(tp: Any, value: Any, where: str) -> Any:
+    """`value` checked against the type `tp` (the few shapes the sample dataclasses use)."""
+    origin = typing.get_origin(tp)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{where} is not a number")
+        try:
+            f = float(value)
+        except OverflowError:
+            raise ValueError(f"{where} is too large") from None
+        if not math.isfinite(f):
+            raise ValueError(f"{where} is not finite")
+        return f
+    if tp is int:
+        if _is_int(value):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)  # a writer that kept a count as a float
+        raise ValueError(f"{where} is not an integer")
+    if tp is str or tp is bool:
+        if not isinstance(value, tp):
+            raise ValueError(f"{where} is not a {'string' if tp is str else 'boolean'}")
+        return value
+    if origin is types.UnionType or origin is typing.Union:
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = (a for a in args if a is not type(None))
+        return _decode(inner, value, where)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ValueError(f"{where} is not a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ValueError(f"{where} does not hold {len(args)} values")
+        return tuple(
+            _decode(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
+        )
+    if origin is dict:
+        key_type, value_type = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ValueError(f"{where} is not an object")
+        return {
+            _decode(key_type, k, where): _decode(value_type, v, f"{where}[{k!r:.40}]")
+            for k, v in value.items()
+        }
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _decode_dataclass(tp, value, where)
+    raise NotImplementedError(f"cannot decode {tp!r}")  # a field type not taught here
+
+
+def _decode_dataclass(cls: type, value: Any, where: str) -> Any:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} is not an object")
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in value:
+            kwargs[f.name] = _decode(hints[f.name], value[f.name], f"{where}.{f.name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ValueError(f"{where} has no {f.name}")
+    return cls(**kwargs)
