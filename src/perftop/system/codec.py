@@ -1,0 +1,450 @@
+"""Compact, lossless plain-data form of a tick (a SystemSample and a ProcessSnapshot).
+
+The in-memory `Timeline` and the on-disk recording store the same bytes: `pack` turns the
+plain data (lists, numbers, strings, None: JSON) into a zlib-compressed blob and `unpack`
+reverses it. Decoding never trusts its input: a bad shape raises `ValueError` with a reason.
+
+Process tables dominate the size, so they are delta-encoded:
+
+- *Identities.* What does not change while a process lives (pid, ppid, name, user,
+  start_time, cmdline) is interned once under a small integer id; frames carry the id.
+  A process whose ppid, name or command line changes (reparenting, exec) simply gets a
+  new identity, so nothing is lost.
+- *Keyframes.* Every `keyframe_every` ticks the whole table is written as columns: ids,
+  then the eight dynamic fields (`DYNAMIC_FIELDS`).
+- *Deltas.* Other ticks hold only what differs **from their keyframe** (not from the
+  previous tick): the keyframe slots that are gone, per dynamic field the (slot, value)
+  pairs that differ, and full columns for processes the keyframe did not have. Any tick
+  therefore decodes from two frames (its keyframe and itself) whatever its position in
+  the group: ~0.5-1.2 ms for a random lookup with ~480 processes, where a chain of
+  tick-to-tick deltas would apply up to 59 deltas. Values that change once inside a
+  group repeat in its later deltas; zlib absorbs most of that.
+
+Floats are kept exactly (JSON round-trips Python floats), so a replay equals the live run.
+Row order inside a snapshot is not kept (the table sorts anyway; the dicts compare equal).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from perftop.system.samples import (
+    CpuSample,
+    DiskSample,
+    MemorySample,
+    NetSample,
+    ProcessRow,
+    ProcessSnapshot,
+    SystemSample,
+    TempSample,
+)
+
+# A decompressed tick is a few hundred KiB at most; a blob claiming far more is hostile.
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+DYNAMIC_FIELDS = (
+    "state",
+    "cpu_percent",
+    "mem_percent",
+    "rss_bytes",
+    "num_threads",
+    "read_bytes_per_s",
+    "write_bytes_per_s",
+    "nice",
+)
+KEYFRAME, DELTA = 0, 1
+
+# (pid, ppid, name, user, start_time, cmdline): what an identity id stands for.
+Statics = tuple[int, int, str, str, float, str]
+# A table as columns: identity ids, then one list per DYNAMIC_FIELDS entry.
+Columns = tuple[list[Any], ...]
+
+
+def _is_int(x: object) -> bool:
+    return type(x) is int
+
+
+def _is_num(x: object) -> bool:
+    return type(x) is float or type(x) is int
+
+
+def _is_opt_num(x: object) -> bool:
+    return x is None or type(x) is float or type(x) is int
+
+
+def _is_str(x: object) -> bool:
+    return type(x) is str
+
+
+# One predicate per column of `Columns`: ids, then DYNAMIC_FIELDS in order.
+_COLUMN_CHECKS: tuple[Callable[[object], bool], ...] = (
+    _is_int,
+    _is_str,
+    _is_num,
+    _is_num,
+    _is_int,
+    _is_int,
+    _is_opt_num,
+    _is_opt_num,
+    _is_int,
+)
+
+
+def _list(x: object, what: str, length: int | None = None) -> list[Any]:
+    if type(x) is not list:
+        raise ValueError(f"{what}: expected a list, got {type(x).__name__}")
+    if length is not None and len(x) != length:
+        raise ValueError(f"{what}: expected {length} items, got {len(x)}")
+    return x
+
+
+def _check(x: object, ok: Callable[[object], bool], what: str) -> Any:
+    if not ok(x):
+        raise ValueError(f"{what}: unexpected value {x!r:.40}")
+    return x
+
+
+# -- system samples ------------------------------------------------------------------------
+
+
+def _values(obj: object) -> list[Any]:
+    """A sample dataclass's fields in declaration order (the decoder checks each one)."""
+    return [getattr(obj, name) for name in _FIELDS[type(obj)]]
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls))
+    for cls in (CpuSample, MemorySample, DiskSample, NetSample, TempSample)
+}
+
+
+def encode_system(s: SystemSample) -> list[Any]:
+    """A SystemSample as nested lists, fields in declaration order."""
+    cpu = _values(s.cpu)
+    cpu[4] = list(cpu[4])  # per_core_percent
+    return [
+        s.timestamp,
+        cpu,
+        _values(s.memory),
+        [_values(d) for d in s.disks],
+        [_values(n) for n in s.nets],
+        [_values(t) for t in s.temps],
+        list(s.load_avg),
+        s.uptime_s,
+        s.core_count,
+        s.hostname,
+    ]
+
+
+def _device(x: object, what: str) -> tuple[str, list[Any]]:
+    d = _list(x, what, 7)
+    _check(d[0], _is_str, f"{what} name")
+    for v in d[1:5]:
+        _check(v, _is_num, f"{what} rate")
+    for v in d[5:]:
+        _check(v, _is_int, f"{what} total")
+    return d[0], d[1:]
+
+
+def decode_system(data: object) -> SystemSample:
+    """The inverse of `encode_system`; ValueError for anything else."""
+    ts, cpu, mem, disks, nets, temps, load, uptime, cores, host = _list(data, "system", 10)
+    c = _list(cpu, "cpu", 7)
+    for v in c[:4]:
+        _check(v, _is_num, "cpu percent")
+    per_core = [_check(v, _is_num, "core percent") for v in _list(c[4], "cores")]
+    m = [_check(v, _is_int, "memory bytes") for v in _list(mem, "memory", 8)]
+    load_avg = [_check(v, _is_num, "load average") for v in _list(load, "load", 3)]
+    disk_samples = []
+    for x in _list(disks, "disks"):
+        name, v = _device(x, "disk")
+        disk_samples.append(DiskSample(name, *v))
+    net_samples = []
+    for x in _list(nets, "nets"):
+        name, v = _device(x, "net")
+        net_samples.append(NetSample(name, *v))
+    temp_samples = []
+    for x in _list(temps, "temps"):
+        t = _list(x, "temp", 4)
+        _check(t[0], _is_str, "temp label")
+        _check(t[1], _is_num, "temp value")
+        _check(t[2], _is_opt_num, "temp high")
+        _check(t[3], _is_opt_num, "temp critical")
+        temp_samples.append(TempSample(*t))
+    return SystemSample(
+        timestamp=_check(ts, _is_num, "timestamp"),
+        cpu=CpuSample(
+            total_percent=c[0],
+            user_percent=c[1],
+            system_percent=c[2],
+            iowait_percent=c[3],
+            per_core_percent=tuple(per_core),
+            freq_mhz=_check(c[5], _is_opt_num, "cpu freq"),
+            freq_max_mhz=_check(c[6], _is_opt_num, "cpu max freq"),
+        ),
+        memory=MemorySample(*m),
+        disks=tuple(disk_samples),
+        nets=tuple(net_samples),
+        temps=tuple(temp_samples),
+        load_avg=(load_avg[0], load_avg[1], load_avg[2]),
+        uptime_s=_check(uptime, _is_num, "uptime"),
+        core_count=_check(cores, _is_int, "core count"),
+        hostname=_check(host, _is_str, "hostname"),
+    )
+
+
+# -- identities ----------------------------------------------------------------------------
+
+
+def encode_statics(s: Statics) -> list[Any]:
+    return list(s)
+
+
+def decode_statics(data: object) -> Statics:
+    pid, ppid, name, user, start, cmdline = _list(data, "identity", 6)
+    return (
+        _check(pid, _is_int, "identity pid"),
+        _check(ppid, _is_int, "identity ppid"),
+        _check(name, _is_str, "identity name"),
+        _check(user, _is_str, "identity user"),
+        _check(start, _is_num, "identity start time"),
+        _check(cmdline, _is_str, "identity cmdline"),
+    )
+
+
+# -- ticks ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedTick:
+    """One tick as plain data, plus what its store must know to keep identities.
+
+    `data` is `[system, process timestamp, core count, frame]`. `new_identities` are the
+    ids this tick defines; `referenced` is every id the tick uses when it is a keyframe
+    (the store marks them as alive in this group), else the new ids only.
+    """
+
+    timestamp: float
+    keyframe: bool
+    data: list[Any]
+    new_identities: dict[int, Statics] = field(default_factory=dict)
+    referenced: tuple[int, ...] = ()
+
+
+class TickEncoder:
+    """Turns a stream of ticks into keyframes and deltas; one encoder per store.
+
+    Its memory is bounded by the processes of one keyframe group: at each keyframe the
+    intern table keeps only the identities still present (a process that vanishes and
+    returns later is given a new id, which costs a few bytes and nothing else).
+    """
+
+    def __init__(self, keyframe_every: int = 60, first_identity: int = 0) -> None:
+        if keyframe_every < 1:
+            raise ValueError("keyframe_every must be at least 1")
+        self.keyframe_every = keyframe_every
+        self._next_id = first_identity
+        self._until_key = 0  # ticks left before the next keyframe; 0: next one is
+        self._intern: dict[Statics, int] = {}
+        self._slot: dict[int, int] = {}  # identity id → its slot in the keyframe
+        self._base: list[tuple[Any, ...]] = []  # the keyframe's dynamic values, by slot
+
+    @property
+    def next_identity(self) -> int:
+        return self._next_id
+
+    def _id(self, key: Statics, new: dict[int, Statics]) -> int:
+        ident = self._intern.get(key)
+        if ident is None:
+            ident = self._intern[key] = self._next_id
+            self._next_id += 1
+            new[ident] = key
+        return ident
+
+    def encode(self, sample: SystemSample, snapshot: ProcessSnapshot) -> EncodedTick:
+        keyframe = self._until_key <= 0
+        new: dict[int, Statics] = {}
+        if keyframe:
+            self._until_key = self.keyframe_every
+            old, self._intern = self._intern, {}
+            ids: list[int] = []
+            dyn: list[tuple[Any, ...]] = []
+            for r in snapshot.rows.values():
+                key = (r.pid, r.ppid, r.name, r.user, r.start_time, r.cmdline)
+                ident = old.get(key)
+                if ident is not None:
+                    self._intern[key] = ident
+                else:
+                    ident = self._id(key, new)
+                ids.append(ident)
+                dyn.append(_dynamic(r))
+            self._slot = {ident: slot for slot, ident in enumerate(ids)}
+            self._base = dyn
+            frame: list[Any] = [KEYFRAME, ids, *(list(col) for col in zip(*dyn, strict=True))]
+            if not dyn:
+                frame = [KEYFRAME, [], *([] for _ in DYNAMIC_FIELDS)]
+            referenced = tuple(ids)
+        else:
+            frame = self._delta(snapshot, new)
+            referenced = tuple(new)
+        self._until_key -= 1
+        data = [encode_system(sample), snapshot.timestamp, snapshot.core_count, frame]
+        return EncodedTick(sample.timestamp, keyframe, data, new, referenced)
+
+    def _delta(self, snapshot: ProcessSnapshot, new: dict[int, Statics]) -> list[Any]:
+        base, slots = self._base, self._slot
+        seen = bytearray(len(base))
+        patches: list[tuple[list[int], list[Any]]] = [([], []) for _ in DYNAMIC_FIELDS]
+        added: list[tuple[Any, ...]] = []
+        for r in snapshot.rows.values():
+            ident = self._id((r.pid, r.ppid, r.name, r.user, r.start_time, r.cmdline), new)
+            dyn = _dynamic(r)
+            slot = slots.get(ident)
+            if slot is None:
+                added.append((ident, *dyn))
+                continue
+            seen[slot] = 1
+            was = base[slot]
+            if dyn != was:
+                for f, (now, then) in enumerate(zip(dyn, was, strict=True)):
+                    if now != then:
+                        patches[f][0].append(slot)
+                        patches[f][1].append(now)
+        gone = [slot for slot, hit in enumerate(seen) if not hit]
+        if added:
+            cols = [list(col) for col in zip(*added, strict=True)]
+        else:
+            cols = [[] for _ in range(1 + len(DYNAMIC_FIELDS))]
+        return [DELTA, gone, [[s, v] if s else [] for s, v in patches], cols]
+
+
+def _dynamic(r: ProcessRow) -> tuple[Any, ...]:
+    return (
+        r.state,
+        r.cpu_percent,
+        r.mem_percent,
+        r.rss_bytes,
+        r.num_threads,
+        r.read_bytes_per_s,
+        r.write_bytes_per_s,
+        r.nice,
+    )
+
+
+def _columns(x: object, what: str) -> Columns:
+    cols = _list(x, what, 9)
+    n = len(_list(cols[0], what))
+    for col, ok, name in zip(cols, _COLUMN_CHECKS, ("id", *DYNAMIC_FIELDS), strict=True):
+        if len(_list(col, f"{what} {name}")) != n:
+            raise ValueError(f"{what}: column {name} has {len(col)} values, not {n}")
+        if not all(map(ok, col)):
+            raise ValueError(f"{what}: bad value in column {name}")
+    return tuple(cols)
+
+
+def _parts(data: object) -> tuple[Any, Any, Any, list[Any]]:
+    system, ts, cores, frame = _list(data, "tick", 4)
+    _check(ts, _is_num, "process timestamp")
+    _check(cores, _is_int, "process core count")
+    return system, ts, cores, _list(frame, "frame")
+
+
+def tick_system(data: object) -> SystemSample:
+    """The SystemSample of an encoded tick."""
+    return decode_system(_parts(data)[0])
+
+
+def tick_columns(data: object, base: Columns | None) -> Columns:
+    """The process table of an encoded tick as columns.
+
+    `base` is `tick_columns` of the tick's keyframe (None when the tick is a keyframe).
+    """
+    frame = _parts(data)[3]
+    if not frame:
+        raise ValueError("frame: empty")
+    if frame[0] == KEYFRAME:
+        return _columns(_list(frame, "keyframe", 10)[1:], "keyframe")
+    if frame[0] != DELTA:
+        raise ValueError("frame: unknown kind")
+    if base is None:
+        raise ValueError("delta frame without its keyframe")
+    _, gone, patches, added = _list(frame, "delta", 4)
+    n = len(base[0])
+    cols = [list(col) for col in base]
+    for f, patch in enumerate(_list(patches, "patches", len(DYNAMIC_FIELDS))):
+        if not _list(patch, "patch"):
+            continue
+        at, values = _list(patch, "patch", 2)
+        if len(_list(at, "patch slots")) != len(_list(values, "patch values")):
+            raise ValueError("patch: slots and values differ in length")
+        if not all(_is_int(s) and 0 <= s < n for s in at):
+            raise ValueError("patch: slot out of range")
+        if not all(map(_COLUMN_CHECKS[f + 1], values)):
+            raise ValueError(f"patch: bad value for {DYNAMIC_FIELDS[f]}")
+        col = cols[f + 1]
+        for s, v in zip(at, values, strict=True):
+            col[s] = v
+    drop = _list(gone, "gone")
+    if drop:
+        if not all(_is_int(s) and 0 <= s < n for s in drop):
+            raise ValueError("gone: slot out of range")
+        keep = bytearray(b"\x01") * n
+        for s in drop:
+            keep[s] = 0
+        cols = [[v for v, k in zip(col, keep, strict=True) if k] for col in cols]
+    for col, extra in zip(cols, _columns(added, "added"), strict=True):
+        col.extend(extra)
+    return tuple(cols)
+
+
+def tick_processes(
+    data: object, base: Columns | None, identities: Mapping[int, Statics]
+) -> ProcessSnapshot:
+    """The ProcessSnapshot of an encoded tick; see `tick_columns` for `base`."""
+    _, ts, cores, _ = _parts(data)
+    return snapshot_from_columns(ts, cores, tick_columns(data, base), identities)
+
+
+def snapshot_from_columns(
+    timestamp: float, core_count: int, cols: Columns, identities: Mapping[int, Statics]
+) -> ProcessSnapshot:
+    rows: dict[int, ProcessRow] = {}
+    for ident, state, cpu, mem, rss, threads, rd, wr, nice in zip(*cols, strict=True):
+        statics = identities.get(ident)
+        if statics is None:
+            raise ValueError(f"unknown process identity {ident}")
+        pid, ppid, name, user, start, cmdline = statics
+        rows[pid] = ProcessRow(
+            pid, ppid, name, user, state, cpu, mem, rss, threads, rd, wr, start, cmdline, nice
+        )
+    return ProcessSnapshot(timestamp, rows, core_count)
+
+
+# -- bytes ---------------------------------------------------------------------------------
+
+
+def pack(data: object, level: int = 6) -> bytes:
+    """Plain data → compact JSON → zlib. Strings stay ASCII-escaped so that undecodable
+    command-line bytes (lone surrogates from os.fsdecode) round-trip too."""
+    return zlib.compress(json.dumps(data, separators=(",", ":")).encode("ascii"), level)
+
+
+def unpack(blob: bytes) -> Any:
+    """The inverse of `pack`; ValueError for a blob that is not one (or would be huge)."""
+    d = zlib.decompressobj()
+    try:
+        raw = d.decompress(blob, MAX_UNPACKED_BYTES)
+    except zlib.error as e:
+        raise ValueError(f"not compressed data ({e})") from None
+    if d.unconsumed_tail:
+        raise ValueError("record expands beyond the size limit")
+    if not d.eof:
+        raise ValueError("record is truncated")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise ValueError(f"not a tick ({type(e).__name__})") from None

@@ -1,0 +1,273 @@
+"""Every tick of the session in bounded memory, and the cursor that rewinds through it.
+
+`Timeline` keeps each tick (a SystemSample and its ProcessSnapshot) as one compressed,
+delta-encoded blob (see `codec`), grouped behind a keyframe every `keyframe_every` ticks.
+When it holds more than `capacity` ticks it drops its oldest group whole, and with it the
+process identities no later group uses, so memory stays flat however long perftop runs.
+At least the newest `capacity` ticks are always kept (up to `capacity + keyframe_every - 1`).
+
+Ticks are addressed by index, 0 = the oldest kept. Indices shift when a group is dropped;
+`dropped` counts the ticks dropped so far, so `dropped + index` names a tick for good
+(`Cursor` relies on it). A recording being replayed offers the same reading API
+(`TickSource`), so the cursor and the screens work on either.
+
+Timestamps are searched as if they never went backwards (a clock stepped back by NTP
+does not break `index_at`); `timestamp(i)` still returns what the sample said.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from bisect import bisect_right
+from typing import Protocol
+
+from perftop.system import codec
+from perftop.system.samples import ProcessSnapshot, SystemSample
+
+DEFAULT_CAPACITY = 3600  # an hour at one tick a second
+DEFAULT_KEYFRAME_EVERY = 60
+_KEYFRAME_CACHE = 4  # decoded keyframes kept: stepping back and forth re-decodes nothing
+
+
+class TickSource(Protocol):
+    """What the cursor and the replay screens read: a `Timeline` or a recording."""
+
+    @property
+    def dropped(self) -> int: ...
+
+    def __len__(self) -> int: ...
+
+    def timestamp(self, index: int) -> float: ...
+
+    def index_at(self, t: float) -> int: ...
+
+    def sample_at(self, index: int) -> SystemSample: ...
+
+    def processes_at(self, index: int) -> ProcessSnapshot: ...
+
+
+class Timeline:
+    """The last `capacity` ticks, compressed; see the module docstring for the bounds.
+
+    With ~480 processes (bench/bench_history.py) `append` takes ~0.25 ms when most are idle
+    and ~1.7 ms when every one changes every tick; `processes_at` ~0.2-0.6 ms, `sample_at`
+    under 0.4 ms. Both decode afresh, so the caller owns (and may sort) what they return.
+    Not thread-safe: append and read from one thread, e.g. the UI's, on the sampler's message.
+    """
+
+    def __init__(
+        self, capacity: int = DEFAULT_CAPACITY, keyframe_every: int = DEFAULT_KEYFRAME_EVERY
+    ) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self._capacity = capacity
+        self._encoder = codec.TickEncoder(max(1, min(keyframe_every, capacity)))
+        self._blobs: list[bytes] = []
+        self._times = array("d")  # as sampled
+        self._keys = array("d")  # never decreasing: what index_at searches
+        self._groups: list[int] = []  # index of each kept keyframe, ascending
+        self._dropped = 0
+        self._identities: dict[int, codec.Statics] = {}
+        self._last_group: dict[int, int] = {}  # identity → the newest group using it (tick no.)
+        self._keyframes: dict[int, codec.Columns] = {}  # tick no. → decoded keyframe
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def keyframe_every(self) -> int:
+        return self._encoder.keyframe_every
+
+    @property
+    def dropped(self) -> int:
+        """How many ticks were dropped from the front since the timeline was created."""
+        return self._dropped
+
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+    @property
+    def first(self) -> float | None:
+        """Timestamp of the oldest kept tick; None while empty."""
+        return self._times[0] if self._times else None
+
+    @property
+    def last(self) -> float | None:
+        """Timestamp of the newest tick; None while empty."""
+        return self._times[-1] if self._times else None
+
+    @property
+    def identity_count(self) -> int:
+        """Process identities held: bounded by the processes alive in the kept groups."""
+        return len(self._identities)
+
+    def nbytes(self) -> int:
+        """Bytes of compressed ticks held (the bulk of the timeline's memory)."""
+        return sum(map(len, self._blobs))
+
+    def append(self, sample: SystemSample, snapshot: ProcessSnapshot) -> None:
+        """Add the newest tick (timestamp = `sample.timestamp`)."""
+        tick = self._encoder.encode(sample, snapshot)
+        if tick.keyframe:
+            self._groups.append(len(self._blobs))
+        group = self._dropped + self._groups[-1]
+        self._identities.update(tick.new_identities)
+        for ident in tick.referenced:
+            self._last_group[ident] = group
+        self._blobs.append(codec.pack(tick.data))
+        self._times.append(tick.timestamp)
+        self._keys.append(max(tick.timestamp, self._keys[-1]) if self._keys else tick.timestamp)
+        self._evict()
+
+    def _evict(self) -> None:
+        """Drop whole oldest groups while the rest still holds `capacity` ticks."""
+        groups = self._groups
+        cut = 0
+        while len(groups) > 1 and len(self._blobs) - groups[1] >= self._capacity:
+            groups.pop(0)
+            cut = groups[0]
+        if not cut:
+            return
+        del self._blobs[:cut], self._times[:cut], self._keys[:cut]
+        self._groups = [g - cut for g in groups]
+        self._dropped += cut
+        # Identities used by no kept group go with the dropped ones.
+        oldest = self._dropped
+        stale = [i for i, g in self._last_group.items() if g < oldest]
+        for ident in stale:
+            del self._last_group[ident], self._identities[ident]
+        for number in [n for n in self._keyframes if n < oldest]:
+            del self._keyframes[number]
+
+    def _check(self, index: int) -> int:
+        n = len(self._blobs)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(f"tick {index} out of range (0..{n - 1})")
+        return index
+
+    def timestamp(self, index: int) -> float:
+        return self._times[self._check(index)]
+
+    def timestamps(self) -> list[float]:
+        """Every kept tick's timestamp, oldest first (a copy)."""
+        return self._times.tolist()
+
+    def index_at(self, t: float) -> int:
+        """The tick at or before `t`, clamped to the kept range (0 before the first)."""
+        if not self._keys:
+            raise IndexError("empty timeline")
+        return max(bisect_right(self._keys, t) - 1, 0)
+
+    def sample_at(self, index: int) -> SystemSample:
+        return codec.tick_system(codec.unpack(self._blobs[self._check(index)]))
+
+    def processes_at(self, index: int) -> ProcessSnapshot:
+        """The process table as it was at tick `index` (every process, unsorted)."""
+        index = self._check(index)
+        data = codec.unpack(self._blobs[index])
+        key = self._groups[bisect_right(self._groups, index) - 1]
+        base = None if key == index else self._keyframe(key)
+        return codec.tick_processes(data, base, self._identities)
+
+    def _keyframe(self, index: int) -> codec.Columns:
+        number = self._dropped + index
+        cols = self._keyframes.get(number)
+        if cols is None:
+            cols = codec.tick_columns(codec.unpack(self._blobs[index]), None)
+            if len(self._keyframes) >= _KEYFRAME_CACHE:
+                del self._keyframes[next(iter(self._keyframes))]
+            self._keyframes[number] = cols
+        return cols
+
+
+class Cursor:
+    """Where the screens look: live (None), or paused at one tick of a `TickSource`.
+
+    The paused position is kept as a tick number (`dropped + index`), so it stays on the
+    same moment while new ticks arrive; if that moment is dropped it clamps to the oldest
+    tick kept. Every move from live starts at the newest tick. Moving never resumes live
+    on its own: `live()` does.
+    """
+
+    def __init__(self, ticks: TickSource) -> None:
+        self._ticks = ticks
+        self._number: int | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return self._number is None
+
+    @property
+    def index(self) -> int | None:
+        """The index of the paused tick in the source; None when live (or nothing yet)."""
+        n = len(self._ticks)
+        if self._number is None or n == 0:
+            return None
+        return min(max(self._number - self._ticks.dropped, 0), n - 1)
+
+    @property
+    def behind(self) -> int | None:
+        """Ticks between the paused one and the newest (None when live): where the graphs,
+        which take one value a tick too, draw the cursor, counted from their right edge."""
+        index = self.index
+        return None if index is None else len(self._ticks) - 1 - index
+
+    @property
+    def time(self) -> float | None:
+        """The paused tick's timestamp; None when live."""
+        index = self.index
+        return None if index is None else self._ticks.timestamp(index)
+
+    def _base(self) -> int | None:
+        index = self.index
+        if index is None and len(self._ticks):
+            return len(self._ticks) - 1
+        return index
+
+    def _go(self, index: int) -> None:
+        n = len(self._ticks)
+        self._number = self._ticks.dropped + min(max(index, 0), n - 1)
+
+    def pause(self) -> None:
+        """Freeze at the newest tick (no-op when already paused or nothing recorded)."""
+        if self._number is None and len(self._ticks):
+            self._go(len(self._ticks) - 1)
+
+    def live(self) -> None:
+        self._number = None
+
+    def step(self, n: int) -> None:
+        """Move `n` ticks (negative: back in time), clamped to the kept range."""
+        base = self._base()
+        if base is not None:
+            self._go(base + n)
+
+    def jump_seconds(self, seconds: float) -> None:
+        """Move by wall-clock time (e.g. -60 for a minute back); always moves at least one
+        tick if there is one that way, even across a gap in the samples."""
+        base = self._base()
+        if base is None or not seconds:
+            return
+        ticks = self._ticks
+        target = ticks.index_at(ticks.timestamp(base) + seconds)
+        if seconds > 0 and target <= base:
+            target = base + 1
+        elif seconds < 0 and target >= base:
+            target = base - 1
+        self._go(target)
+
+    def jump_to(self, t: float) -> None:
+        """Pause at the tick at or before time `t` (clamped to the kept range)."""
+        if len(self._ticks):
+            self._go(self._ticks.index_at(t))
+
+    def label(self) -> str:
+        """ "live", or "paused at HH:MM:SS" in local time."""
+        t = self.time
+        if t is None:
+            return "live"
+        return "paused at " + time.strftime("%H:%M:%S", time.localtime(t))

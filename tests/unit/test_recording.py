@@ -1,0 +1,289 @@
+"""Recordings on disk: exact replay, bounds, crash safety, and hostile files."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from perftop.formats.errors import FormatError
+from perftop.formats.recording import RecordingReader, RecordingWriter, looks_like_recording
+from perftop.system.fake import EPOCH
+from perftop.system.samples import ProcessSnapshot, SystemSample
+from perftop.system.source import FakeSource
+from perftop.system.timeline import Cursor
+
+Tick = tuple[SystemSample, ProcessSnapshot]
+
+
+def _ticks(n: int, churn: bool = False) -> list[Tick]:
+    """The fake machine's first n ticks; with churn, a new short-lived job every tick."""
+    source, out = FakeSource(), []
+    for t in range(n):
+        sample, snap = source.sample_system(), source.sample_processes()
+        if churn:
+            template = snap.rows[1513]
+            for pid in range(100_000 + max(t - 2, 0), 100_000 + t + 1):
+                snap.rows[pid] = dataclasses.replace(
+                    template, pid=pid, start_time=float(pid), cmdline=f"job {pid}"
+                )
+        out.append((sample, snap))
+    return out
+
+
+def _record(path: Path, ticks: list[Tick], **bounds: int) -> None:
+    with RecordingWriter(path, **bounds) as writer:  # type: ignore[arg-type]
+        for sample, snap in ticks:
+            writer.append(sample, snap)
+
+
+def _assert_replays(reader: RecordingReader, ticks: list[Tick], first: int = 0) -> None:
+    for i in range(len(reader)):
+        assert reader.sample_at(i) == ticks[first + i][0], i
+        assert reader.processes_at(i) == ticks[first + i][1], i
+
+
+def test_a_five_minute_recording_replays_identically(tmp_path: Path) -> None:
+    path = tmp_path / "rec.perftop"
+    ticks = _ticks(300, churn=True)
+    _record(path, ticks)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with RecordingReader(path) as reader:
+        assert len(reader) == 300 and reader.dropped == 0
+        assert reader.timestamps() == [s.timestamp for s, _ in ticks]
+        assert (reader.first, reader.last) == (EPOCH, EPOCH + 299)
+        _assert_replays(reader, ticks)
+        # The live view's cursor drives a replay the same way.
+        cursor = Cursor(reader)
+        cursor.jump_seconds(-60)
+        assert cursor.index == 239 and cursor.label() == "paused at 00:03:59"
+        assert reader.processes_at(cursor.index) == ticks[239][1]
+
+
+def test_a_second_session_continues_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "rec.perftop"
+    ticks = _ticks(25, churn=True)
+    _record(path, ticks[:13])
+    _record(path, ticks[13:])
+    with RecordingReader(path) as reader:
+        assert len(reader) == 25
+        _assert_replays(reader, ticks)
+
+
+def test_appends_from_another_thread(tmp_path: Path) -> None:
+    path, ticks = tmp_path / "rec.perftop", _ticks(5)
+    writer = RecordingWriter(path)
+    worker = threading.Thread(target=lambda: [writer.append(*t) for t in ticks])
+    worker.start()
+    worker.join()
+    writer.close()
+    with RecordingReader(path) as reader:
+        _assert_replays(reader, ticks)
+        assert len(reader) == 5
+
+
+def test_the_size_bound_drops_whole_old_groups(tmp_path: Path) -> None:
+    path, ticks = tmp_path / "rec.perftop", _ticks(800, churn=True)
+    every, limit = 10, 150_000
+    with RecordingWriter(path, max_bytes=limit, keyframe_every=every) as writer:
+        for sample, snap in ticks:
+            writer.append(sample, snap)
+            assert path.stat().st_size < limit + 60_000  # about one group over, at most
+    with RecordingReader(path) as reader:
+        first = round(reader.first - EPOCH)  # type: ignore[operator]
+        assert first % every == 0 and reader.last == ticks[-1][0].timestamp
+        assert len(reader) >= 40  # the bound keeps as much as fits, not just the last group
+        _assert_replays(reader, ticks, first)
+
+
+def test_the_age_bound_keeps_at_least_that_long(tmp_path: Path) -> None:
+    path, ticks = tmp_path / "rec.perftop", _ticks(600, churn=True)
+    _record(path, ticks, max_age_s=120, keyframe_every=10)
+    with RecordingReader(path) as reader:
+        span = reader.last - reader.first  # type: ignore[operator]
+        assert 120 <= span < 130
+        _assert_replays(reader, ticks, round(reader.first - EPOCH))  # type: ignore[operator]
+    # Identities of long-gone jobs went with their ticks: 30 steady + ~3 per kept tick.
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT count(*) FROM identities").fetchone()[0] < 30 + 135 + 3
+
+
+def test_a_failed_write_loses_one_tick_not_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a refused write the encoder starts afresh, so later ticks never point at
+    identities that were never stored."""
+    path, ticks = tmp_path / "rec.perftop", _ticks(12, churn=True)
+    writer = RecordingWriter(path, keyframe_every=100)
+    for t in ticks[:4]:
+        writer.append(*t)
+    real = writer._write
+
+    def full(seq: int, tick: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(writer, "_write", full)
+    with pytest.raises(OSError, match="disk is full"):
+        writer.append(*ticks[4])  # defines job 100004, which is then never stored
+    monkeypatch.setattr(writer, "_write", real)
+    for t in ticks[5:]:
+        writer.append(*t)
+    writer.close()
+    with RecordingReader(path) as reader:
+        assert len(reader) == 11
+        kept = ticks[:4] + ticks[5:]
+        for i in range(11):
+            assert reader.processes_at(i) == kept[i][1]
+
+
+_RECORD_FOREVER = """
+import sys
+from perftop.formats.recording import RecordingWriter
+from perftop.system.source import FakeSource
+source, writer = FakeSource(), RecordingWriter(sys.argv[1], keyframe_every=20)
+n = 0
+while True:
+    writer.append(source.sample_system(), source.sample_processes())
+    n += 1
+    if n == 200:
+        print("ready", flush=True)
+"""
+
+
+def test_a_recording_killed_mid_write_still_replays(tmp_path: Path) -> None:
+    path = tmp_path / "rec.perftop"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _RECORD_FOREVER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        threading.Event().wait(0.3)  # writing as fast as it can: the kill lands mid-write
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert Path(f"{path}-wal").exists()  # killed: its last ticks were never checkpointed
+    with RecordingReader(path) as reader:
+        n = len(reader)
+        assert n >= 200
+        _assert_replays(reader, _ticks(n))
+
+    # A torn write at the very end of the log: that tick is dropped, the rest replays.
+    torn = tmp_path / "torn"
+    torn.mkdir()
+    shutil.copy(path, torn / "rec.perftop")
+    shutil.copy(f"{path}-wal", torn / "rec.perftop-wal")
+    _tear_last_commit(torn / "rec.perftop-wal")
+    with RecordingReader(torn / "rec.perftop") as reader:
+        assert len(reader) == n - 1
+        _assert_replays(reader, _ticks(n))
+
+
+def _tear_last_commit(wal: Path) -> None:
+    """Cut the log in the middle of its newest commit frame, as a crash mid-write would.
+
+    SQLite's WAL: a 32-byte header (page size at 8, salts at 16), then frames of a 24-byte
+    header (database size at 4, non-zero on a commit; the salts at 8) and one page. Frames
+    whose salts differ are left over from before the last checkpoint and are not read.
+    """
+    data = wal.read_bytes()
+    page = int.from_bytes(data[8:12], "big")
+    salts, frame, at, last_commit = data[16:24], 24 + page, 32, None
+    while at + frame <= len(data) and data[at + 8 : at + 16] == salts:
+        if int.from_bytes(data[at + 4 : at + 8], "big"):
+            last_commit = at
+        at += frame
+    assert last_commit is not None
+    with open(wal, "r+b") as f:
+        f.truncate(last_commit + frame // 2)
+
+
+def test_a_damaged_last_record_is_skipped_and_a_middle_one_reported(tmp_path: Path) -> None:
+    path, ticks = tmp_path / "rec.perftop", _ticks(30)
+    _record(path, ticks, keyframe_every=10)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE ticks SET data = x'789c0300' WHERE seq = 29")  # valid zlib, no JSON
+        db.execute("UPDATE ticks SET data = x'00ff' WHERE seq = 14")
+    with RecordingReader(path) as reader:
+        assert len(reader) == 29
+        for i in (*range(14), *range(15, 29)):
+            assert reader.processes_at(i) == ticks[i][1]
+        with pytest.raises(FormatError, match=r"rec\.perftop: damaged record 14"):
+            reader.processes_at(14)
+
+
+def test_files_that_are_not_recordings(tmp_path: Path) -> None:
+    text, empty, other, future = (tmp_path / n for n in ("a.txt", "e", "other.db", "v9.perftop"))
+    text.write_text("PID USER\n1 root\n")
+    empty.write_bytes(b"")
+    with contextlib.closing(sqlite3.connect(other)) as db, db:
+        db.execute("CREATE TABLE notes(x)")
+    _record(future, _ticks(2))
+    with contextlib.closing(sqlite3.connect(future)) as db, db:
+        db.execute("UPDATE meta SET value = '9' WHERE key = 'version'")
+    for path, problem in [
+        (text, "not a perftop recording"),
+        (empty, "empty file"),
+        (other, "another kind"),
+        (future, "version '9'"),
+    ]:
+        with pytest.raises(FormatError, match=problem) as caught:
+            RecordingReader(path)
+        assert caught.value.source == str(path)
+    with pytest.raises(FileNotFoundError):
+        RecordingReader(tmp_path / "missing")
+    # The writer will not append to someone else's file, nor touch it.
+    for path in (text, other):
+        before = path.read_bytes()
+        with pytest.raises(FormatError):
+            RecordingWriter(path)
+        assert path.read_bytes() == before
+    assert looks_like_recording(future.read_bytes()[:100])
+    assert not looks_like_recording(other.read_bytes()[:100])
+
+
+@pytest.fixture(scope="module")
+def small_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("rec") / "small.perftop"
+    _record(path, _ticks(12, churn=True), keyframe_every=5)
+    assert not Path(f"{path}-wal").exists()
+    return path
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_corrupted_recordings_raise_only_format_error(
+    small_recording: Path, data: st.DataObject
+) -> None:
+    blob = bytearray(small_recording.read_bytes())
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = data.draw(st.integers(0, len(blob) - 1))
+        chunk = data.draw(st.binary(min_size=1, max_size=16))
+        blob[at : at + len(chunk)] = chunk
+    if data.draw(st.booleans()):
+        del blob[data.draw(st.integers(0, len(blob))) :]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "fuzz.perftop")
+        path.write_bytes(bytes(blob))
+        try:
+            with RecordingReader(path) as reader:
+                for i in range(len(reader)):
+                    reader.timestamp(i)
+                    try:
+                        reader.sample_at(i)
+                        reader.processes_at(i)
+                    except FormatError as e:
+                        assert e.source == str(path)
+        except FormatError as e:
+            assert e.source == str(path)
