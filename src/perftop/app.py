@@ -4,26 +4,37 @@ compute: collectors live in `perftop.system`, views in `perftop.ui`.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
+from textual.theme import Theme
 
+from perftop.config import Config
+from perftop.exports import describe_error, export_path
+from perftop.formats.errors import FormatError
 from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.model import Profile
 from perftop.system.history import SystemHistory
 from perftop.system.processes import ViewOptions
 from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.system.source import SystemSource
+from perftop.ui.keys import Remappable, remappable, with_ids
 from perftop.ui.screens.dashboard import DashboardScreen
 from perftop.ui.screens.help import screen_actions
+from perftop.ui.themes import THEMES
+
+if TYPE_CHECKING:
+    from perftop.formats.snapshot import Snapshot
+    from perftop.ui.screens.profile import ProfileScreen
 
 
 @dataclass
@@ -37,6 +48,21 @@ class AppConfig:
     profiler: ProfilerOptions = field(default_factory=ProfilerOptions)
     profile_title: str = ""
     opened_profile: Profile | None = None  # a profile read from a file, shown without a backend
+    opened_snapshot: Snapshot | None = None  # a saved snapshot: the dashboard of that moment
+    diff_profiles: tuple[Profile, Profile] | None = None  # (base, new) for the diff view
+    export_dir: Path | None = None  # where exports and screenshots go; None: the current directory
+    settings: Config = field(default_factory=Config)  # the config file, as F2 edits it
+    settings_path: Path | None = None  # None: the XDG place
+    notices: list[str] = field(default_factory=list)  # config problems, shown once started
+
+    @property
+    def offline(self) -> bool:
+        """Showing a file: the live machine is never sampled."""
+        return (
+            self.opened_profile is not None
+            or self.opened_snapshot is not None
+            or self.diff_profiles is not None
+        )
 
 
 class Sampled(Message):
@@ -54,7 +80,17 @@ class Sampled(Message):
 class PerftopApp(App[None]):
     TITLE = "perftop"
     # Ctrl-C quits, as in htop and every other monitor (Textual's default only shows a hint).
-    BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
+    BINDINGS = with_ids(
+        "app",
+        [
+            Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+            Binding("x", "save_snapshot", "Save snapshot", show=False),
+            Binding("f2", "setup", "Setup"),
+            # ctrl+s for those used to it; F12 where a terminal keeps ctrl+s for flow control.
+            # Priority, so that dialogs (help, menus) can be pictured too.
+            Binding("ctrl+s,f12", "save_svg", "Save screen as SVG", show=False, priority=True),
+        ],
+    )
     # Absolute, because Textual resolves a relative path against each subclass's own module.
     CSS_PATH = Path(__file__).parent / "ui" / "perftop.tcss"
 
@@ -67,23 +103,57 @@ class PerftopApp(App[None]):
     ) -> None:
         super().__init__()
         self.config = config or AppConfig()
-        self.history = SystemHistory(self.config.history_len)
+        saved = self.config.opened_snapshot
+        # A snapshot's history feeds the same graphs the live history does.
+        self.history = saved.history if saved else SystemHistory(self.config.history_len)
         self._source_factory = source_factory
         self._source: SystemSource | None = None
         self._clock = clock
         self._next_tick = 0.0
-        self.dashboard = DashboardScreen(self.history, self.config.view)
+        self.dashboard = DashboardScreen(self.history, self.config.view, saved)
+        for theme in THEMES:
+            self.register_theme(theme)
+        self._apply_looks(self.config.settings, self.config.notices)
+
+    def _apply_looks(self, settings: Config, notices: list[str]) -> None:
+        """Theme and keys from the settings; what cannot apply becomes a notice."""
+        if settings.theme in self.available_themes:
+            self.theme = settings.theme
+        else:
+            notices.append(f"config: [display] theme: no theme {settings.theme!r}; default used")
+        known = {r.id for r in remappable_actions()}
+        unknown = sorted(set(settings.keys) - known)
+        notices += [f"config: [keys] {name}: no such action (F2 lists them)" for name in unknown]
+        self.set_keymap({k: v for k, v in settings.keys.items() if k in known})
+
+    @property
+    def export_dir(self) -> Path:
+        # Absolute, so that a toast gives a path that works from any directory.
+        return (self.config.export_dir or Path.cwd()).absolute()
 
     def on_mount(self) -> None:
-        self.push_screen(self.dashboard)
-        self._sample()
-        if self.config.profile_pid is not None:
-            self.open_profile(self.config.profile_pid, self.config.profile_title)
-        elif self.config.opened_profile is not None:
+        config = self.config
+        for notice in config.notices:
+            self.notify(notice, severity="warning", timeout=12)
+        # A theme picked from the palette is remembered for F2's form and its save.
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        # Offline, the file's screen is the base screen, so its `q` quits.
+        if config.diff_profiles is not None:
+            from perftop.profiling.diff import diff
+            from perftop.ui.screens.diff import DiffScreen
+
+            base, new = config.diff_profiles
+            self.push_screen(DiffScreen(diff(base, new), title=config.profile_title))
+        elif config.opened_profile is not None:
             from perftop.ui.screens.profile import ProfileScreen
 
-            profile = self.config.opened_profile
-            self.push_screen(ProfileScreen(profile, title=self.config.profile_title))
+            self.push_screen(ProfileScreen(config.opened_profile, title=config.profile_title))
+        else:
+            self.push_screen(self.dashboard)  # live, or the moment a snapshot saved
+            if config.opened_snapshot is None:
+                self._sample()
+                if config.profile_pid is not None:
+                    self.open_profile(config.profile_pid, config.profile_title)
 
     def open_profile(self, pid: int, title: str = "") -> None:
         """Attach the sampling profiler to `pid` and show its live flame view."""
@@ -98,6 +168,7 @@ class PerftopApp(App[None]):
             pid=pid,
             options=self.config.profiler,
             title=f"PID {pid} {title}".strip(),
+            can_snapshot=True,
         )
         self.push_screen(screen)
 
@@ -130,18 +201,195 @@ class PerftopApp(App[None]):
 
     def sample_now(self) -> None:
         """Tests and the screenshot script drive ticks directly instead of waiting."""
-        self._sample()
+        if not self.config.offline:
+            self._sample()
+
+    # --- settings: F2 edits the config file ---------------------------------------------------
+
+    def _remember_theme(self, theme: Theme) -> None:
+        self.config.settings.theme = theme.name
+
+    def action_setup(self) -> None:
+        from perftop.ui.screens.setup import KeyAction, SetupScreen
+
+        actions = [KeyAction(r.id, r.description, r.keys) for r in remappable_actions()]
+        themes = sorted(self.available_themes)
+        self.push_screen(SetupScreen(self.config.settings, themes, actions), self._apply_setup)
+
+    def _apply_setup(self, settings: Config | None) -> None:
+        from perftop.config import save_config
+        from perftop.system.processes import default_reverse
+
+        if settings is None:
+            return
+        config = self.config
+        config.settings = settings
+        notices: list[str] = []
+        self._apply_looks(settings, notices)
+        config.delay_s = settings.delay_s
+        config.profiler.rate_hz, config.profiler.nonblocking = (
+            settings.rate_hz,
+            settings.nonblocking,
+        )
+        if settings.export_dir:
+            config.export_dir = Path(settings.export_dir).expanduser()
+        view = config.view
+        view.sort_key, view.tree, view.cpu_per_core = (
+            settings.sort,
+            settings.tree,
+            settings.cpu_per_core,
+        )
+        view.reverse = (
+            default_reverse(settings.sort) if settings.reverse is None else settings.reverse
+        )
+        self.dashboard.view_changed()
+        for notice in notices:
+            self.notify(notice, severity="warning", timeout=12)
+        try:
+            path = save_config(settings, config.settings_path)
+        except OSError as exc:
+            self._toast_error(f"settings applied but not saved: {exc.strerror or exc}")
+            return
+        later = (
+            " (history length applies from the next start)"
+            if (settings.history_len != self.history.capacity)
+            else ""
+        )
+        self.notify(f"settings saved to {path}{later}", title="Saved")
+
+    # --- saving: snapshots, profile exports, screenshots -------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A profile or a diff opened from files has no machine behind it to snapshot.
+        if action == "save_snapshot":
+            return not self.config.offline or self.config.opened_snapshot is not None
+        return True
+
+    def _profile_screen(self) -> ProfileScreen | None:
+        from perftop.ui.screens.profile import ProfileScreen
+
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, ProfileScreen):
+                return screen
+        return None
+
+    def current_snapshot(self) -> Snapshot | None:
+        """The machine now (or the opened snapshot), with the profile on screen if there is one.
+
+        Built on the UI thread, where the history and the profile change, from copies: the
+        file is then written off the UI thread while sampling goes on.
+        """
+        from perftop.formats.snapshot import Snapshot
+
+        shown = self._profile_screen()
+        profile = shown.profile_for_export() if shown is not None else None
+        title = shown.title_text if shown is not None else ""
+        saved = self.config.opened_snapshot
+        if saved is not None:
+            return Snapshot(
+                created=saved.created,
+                hostname=saved.hostname,
+                history=saved.history,
+                sample=saved.sample,
+                processes=saved.processes,
+                profile=profile or saved.profile,
+                profile_title=title if profile is not None else saved.profile_title,
+                redacted=saved.redacted,
+            )
+        processes = self.dashboard.snapshot
+        if processes is None:
+            return None
+        sample = self.dashboard.sample
+        return Snapshot(
+            created=time.time(),
+            hostname=(sample.hostname if sample else "") or socket.gethostname(),
+            history=SystemHistory.from_dict(self.history.to_dict()),
+            sample=sample,
+            processes=processes,
+            profile=profile,
+            profile_title=title,
+        )
+
+    def action_save_snapshot(self) -> None:
+        from perftop.formats.snapshot import SNAPSHOT_SUFFIX, write_snapshot
+
+        snapshot = self.current_snapshot()
+        if snapshot is None:
+            self.notify("nothing to save yet: the first sample is still being taken")
+            return
+        stem = f"snapshot-{snapshot.hostname}" if snapshot.hostname else "snapshot"
+        path = export_path(self.export_dir, stem, SNAPSHOT_SUFFIX)
+        what = "snapshot with its profile" if snapshot.profile is not None else "snapshot"
+        self.write_in_background(path, what, lambda: write_snapshot(snapshot, path))
+
+    def on_profile_screen_snapshot_requested(self) -> None:
+        self.action_save_snapshot()
+
+    def on_profile_screen_export_requested(self, message: ProfileScreen.ExportRequested) -> None:
+        from perftop.formats.export import write_profile
+
+        profile = message.profile
+        path = export_path(self.export_dir, message.stem, message.suffix)
+        self.write_in_background(path, message.label, lambda: write_profile(profile, path))
+
+    def action_save_svg(self) -> None:
+        from perftop.formats.atomic import write_atomic
+        from perftop.ui.screens.setup import SetupScreen
+
+        if isinstance(self.screen, SetupScreen):
+            # ctrl+s is a priority binding (so dialogs can be pictured), but in the settings
+            # form it means what it means in every form: save. F12 still takes the picture.
+            self.screen.action_save()
+            return
+
+        name = type(self.screen).__name__.removesuffix("Screen").lower() or "screen"
+        path = export_path(self.export_dir, name, ".svg")
+        svg = self.export_screenshot()  # reads the compositor: on the UI thread
+        self.write_in_background(path, "screen", lambda: write_atomic(path, svg, 0o644))
+
+    def write_in_background(self, path: Path, what: str, write: Callable[[], object]) -> None:
+        """Run `write` off the UI thread, then toast where the file went, or why it did not."""
+
+        def job() -> None:
+            try:
+                write()
+            except OSError as exc:
+                self.call_from_thread(self._toast_error, describe_error(exc, path))
+            except FormatError as exc:
+                self.call_from_thread(self._toast_error, f"could not export: {exc.problem}")
+            else:
+                self.call_from_thread(self.notify, f"{what} saved to {path}", title="Saved")
+
+        self.run_worker(job, thread=True, group="export", description=f"write {path.name}")
+
+    def _toast_error(self, message: str) -> None:
+        self.notify(message, severity="error", timeout=10)
 
     # --- command palette: every action of the screen, not only Textual's defaults ------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own Screenshot goes to ~/Downloads without saying so; ours replaces it.
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
         for entry in screen_actions(screen):
             yield SystemCommand(
                 entry.description,
                 f"key: {', '.join(entry.keys)}",
                 _runner(self, entry.action, entry.node),
             )
+
+
+def remappable_actions() -> list[Remappable]:
+    """Every action the config's [keys] table can remap, across the app's screens."""
+    from perftop.ui.screens.diff import DiffScreen
+    from perftop.ui.screens.profile import ProfileScreen
+    from perftop.ui.widgets.flame import FlameView
+    from perftop.ui.widgets.top_functions import TopFunctions
+
+    return remappable(
+        PerftopApp, DashboardScreen, ProfileScreen, FlameView, TopFunctions, DiffScreen
+    )
 
 
 def _runner(app: App[None], action: str, node: DOMNode) -> Callable[[], object]:

@@ -17,6 +17,7 @@ from perftop import __version__
 
 if TYPE_CHECKING:  # for annotations only: importing these at run time would slow --help
     from perftop.app import AppConfig
+    from perftop.config import Config
     from perftop.formats.snapshot import Snapshot
     from perftop.profiling.model import Profile
 
@@ -100,9 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
         "-d",
         "--delay",
         type=parse_delay,
-        default=1.0,
+        default=None,
         metavar="DELAY",
         help="refresh interval in tenths of a second (as htop), or seconds with an 's' suffix",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings file (default: $XDG_CONFIG_HOME/perftop/config.toml or "
+        "~/.config/perftop/config.toml)",
     )
     parser.add_argument(
         "--sort", metavar="COLUMN", help="initial sort column, e.g. CPU%%, MEM%%, PID"
@@ -234,7 +241,11 @@ def _profiler_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = F
         else "attach to this process and show its flame view",
     )
     group.add_argument(
-        "-r", "--rate", type=int, default=default(100), help="samples per second (default 100)"
+        "-r",
+        "--rate",
+        type=int,
+        default=default(None),
+        help="samples per second (default 100, or the config's)",
     )
     flags = {
         "--nonblocking": "do not pause the target to sample",
@@ -250,10 +261,11 @@ def _profiler_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = F
 def _profiler_options(args: argparse.Namespace) -> object:
     from perftop.profiling.backend import ProfilerError, ProfilerOptions
 
+    settings = _settings(args)
     try:
         return ProfilerOptions(
-            rate_hz=args.rate,
-            nonblocking=args.nonblocking,
+            rate_hz=args.rate if args.rate is not None else settings.rate_hz,
+            nonblocking=args.nonblocking or settings.nonblocking,
             gil=args.gil,
             idle=args.idle,
             native=args.native,
@@ -282,26 +294,47 @@ def _check_target(pid: int, options: object) -> str:
         return ""
 
 
+def _settings(args: argparse.Namespace) -> Config:
+    """The config file, read once; its problems are kept for the app to show as a toast."""
+    from pathlib import Path
+
+    from perftop.config import load_config
+
+    cached = getattr(args, "_settings", None)
+    if cached is None:
+        path = Path(args.config).expanduser() if getattr(args, "config", None) else None
+        cached, problems = load_config(path)
+        args._settings = cached
+        args._settings_path = path
+        args._config_problems = [str(p) for p in problems]
+    return cached
+
+
 def _view_options(args: argparse.Namespace) -> object:
+    from perftop.config import sort_key_named
     from perftop.system.processes import SortKey, ViewOptions, default_reverse
 
+    settings = _settings(args)
     options = ViewOptions(
-        tree=args.tree, filter_text=args.filter, cpu_per_core=not args.machine_cpu
+        tree=args.tree or settings.tree,
+        filter_text=args.filter,
+        cpu_per_core=settings.cpu_per_core and not args.machine_cpu,
+        sort_key=settings.sort,
+        reverse=default_reverse(settings.sort) if settings.reverse is None else settings.reverse,
     )
     if args.sort:
-        wanted = args.sort.upper().rstrip("%")
-        for key in SortKey:
-            if wanted in (key.name, key.value.upper().rstrip("%").rstrip("/S")):
-                options.sort_key = key
-                options.reverse = default_reverse(key)
-                break
-        else:
+        key = sort_key_named(args.sort)
+        if key is None:
             names = ", ".join(k.value for k in SortKey)
             raise CliError(f"unknown sort column {args.sort!r}; choose one of: {names}")
+        options.sort_key = key
+        options.reverse = default_reverse(key)
     return options
 
 
 def run_app(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from perftop import children
     from perftop.app import AppConfig, PerftopApp
     from perftop.profiling.backend import ProfilerError, ProfilerOptions
@@ -311,7 +344,18 @@ def run_app(args: argparse.Namespace) -> int:
     view = _view_options(args)
     profiler = _profiler_options(args)
     assert isinstance(view, ViewOptions) and isinstance(profiler, ProfilerOptions)
-    config = AppConfig(delay_s=args.delay, view=view, profiler=profiler)
+    settings = _settings(args)
+    config = AppConfig(
+        delay_s=args.delay if args.delay is not None else settings.delay_s,
+        history_len=settings.history_len,
+        view=view,
+        profiler=profiler,
+        settings=settings,
+        settings_path=args._settings_path,
+        notices=list(args._config_problems),
+    )
+    if settings.export_dir:
+        config.export_dir = Path(settings.export_dir).expanduser()
     if args.command == "run" and not [a for a in args.argv if a != "--"]:
         raise CliError("nothing to run: give a command after --, e.g. perftop run -- python app.py")
     if args.command == "run" and not sys.stderr.isatty():
@@ -436,6 +480,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in ("record", "snapshot", "serve"):
+            _settings(args)
+            for problem in args._config_problems:  # no TUI to show them: stderr, then go on
+                print(f"perftop: {problem} (default used)", file=sys.stderr)
         if args.command == "record":
             return record_command(args)
         if args.command == "snapshot":

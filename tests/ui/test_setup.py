@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from textual.app import App
 from textual.widgets import Input, SelectionList, Static, Switch
 
-from perftop.config import Config
+from perftop.app import AppConfig, PerftopApp
+from perftop.config import Config, load_config
 from perftop.system.processes import SortKey
+from perftop.system.source import FakeSource
 from perftop.ui.screens.setup import KeyAction, SetupScreen
+from tests.ui.helpers import ticks
 
 ACTIONS = [KeyAction("dashboard.tree", "Tree", "f5,t"), KeyAction("app.quit", "Quit", "q,f10")]
 
@@ -57,3 +63,54 @@ async def test_a_bad_value_is_explained_and_nothing_is_returned() -> None:
         await pilot.press("escape")
         await pilot.pause()
     assert app.result is None
+
+
+async def test_f2_applies_and_saves_settings_and_remaps_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "config.toml"
+    app = PerftopApp(FakeSource, AppConfig(delay_s=3600, settings=Config(), settings_path=path))
+    async with app.run_test(size=(120, 50)) as pilot:
+        await ticks(pilot)
+        await pilot.press("f2")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, SetupScreen)
+        form.query_one("#tree", Switch).value = True
+        form.query_one("#key-dashboard--toggle_tree", Input).value = "z"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.config.view.tree is True
+        # The remapped key works at once; the old one no longer does.
+        await pilot.press("z")
+        assert app.config.view.tree is False
+        await pilot.press("t")
+        assert app.config.view.tree is False
+    saved, problems = load_config(path)
+    assert problems == []
+    assert saved.tree is True and saved.keys == {"dashboard.toggle_tree": "z"}
+
+
+async def test_config_problems_and_unknown_theme_or_action_are_shown_not_fatal() -> None:
+    settings = Config(theme="no-such-theme", keys={"dashboard.nope": "z", "dashboard.app_quit": "f10"})
+    config = AppConfig(delay_s=3600, settings=settings, notices=["c.toml:3: [display] x: bad"])
+    app = PerftopApp(FakeSource, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot)
+        shown = [n.message for n in app._notifications]
+        assert "c.toml:3: [display] x: bad" in shown
+        assert any("no theme 'no-such-theme'" in m for m in shown)
+        assert any("[keys] dashboard.nope: no such action" in m for m in shown)
+        assert app.theme == "textual-dark"
+        await pilot.press("q")  # app.quit moved to f10 only: q no longer quits
+        await pilot.pause()
+        assert app.is_running
+
+
+async def test_high_contrast_theme_from_the_config() -> None:
+    config = AppConfig(delay_s=3600, settings=Config(theme="perftop-high-contrast"))
+    app = PerftopApp(FakeSource, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot)
+        assert app.theme == "perftop-high-contrast"
+        assert app.current_theme.background == "#000000"

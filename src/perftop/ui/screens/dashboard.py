@@ -2,11 +2,14 @@
 
 The screen keeps the user's view options (sort, filter, tree, follow) and turns each new
 snapshot into rows with the pure `build_view`; reading /proc happens in the app's sampler.
+Given a saved snapshot instead, it shows that moment read-only: the same panels and table,
+fed once, with every action that would touch a live process explaining why it does not.
 """
 
 from __future__ import annotations
 
 import signal
+import time
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -31,13 +34,21 @@ from perftop.system.processes import (
 )
 from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.ui.fmt import printable
+from perftop.ui.keys import with_ids
 from perftop.ui.screens.dialogs import Confirm, SignalMenu, SortMenu
 from perftop.ui.widgets.meters import CpuPanel, IoPanel, MemoryPanel, SystemPanel, TempPanel
 from perftop.ui.widgets.process_detail import ProcessDetailPane
 from perftop.ui.widgets.process_table import ProcessTable
 
 if TYPE_CHECKING:
+    from perftop.formats.snapshot import Snapshot
     from perftop.system.detail import ProcessDetail
+
+
+def snapshot_marker(snapshot: Snapshot) -> str:
+    """`snapshot of HOST at 2026-11-22 10:15:03 +0100`: local time, with its offset."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(snapshot.created))
+    return f"snapshot of {printable(snapshot.hostname) or 'an unnamed host'} at {when}"
 
 
 class DashboardScreen(Screen[None]):
@@ -49,31 +60,42 @@ class DashboardScreen(Screen[None]):
             self.pid = pid
             self.title = title
 
-    BINDINGS = [
-        Binding("f1,question_mark", "help", "Help"),
-        Binding("slash,f4", "filter", "Filter"),
-        Binding("f3", "search", "Search"),
-        Binding("n", "search_next", "Next match", show=False),
-        Binding("f5,t", "toggle_tree", "Tree"),
-        Binding("f6", "sort_menu", "Sort"),
-        Binding("less_than_sign", "sort_step(-1)", "Sort column left", show=False),
-        Binding("greater_than_sign", "sort_step(1)", "Sort column right", show=False),
-        Binding("I", "invert_sort", "Invert sort", show=False),
-        Binding("f7", "renice(-1)", "Nice -"),
-        Binding("f8", "renice(1)", "Nice +"),
-        Binding("f9,k", "kill", "Kill"),
-        Binding("enter,p", "profile", "Profile"),
-        Binding("i", "toggle_detail", "Info"),
-        Binding("F", "follow", "Follow", show=False),
-        Binding("c", "toggle_cpu_mode", "CPU% mode", show=False),
-        Binding("f10,q", "app.quit", "Quit"),
-        Binding("escape", "clear", "Clear filter", show=False),
-    ]
+    BINDINGS = with_ids(
+        "dashboard",
+        [
+            Binding("f1,question_mark", "help", "Help"),
+            Binding("slash,f4", "filter", "Filter"),
+            Binding("f3", "search", "Search"),
+            Binding("n", "search_next", "Next match", show=False),
+            Binding("f5,t", "toggle_tree", "Tree"),
+            Binding("f6", "sort_menu", "Sort"),
+            Binding("less_than_sign", "sort_step(-1)", "Sort column left", show=False),
+            Binding("greater_than_sign", "sort_step(1)", "Sort column right", show=False),
+            Binding("I", "invert_sort", "Invert sort", show=False),
+            Binding("f7", "renice(-1)", "Nice -"),
+            Binding("f8", "renice(1)", "Nice +"),
+            Binding("f9,k", "kill", "Kill"),
+            Binding("enter,p", "profile", "Profile"),
+            Binding("i", "toggle_detail", "Info"),
+            # Announced by the snapshot banner, which has the room the footer lacks.
+            Binding("v", "saved_profile", "Saved profile", show=False),
+            Binding("F", "follow", "Follow", show=False),
+            Binding("c", "toggle_cpu_mode", "CPU% mode", show=False),
+            Binding("f10,q", "app.quit", "Quit"),
+            Binding("escape", "clear", "Clear filter", show=False),
+        ],
+    )
 
-    def __init__(self, history: SystemHistory, options: ViewOptions | None = None) -> None:
+    def __init__(
+        self,
+        history: SystemHistory,
+        options: ViewOptions | None = None,
+        saved: Snapshot | None = None,
+    ) -> None:
         super().__init__()
         self.history = history
         self.options = options or ViewOptions()
+        self.saved = saved  # a snapshot shown read-only; None when live
         self.snapshot: ProcessSnapshot | None = None
         self.sample: SystemSample | None = None
         self.view: list[ViewRow] = []
@@ -81,6 +103,8 @@ class DashboardScreen(Screen[None]):
         self.search_text = ""
 
     def compose(self) -> ComposeResult:
+        if self.saved is not None:
+            yield Static(self._marker_text(self.saved), id="snapshot-banner")
         yield SystemPanel(id="topbar")
         with Horizontal(id="meters"):
             yield CpuPanel(id="cpu")
@@ -106,6 +130,21 @@ class DashboardScreen(Screen[None]):
         self.query_one("#detail").border_title = "process"
         self.query_one(ProcessTable).focus()
         self._resize_meters()
+        if self.saved is not None:
+            self.show(self.saved.sample, self.saved.processes)
+
+    def _marker_text(self, saved: Snapshot) -> str:
+        text = f" {snapshot_marker(saved)} · read-only"
+        if saved.profile is not None:
+            text += " · v: saved profile"
+        if saved.redacted:
+            text += " · redacted"
+        return text
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "saved_profile":
+            return self.saved is not None and self.saved.profile is not None
+        return True
 
     def on_resize(self) -> None:
         self._resize_meters()
@@ -124,19 +163,31 @@ class DashboardScreen(Screen[None]):
 
     # --- data in ------------------------------------------------------------------------------
 
-    def show(self, sample: SystemSample, snapshot: ProcessSnapshot) -> None:
+    def show(self, sample: SystemSample | None, snapshot: ProcessSnapshot) -> None:
         first = self.sample is None
         self.sample, self.snapshot = sample, snapshot
+        if sample is None:  # a snapshot saved before the first meter sample: the table only
+            self._rebuild_view()
+            return
         if first:
             self._resize_meters()
         for panel in self.query("#topbar, #cpu, #mem, #temps, #disk, #net"):
             if isinstance(panel, SystemPanel | CpuPanel | MemoryPanel | IoPanel | TempPanel):
+                if first:
+                    # A saved snapshot arrives with its history: the graphs' time axes start
+                    # that many samples in, as they would have live (one sample adds one).
+                    panel.ticks = max(len(self.history) - 1, 0)
                 panel.show(sample, self.history)
         temps = self.query_one("#temps")
         temps.display = bool(sample.temps)
         if temps.display:
             temps.styles.height = min(len(sample.temps), 6) + 2
         self._rebuild_view()
+
+    def view_changed(self) -> None:
+        """The app changed the view options (F2): show the table with them now."""
+        if self.is_mounted:
+            self._rebuild_view()
 
     def _rebuild_view(self) -> None:
         if self.snapshot is None:
@@ -275,9 +326,20 @@ class DashboardScreen(Screen[None]):
 
     # --- acting on a process -----------------------------------------------------------------
 
+    def _refuse_if_saved(self, what: str, hint: str = "") -> bool:
+        """In a snapshot, say why `what` cannot happen; True when it was refused."""
+        if self.saved is None:
+            return False
+        self.notify(
+            f"{what}: this is a {snapshot_marker(self.saved)}, not the live machine{hint}",
+            title="Read-only",
+            severity="warning",
+        )
+        return True
+
     def action_kill(self) -> None:
         current = self.query_one(ProcessTable).current
-        if current is None:
+        if current is None or self._refuse_if_saved("no signal sent"):
             return
         row = current.row
 
@@ -303,7 +365,7 @@ class DashboardScreen(Screen[None]):
 
     def action_renice(self, delta: int) -> None:
         current = self.query_one(ProcessTable).current
-        if current is None:
+        if current is None or self._refuse_if_saved("priority unchanged"):
             return
         from perftop.system.processes import renice
 
@@ -319,10 +381,25 @@ class DashboardScreen(Screen[None]):
         current = self.query_one(ProcessTable).current
         if current is None:
             return
+        if self.saved is not None:
+            has_profile = self.saved.profile is not None
+            hint = ". Press v for the profile saved with it" if has_profile else ""
+            self._refuse_if_saved("cannot profile", hint)
+            return
         title = printable(display_command(current.row))
         self.post_message(self.ProfileRequested(current.row.pid, title))
 
+    def action_saved_profile(self) -> None:
+        if self.saved is None or self.saved.profile is None:
+            return
+        from perftop.ui.screens.profile import ProfileScreen
+
+        title = self.saved.profile_title or "saved profile"
+        self.app.push_screen(ProfileScreen(self.saved.profile, title=title, can_snapshot=True))
+
     def action_toggle_detail(self) -> None:
+        if self._refuse_if_saved("process details (open files, connections) are not saved"):
+            return
         pane = self.query_one("#detail", ProcessDetailPane)
         pane.display = not pane.display
         if pane.display:

@@ -3,7 +3,8 @@
 The screen owns one ProfilerBackend. A thread worker waits on the backend's batches and posts
 them; merging into the Profile happens here on the UI thread (≤ 20 ms a batch, see bench/), so
 the flame never reads a half-merged tree. The same screen shows a profile opened from a file:
-then there is simply no backend.
+then there is simply no backend. Exports are asked of the app by message: it owns where
+files go and writes them off the UI thread.
 """
 
 from __future__ import annotations
@@ -19,10 +20,20 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from perftop.exports import export_stem
 from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerError, ProfilerOptions
 from perftop.profiling.model import Node, Profile, SearchResult
 from perftop.ui.fmt import printable
-from perftop.ui.screens.profile_dialogs import ProfilerSettings, ThreadDump, ThreadPicker
+from perftop.ui.keys import with_ids
+from perftop.ui.screens.profile_dialogs import (
+    SNAPSHOT_CHOICE,
+    ExportChoice,
+    ExportMenu,
+    ProfilerSettings,
+    ThreadDump,
+    ThreadPicker,
+    profile_export_choices,
+)
 from perftop.ui.widgets.flame import KIND_COLOURS, KIND_NAMES, FlameView
 from perftop.ui.widgets.top_functions import TopFunctions
 
@@ -47,16 +58,33 @@ def legend() -> str:
 
 
 class ProfileScreen(Screen[None]):
-    BINDINGS = [
-        Binding("space", "pause", "Pause/resume"),
-        Binding("r", "reset", "Reset"),
-        Binding("slash", "search", "Search"),
-        Binding("t", "threads", "Threads"),
-        Binding("d", "dump", "Thread dump"),
-        Binding("S", "settings", "Profiler settings"),
-        Binding("q", "close", "Back"),
-        Binding("f10", "app.quit", "Quit", show=False),
-    ]
+    class ExportRequested(Message):
+        """Write `profile` (a copy if it is live) as `label`, to a file ending in `suffix`."""
+
+        def __init__(self, profile: Profile, stem: str, suffix: str, label: str) -> None:
+            super().__init__()
+            self.profile = profile
+            self.stem = stem
+            self.suffix = suffix
+            self.label = label
+
+    class SnapshotRequested(Message):
+        """Save a perftop snapshot of the machine that includes this screen's profile."""
+
+    BINDINGS = with_ids(
+        "profile",
+        [
+            Binding("space", "pause", "Pause/resume"),
+            Binding("r", "reset", "Reset"),
+            Binding("slash", "search", "Search"),
+            Binding("t", "threads", "Threads"),
+            Binding("d", "dump", "Thread dump"),
+            Binding("e", "export", "Export"),
+            Binding("S", "settings", "Profiler settings"),
+            Binding("q", "close", "Back"),
+            Binding("f10", "app.quit", "Quit", show=False),
+        ],
+    )
 
     def __init__(
         self,
@@ -66,9 +94,11 @@ class ProfileScreen(Screen[None]):
         pid: int | None = None,
         options: ProfilerOptions | None = None,
         title: str = "",
+        can_snapshot: bool = False,
     ) -> None:
         super().__init__()
         self.profile = profile
+        self.can_snapshot = can_snapshot  # is there a machine (live or saved) to snapshot?
         self.backend = backend
         self.pid = pid
         self.options = options or ProfilerOptions()
@@ -97,6 +127,13 @@ class ProfileScreen(Screen[None]):
         self._refresh_views(force_table=True)
         if self.backend is not None and self.pid is not None:
             self._start()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A profile from a file has no profiler to pause, dump, tune or restart: those keys
+        # would do nothing, so they are not offered (footer, help, palette).
+        if action in ("pause", "reset", "dump", "settings"):
+            return self.backend is not None
+        return True
 
     # --- the profiler -------------------------------------------------------------------------
 
@@ -305,6 +342,33 @@ class ProfileScreen(Screen[None]):
             self.notify("thread dumps need a live process", severity="warning")
             return
         self.app.push_screen(ThreadDump(self.backend))
+
+    def profile_for_export(self) -> Profile:
+        """The profile as it is now; a copy while live, as batches keep merging into it."""
+        return self.profile.copy() if self.state == "live" else self.profile
+
+    def action_export(self) -> None:
+        if not self.profile.total_samples:
+            self.notify("nothing to export yet: no samples", severity="warning")
+            return
+        choices = profile_export_choices()
+        if self.can_snapshot:
+            label = "perftop snapshot (machine + profile)"
+            choices.append(ExportChoice(SNAPSHOT_CHOICE, label, ".perftop"))
+        labels = {c.id: c.label for c in choices}
+
+        def chosen(choice: str | None) -> None:
+            if choice is None:
+                return
+            if choice == SNAPSHOT_CHOICE:
+                self.post_message(self.SnapshotRequested())
+                return
+            pid = self.profile.metadata.get("pid", "")
+            stem = export_stem(self.pid, self.title_text or (f"PID {pid}" if pid else ""))
+            profile = self.profile_for_export()
+            self.post_message(self.ExportRequested(profile, stem, choice, labels[choice]))
+
+        self.app.push_screen(ExportMenu(choices), chosen)
 
     def action_settings(self) -> None:
         if self.backend is None or self.pid is None:

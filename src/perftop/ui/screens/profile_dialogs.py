@@ -1,6 +1,9 @@
-"""Modal screens of the profile view: pick a thread, read a thread dump, change sampling."""
+"""Modal screens of the profile view: pick a thread, read a thread dump, change sampling,
+choose an export format."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import work
@@ -143,6 +146,62 @@ class ProfilerSettings(ModalScreen[ProfilerOptions | None]):
             self.query_one("#settings-error", Label).update(f"[red]{message}[/red]")
             return
         self.dismiss(options)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+SNAPSHOT_CHOICE = "\x00snapshot"
+FORMAT_LABELS = {
+    "speedscope": "speedscope JSON (speedscope.app)",
+    "folded": "folded stacks (FlameGraph, inferno)",
+    "html": "pyinstrument HTML page",
+    "pyisession": "pyinstrument session",
+}
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    id: str  # a profile format's file suffix, or SNAPSHOT_CHOICE
+    label: str
+    suffix: str
+
+
+def profile_export_choices() -> list[ExportChoice]:
+    """One choice per profile format, with the first file suffix that format has."""
+    from perftop.formats.export import PROFILE_FORMATS
+
+    suffixes: dict[str, str] = {}
+    for suffix, name in PROFILE_FORMATS.items():
+        suffixes.setdefault(name, suffix)
+    return [ExportChoice(sfx, FORMAT_LABELS.get(name, name), sfx) for name, sfx in suffixes.items()]
+
+
+class ExportMenu(ModalScreen[str | None]):
+    """Choose what to write: dismisses with the chosen id, or None when cancelled."""
+
+    BINDINGS = [Binding("escape,q,e", "cancel", "Cancel")]
+
+    def __init__(self, choices: list[ExportChoice]) -> None:
+        super().__init__()
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        width = max((len(c.label) for c in self.choices), default=0)
+        options = [
+            Option(Text.assemble(c.label.ljust(width), "  ", (c.suffix, "dim")), id=c.id)
+            for c in self.choices
+        ]
+        with Vertical(classes="dialog"):
+            yield Label("Export the profile as", classes="dialog-title")
+            yield OptionList(*options)
+            yield Label("[dim]Enter writes it to the export directory · Esc cancels[/dim]")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).highlighted = 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(str(event.option.id))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

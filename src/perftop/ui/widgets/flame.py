@@ -22,6 +22,7 @@ from textual.widget import Widget
 from perftop.profiling.frames import FrameKind
 from perftop.profiling.layout import FlameBox, layout
 from perftop.profiling.model import Node, Profile
+from perftop.ui.keys import with_ids
 
 # Colours by kind, FlameGraph's warm palette for the target's own code. Muted and bright
 # variants alternate between neighbours so adjacent boxes stay distinguishable.
@@ -38,9 +39,45 @@ KIND_NAMES = {
     FrameKind.THIRD_PARTY: "third-party",
     FrameKind.NATIVE: "native",
 }
+# Differential flames (Brendan Gregg's): red where the new profile spends more, blue where it
+# spends less, deeper the bigger the change; grey when the change is too small to matter.
+DIFF_GREW = ((0xF2, 0xC4, 0xC4), (0xC8, 0x1E, 0x1E))  # (faint, strongest)
+DIFF_SHRANK = ((0xC4, 0xD4, 0xF2), (0x1E, 0x50, 0xC8))
+DIFF_UNCHANGED = ("#9a9a9a", "#ababab")
+DIFF_THRESHOLD = 0.001  # |change| below 0.1 % of samples reads as unchanged
+
 MATCH_STYLE = Style(color="black", bgcolor="#f0e442", bold=True)
 SELECTED_STYLE = Style(color="white", bgcolor="#c0392b", bold=True, underline=True)
+SELECTED_DIFF = Style(reverse=True, bold=True, underline=True)
 DIM_STYLE = Style(color="#9a9a9a", bgcolor="#3a3a3a")
+
+
+def diff_colours(delta: float, scale: float, shade: int = 0) -> tuple[str, str]:
+    """(text, background) of a frame whose share of samples changed by `delta` (-1 … 1).
+
+    `scale` is the largest change in view: intensity is relative to it, so the biggest change
+    is always the strongest colour and small ones stay pale. `shade` (0 or 1) picks one of two
+    greys, so unchanged neighbours stay apart.
+    """
+    if abs(delta) < DIFF_THRESHOLD or scale <= 0:
+        return "black", DIFF_UNCHANGED[shade % 2]
+    faint, strong = DIFF_GREW if delta > 0 else DIFF_SHRANK
+    t = min(abs(delta) / scale, 1.0)
+    r, g, b = (round(f + (s - f) * t) for f, s in zip(faint, strong, strict=True))
+    return ("white" if t > 0.5 else "black"), f"#{r:02x}{g:02x}{b:02x}"
+
+
+def diff_style(delta: float, scale: float, shade: int = 0) -> Style:
+    fg, bg = diff_colours(delta, scale, shade)
+    return Style(color=fg, bgcolor=bg)
+
+
+def diff_legend() -> str:
+    """Colour key of the differential flame, as Textual markup."""
+    keys = ((1.0, "grew"), (0.3, "a little"), (0.0, "same"), (-0.3, "a little"), (-1.0, "shrank"))
+    return " ".join(
+        "[{} on {}] {} [/]".format(*diff_colours(delta, 1.0), text) for delta, text in keys
+    )
 
 
 def box_label(label: str, width: int) -> str:
@@ -55,15 +92,18 @@ def box_label(label: str, width: int) -> str:
 class FlameView(Widget, can_focus=True):
     """A flame (root at the bottom) or icicle (root at the top) graph of a Profile."""
 
-    BINDINGS = [
-        Binding("left,h", "sibling(-1)", "Prev frame", show=False),
-        Binding("right,l", "sibling(1)", "Next frame", show=False),
-        Binding("up,k", "vertical(-1)", "Up", show=False),
-        Binding("down,j", "vertical(1)", "Down", show=False),
-        Binding("enter", "zoom", "Zoom in"),
-        Binding("escape,backspace", "unzoom", "Zoom out"),
-        Binding("o", "toggle_orientation", "Flame/icicle"),
-    ]
+    BINDINGS = with_ids(
+        "flame",
+        [
+            Binding("left,h", "sibling(-1)", "Prev frame", show=False),
+            Binding("right,l", "sibling(1)", "Next frame", show=False),
+            Binding("up,k", "vertical(-1)", "Up", show=False),
+            Binding("down,j", "vertical(1)", "Down", show=False),
+            Binding("enter", "zoom", "Zoom in"),
+            Binding("escape,backspace", "unzoom", "Zoom out"),
+            Binding("o", "toggle_orientation", "Flame/icicle"),
+        ],
+    )
 
     class Selected(Message):
         """The selected frame changed; the status line and the top table listen."""
@@ -81,7 +121,8 @@ class FlameView(Widget, can_focus=True):
         self.icicle = True
         self.search_ids: frozenset[int] = frozenset()
         self.highlight_id: int | None = None
-        self.colour_of: Callable[[Node], Style] | None = None  # the diff view overrides colours
+        # The diff view colours by change; the int is a 0/1 shade alternating between neighbours.
+        self.colour_of: Callable[[Node, int], Style] | None = None
         self.scroll_row = 0
         self._rows: list[list[FlameBox]] = []
         self._strips: dict[int, Strip] = {}
@@ -150,18 +191,21 @@ class FlameView(Widget, can_focus=True):
             node = box.node
             frame = self.profile.frame(node.frame_id) if node.frame_id >= 0 else None
             label = frame.label if frame is not None else "all"
+            shade = (box.x // 3 + depth) % 2
             if frame is not None and node.path() == selected:
-                style = SELECTED_STYLE
+                # Red means "grew" in a diff: there the selection inverts the box's own colour.
+                colour = self.colour_of
+                style = SELECTED_STYLE if colour is None else colour(node, 0) + SELECTED_DIFF
             elif node.frame_id in self.search_ids or node.frame_id == self.highlight_id:
                 style = MATCH_STYLE
             elif self.colour_of is not None:
-                style = self.colour_of(node)
+                style = self.colour_of(node, shade)
             elif (self.search_ids or self.highlight_id is not None) and frame is not None:
                 style = DIM_STYLE
             else:
                 kind = frame.kind if frame is not None else FrameKind.THREAD
                 shades = KIND_COLOURS[kind]
-                style = Style(color="black", bgcolor=shades[(box.x // 3 + depth) % 2])
+                style = Style(color="black", bgcolor=shades[shade])
             segments.append(Segment(box_label(label, box.width), style))
             x = box.x + box.width
         if x < width:

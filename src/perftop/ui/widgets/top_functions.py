@@ -13,13 +13,17 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from perftop.profiling.model import FunctionStat
 from perftop.ui.fmt import printable
+from perftop.ui.keys import with_ids
 
 COLUMNS = ("own%", "total%", "own", "total", "function", "location")
 SORTABLE = ("own", "total", "function")
 
 
 class TopFunctions(DataTable[str]):
-    BINDINGS = [Binding("s", "cycle_sort", "Sort top table")]
+    BINDINGS = with_ids(
+        "top",
+        [Binding("s", "cycle_sort", "Sort top table")],
+    )
 
     class Picked(Message):
         """The user moved onto a function; the flame highlights its frames."""

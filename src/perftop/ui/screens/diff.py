@@ -1,0 +1,202 @@
+"""The diff screen: a differential flame of two profiles and the table of their biggest changes.
+
+Boxes are laid out from the new profile (width = its samples) and coloured by how each call
+path's share of samples moved from base to new: red grew, blue shrank, grey about the same.
+Shares are of each profile's own total, so a 10 s and a 60 s recording compare. Paths that
+only the base has are 0 wide here; the table lists them (their `new%` is 0).
+"""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from perftop.profiling.diff import DiffProfile
+from perftop.profiling.model import Node, SearchResult
+from perftop.ui.fmt import printable
+from perftop.ui.keys import with_ids
+from perftop.ui.screens.profile_dialogs import ThreadPicker
+from perftop.ui.widgets.changes import ChangesTable, delta_style
+from perftop.ui.widgets.flame import FlameView, diff_legend, diff_style
+
+CHANGES_SHOWN = 200
+
+
+class DiffScreen(Screen[None]):
+    BINDINGS = with_ids(
+        "diff",
+        [
+            Binding("slash", "search", "Search"),
+            Binding("t", "threads", "Threads"),
+            Binding("q", "close", "Back"),
+            Binding("f10", "app.quit", "Quit", show=False),
+        ],
+    )
+
+    def __init__(self, profile: DiffProfile, *, title: str = "") -> None:
+        super().__init__()
+        self.profile = profile
+        self.title_text = title
+        self.search_text = ""
+        self.search_result: SearchResult | None = None
+        self.scale = 0.0  # the largest |change| in the shown thread: the strongest colour
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="profile-head")
+        yield FlameView(self.profile, id="flame")
+        yield Static(id="frame-status")
+        yield Input(id="flame-search", placeholder="search functions and files")
+        with Horizontal(id="profile-bottom"):
+            yield ChangesTable(id="changes")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        flame = self.query_one(FlameView)
+        flame.border_title = "differential flame · width: new profile · colour: change in share"
+        flame.border_subtitle = diff_legend()
+        flame.colour_of = self._colour
+        self.query_one("#changes").border_title = "biggest changes of self time (% of samples)"
+        flame.focus()
+        self._show_thread()
+
+    def _colour(self, node: Node, shade: int) -> Style:
+        return diff_style(self.profile.delta_fraction(node), self.scale, shade)
+
+    def _largest_change(self, thread: str | None) -> float:
+        """One walk of the tree per thread shown, not one per frame drawn."""
+        largest = 0.0
+        pending = [self.profile.root(thread)]
+        while pending:
+            node = pending.pop()
+            if node.frame_id >= 0:
+                largest = max(largest, abs(self.profile.delta_fraction(node)))
+            pending.extend(node.children.values())
+        return largest
+
+    def _show_thread(self) -> None:
+        flame = self.query_one(FlameView)
+        self.scale = self._largest_change(flame.thread)
+        self.query_one(ChangesTable).show_changes(
+            self.profile.biggest_changes(CHANGES_SHOWN, flame.thread)
+        )
+        flame.relayout()
+        self._run_search()
+        self._refresh_head()
+        self._refresh_frame_status(flame.selected)
+
+    # --- rendering ----------------------------------------------------------------------------
+
+    def _refresh_head(self) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(" DIFF ", "reverse bold")
+        if self.title_text:
+            text.append(f" {printable(self.title_text)}")
+        base, new = self.profile.base.total_samples, self.profile.total_samples
+        text.append(f"  base {base:,} samples → new {new:,} samples")
+        text.append("  (shares of each one's total)", "dim")
+        thread = self.query_one(FlameView).thread
+        text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
+        self.query_one("#profile-head", Static).update(text)
+
+    def _refresh_frame_status(self, node: Node | None) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if node is not None and node.frame_id >= 0:
+            frame = self.profile.frame(node.frame_id)
+            text.append(printable(frame.name), "bold")
+            text.append(f"  {printable(frame.location)}")
+            base_pct = 100 * self.profile.base_fraction(node)
+            new_pct = 100 * self.profile.new_fraction(node)
+            text.append(f"  base {base_pct:.1f}% ({self.profile.base_total(node):,})")
+            text.append(f"  new {new_pct:.1f}% ({node.total:,})")
+            text.append("  Δ ")
+            delta = new_pct - base_pct
+            text.append(f"{delta:+.1f} pts", delta_style(delta))
+        else:
+            text.append("←→↑↓/hjkl move · Enter zoom · Esc out · / search · t threads", "dim")
+        result = self.search_result
+        if result is not None:
+            text.append(
+                f"   search {printable(self.search_text)!r}: {result.percent:.1f}% of new",
+                "bold yellow",
+            )
+        self.query_one("#frame-status", Static).update(text)
+
+    def _run_search(self) -> None:
+        flame = self.query_one(FlameView)
+        if self.search_text:
+            self.search_result = self.profile.search(self.search_text, flame.thread)
+            flame.search_ids = self.search_result.matched_frame_ids
+        else:
+            self.search_result = None
+            flame.search_ids = frozenset()
+
+    # --- the flame and the table, linked --------------------------------------------------------
+
+    @on(FlameView.Selected)
+    def _selected(self, event: FlameView.Selected) -> None:
+        self._refresh_frame_status(event.node)
+        if event.node is not None and event.node.frame_id >= 0:
+            self.query_one(ChangesTable).move_to_frame(event.node.frame_id)
+
+    @on(ChangesTable.Picked)
+    def _picked(self, event: ChangesTable.Picked) -> None:
+        # Only when the user moves in the table: the flame moving the cursor must not
+        # paint over the flame's own selection.
+        if self.query_one(ChangesTable).has_focus:
+            flame = self.query_one(FlameView)
+            flame.highlight_id = event.frame_id
+            flame.restyle()
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        box = self.query_one("#flame-search", Input)
+        box.display = True
+        box.value = self.search_text
+        box.focus()
+
+    @on(Input.Changed, "#flame-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.search_text = event.value.strip()
+        flame = self.query_one(FlameView)
+        self._run_search()
+        flame.restyle()
+        self._refresh_frame_status(flame.selected)
+
+    @on(Input.Submitted, "#flame-search")
+    def _search_done(self) -> None:
+        self.query_one("#flame-search").display = bool(self.search_text)
+        self.query_one(FlameView).focus()
+
+    def key_escape(self) -> None:
+        box = self.query_one("#flame-search", Input)
+        if box.has_focus:
+            box.value = ""
+            box.display = False
+            self.query_one(FlameView).focus()
+
+    def action_threads(self) -> None:
+        threads = [(t, self.profile.thread_samples(t)) for t in self.profile.threads()]
+
+        def chosen(thread: str | bool | None) -> None:
+            if thread is False:
+                return
+            flame = self.query_one(FlameView)
+            flame.thread = thread if isinstance(thread, str) else None
+            flame.zoom_path = ()
+            flame.selected_path = ()
+            self._show_thread()
+
+        self.app.push_screen(ThreadPicker(threads, self.profile.total_samples), chosen)
+
+    def action_close(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        else:
+            self.app.exit()

@@ -1,0 +1,236 @@
+"""Opened files: a saved snapshot shown read-only, a profile, and the diff of two profiles."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from rich.style import Style
+from textual.pilot import Pilot
+
+from perftop.app import PerftopApp
+from perftop.system.processes import ViewOptions, build_view
+from perftop.ui.screens.dashboard import DashboardScreen
+from perftop.ui.screens.dialogs import SignalMenu
+from perftop.ui.screens.diff import DiffScreen
+from perftop.ui.screens.profile import ProfileScreen
+from perftop.ui.widgets.changes import ChangesTable
+from perftop.ui.widgets.flame import DIFF_UNCHANGED, FlameView
+from tests.ui.files_helpers import (
+    HOST,
+    NoSource,
+    base_profile,
+    fake_snapshot,
+    new_profile,
+    offline_app,
+)
+from tests.ui.helpers import pids
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The marker shows local time: pin it so the expected text does not depend on the host."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def notes(pilot: Pilot[None]) -> list[str]:
+    return [n.message for n in pilot.app._notifications]
+
+
+def text_of(pilot: Pilot[None], selector: str) -> str:
+    return str(pilot.app.screen.query_one(selector).render())
+
+
+# --- a snapshot ------------------------------------------------------------------------------
+
+
+async def test_snapshot_shows_its_processes_and_says_it_is_a_snapshot(utc: None) -> None:
+    saved = fake_snapshot()
+    made = NoSource.made
+    app = offline_app(opened_snapshot=saved)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, DashboardScreen)
+        expected = [v.row.pid for v in build_view(saved.processes, ViewOptions())]
+        assert pids(pilot) == expected
+        banner = text_of(pilot, "#snapshot-banner")
+        assert f"snapshot of {HOST} at 2026-01-01 01:15:03 +0000" in banner
+        assert "read-only" in banner
+        # The meters draw the saved history: the graphs have 40 points, and nothing samples.
+        assert len(app.history) == 40 and app.history is saved.history
+        assert NoSource.made == made
+        topbar = app.screen.query_one("#topbar").render_line(0).text
+        assert "load" in topbar and "up 3d" in topbar  # the meters of that moment
+
+
+async def test_snapshot_without_a_meter_sample_still_shows_its_table() -> None:
+    saved = fake_snapshot()
+    saved.sample = None
+    app = offline_app(opened_snapshot=saved)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert sorted(pids(pilot)) == sorted(saved.processes.rows)
+
+
+async def test_snapshot_sorts_filters_and_trees_like_the_live_table() -> None:
+    saved = fake_snapshot()
+    app = offline_app(opened_snapshot=saved)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"postgres", "enter")
+        await pilot.pause()
+        shown = [saved.processes.rows[pid].name for pid in pids(pilot)]
+        assert shown and all("postgres" in name for name in shown)
+        await pilot.press("escape", "f5")
+        await pilot.pause()
+        assert app.dashboard.options.tree
+        assert len(pids(pilot)) == len(saved.processes.rows)
+
+
+async def test_snapshot_refuses_to_kill_renice_or_profile() -> None:
+    app = offline_app(opened_snapshot=fake_snapshot())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("k")
+        assert not isinstance(app.screen, SignalMenu)
+        await pilot.press("f8", "enter", "i")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        messages = notes(pilot)
+        assert len(messages) == 4
+        assert all(f"snapshot of {HOST}" in m and "not the live machine" in m for m in messages)
+        assert "no signal sent" in messages[0]
+        assert not app.screen.query_one("#detail").display
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_snapshot_with_a_profile_opens_its_flame_and_comes_back() -> None:
+    app = offline_app(opened_snapshot=fake_snapshot(profile=new_profile()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "v: saved profile" in text_of(pilot, "#snapshot-banner")
+        await pilot.press("enter")  # "profile" explains and points at v
+        assert "Press v" in notes(pilot)[-1]
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, ProfileScreen)
+        assert app.screen.profile.total_samples == 200
+        assert "python3 app.py" in text_of(pilot, "#profile-head")
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen) and app.is_running
+
+
+async def test_saved_profile_key_is_listed_only_when_there_is_one() -> None:
+    app = offline_app(opened_snapshot=fake_snapshot())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        actions = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert "saved_profile" not in actions
+        assert "save_snapshot" in actions  # a snapshot can be saved again, as a copy
+
+
+async def test_an_opened_profile_is_the_base_screen_and_q_quits() -> None:
+    app = offline_app(opened_profile=base_profile(), profile_title="base.folded")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ProfileScreen)
+        actions = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert "save_snapshot" not in actions  # no machine behind a profile file
+        await pilot.press("q")
+        await pilot.pause()
+    assert not app.is_running
+
+
+# --- a diff ----------------------------------------------------------------------------------
+
+
+def diff_app() -> PerftopApp:
+    return offline_app(diff_profiles=(base_profile(), new_profile()), profile_title="a → b")
+
+
+def box_style(view: FlameView, name: str) -> Style:
+    """The style of the first box whose label starts with `name`."""
+    for y in range(view.size.height):
+        for segment in view.render_line(y):
+            if segment.text.startswith(name + " ") and segment.style is not None:
+                return segment.style
+    raise AssertionError(f"no box {name!r} drawn")
+
+
+def rgb(style: Style) -> tuple[int, int, int]:
+    assert style.bgcolor is not None
+    triplet = style.bgcolor.get_truecolor()
+    return triplet.red, triplet.green, triplet.blue
+
+
+async def test_diff_colours_growth_red_and_shrinkage_blue() -> None:
+    app = diff_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, DiffScreen)
+        view = pilot.app.screen.query_one(FlameView)
+        r, g, b = rgb(box_style(view, "render"))  # 30 % → 60 %: the largest growth
+        assert r > 150 and g < 60 and b < 60
+        r, g, b = rgb(box_style(view, "parse"))  # 50 % → 20 %: the largest shrinkage
+        assert b > 150 and r < 60
+        r, g, b = rgb(box_style(view, "cache_lookup"))  # new, +20 %: red, but paler
+        assert r > b and g > 60
+        greys = {Style(bgcolor=grey).bgcolor for grey in DIFF_UNCHANGED}
+        assert box_style(view, "handle").bgcolor in greys  # 80 % → 80 %
+        head = text_of(pilot, "#profile-head")
+        assert "base 100 samples → new 200 samples" in head
+        assert "grew" in str(view.border_subtitle) and "shrank" in str(view.border_subtitle)
+
+
+async def test_diff_status_line_shows_base_new_and_delta() -> None:
+    app = diff_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        # main, then its biggest child (handle), then handle's biggest child (render).
+        await pilot.press("down", "down", "down")
+        status = text_of(pilot, "#frame-status")
+        assert status.startswith("render")
+        assert "base 30.0% (30)" in status and "new 60.0% (120)" in status
+        assert "+30.0 pts" in status
+
+
+async def test_diff_table_lists_the_biggest_changes_and_highlights_the_flame() -> None:
+    app = diff_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        changes = pilot.app.screen.query_one(ChangesTable)
+        count = changes.row_count
+        rows = [[str(cell).strip() for cell in changes.get_row_at(i)] for i in range(count)]
+        names = [row[3] for row in rows]
+        assert set(names[:2]) == {"parse", "render"} and set(names[2:]) == {"cache_lookup", "idle"}
+        by_name = {row[3]: row for row in rows}
+        assert by_name["idle"][:3] == ["-20.00", "20.00", "0.00"]  # gone from new: still listed
+        assert by_name["render"][:3] == ["+30.00", "30.00", "60.00"]
+        changes.focus()
+        await pilot.press("down")
+        view = pilot.app.screen.query_one(FlameView)
+        assert view.highlight_id == changes.current_frame_id is not None
+        # Selecting in the flame moves the table to that function.
+        view.focus()
+        await pilot.press("down", "down", "down")
+        picked = view.selected
+        assert picked is not None
+        assert changes.current_frame_id == picked.frame_id
+
+
+async def test_diff_search_and_quit() -> None:
+    app = diff_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"render", "enter")
+        assert "search 'render': 60.0% of new" in text_of(pilot, "#frame-status")
+        await pilot.press("q")
+        await pilot.pause()
+    assert not pilot.app.is_running
