@@ -99,6 +99,7 @@ class PtyProcess:
         self.bytes_read = 0
         self.first_screen_s: float | None = None
         self.screen_seen = threading.Event()
+        self.recorded: list[bytes] | None = None  # set to a list to keep what it writes
         self.started = time.monotonic()
         pid, fd = pty.fork()
         if pid == 0:  # child: stdin/stdout/stderr are the pty's slave side
@@ -122,6 +123,8 @@ class PtyProcess:
             now = time.monotonic()
             with self._lock:
                 self.bytes_read += len(chunk)
+                if self.recorded is not None:
+                    self.recorded.append(chunk)
             if self.first_screen_s is None:
                 self._tail += chunk
                 if self._header.search(self._tail):

@@ -92,7 +92,9 @@ async def test_f2_applies_and_saves_settings_and_remaps_keys(
 
 
 async def test_config_problems_and_unknown_theme_or_action_are_shown_not_fatal() -> None:
-    settings = Config(theme="no-such-theme", keys={"dashboard.nope": "z", "dashboard.app_quit": "f10"})
+    settings = Config(
+        theme="no-such-theme", keys={"dashboard.nope": "z", "dashboard.app_quit": "f10"}
+    )
     config = AppConfig(delay_s=3600, settings=settings, notices=["c.toml:3: [display] x: bad"])
     app = PerftopApp(FakeSource, config)
     async with app.run_test(size=(120, 40)) as pilot:

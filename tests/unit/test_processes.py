@@ -176,11 +176,98 @@ def test_vanished_unreadable_and_zombie_processes(
 
     monkeypatch.setattr(procfs, "read_small", deny_io)
     fake_proc.now += 1.0
+    fake_proc.put(14, "other", start=1, cmdline="other", cpu=1)  # it ran: its I/O is read
     rows = collector.sample().rows
     assert 10 not in rows
     assert rows[11].read_bytes_per_s is None
     assert rows[13].state == "Z" and rows[13].cmdline == "zombie"  # shown by name, not [..]
     assert rows[14].read_bytes_per_s is None and rows[14].write_bytes_per_s is None
+
+
+def test_a_quiet_process_keeps_its_row_and_its_io_is_read_in_turn(fake_proc: FakeProc) -> None:
+    every = procfs.IO_RECHECK_TICKS
+    fake_proc.put(every * 10, "idle", start=1, cmdline="idle", io=(0, 0))
+    collector = collector_for(fake_proc)
+    reads: list[str] = []
+    real_read = procfs.read_small
+
+    def counting(path: str, size: int = 2048) -> bytes:
+        reads.append(path.rsplit("/", 1)[-1])
+        return real_read(path, size)
+
+    collector.sample()
+    fake_proc.now += 1.0
+    first = collector.sample().rows[every * 10]
+    # Asleep: the same stat line gives the same row, and its I/O counters are not read, until
+    # its turn comes, when I/O done in runs too short to move the stat line is spread over
+    # the time since they were last read.
+    fake_proc.put(every * 10, "idle", start=1, cmdline="idle", io=(0, 4096 * every))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(procfs, "read_small", counting)
+        seen = []
+        for _ in range(every):
+            fake_proc.now += 1.0
+            seen.append(collector.sample().rows[every * 10])
+    turn = next(i for i, r in enumerate(seen) if r.write_bytes_per_s)
+    assert reads[:1] == ["io"]  # the first read of its counters is at its turn
+    assert all(r is first for r in seen[:turn])
+    assert seen[turn].write_bytes_per_s == pytest.approx(4096 * every / (turn + 2))
+    # Having found I/O it reads them next tick too, then goes quiet again.
+    assert turn + 1 == every or seen[turn + 1].write_bytes_per_s == 0.0
+
+
+def test_stat_files_stay_open_only_for_live_processes(
+    fake_proc: FakeProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for pid in (20, 21):
+        fake_proc.put(pid, f"p{pid}", start=1, cmdline=f"p{pid}")
+    table = procfs.ProcfsTable(str(fake_proc.root), fake_proc.clock)
+    table.sample()
+    assert sorted(table._stat_fds) == [20, 21]
+    fake_proc.remove(21)
+    fake_proc.now += 1.0
+    assert sorted(table.sample().rows) == [20] and sorted(table._stat_fds) == [20]
+    # A kept descriptor that fails (its process was reaped: ESRCH) is replaced by a fresh open.
+    real_pread = os.pread
+    failing = table._stat_fds[20]
+
+    failures = [failing]
+
+    def pread(fd: int, size: int, offset: int) -> bytes:
+        if fd in failures:
+            failures.remove(fd)  # once: the fresh descriptor may get the same number
+            raise ProcessLookupError(fd)
+        return real_pread(fd, size, offset)
+
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: str, flags: int, *args: Any) -> int:
+        opened.append(path)
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "pread", pread)
+    monkeypatch.setattr(os, "open", counting_open)
+    fake_proc.now += 1.0
+    failing_read = table.sample().rows[20]
+    assert failing_read.name == "p20" and opened == [f"{fake_proc.root}/20/stat"]
+    assert list(table._stat_fds) == [20]
+
+
+def test_io_of_a_process_that_ran_is_charged_to_the_last_tick(fake_proc: FakeProc) -> None:
+    fake_proc.put(7, "burst", start=1, cmdline="burst", io=(0, 0))
+    collector = collector_for(fake_proc)
+    for _ in range(3):  # quiet ticks: its counters are not read each time
+        fake_proc.now += 1.0
+        collector.sample()
+    fake_proc.now += 1.0
+    fake_proc.put(7, "burst", start=1, cmdline="burst", cpu=2, io=(1 << 20, 0))
+    row = collector.sample().rows[7]
+    assert row.read_bytes_per_s == pytest.approx(1 << 20)  # all in the last second
+    # Still doing I/O: read every tick while it does, even without CPU ticks.
+    fake_proc.now += 1.0
+    fake_proc.put(7, "burst", start=1, cmdline="burst", cpu=2, io=(2 << 20, 0))
+    assert collector.sample().rows[7].read_bytes_per_s == pytest.approx(1 << 20)
 
 
 # --- the live collector ------------------------------------------------------------------

@@ -11,13 +11,26 @@ per-call overhead: psutil opens a file (often the same `stat` file several times
 named tuple and wraps errors for each attribute. `stat` alone carries state, ppid, CPU
 ticks, nice, threads, start time and RSS, so one `os.open`/`os.read`/`os.close` (the
 cheapest file read in CPython: no buffered file object, no decoding) gives a row.
+
+The stat file of each process is kept open between ticks and re-read with `pread`, which
+costs about half of an open, read and close (no path walk, no new open file in the kernel).
+
+Most processes sleep through most ticks, so the stat line itself is the cache key: when it is
+byte for byte the one read last tick (no CPU tick, page fault, state or RSS change) and the
+process showed nothing last tick either, its row is reused as is, unparsed. `/proc/<pid>/io`
+(the other read per process, and as dear as `stat`) is read only when it can tell something:
+when the stat line changed (the process ran), while the process keeps doing I/O, and for the
+others in turn every `IO_RECHECK_TICKS` ticks, which catches I/O done in runs too short to move
+the stat line; that I/O is spread over the time since the last read, so no byte is lost.
 """
 
 from __future__ import annotations
 
 import os
 import pwd
+import resource
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -37,6 +50,26 @@ _CMDLINE_READ = 4096
 _STATES = {letter.encode(): letter for letter in "RSDZTtXxKWPI"}
 # Errors of a process that exits while we read it (ENOENT, ESRCH) or that hides from us.
 _GONE = (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError)
+# How often, in ticks, the I/O counters of a process whose stat line did not move are re-read.
+IO_RECHECK_TICKS = 5
+
+
+def _descriptor_cap() -> int:
+    """How many stat files may stay open: half the soft limit on open files, so that the
+    rest of perftop (and a huge process count) never runs out of descriptors."""
+    try:
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return 0
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 16
+    return max(soft // 2 - 32, 0)
+
+
+def _close_all(fds: dict[int, int]) -> None:
+    for fd in fds.values():
+        os.close(fd)
+    fds.clear()
 
 
 def boottime_clock() -> float:
@@ -162,6 +195,10 @@ class _Known:
     io_denied: bool
     cpu_ticks: int
     io: tuple[int, int] | None
+    stat: bytes = b""  # the stat line as read last tick
+    row: ProcessRow | None = None  # the row reported last tick
+    io_at: float = 0.0  # clock time of the read that gave `io`
+    io_busy: bool = False  # that read found I/O since the one before: read it every tick
 
 
 class ProcfsTable:
@@ -184,6 +221,40 @@ class ProcfsTable:
         self._known: dict[int, _Known] = {}
         self._users: dict[int, str] = {}
         self._last_tick: float | None = None
+        self._ticks = 0
+        self._stat_fds: dict[int, int] = {}  # pid -> its stat file, open between ticks
+        self._fd_cap = _descriptor_cap()
+        weakref.finalize(self, _close_all, self._stat_fds)
+
+    def _read_stat(self, pid: int) -> bytes:
+        """The stat line of `pid`, through a descriptor kept open on it between ticks.
+
+        A kept descriptor belongs to the process it was opened on: once that process is reaped,
+        reading it fails (ESRCH) even if its PID was reused, so it never gives another
+        process's line; the path is then opened afresh.
+        """
+        fds = self._stat_fds
+        fd = fds.get(pid)
+        if fd is not None:
+            try:
+                data = os.pread(fd, _STAT_READ, 0)
+            except OSError:
+                data = b""
+            if data:
+                return data
+            del fds[pid]
+            os.close(fd)
+        fd = os.open(f"{self._root}/{pid}/stat", os.O_RDONLY)
+        try:
+            data = os.pread(fd, _STAT_READ, 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        if len(fds) < self._fd_cap:
+            fds[pid] = fd
+        else:
+            os.close(fd)
+        return data
 
     def _user_of(self, pid: int) -> str:
         # The owner is the uid of the /proc/<pid> directory; names are looked up once per uid
@@ -213,11 +284,26 @@ class ProcfsTable:
             io=None,
         )
 
+    def _quiet(self, prev: _Known | None, data: bytes, pid: int) -> bool:
+        """Whether last tick's row still holds: same stat line, and nothing shown moved."""
+        if prev is None or prev.stat != data or prev.io_busy:
+            return False
+        row = prev.row
+        return (
+            row is not None
+            and row.cpu_percent == 0.0
+            and not row.read_bytes_per_s
+            and not row.write_bytes_per_s
+            and bool(prev.cmdline or prev.kernel)  # else its command line is retried below
+            and (prev.io_denied or (pid + self._ticks) % IO_RECHECK_TICKS != 0)
+        )
+
     def sample(self) -> ProcessSnapshot:
         now = self._clock()
         wall = time.time()
         last = self._last_tick
         dt = now - last if last is not None else 0.0
+        self._ticks += 1
         root = self._root
         mem_total = self._mem_total or 1
         cpu_cap = 100.0 * self._core_count
@@ -233,8 +319,14 @@ class ProcfsTable:
                 continue
             pid = int(entry)
             try:
-                stat = parse_stat(read_small(f"{root}/{pid}/stat"))
+                data = self._read_stat(pid)
                 prev = known.get(pid)
+                if self._quiet(prev, data, pid):
+                    assert prev is not None and prev.row is not None
+                    fresh[pid] = prev
+                    rows[pid] = prev.row
+                    continue
+                stat = parse_stat(data)
                 # Same pid with another start time: the pid was reused by a new process.
                 if prev is None or prev.start_ticks != stat.start_ticks:
                     info = self._learn(pid, stat)
@@ -243,6 +335,8 @@ class ProcfsTable:
                     info = prev
             except (*_GONE, ValueError, IndexError):
                 continue  # exited between listdir and read, or a stat we cannot parse
+            moved = prev is None or data != prev.stat
+            info.stat = data
             if not info.kernel and stat.name != info.name:
                 # comm changed: the process exec'd (or renamed itself); its cmdline is stale.
                 info.name = stat.name
@@ -250,42 +344,27 @@ class ProcfsTable:
             elif not info.kernel and not info.cmdline and stat.state != "Z":
                 # Caught between fork and exec, or mid-exit: try again next tick.
                 info.cmdline = read_cmdline(root, pid)
-            io: tuple[int, int] | None = None
-            if not info.io_denied:
-                try:
-                    io = parse_io(read_small(f"{root}/{pid}/io"))
-                except PermissionError:
-                    # Another user's process: it stays denied for its life, so stop asking.
-                    info.io_denied = True
-                except (OSError, ValueError):
-                    io = None
             # The interval this process is measured over: since the last tick if we knew it,
             # since its start if it was born after the last tick, else none yet.
+            born_since = last is not None and stat.start_ticks / CLOCK_TICKS > last
             if prev is not None:
                 span = dt
-                base_ticks, base_io = prev.cpu_ticks, prev.io
-            elif last is not None and stat.start_ticks / CLOCK_TICKS > last:
+            elif born_since:
                 span = now - stat.start_ticks / CLOCK_TICKS
-                base_ticks, base_io = 0, (0, 0)
             else:
                 span = 0.0
-                base_ticks, base_io = stat.cpu_ticks, io
             cpu = 0.0
-            read_rate: float | None = None
-            write_rate: float | None = None
             if span > 0:
+                base_ticks = prev.cpu_ticks if prev is not None else 0
                 cpu = (stat.cpu_ticks - base_ticks) / CLOCK_TICKS / span * 100.0
                 cpu = min(max(cpu, 0.0), cpu_cap)
-                if io is not None and base_io is not None:
-                    read_rate = max(io[0] - base_io[0], 0) / span
-                    write_rate = max(io[1] - base_io[1], 0) / span
-            elif io is not None:
-                read_rate = write_rate = 0.0
             info.cpu_ticks = stat.cpu_ticks
-            info.io = io
+            read_rate, write_rate = self._io_rates(
+                info, pid, now, moved or info.io_busy, span if prev is None else dt, born_since
+            )
             fresh[pid] = info
             rss = stat.rss_pages * PAGE_SIZE
-            rows[pid] = ProcessRow(
+            info.row = rows[pid] = ProcessRow(
                 pid=pid,
                 ppid=stat.ppid,
                 name=stat.name,
@@ -304,5 +383,42 @@ class ProcfsTable:
             )
         # Forget processes that are gone: memory follows the live process count.
         self._known = fresh
+        fds = self._stat_fds
+        for pid in [pid for pid in fds if pid not in fresh]:
+            os.close(fds.pop(pid))
         self._last_tick = now
         return ProcessSnapshot(timestamp=wall, rows=rows, core_count=self._core_count)
+
+    def _io_rates(
+        self, info: _Known, pid: int, now: float, ran: bool, span: float, born_since: bool
+    ) -> tuple[float | None, float | None]:
+        """Read and storage-write rates in bytes/s; None where the counters cannot be read.
+
+        `ran`: the stat line moved (or the process did I/O last time), so I/O seen now happened
+        since the last tick (`span`); otherwise the counters are read only in turn, and what
+        they gained is spread over the time since they were last read.
+        """
+        if info.io_denied:
+            return None, None
+        first = info.io is None and not born_since
+        if not (ran or first or (pid + self._ticks) % IO_RECHECK_TICKS == 0):
+            return (0.0, 0.0) if info.io is not None else (None, None)
+        try:
+            io = parse_io(read_small(f"{self._root}/{pid}/io"))
+        except PermissionError:
+            # Another user's process: it stays denied for its life, so stop asking.
+            info.io_denied = True
+            return None, None
+        except (OSError, ValueError):
+            return None, None
+        before = (0, 0) if born_since and info.io is None else info.io
+        if not ran and before is not None:
+            span = now - info.io_at
+        info.io, info.io_at = io, now
+        if before is None or span <= 0:
+            info.io_busy = False
+            return 0.0, 0.0  # no baseline yet
+        read = max(io[0] - before[0], 0)
+        write = max(io[1] - before[1], 0)
+        info.io_busy = bool(read or write)
+        return read / span, write / span

@@ -50,6 +50,22 @@ def human_duration(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{s:02d}"
 
 
+def human_uptime(seconds: float) -> str:
+    """Uptime to the minute: '42m', '5h 07m', '3d 5h 07m'.
+
+    Minutes, not seconds: a clock ticking in the top bar would rewrite that line every second
+    for no news, and a line rewritten is bytes sent to the terminal (DESIGN.md, "Budgets").
+    """
+    minutes = int(seconds) // 60
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m"
+
+
 def start_time_label(epoch: float, now: float) -> str:
     """htop's START column: clock time today, else the date."""
     if now - epoch < 86400:

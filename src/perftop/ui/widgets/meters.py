@@ -1,26 +1,60 @@
 """The dashboard's meters: CPU, memory and swap, disk and network I/O, temperatures.
 
-Each panel is given a SystemSample and the SystemHistory and renders them as Rich text; it
-computes nothing the model does not already hold. Colours come from ok / warn / crit levels that
-the stylesheet maps to colours (NO_COLOR and monochrome themes then just work).
+Each panel is given a SystemSample and the SystemHistory and renders them as lines of styled
+runs (`Lines`); it computes nothing the model does not already hold. Colours come from ok /
+warn / crit levels that the stylesheet maps to colours (NO_COLOR and monochrome themes then
+just work).
 """
 
 from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from perftop.system.history import SystemHistory
+from perftop.system.history import Ring, SystemHistory
 from perftop.system.samples import Level, SystemSample, level_of
-from perftop.ui.braille import bar, braille_graph
-from perftop.ui.fmt import human_bytes, human_count, human_duration, human_rate
+from perftop.ui.braille import bar, braille_graph, shown_samples
+from perftop.ui.fmt import human_bytes, human_count, human_rate, human_uptime
 from perftop.ui.widgets.process_table import changed_span
 
 LEVEL_CLASSES = {"meter--ok", "meter--warn", "meter--crit", "meter--label", "meter--graph"}
+BOLD = Style(bold=True)
+
+Run = tuple[str, Style | None]
+
+
+class Lines:
+    """A panel's content: lines of (text, style) runs, appended to like a rich Text.
+
+    Not a rich Text because every panel is rebuilt and compared line by line every tick, and a
+    Text is dearer to build and split, and four times dearer to render, than these tuples.
+    """
+
+    __slots__ = ("lines",)
+
+    def __init__(self) -> None:
+        self.lines: list[list[Run]] = [[]]
+
+    def append(self, text: str, style: Style | None = None) -> None:
+        """Add `text` to the last line; each newline in it starts a new line."""
+        first, *rest = text.split("\n") if "\n" in text else (text,)
+        line = self.lines[-1]
+        if first:
+            if line and line[-1][1] == style:
+                # One run per style: every run is a segment with its own escape codes on
+                # the way to the terminal.
+                line[-1] = (line[-1][0] + first, style)
+            else:
+                line.append((first, style))
+        for part in rest:
+            self.lines.append([(part, style)] if part else [])
+
+
+def _plain(line: list[Run]) -> str:
+    return "".join([text for text, _ in line])
 
 
 class Panel(Widget):
@@ -32,7 +66,9 @@ class Panel(Widget):
         super().__init__(id=id)
         self.sample: SystemSample | None = None
         self.history: SystemHistory | None = None
-        self._shown: list[Text] = []  # each line as last drawn, text and styles
+        self._shown: list[list[Run]] = []  # each line as last drawn, text and styles
+        self._base: Style | None = None  # self.rich_style, computed once per tick, not per line
+        self.ticks = 0  # samples shown so far: where the graphs' fixed time axes stand
 
     def show(self, sample: SystemSample, history: SystemHistory) -> None:
         """Take a new sample and repaint only the spans of lines whose text changed.
@@ -42,6 +78,8 @@ class Panel(Widget):
         """
         self.sample = sample
         self.history = history
+        self.ticks += 1
+        self._base = None
         lines = self._build_lines()
         old, self._shown = self._shown, lines
         if len(old) != len(lines):
@@ -49,35 +87,44 @@ class Panel(Widget):
             return
         width = self.size.width
         for y, (before, after) in enumerate(zip(old, lines, strict=True)):
-            if before.plain != after.plain:
-                start, end = changed_span(before.plain, after.plain)
-            elif before.spans != after.spans:
-                start, end = 0, width  # same text, new colours (a level changed)
-            else:
+            if before == after:
                 continue
+            plain_before, plain_after = _plain(before), _plain(after)
+            if plain_before != plain_after:
+                start, end = changed_span(plain_before, plain_after)
+            else:
+                start, end = 0, width  # same text, new colours (a level changed)
             self.refresh(Region(start, y, end - start, 1))
 
-    def _build_lines(self) -> list[Text]:
+    def _build_lines(self) -> list[list[Run]]:
         if self.sample is None or self.history is None:
             return []
-        text = self.render_text(self.sample, self.history)
-        return list(text.split("\n", allow_blank=True))
+        return self.render_text(self.sample, self.history).lines
 
-    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
-        """The panel's content, one Text with a line per row; each panel draws its own."""
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
+        """The panel's content, line by line; each panel draws its own."""
         raise NotImplementedError
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        base = self._base
+        if base is None:
+            base = self._base = self.rich_style
         if y >= len(self._shown):
             return Strip.blank(width, base)
-        segments = Segment.apply_style(self._shown[y].render(self.app.console), base)
+        segments = [
+            Segment(text, base + style if style is not None else base)
+            for text, style in self._shown[y]
+        ]
         return Strip(segments).extend_cell_length(width, base).crop(0, width)
 
     def on_resize(self) -> None:
         self._shown = self._build_lines()
         self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = None
 
     def level_style(self, level: Level) -> Style:
         return self.get_component_rich_style(f"meter--{level.value}")
@@ -90,28 +137,43 @@ class Panel(Widget):
     def graph_style(self) -> Style:
         return self.get_component_rich_style("meter--graph")
 
-    def meter(self, text: Text, label: str, percent: float, width: int, tail: str) -> None:
-        """`label ▕████   ▏ tail` with the bar coloured by level."""
+    def meter(self, text: Lines, label: str, figure: str, percent: float, width: int) -> None:
+        """`label figure ▕████   ▏` with the bar coloured by level.
+
+        The figure comes before the bar, not after it: Textual rewrites a changed line from the
+        widget's left edge to the last cell that changed, so a figure that moves every tick at
+        the far right would resend the whole line, bar included, every tick.
+        """
         text.append(label, self.label_style)
-        text.append("▕")
+        text.append(figure)
+        text.append(" ▕")
         text.append(bar(percent / 100, width), self.level_style(level_of(percent, 60, 85)))
         text.append("▏")
-        text.append(tail)
 
-    def graph(self, text: Text, values: list[float], width: int, height: int, top: float) -> None:
+    def shown(self, ring: Ring, width: int) -> list[float]:
+        """The values a graph `width` cells wide draws now, oldest first (see braille.py)."""
+        return ring.last(shown_samples(self.ticks, width))
+
+    def graph(self, text: Lines, values: list[float], width: int, height: int, top: float) -> None:
         for row in braille_graph(values, width, height, top):
             text.append("\n")
             text.append(row, self.graph_style)
 
 
+def _used_of(used: int, total: int) -> str:
+    """' 428M/1.9G', right-aligned to the widest such figure so that the bar after it stays
+    put while the figure changes length, and the memory and swap bars line up."""
+    return f"{human_bytes(used)}/{human_bytes(total)}".rjust(11)
+
+
 class CpuPanel(Panel):
     """Total CPU with its user / system / iowait split, history, and every core."""
 
-    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
+        text = Lines()
         width = max(self.size.width, 20)
         c = s.cpu
-        self.meter(text, "CPU ", c.total_percent, max(width - 12, 4), f"{c.total_percent:5.1f}%")
+        self.meter(text, "CPU ", f"{c.total_percent:5.1f}%", c.total_percent, max(width - 13, 4))
         text.append("\n")
         text.append(f"usr {c.user_percent:4.1f}  sys {c.system_percent:4.1f}  ")
         text.append(
@@ -120,7 +182,7 @@ class CpuPanel(Panel):
         freq = f"  {c.freq_mhz / 1000:.2f}GHz" if c.freq_mhz else ""
         text.append(f"  {s.core_count} cores{freq}")
         graph_rows = max(self.size.height - 2 - self.core_rows(len(c.per_core_percent), width), 1)
-        self.graph(text, h.series("cpu.total").values(), width, graph_rows, 100.0)
+        self.graph(text, self.shown(h.series("cpu.total"), width), width, graph_rows, 100.0)
         self._cores(text, s, h, width)
         return text
 
@@ -135,47 +197,47 @@ class CpuPanel(Panel):
         """Rows the per-core meters need at this width (the dashboard sizes the panel by it)."""
         return -(-cores // cls.core_columns(width))
 
-    def _cores(self, text: Text, s: SystemSample, h: SystemHistory, width: int) -> None:
+    def _cores(self, text: Lines, s: SystemSample, h: SystemHistory, width: int) -> None:
         cores = s.cpu.per_core_percent
         cols = self.core_columns(width)
         cell = width // cols
         spark = max(cell - 10, 2)
         for i, pct in enumerate(cores):
             text.append("\n" if i % cols == 0 else " ")
-            history = h.series(f"cpu.core{i}").values()
-            (row,) = braille_graph(history, spark // 1, 1, 100.0)
-            text.append(f"{i:>2} ", self.label_style)
+            (row,) = braille_graph(self.shown(h.series(f"cpu.core{i}"), spark), spark, 1, 100.0)
+            # The figure before the sparkline, as in the CPU meter: see `Panel.meter`.
+            text.append(f"{i:>2}", self.label_style)
+            text.append(f"{pct:5.1f}%".rjust(cell - spark - 3) + " ")
             text.append(row[:spark], self.level_style(level_of(pct, 60, 85)))
-            text.append(f"{pct:5.1f}%".rjust(cell - spark - 4))
 
 
 class SystemPanel(Panel):
     """Load, uptime and the figures that have no graph."""
 
-    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
+        text = Lines()
         one, five, fifteen = s.load_avg
         if s.hostname:
-            text.append(s.hostname, "bold")
+            text.append(s.hostname, BOLD)
             text.append("  ")
         load_level = level_of(one / max(s.core_count, 1), 0.7, 1.0)
         text.append("load ", self.label_style)
         text.append(f"{one:.2f}", self.level_style(load_level))
         text.append(f" {five:.2f} {fifteen:.2f}  ")
         text.append("up ", self.label_style)
-        text.append(human_duration(s.uptime_s))
+        text.append(human_uptime(s.uptime_s))
         return text
 
 
 class MemoryPanel(Panel):
     """Memory and swap: used, cached/buffers, available, with history."""
 
-    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
+        text = Lines()
         m = s.memory
         width = max(self.size.width, 20)
-        tail = f" {human_bytes(m.used_bytes)}/{human_bytes(m.total_bytes)}"
-        self.meter(text, "Mem ", m.used_percent, max(width - 7 - len(tail), 4), tail)
+        figure = _used_of(m.used_bytes, m.total_bytes)
+        self.meter(text, "Mem ", figure, m.used_percent, max(width - 7 - len(figure), 4))
         text.append("\n")
         text.append("cache ", self.label_style)
         text.append(human_bytes(m.cached_bytes + m.buffers_bytes))
@@ -185,13 +247,13 @@ class MemoryPanel(Panel):
         text.append(human_bytes(m.free_bytes))
         text.append("\n")
         if m.swap_total_bytes:
-            tail = f" {human_bytes(m.swap_used_bytes)}/{human_bytes(m.swap_total_bytes)}"
-            self.meter(text, "Swp ", m.swap_percent, max(width - 7 - len(tail), 4), tail)
+            figure = _used_of(m.swap_used_bytes, m.swap_total_bytes)
+            self.meter(text, "Swp ", figure, m.swap_percent, max(width - 7 - len(figure), 4))
         else:
             text.append("Swp ", self.label_style)
             text.append("no swap")
         rows = max(self.size.height - 3, 1)
-        self.graph(text, h.series("mem.used_percent").values(), width, rows, 100.0)
+        self.graph(text, self.shown(h.series("mem.used_percent"), width), width, rows, 100.0)
         return text
 
 
@@ -202,8 +264,8 @@ class IoPanel(Panel):
         super().__init__(id=id)
         self.kind = kind  # "disk" or "net"
 
-    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
+        text = Lines()
         width = max(self.size.width, 20)
         name_w = max(min(width - 34, 12), 4)
         if self.kind == "disk":
@@ -243,10 +305,10 @@ class IoPanel(Panel):
         total_a, total_b = sum(i[1] for i in items), sum(i[2] for i in items)
         text.append(f"\n{'total':<{name_w}} ", self.label_style)
         text.append(f"{human_rate(total_a):>9} {human_rate(total_b):>9}")
-        series_a = h.series(a_name).values()
-        series_b = h.series(b_name).values()
+        series_a = self.shown(h.series(a_name), width)
+        series_b = self.shown(h.series(b_name), width)
         combined = [x + y for x, y in zip(series_a, series_b, strict=False)]
-        top = max(max(combined[-2 * width :], default=0.0), 1024.0)
+        top = max(max(combined, default=0.0), 1024.0)
         for _ in range(max(self.size.height - 2 - len(items[:list_rows]) - graph_rows, 0)):
             text.append("\n")
         self.graph(text, combined, width, graph_rows, top)
@@ -256,8 +318,8 @@ class IoPanel(Panel):
 class TempPanel(Panel):
     """Temperatures; the dashboard hides this panel when the machine exposes none."""
 
-    def render_text(self, s: SystemSample, h: SystemHistory) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
+        text = Lines()
         for i, t in enumerate(s.temps):
             if i:
                 text.append("\n")

@@ -7,13 +7,16 @@ say so instead of disappearing, so a user knows to retry as root.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from perftop.system.detail import ProcessDetail
 from perftop.ui.fmt import human_bytes, human_count, printable
+
+if TYPE_CHECKING:  # the reader (psutil calls) loads when a detail is first asked for
+    from perftop.system.detail import ProcessDetail
 
 DENIED = "(permission denied)"
 

@@ -138,6 +138,7 @@ class ProcessTable(Widget, can_focus=True):
         self.reverse = True
         self.now = time.time()
         self._lines: dict[int, str] = {}  # screen y -> text drawn last time
+        self._styles: dict[str, Style] = {}  # line kind -> style, see `_style`
         self._highlighted: int | None = None
 
     # --- state in -----------------------------------------------------------------------------
@@ -220,6 +221,7 @@ class ProcessTable(Widget, can_focus=True):
         width = self.size.width
         if width <= 0:
             return
+        self._styles.clear()
         for y in range(self.size.height):
             text = self._line_text(y, width) + ("*" if self._is_cursor_line(y) else "")
             old = self._lines.get(y)
@@ -242,27 +244,44 @@ class ProcessTable(Widget, can_focus=True):
             drawn = self._line_text(y, width) + ("*" if self._is_cursor_line(y) else "")
             self._lines[y] = drawn
         text = drawn[:width]
-        base = self.rich_style
         if y == 0:
-            style = base + self.get_component_rich_style("process-table--header")
-            return Strip([Segment(text, style)], width)
+            return Strip([Segment(text, self._style("header"))], width)
         index = self.top + y - 1
         if index >= len(self.rows):
-            return Strip([Segment(text, base)], width)
+            return Strip([Segment(text, self._style(""))], width)
         v = self.rows[index]
         if index == self.cursor:
-            style = base + self.get_component_rich_style(
-                "process-table--cursor" if self.has_focus else "process-table--match"
-            )
+            kind = "cursor" if self.has_focus else "match"
         elif not v.matched:
-            style = base + Style(dim=True)
+            kind = "dim"
         elif v.row.state == "R":
-            style = base + self.get_component_rich_style("process-table--running")
+            kind = "running"
         elif is_kernel_thread(v.row):
-            style = base + self.get_component_rich_style("process-table--kernel")
+            kind = "kernel"
         else:
-            style = base
-        return Strip([Segment(text, style)], width)
+            kind = ""
+        return Strip([Segment(text, self._style(kind))], width)
+
+    def _style(self, kind: str) -> Style:
+        """The style of a kind of line ('' for a plain row), worked out once per refresh:
+        `rich_style` walks every ancestor's styles, too dear to do for each line drawn."""
+        style = self._styles.get(kind)
+        if style is None:
+            base = self._styles.get("")
+            if base is None:
+                base = self._styles[""] = self.rich_style
+            if not kind:
+                return base
+            if kind == "dim":
+                style = base + Style(dim=True)
+            else:
+                style = base + self.get_component_rich_style(f"process-table--{kind}")
+            self._styles[kind] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
 
     def on_resize(self, _event: events.Resize) -> None:
         self._lines.clear()
