@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian machine and runs them:
-# Debian packages (tmux and prometheus for the end-to-end tests, python3-venv), a virtualenv with perftop and
+# Debian packages (tmux, prometheus and openssh for the end-to-end tests, python3-venv), a virtualenv with perftop and
 # its test extras, then pytest (which also runs ruff and mypy). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 need=()
 command -v tmux >/dev/null || need+=(tmux)
 command -v prometheus >/dev/null || need+=(prometheus)
+# The SSH end-to-end test starts its own sshd on loopback and connects with ssh.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""

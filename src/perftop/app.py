@@ -318,7 +318,9 @@ class PerftopApp(App[None]):
             self.notify("nothing to save yet: the first sample is still being taken")
             return
         stem = f"snapshot-{snapshot.hostname}" if snapshot.hostname else "snapshot"
-        path = export_path(self.export_dir, stem, SNAPSHOT_SUFFIX)
+        path = self._export_target(stem, SNAPSHOT_SUFFIX)
+        if path is None:
+            return
         what = "snapshot with its profile" if snapshot.profile is not None else "snapshot"
         self.write_in_background(path, what, lambda: write_snapshot(snapshot, path))
 
@@ -329,7 +331,9 @@ class PerftopApp(App[None]):
         from perftop.formats.export import write_profile
 
         profile = message.profile
-        path = export_path(self.export_dir, message.stem, message.suffix)
+        path = self._export_target(message.stem, message.suffix)
+        if path is None:
+            return
         self.write_in_background(path, message.label, lambda: write_profile(profile, path))
 
     def action_save_svg(self) -> None:
@@ -343,9 +347,21 @@ class PerftopApp(App[None]):
             return
 
         name = type(self.screen).__name__.removesuffix("Screen").lower() or "screen"
-        path = export_path(self.export_dir, name, ".svg")
+        path = self._export_target(name, ".svg")
+        if path is None:
+            return
         svg = self.export_screenshot()  # reads the compositor: on the UI thread
         self.write_in_background(path, "screen", lambda: write_atomic(path, svg, 0o644))
+
+    def _export_target(self, stem: str, suffix: str) -> Path | None:
+        """A fresh file name in the export directory, or None (and a toast) if it can't be
+        looked into: choosing the name reads the directory, which can fail like the write."""
+        directory = self.export_dir
+        try:
+            return export_path(directory, stem, suffix)
+        except OSError as exc:
+            self._toast_error(describe_error(exc, directory))
+            return None
 
     def write_in_background(self, path: Path, what: str, write: Callable[[], object]) -> None:
         """Run `write` off the UI thread, then toast where the file went, or why it did not."""

@@ -387,10 +387,19 @@ def run_app(args: argparse.Namespace) -> int:
         # SIGTERM / SIGHUP: children are already ended; give the terminal back before dying.
         driver = app._driver
         if driver is not None:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(Exception):
                 driver.stop_application_mode()
+                # stop_application_mode only queues its escape codes for Textual's writer
+                # thread; close() waits for that thread, so they reach the terminal before
+                # the re-raised signal ends the process.
+                driver.close()
 
     children.install_signal_handlers(restore_terminal)
+    # Textual sizes the screen with shutil.get_terminal_size(), which prefers COLUMNS/LINES
+    # when exported (pytest-xdist, some shells): perftop would draw at that size and ignore
+    # resizes. The terminal itself is the truth.
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
     try:
         app.run()
     finally:

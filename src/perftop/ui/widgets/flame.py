@@ -22,6 +22,7 @@ from textual.widget import Widget
 from perftop.profiling.frames import FrameKind
 from perftop.profiling.layout import FlameBox, layout
 from perftop.profiling.model import Node, Profile
+from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 
 # Colours by kind, FlameGraph's warm palette for the target's own code. Muted and bright
@@ -190,7 +191,8 @@ class FlameView(Widget, can_focus=True):
                 segments.append(Segment(" " * (box.x - x), self.rich_style))
             node = box.node
             frame = self.profile.frame(node.frame_id) if node.frame_id >= 0 else None
-            label = frame.label if frame is not None else "all"
+            # Function names come from the target: escaped, as process names are.
+            label = printable(frame.label) if frame is not None else "all"
             shade = (box.x // 3 + depth) % 2
             if frame is not None and node.path() == selected:
                 # Red means "grew" in a diff: there the selection inverts the box's own colour.
