@@ -367,3 +367,28 @@ def test_missing_pyspy_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ProfilerMissing, match="pip install py-spy"):
         find_pyspy()
+
+
+def test_a_stopped_target_is_explained_whatever_py_spy_says() -> None:
+    import signal
+    import subprocess
+
+    from perftop.profiling.pyspy_cli import translate_error
+
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        os.kill(sleeper.pid, signal.SIGSTOP)
+        for _ in range(100):  # the stop is asynchronous
+            if Path(f"/proc/{sleeper.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T":
+                break
+            time.sleep(0.01)
+        error = translate_error("Error: Failed to suspend process", 1, sleeper.pid)
+        assert f"PID {sleeper.pid} is stopped" in error.message
+        assert f"kill -CONT {sleeper.pid}" in error.message
+        os.kill(sleeper.pid, signal.SIGCONT)
+        time.sleep(0.05)
+        running = translate_error("Error: Failed to suspend process", 1, sleeper.pid)
+        assert "stopped" not in running.message
+    finally:
+        sleeper.kill()
+        sleeper.wait()

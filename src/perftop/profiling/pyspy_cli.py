@@ -100,6 +100,12 @@ def translate_error(
     """Turn what a failed py-spy printed on stderr into a typed error with one line of advice."""
     text = stderr.strip()
     low = text.lower()
+    if _is_stopped(pid):
+        # py-spy cannot suspend a process the kernel already stopped ("Failed to suspend").
+        return ProfilerFailed(
+            f"PID {pid} is stopped (SIGSTOP or Ctrl-Z); the profile so far is kept: "
+            f"continue it (kill -CONT {pid}) and attach again"
+        )
     if (
         "permission denied" in low
         or "operation not permitted" in low
@@ -119,6 +125,18 @@ def translate_error(
     if not first:
         first = f"py-spy ended with status {returncode}" if returncode else "py-spy failed"
     return ProfilerFailed(f"py-spy: {first}")
+
+
+def _is_stopped(pid: int) -> bool:
+    """State T (stopped) or t (traced and stopped) in /proc/PID/stat; False where unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    # The command name can hold spaces and parentheses: the state follows the last ')'.
+    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
+    return state in (b"T", b"t")
 
 
 def _frame(raw: dict[str, Any]) -> Frame:

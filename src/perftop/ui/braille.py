@@ -9,10 +9,13 @@ column and the drawing jumps left by a quarter of its width once it is full, ins
 scrolling by one column every tick. Bytes to the terminal are the reason: Textual resends a
 changed line from the widget's left edge to the last cell that changed, and a graph scrolled
 every tick changes every line that has any shape in it, every tick. With the axis fixed, only
-the lines the newest sample reaches change between jumps. Measured on a recorded five-minute
-history (bench/README.md): 141 bytes a tick for the CPU graph against 377 scrolled per sample
-and 271 scrolled per cell, 38 against 176 for the disk graph. A flat line (memory) is the one
-case where scrolling is free and this costs its bottom line, about 170 bytes a tick.
+the lines the newest sample reaches change between jumps. Measured (bench/README.md): on two
+recorded histories the CPU graph costs 165-220 bytes a tick against 285-368 scrolled per
+sample and 276-287 scrolled per cell, the disk graph 24-45 against 177 and 99-110; in the
+running dashboard at steady state all the graphs together cost 950-1180 bytes a second against
+1200-1250 scrolled per sample. The price is the flat line (memory, most of the time): scrolled
+it is free, since a uniform line shifted is the same line, while here its bottom line is
+resent every tick, about 170-220 bytes.
 """
 
 from __future__ import annotations
