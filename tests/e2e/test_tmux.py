@@ -145,14 +145,27 @@ def wait_gone(pid: int, timeout: float = 10.0) -> None:
     raise AssertionError(f"py-spy still running for {pid}: {pyspy_of(pid)}")
 
 
+def _filter_focused(footer: str) -> bool:
+    return "Quit" in footer and "Profile" not in footer
+
+
 def test_dashboard_shows_the_machine_and_finds_a_process(
     tmux: Tmux, target: subprocess.Popen[bytes]
 ) -> None:
     tmux.start(perftop_command())
     screen = tmux.wait_for(lambda s: "PID USER" in s and "CPU" in s and "Mem" in s)
     assert "memory" in screen and "network" in screen
-    time.sleep(1.0)  # the first frame can precede the key bindings on a loaded machine
-    tmux.keys("/")
+    # On a loaded machine the first frame can precede the key bindings, and a key sent then
+    # is lost (and letters typed after it would act as commands): press `/` until the filter
+    # box has the focus, which the footer shows by dropping the table's keys.
+    for attempt in range(5):
+        tmux.keys("/")
+        try:
+            tmux.wait_for(lambda s: _filter_focused(s.splitlines()[-1]), timeout=3)
+            break
+        except AssertionError:
+            if attempt == 4:
+                raise
     tmux.keys("-l", "e2e_target")
     tmux.keys("Enter")
     screen = tmux.wait_for(lambda s: "1 shown" in s)
