@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show CPU%% of the whole machine instead of per core (100%% = one core)",
     )
+    parser.add_argument(
+        "--kernel-threads",
+        action="store_true",
+        help="list kernel threads too (hidden by default, as in htop; K toggles them)",
+    )
     parser.add_argument("--demo", action="store_true", help=argparse.SUPPRESS)
     _profiler_arguments(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -319,6 +324,7 @@ def _view_options(args: argparse.Namespace) -> object:
         tree=args.tree or settings.tree,
         filter_text=args.filter,
         cpu_per_core=settings.cpu_per_core and not args.machine_cpu,
+        show_kernel_threads=args.kernel_threads,
         sort_key=settings.sort,
         reverse=default_reverse(settings.sort) if settings.reverse is None else settings.reverse,
     )
@@ -333,6 +339,11 @@ def _view_options(args: argparse.Namespace) -> object:
 
 
 def run_app(args: argparse.Namespace) -> int:
+    if "ssl" not in sys.modules:
+        # asyncio imports ssl for TLS transports the TUI never opens; keeping it out spares
+        # OpenSSL's libraries, 4 MB of the 45 MB resident budget (DESIGN.md, "Budgets").
+        # asyncio, Textual and everything the TUI imports cope with ssl being unavailable.
+        sys.modules["ssl"] = None  # type: ignore[assignment]
     from pathlib import Path
 
     from perftop import children

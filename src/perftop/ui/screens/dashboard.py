@@ -81,6 +81,7 @@ class DashboardScreen(Screen[None]):
             Binding("v", "saved_profile", "Saved profile", show=False),
             Binding("F", "follow", "Follow", show=False),
             Binding("c", "toggle_cpu_mode", "CPU% mode", show=False),
+            Binding("K", "toggle_kernel_threads", "Kernel threads", show=False),
             Binding("f10,q", "app.quit", "Quit"),
             Binding("escape", "clear", "Clear filter", show=False),
         ],
@@ -101,6 +102,7 @@ class DashboardScreen(Screen[None]):
         self.view: list[ViewRow] = []
         self.search_mode = False
         self.search_text = ""
+        self._status = ""  # the status line as last shown
 
     def compose(self) -> ComposeResult:
         if self.saved is not None:
@@ -216,7 +218,14 @@ class DashboardScreen(Screen[None]):
         if self.options.follow_pid is not None:
             parts.append(f"following {self.options.follow_pid}")
         parts.append("CPU% per core" if self.options.cpu_per_core else "CPU% of machine")
-        self.query_one("#status", Static).update("  ·  ".join(parts))
+        if not self.options.show_kernel_threads:
+            parts.append("kernel threads hidden (K)")
+        text = "  ·  ".join(parts)
+        if text != self._status:
+            self._status = text
+            # No layout: the line is one row whatever it says, and a layout pass each tick
+            # re-arranges the whole screen; unchanged, it is not even repainted (bytes).
+            self.query_one("#status", Static).update(text, layout=False)
 
     # --- process table interactions ----------------------------------------------------------
 
@@ -261,6 +270,10 @@ class DashboardScreen(Screen[None]):
 
     def action_toggle_cpu_mode(self) -> None:
         self.options.cpu_per_core = not self.options.cpu_per_core
+        self._rebuild_view()
+
+    def action_toggle_kernel_threads(self) -> None:
+        self.options.show_kernel_threads = not self.options.show_kernel_threads
         self._rebuild_view()
 
     def action_follow(self) -> None:
