@@ -121,6 +121,10 @@ class PerftopApp(App[None]):
             self.theme = settings.theme
         else:
             notices.append(f"config: [display] theme: no theme {settings.theme!r}; default used")
+        if not settings.keys:
+            # Listing the actions imports every screen: not at start-up unless keys are remapped.
+            self.set_keymap({})
+            return
         known = {r.id for r in remappable_actions()}
         unknown = sorted(set(settings.keys) - known)
         notices += [f"config: [keys] {name}: no such action (F2 lists them)" for name in unknown]

@@ -266,7 +266,7 @@ def _profiler_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = F
 def _profiler_options(args: argparse.Namespace) -> object:
     from perftop.profiling.backend import ProfilerError, ProfilerOptions
 
-    settings = _settings(args)
+    settings: Config = args.settings
     try:
         return ProfilerOptions(
             rate_hz=args.rate if args.rate is not None else settings.rate_hz,
@@ -299,27 +299,24 @@ def _check_target(pid: int, options: object) -> str:
         return ""
 
 
-def _settings(args: argparse.Namespace) -> Config:
-    """The config file, read once; its problems are kept for the app to show as a toast."""
+def _load_settings(args: argparse.Namespace) -> None:
+    """Read the config file once, into `args.settings`; its problems go to
+    `args.config_problems` for the app's toast or the headless commands' stderr."""
     from pathlib import Path
 
     from perftop.config import load_config
 
-    cached = getattr(args, "_settings", None)
-    if cached is None:
-        path = Path(args.config).expanduser() if getattr(args, "config", None) else None
-        cached, problems = load_config(path)
-        args._settings = cached
-        args._settings_path = path
-        args._config_problems = [str(p) for p in problems]
-    return cached
+    path = Path(args.config).expanduser() if args.config else None
+    args.settings, problems = load_config(path)
+    args.settings_path = path
+    args.config_problems = [str(p) for p in problems]
 
 
 def _view_options(args: argparse.Namespace) -> object:
     from perftop.config import sort_key_named
     from perftop.system.processes import SortKey, ViewOptions, default_reverse
 
-    settings = _settings(args)
+    settings: Config = args.settings
     options = ViewOptions(
         tree=args.tree or settings.tree,
         filter_text=args.filter,
@@ -355,15 +352,15 @@ def run_app(args: argparse.Namespace) -> int:
     view = _view_options(args)
     profiler = _profiler_options(args)
     assert isinstance(view, ViewOptions) and isinstance(profiler, ProfilerOptions)
-    settings = _settings(args)
+    settings: Config = args.settings
     config = AppConfig(
         delay_s=args.delay if args.delay is not None else settings.delay_s,
         history_len=settings.history_len,
         view=view,
         profiler=profiler,
         settings=settings,
-        settings_path=args._settings_path,
-        notices=list(args._config_problems),
+        settings_path=args.settings_path,
+        notices=list(args.config_problems),
     )
     if settings.export_dir:
         config.export_dir = Path(settings.export_dir).expanduser()
@@ -499,10 +496,10 @@ def serve_command(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _load_settings(args)
     try:
         if args.command in ("record", "snapshot", "serve"):
-            _settings(args)
-            for problem in args._config_problems:  # no TUI to show them: stderr, then go on
+            for problem in args.config_problems:  # no TUI to show them: stderr, then go on
                 print(f"perftop: {problem} (default used)", file=sys.stderr)
         if args.command == "record":
             return record_command(args)

@@ -52,6 +52,7 @@ from typing import Any
 from perftop.formats.errors import FormatError
 from perftop.system import codec
 from perftop.system.samples import ProcessSnapshot, SystemSample
+from perftop.system.timeline import check_index, index_at_or_before
 
 FORMAT = "perftop-recording"
 VERSION = "1"
@@ -370,12 +371,7 @@ class RecordingReader:
         return self._times[-1] if self._times else None
 
     def _index(self, index: int) -> int:
-        n = len(self._seqs)
-        if index < 0:
-            index += n
-        if not 0 <= index < n:
-            raise IndexError(f"tick {index} out of range (0..{n - 1})")
-        return index
+        return check_index(index, len(self._seqs))
 
     def timestamp(self, index: int) -> float:
         return self._times[self._index(index)]
@@ -385,9 +381,7 @@ class RecordingReader:
 
     def index_at(self, t: float) -> int:
         """The tick at or before `t`, clamped to the recording."""
-        if not self._keys:
-            raise IndexError("empty recording")
-        return max(bisect_right(self._keys, t) - 1, 0)
+        return index_at_or_before(self._keys, t, "recording")
 
     def _data(self, index: int) -> Any:
         seq = self._seqs[index]

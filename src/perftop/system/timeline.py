@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from array import array
 from bisect import bisect_right
+from collections.abc import Sequence
 from typing import Protocol
 
 from perftop.system import codec
@@ -45,6 +46,22 @@ class TickSource(Protocol):
     def sample_at(self, index: int) -> SystemSample: ...
 
     def processes_at(self, index: int) -> ProcessSnapshot: ...
+
+
+def check_index(index: int, n: int) -> int:
+    """A tick index as Python reads it (negative from the end), or IndexError."""
+    if index < 0:
+        index += n
+    if not 0 <= index < n:
+        raise IndexError(f"tick {index} out of range (0..{n - 1})")
+    return index
+
+
+def index_at_or_before(keys: Sequence[float], t: float, what: str) -> int:
+    """The index of the last key at or before `t` in sorted `keys`, clamped to 0."""
+    if not keys:
+        raise IndexError(f"empty {what}")
+    return max(bisect_right(keys, t) - 1, 0)
 
 
 class Timeline:
@@ -142,12 +159,7 @@ class Timeline:
             del self._keyframes[number]
 
     def _check(self, index: int) -> int:
-        n = len(self._blobs)
-        if index < 0:
-            index += n
-        if not 0 <= index < n:
-            raise IndexError(f"tick {index} out of range (0..{n - 1})")
-        return index
+        return check_index(index, len(self._blobs))
 
     def timestamp(self, index: int) -> float:
         return self._times[self._check(index)]
@@ -158,9 +170,7 @@ class Timeline:
 
     def index_at(self, t: float) -> int:
         """The tick at or before `t`, clamped to the kept range (0 before the first)."""
-        if not self._keys:
-            raise IndexError("empty timeline")
-        return max(bisect_right(self._keys, t) - 1, 0)
+        return index_at_or_before(self._keys, t, "timeline")
 
     def sample_at(self, index: int) -> SystemSample:
         return codec.tick_system(codec.unpack(self._blobs[self._check(index)]))

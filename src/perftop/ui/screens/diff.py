@@ -14,21 +14,21 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from perftop.profiling.diff import DiffProfile
 from perftop.profiling.model import Node, SearchResult
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
-from perftop.ui.screens.profile_dialogs import ThreadPicker
+from perftop.ui.screens.flame_screen import FlameScreen
 from perftop.ui.widgets.changes import ChangesTable, delta_style
 from perftop.ui.widgets.flame import FlameView, diff_legend, diff_style
 
 CHANGES_SHOWN = 200
 
 
-class DiffScreen(Screen[None]):
+class DiffScreen(FlameScreen):
+    profile: DiffProfile  # the base class knows it as a Profile
     BINDINGS = with_ids(
         "diff",
         [
@@ -155,45 +155,8 @@ class DiffScreen(Screen[None]):
 
     # --- actions ------------------------------------------------------------------------------
 
-    def action_search(self) -> None:
-        box = self.query_one("#flame-search", Input)
-        box.display = True
-        box.value = self.search_text
-        box.focus()
-
-    @on(Input.Changed, "#flame-search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.search_text = event.value.strip()
-        flame = self.query_one(FlameView)
-        self._run_search()
-        flame.restyle()
-        self._refresh_frame_status(flame.selected)
-
-    @on(Input.Submitted, "#flame-search")
-    def _search_done(self) -> None:
-        self.query_one("#flame-search").display = bool(self.search_text)
-        self.query_one(FlameView).focus()
-
-    def key_escape(self) -> None:
-        box = self.query_one("#flame-search", Input)
-        if box.has_focus:
-            box.value = ""
-            box.display = False
-            self.query_one(FlameView).focus()
-
-    def action_threads(self) -> None:
-        threads = [(t, self.profile.thread_samples(t)) for t in self.profile.threads()]
-
-        def chosen(thread: str | bool | None) -> None:
-            if thread is False:
-                return
-            flame = self.query_one(FlameView)
-            flame.thread = thread if isinstance(thread, str) else None
-            flame.zoom_path = ()
-            flame.selected_path = ()
-            self._show_thread()
-
-        self.app.push_screen(ThreadPicker(threads, self.profile.total_samples), chosen)
+    def _thread_changed(self) -> None:
+        self._show_thread()
 
     def action_close(self) -> None:
         if len(self.app.screen_stack) > 2:

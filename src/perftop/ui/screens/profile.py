@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from perftop.exports import export_stem
@@ -25,13 +24,13 @@ from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerError, Pro
 from perftop.profiling.model import Node, Profile, SearchResult
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
+from perftop.ui.screens.flame_screen import FlameScreen
 from perftop.ui.screens.profile_dialogs import (
     SNAPSHOT_CHOICE,
     ExportChoice,
     ExportMenu,
     ProfilerSettings,
     ThreadDump,
-    ThreadPicker,
     profile_export_choices,
 )
 from perftop.ui.widgets.flame import KIND_COLOURS, KIND_NAMES, FlameView
@@ -57,7 +56,7 @@ def legend() -> str:
     )
 
 
-class ProfileScreen(Screen[None]):
+class ProfileScreen(FlameScreen):
     class ExportRequested(Message):
         """Write `profile` (a copy if it is live) as `label`, to a file ending in `suffix`."""
 
@@ -297,45 +296,8 @@ class ProfileScreen(Screen[None]):
         flame.set_profile(self.profile)
         self._refresh_views(force_table=True)
 
-    def action_search(self) -> None:
-        box = self.query_one("#flame-search", Input)
-        box.display = True
-        box.value = self.search_text
-        box.focus()
-
-    @on(Input.Changed, "#flame-search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.search_text = event.value.strip()
-        flame = self.query_one(FlameView)
-        self._run_search()
-        flame.restyle()
-        self._refresh_frame_status(flame.selected)
-
-    @on(Input.Submitted, "#flame-search")
-    def _search_done(self) -> None:
-        self.query_one("#flame-search").display = bool(self.search_text)
-        self.query_one(FlameView).focus()
-
-    def key_escape(self) -> None:
-        box = self.query_one("#flame-search", Input)
-        if box.has_focus:
-            box.value = ""
-            box.display = False
-            self.query_one(FlameView).focus()
-
-    def action_threads(self) -> None:
-        threads = [(t, self.profile.thread_samples(t)) for t in self.profile.threads()]
-
-        def chosen(thread: str | bool | None) -> None:
-            if thread is False:
-                return
-            flame = self.query_one(FlameView)
-            flame.thread = thread if isinstance(thread, str) else None
-            flame.zoom_path = ()
-            flame.selected_path = ()
-            self._refresh_views(force_table=True)
-
-        self.app.push_screen(ThreadPicker(threads, self.profile.total_samples), chosen)
+    def _thread_changed(self) -> None:
+        self._refresh_views(force_table=True)
 
     def action_dump(self) -> None:
         if self.backend is None or self.state not in ("live",):

@@ -1,0 +1,69 @@
+"""What every screen built around a FlameView shares: `/` search and `t` thread picking.
+
+The live/file profile screen and the diff screen differ in what they show around the flame;
+each says how via `_run_search`, `_refresh_frame_status` and `_thread_changed`.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.screen import Screen
+from textual.widgets import Input
+
+from perftop.profiling.model import Node, Profile
+from perftop.ui.screens.profile_dialogs import ThreadPicker
+from perftop.ui.widgets.flame import FlameView
+
+
+class FlameScreen(Screen[None]):
+    profile: Profile
+    search_text: str = ""
+
+    def _run_search(self) -> None:
+        raise NotImplementedError
+
+    def _refresh_frame_status(self, node: Node | None) -> None:
+        raise NotImplementedError
+
+    def _thread_changed(self) -> None:
+        raise NotImplementedError
+
+    def action_search(self) -> None:
+        box = self.query_one("#flame-search", Input)
+        box.display = True
+        box.value = self.search_text
+        box.focus()
+
+    @on(Input.Changed, "#flame-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.search_text = event.value.strip()
+        flame = self.query_one(FlameView)
+        self._run_search()
+        flame.restyle()
+        self._refresh_frame_status(flame.selected)
+
+    @on(Input.Submitted, "#flame-search")
+    def _search_done(self) -> None:
+        self.query_one("#flame-search").display = bool(self.search_text)
+        self.query_one(FlameView).focus()
+
+    def key_escape(self) -> None:
+        box = self.query_one("#flame-search", Input)
+        if box.has_focus:
+            box.value = ""
+            box.display = False
+            self.query_one(FlameView).focus()
+
+    def action_threads(self) -> None:
+        threads = [(t, self.profile.thread_samples(t)) for t in self.profile.threads()]
+
+        def chosen(thread: str | bool | None) -> None:
+            if thread is False:
+                return
+            flame = self.query_one(FlameView)
+            flame.thread = thread if isinstance(thread, str) else None
+            flame.zoom_path = ()
+            flame.selected_path = ()
+            self._thread_changed()
+
+        self.app.push_screen(ThreadPicker(threads, self.profile.total_samples), chosen)
