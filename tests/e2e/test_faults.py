@@ -450,7 +450,12 @@ def test_resize_to_40x12_and_back_under_a_live_profile(
     screen = tmux.screen()
     assert len(screen.splitlines()) <= 12 and "LIVE" in screen, screen
     resize(tmux, 120, 40)
-    screen = tmux.wait_for(lambda s: "top functions" in s and samples(s) > count + 100)
+    # The head line is repainted first; the flame follows within a frame or two.
+    screen = tmux.wait_for(
+        lambda s: (
+            "top functions" in s and samples(s) > count + 100 and "perftop_e2e_hot_function" in s
+        )
+    )
     assert "perftop_e2e_hot_function" in screen, "the profile kept growing while small"
     resize(tmux, 40, 12)
     tmux.keys("q")  # back to the dashboard, still small

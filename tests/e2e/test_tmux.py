@@ -150,7 +150,7 @@ def _filter_focused(footer: str) -> bool:
 
 
 def test_dashboard_shows_the_machine_and_finds_a_process(
-    tmux: Tmux, target: subprocess.Popen[bytes]
+    tmux: Tmux, target: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
     tmux.start(perftop_command())
     screen = tmux.wait_for(lambda s: "PID USER" in s and "CPU" in s and "Mem" in s)
@@ -166,7 +166,9 @@ def test_dashboard_shows_the_machine_and_finds_a_process(
         except AssertionError:
             if attempt == 4:
                 raise
-    tmux.keys("-l", "e2e_target")
+    # The target's script lives in this test's own directory: other tests' targets (run in
+    # parallel) have the same file name but not the same directory.
+    tmux.keys("-l", tmp_path.name)
     tmux.keys("Enter")
     screen = tmux.wait_for(lambda s: "1 shown" in s)
     assert f"{target.pid} " in screen
@@ -175,10 +177,10 @@ def test_dashboard_shows_the_machine_and_finds_a_process(
 
 
 def test_attach_from_the_table_shows_the_named_functions(
-    tmux: Tmux, target: subprocess.Popen[bytes]
+    tmux: Tmux, target: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
-    tmux.start(perftop_command("--filter", "e2e_target"))
-    # perftop's own command line matches the filter too; the busy target sorts first by CPU%.
+    # This test's own directory: tests run in parallel start targets of the same name.
+    tmux.start(perftop_command("--filter", tmp_path.name))
     tmux.wait_for(lambda s: f"{target.pid} " in s.split("START COMMAND")[-1].splitlines()[1])
     time.sleep(1.0)
     tmux.keys("Enter")  # profile the selected (only) row

@@ -213,8 +213,8 @@ class ProfileScreen(FlameScreen):
             state, "bold red" if state == "error" else "bold"
         )
         text.append(f" {state.upper()} ", f"reverse {style}")
-        if self.title_text:
-            text.append(f" {printable(self.title_text)}")
+        # The figures first, then the error, the title (a command line, often long) last: the
+        # line is cut at the screen's edge, and what is cut must be the least useful part.
         text.append(f"  samples {self.profile.total_samples:,}")
         if self.backend is not None:
             text.append(f"  {self.options.rate_hz} Hz")
@@ -230,6 +230,8 @@ class ProfileScreen(FlameScreen):
         text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
         if self.error:
             text.append(f"  {self.error}", "red")
+        if self.title_text:
+            text.append(f"  {printable(self.title_text)}", "bold")
         self.query_one("#profile-head", Static).update(text)
 
     def _refresh_frame_status(self, node: Node | None) -> None:
