@@ -27,12 +27,15 @@ from perftop.system.history import SystemHistory
 from perftop.system.processes import ViewOptions
 from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.system.source import SystemSource
+from perftop.system.timeline import Timeline
+from perftop.ui.fmt import printable
 from perftop.ui.keys import Remappable, remappable, with_ids
 from perftop.ui.screens.dashboard import DashboardScreen
 from perftop.ui.screens.help import screen_actions
 from perftop.ui.themes import THEMES
 
 if TYPE_CHECKING:
+    from perftop.formats.recording import RecordingReader, RecordingWriter
     from perftop.formats.snapshot import Snapshot
     from perftop.ui.screens.profile import ProfileScreen
 
@@ -54,6 +57,8 @@ class AppConfig:
     settings: Config = field(default_factory=Config)  # the config file, as F2 edits it
     settings_path: Path | None = None  # None: the XDG place
     notices: list[str] = field(default_factory=list)  # config problems, shown once started
+    opened_recording: RecordingReader | None = None  # `perftop view` of a recording: replayed
+    recorder: RecordingWriter | None = None  # `--record FILE`: each tick also goes there
 
     @property
     def offline(self) -> bool:
@@ -62,6 +67,7 @@ class AppConfig:
             self.opened_profile is not None
             or self.opened_snapshot is not None
             or self.diff_profiles is not None
+            or self.opened_recording is not None
         )
 
 
@@ -75,6 +81,14 @@ class Sampled(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, Sampled)
+
+
+class RecordingFailed(Message):
+    """`--record` could not write a tick (disk full, file gone read-only...)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__()
+        self.problem = problem
 
 
 class PerftopApp(App[None]):
@@ -102,15 +116,34 @@ class PerftopApp(App[None]):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
-        self.config = config or AppConfig()
-        saved = self.config.opened_snapshot
+        self.config = config = config or AppConfig()
+        saved, recording = config.opened_snapshot, config.opened_recording
         # A snapshot's history feeds the same graphs the live history does.
-        self.history = saved.history if saved else SystemHistory(self.config.history_len)
+        self.history = saved.history if saved else SystemHistory(config.history_len)
+        # Every tick, to rewind through: the live ones, or a recording's.
+        self.timeline = Timeline(config.history_len)
+        replay = None
+        if recording is not None:
+            from perftop.formats.recording import replay_history
+
+            self.history, damaged = replay_history(recording)
+            if damaged:
+                config.notices.append(f"{damaged} damaged ticks in the recording were skipped")
+            host = recording.sample_at(-1).hostname if len(recording) else ""
+            replay = f"recording of {printable(host) or 'an unnamed host'}"
         self._source_factory = source_factory
         self._source: SystemSource | None = None
         self._clock = clock
         self._next_tick = 0.0
-        self.dashboard = DashboardScreen(self.history, self.config.view, saved)
+        self._record_failing = False  # a write to the recording failed; said once per streak
+        self.dashboard = DashboardScreen(
+            self.history,
+            config.view,
+            saved,
+            ticks=None if saved else (recording if recording is not None else self.timeline),
+            replay=replay,
+            play_every=_tick_spacing(recording) if recording is not None else config.delay_s,
+        )
         for theme in THEMES:
             self.register_theme(theme)
         self._apply_looks(self.config.settings, self.config.notices)
@@ -153,8 +186,8 @@ class PerftopApp(App[None]):
 
             self.push_screen(ProfileScreen(config.opened_profile, title=config.profile_title))
         else:
-            self.push_screen(self.dashboard)  # live, or the moment a snapshot saved
-            if config.opened_snapshot is None:
+            self.push_screen(self.dashboard)  # live, a saved moment, or a recording
+            if not config.offline:
                 self._sample()
                 if config.profile_pid is not None:
                     self.open_profile(config.profile_pid, config.profile_title)
@@ -196,8 +229,27 @@ class PerftopApp(App[None]):
         sample = self._source.sample_system()
         snapshot = self._source.sample_processes()
         self.post_message(Sampled(sample, snapshot))
+        recorder = self.config.recorder
+        if recorder is not None:  # here, off the UI thread: a commit can wait on the disk
+            try:
+                recorder.append(sample, snapshot)
+            except (OSError, FormatError) as exc:
+                problem = (
+                    describe_error(exc, Path(recorder.path))
+                    if isinstance(exc, OSError)
+                    else str(exc)
+                )
+                self.post_message(RecordingFailed(problem))
+            else:
+                self._record_failing = False
+
+    def on_recording_failed(self, message: RecordingFailed) -> None:
+        if not self._record_failing:
+            self._record_failing = True
+            self._toast_error(f"recording: {message.problem}; will retry each tick")
 
     def on_sampled(self, message: Sampled) -> None:
+        self.timeline.append(message.sample, message.snapshot)
         self.history.append(message.sample)
         self.dashboard.show(message.sample, message.snapshot)
         self.dashboard.refresh_detail()
@@ -246,6 +298,7 @@ class PerftopApp(App[None]):
         view.reverse = (
             default_reverse(settings.sort) if settings.reverse is None else settings.reverse
         )
+        view.columns = tuple(settings.columns)
         self.dashboard.view_changed()
         for notice in notices:
             self.notify(notice, severity="warning", timeout=12)
@@ -266,7 +319,8 @@ class PerftopApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A profile or a diff opened from files has no machine behind it to snapshot.
         if action == "save_snapshot":
-            return not self.config.offline or self.config.opened_snapshot is not None
+            config = self.config
+            return not config.offline or bool(config.opened_snapshot or config.opened_recording)
         return True
 
     def _profile_screen(self) -> ProfileScreen | None:
@@ -300,14 +354,20 @@ class PerftopApp(App[None]):
                 profile_title=title if profile is not None else saved.profile_title,
                 redacted=saved.redacted,
             )
-        processes = self.dashboard.snapshot
+        dashboard = self.dashboard
+        processes = dashboard.snapshot
         if processes is None:
             return None
-        sample = self.dashboard.sample
+        sample = dashboard.sample
+        # Paused or replaying, the snapshot holds the moment looked at, and the history up
+        # to it; live, the newest tick and all of it.
+        cursor = dashboard.cursor
+        behind = (cursor.behind if cursor is not None else None) or 0
+        moment = cursor.time if cursor is not None else None
         return Snapshot(
-            created=time.time(),
+            created=moment if moment is not None else time.time(),
             hostname=(sample.hostname if sample else "") or socket.gethostname(),
-            history=SystemHistory.from_dict(self.history.to_dict()),
+            history=self.history.until(behind),
             sample=sample,
             processes=processes,
             profile=profile,
@@ -398,6 +458,15 @@ class PerftopApp(App[None]):
                 f"key: {', '.join(entry.keys)}",
                 _runner(self, entry.action, entry.node),
             )
+
+
+def _tick_spacing(recording: RecordingReader) -> float:
+    """A replay plays at the pace it was recorded: the mean time between its ticks."""
+    n = len(recording)
+    if n < 2:
+        return 1.0
+    spacing = (recording.timestamp(-1) - recording.timestamp(0)) / (n - 1)
+    return min(max(spacing, 0.05), 10.0)
 
 
 def remappable_actions() -> list[Remappable]:

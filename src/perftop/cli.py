@@ -18,6 +18,7 @@ from perftop import __version__
 if TYPE_CHECKING:  # for annotations only: importing these at run time would slow --help
     from perftop.app import AppConfig
     from perftop.config import Config
+    from perftop.formats.recording import RecordingWriter
     from perftop.formats.snapshot import Snapshot
     from perftop.profiling.model import Profile
 
@@ -28,6 +29,10 @@ examples:
   perftop -d 2s                refresh every 2 s
   perftop --sort MEM% --tree   start sorted by memory, as a process tree
   perftop --filter python      start with the table filtered
+  perftop --record box.rec     also write every tick to box.rec (bounded to 256M by default);
+                               `perftop view box.rec` replays it
+  perftop --record box.rec --record-limit 2h
+                               keep only the last two hours in it (or a size: 50M, 1G)
 
   perftop --pid 4242           attach the profiler to PID 4242 and open its live flame view
   perftop --pid 4242 -r 250 --nonblocking
@@ -46,6 +51,7 @@ examples:
 
 keys: F1 help, / filter, F3 search, F5 tree, F6 sort, F7/F8 nice, F9 or k kill,
       i details, Enter/p profile, c CPU% per core / per machine, q quit;
+      space pause / live, [ ] step a tick, { } a minute, @ go to a time;
       Ctrl+P lists every action.
 """
 
@@ -89,6 +95,27 @@ def parse_seconds(text: str) -> float:
     return seconds
 
 
+def parse_record_limit(text: str) -> tuple[int | None, float | None]:
+    """`--record-limit`: a size (500K, 50M, 1G) or an age (90s, 30min, 2h, 7d), as
+    (bytes, None) or (None, seconds). `M` is megabytes: minutes are spelt `min`."""
+    raw = text.strip().lower()
+    unit = raw.lstrip("0123456789.")
+    try:
+        number = float(raw[: len(raw) - len(unit)])
+    except ValueError:
+        number = -1.0
+    size = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(unit.removesuffix("b"))
+    age = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}.get(unit)
+    if number > 0 and size is not None and number * size >= 64 * 1024:
+        return int(number * size), None
+    if number > 0 and age is not None and number * age >= 10:
+        return None, number * age
+    raise argparse.ArgumentTypeError(
+        f"invalid limit {text!r}: a size of at least 64K (500K, 50M, 1G) "
+        "or an age of at least 10 s (90s, 30min, 2h, 7d)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="perftop",
@@ -125,6 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--kernel-threads",
         action="store_true",
         help="list kernel threads too (hidden by default, as in htop; K toggles them)",
+    )
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help="also write every tick (system and processes) to FILE, to replay with "
+        "`perftop view FILE`; an existing recording is continued",
+    )
+    parser.add_argument(
+        "--record-limit",
+        type=parse_record_limit,
+        metavar="LIMIT",
+        help="keep the recording under a size (50M, 1G; default 256M) or an age "
+        "(30min, 2h, 7d): the oldest ticks go first",
     )
     parser.add_argument("--demo", action="store_true", help=argparse.SUPPRESS)
     _profiler_arguments(parser)
@@ -194,9 +234,10 @@ def _file_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
 
     view = commands.add_parser(
         "view",
-        help="open a saved profile or snapshot",
-        description="Open a profile (speedscope, folded, py-spy raw, pyinstrument) or a "
-        "perftop snapshot in the TUI.",
+        help="open a saved profile, snapshot or recording",
+        description="Open a profile (speedscope, folded, py-spy raw, pyinstrument), a "
+        "perftop snapshot, or a recording made with --record (replayed: space plays, "
+        "[ ] step, { } jump a minute, @ go to a time) in the TUI.",
     )
     view.add_argument("file", metavar="FILE")
     diff = commands.add_parser(
@@ -323,6 +364,7 @@ def _view_options(args: argparse.Namespace) -> object:
         cpu_per_core=settings.cpu_per_core and not args.machine_cpu,
         show_kernel_threads=args.kernel_threads,
         sort_key=settings.sort,
+        columns=tuple(settings.columns),
         reverse=default_reverse(settings.sort) if settings.reverse is None else settings.reverse,
     )
     if args.sort:
@@ -379,6 +421,10 @@ def run_app(args: argparse.Namespace) -> int:
         config.profile_pid, config.profile_title = target.pid, " ".join(argv)
     elif args.command == "view":
         _open_file(args.file, config)
+    if args.record is not None:
+        if config.offline:
+            raise CliError("--record records the live machine; it does not go with view or diff")
+        config.recorder = _open_recorder(args.record, args.record_limit)
     elif args.command == "diff":
         config.diff_profiles = (_read_profile(args.base), _read_profile(args.new))
         config.profile_title = f"{os.path.basename(args.base)} → {os.path.basename(args.new)}"
@@ -412,7 +458,25 @@ def run_app(args: argparse.Namespace) -> int:
         app.run()
     finally:
         children.terminate_all(final=True)
+        for closable in (config.recorder, config.opened_recording):
+            if closable is not None:
+                with contextlib.suppress(Exception):
+                    closable.close()
     return app.return_code or 0
+
+
+def _open_recorder(path: str, limit: tuple[int | None, float | None] | None) -> RecordingWriter:
+    """The `--record` file, opened (or continued) before the TUI: its problems are one line."""
+    from perftop.formats.errors import FormatError
+    from perftop.formats.recording import DEFAULT_MAX_BYTES, RecordingWriter
+
+    max_bytes, max_age = limit if limit is not None else (DEFAULT_MAX_BYTES, None)
+    try:
+        return RecordingWriter(path, max_bytes=max_bytes, max_age_s=max_age)
+    except FormatError as exc:
+        raise CliError(f"{exc}: --record continues only perftop recordings") from None
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror or exc}") from None
 
 
 def _read(path: str) -> Profile | Snapshot:
@@ -429,8 +493,27 @@ def _read(path: str) -> Profile | Snapshot:
 
 
 def _open_file(path: str, config: AppConfig) -> None:
+    from perftop.formats.errors import FormatError
+    from perftop.formats.recording import RecordingReader, looks_like_recording
     from perftop.formats.snapshot import Snapshot
 
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+    except OSError:
+        head = b""  # _read says what is wrong with it
+    if looks_like_recording(head):
+        try:
+            reader = RecordingReader(path)
+        except FormatError as exc:
+            raise CliError(str(exc)) from None
+        except OSError as exc:
+            raise CliError(f"{path}: {exc.strerror or exc}") from None
+        if not len(reader):
+            reader.close()
+            raise CliError(f"{path}: the recording holds no ticks yet")
+        config.opened_recording = reader
+        return
     opened = _read(path)
     if isinstance(opened, Snapshot):
         config.opened_snapshot = opened

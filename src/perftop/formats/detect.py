@@ -20,6 +20,7 @@ import time
 from perftop.formats.errors import FormatError
 from perftop.formats.folded import loads_folded
 from perftop.formats.perf_script import loads_perf_script, looks_like_perf_script
+from perftop.formats.recording import looks_like_recording
 from perftop.formats.snapshot import (
     GZIP_MAGIC,
     MAX_DECOMPRESSED_BYTES,
@@ -48,6 +49,13 @@ def read_any(path: str | os.PathLike[str]) -> Profile | Snapshot:
         raise FormatError(name, f"cannot read: {e.strerror or e}") from None
     if stat.S_ISDIR(mode):
         raise FormatError(name, "is a directory, not a profile or snapshot")
+    try:
+        with open(name, "rb") as f:
+            head = f.read(100)
+    except OSError as e:
+        raise FormatError(name, f"cannot read: {e.strerror or e}") from None
+    if looks_like_recording(head):  # before reading it all: recordings run to megabytes
+        raise FormatError(name, "is a perftop recording, not a profile: `perftop view` replays it")
     data = read_limited(name, MAX_DECOMPRESSED_BYTES)
     if not data.strip():
         raise FormatError(name, "is empty")

@@ -51,7 +51,8 @@ from typing import Any
 
 from perftop.formats.errors import FormatError
 from perftop.system import codec
-from perftop.system.samples import ProcessSnapshot, SystemSample
+from perftop.system.history import SystemHistory
+from perftop.system.samples import CpuSample, MemorySample, ProcessSnapshot, SystemSample
 from perftop.system.timeline import check_index, index_at_or_before
 
 FORMAT = "perftop-recording"
@@ -418,3 +419,25 @@ class RecordingReader:
                 del self._keyframes[next(iter(self._keyframes))]
             self._keyframes[index] = cols
         return cols
+
+
+def replay_history(reader: RecordingReader) -> tuple[SystemHistory, int]:
+    """The graphs' history of a whole recording, and how many ticks were unreadable.
+
+    An unreadable tick repeats the one before it (zeros if it is the first), so the history
+    keeps step with the reader's ticks: the cursor and the graphs address ticks alike.
+    Reads every tick's system part, about 0.4 ms each (1.5 s for an hour at 1 s).
+    """
+    history = SystemHistory(max(len(reader), 1))
+    damaged = 0
+    previous: SystemSample | None = None
+    for index in range(len(reader)):
+        try:
+            previous = reader.sample_at(index)
+        except FormatError:
+            damaged += 1
+            if previous is None:
+                zero = CpuSample(0.0, 0.0, 0.0, 0.0, ())
+                previous = SystemSample(reader.timestamp(index), zero, MemorySample(*[0] * 8))
+        history.append(previous)
+    return history, damaged

@@ -101,6 +101,27 @@ class SystemHistory:
     def __len__(self) -> int:
         return len(self._timestamps)
 
+    @property
+    def count(self) -> int:
+        """Samples appended since the history began, those the rings dropped included: where
+        the graphs' fixed time axes stand (see `braille.shown_samples`)."""
+        return self._count
+
+    def until(self, behind: int) -> SystemHistory:
+        """A copy without the newest `behind` samples: the history as it stood then (a
+        snapshot taken while paused holds the moment looked at, not what came after)."""
+        data = self.to_dict()
+        if behind > 0:
+            keep = max(len(data["timestamps"]) - behind, 0)
+            data["timestamps"] = data["timestamps"][:keep]
+            data["series"] = {
+                name: values[: max(len(values) - behind, 0)]
+                for name, values in data["series"].items()
+            }
+        history = SystemHistory.from_dict(data)
+        history._count = max(self._count - max(behind, 0), 0)
+        return history
+
     def timestamps(self) -> Ring:
         return self._timestamps
 

@@ -216,6 +216,7 @@ class ViewOptions:
     cpu_per_core: bool = True  # False: machine-wide, 100 % = every core busy
     follow_pid: int | None = None  # the widget keeps this row selected; see index_of_pid
     show_kernel_threads: bool = True
+    columns: tuple[SortKey, ...] = COLUMNS  # visible, in this order ([processes] columns)
 
 
 @dataclass(slots=True)

@@ -281,3 +281,43 @@ class Cursor:
         if t is None:
             return "live"
         return "paused at " + time.strftime("%H:%M:%S", time.localtime(t))
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_moment(text: str, newest: float) -> float:
+    """The time a person typed to jump to, as a timestamp; ValueError says what is accepted.
+
+    `14:03` or `14:03:27` is local time on the day of the newest tick (the day before if
+    that is later than the newest tick: just after midnight, 23:59 means last night);
+    `-90`, `-90s`, `-5m`, `-1h` or `5m ago` count back from the newest tick.
+    """
+    raw = text.strip().lower()
+    if not raw:
+        raise ValueError("type a time (14:03:27) or how far back (-5m)")
+    if ":" in raw:
+        parts = raw.split(":")
+        try:
+            numbers = [int(p) for p in parts]
+        except ValueError:
+            numbers = []
+        if len(numbers) not in (2, 3) or not (
+            0 <= numbers[0] < 24 and all(0 <= n < 60 for n in numbers[1:])
+        ):
+            raise ValueError(f"{text.strip()!r} is not a time of day: use HH:MM or HH:MM:SS")
+        hour, minute, second = [*numbers, 0][:3]
+        day = time.localtime(newest)
+        moment = time.mktime((day.tm_year, day.tm_mon, day.tm_mday, hour, minute, second, 0, 0, -1))
+        return moment - 86400 if moment > newest + 1 else moment
+    back = raw.removesuffix("ago").strip().removeprefix("-").strip()
+    factor = _UNITS.get(back[-1:], 0.0)
+    try:
+        amount = float(back[:-1] if factor else back) * (factor or 1.0)
+    except ValueError:
+        raise ValueError(
+            f"{text.strip()!r}: use a time of day (14:03:27) or how far back (-90s, -5m, -1h)"
+        ) from None
+    if not amount >= 0 or amount == float("inf"):
+        raise ValueError(f"{text.strip()!r}: how far back must be a positive duration")
+    return newest - amount

@@ -4,6 +4,11 @@ The screen keeps the user's view options (sort, filter, tree, follow) and turns 
 snapshot into rows with the pure `build_view`; reading /proc happens in the app's sampler.
 Given a saved snapshot instead, it shows that moment read-only: the same panels and table,
 fed once, with every action that would touch a live process explaining why it does not.
+
+Given the app's timeline (`ticks`), it can pause and rewind: a `Cursor` says which tick is
+looked at; the figures and the table show that tick, sorted and filtered as set, while the
+graphs go on and mark it. Replaying a recording (`replay`) is the same, read-only, with
+space playing the ticks in order instead of returning to live.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from perftop.formats.errors import FormatError
 from perftop.system.errors import ProcessError
 from perftop.system.history import SystemHistory
 from perftop.system.processes import (
@@ -33,14 +39,24 @@ from perftop.system.processes import (
     filter_text_matches,
 )
 from perftop.system.samples import ProcessSnapshot, SystemSample
+from perftop.system.timeline import Cursor, TickSource, parse_moment
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
-from perftop.ui.screens.dialogs import Confirm, SignalMenu, SortMenu
-from perftop.ui.widgets.meters import CpuPanel, IoPanel, MemoryPanel, SystemPanel, TempPanel
+from perftop.ui.screens.dialogs import Confirm, GoToTime, SignalMenu, SortMenu
+from perftop.ui.widgets.meters import (
+    CpuPanel,
+    IoPanel,
+    MemoryPanel,
+    Panel,
+    SystemPanel,
+    TempPanel,
+)
 from perftop.ui.widgets.process_detail import ProcessDetailPane
 from perftop.ui.widgets.process_table import ProcessTable
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from perftop.formats.snapshot import Snapshot
     from perftop.system.detail import ProcessDetail
 
@@ -49,6 +65,16 @@ def snapshot_marker(snapshot: Snapshot) -> str:
     """`snapshot of HOST at 2026-11-22 10:15:03 +0100`: local time, with its offset."""
     when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(snapshot.created))
     return f"snapshot of {printable(snapshot.hostname) or 'an unnamed host'} at {when}"
+
+
+def _span(seconds: float) -> str:
+    """`42 s`, `5 min 03 s`, `2 h 05 min`: how far back the paused moment is."""
+    s = max(round(seconds), 0)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 class DashboardScreen(Screen[None]):
@@ -82,21 +108,39 @@ class DashboardScreen(Screen[None]):
             Binding("F", "follow", "Follow", show=False),
             Binding("c", "toggle_cpu_mode", "CPU% mode", show=False),
             Binding("K", "toggle_kernel_threads", "Kernel threads", show=False),
+            Binding("space", "toggle_pause", "Pause"),
+            Binding("left_square_bracket", "step(-1)", "Step back", show=False),
+            Binding("right_square_bracket", "step(1)", "Step forward", show=False),
+            Binding("left_curly_bracket", "jump(-60)", "A minute back", show=False),
+            Binding("right_curly_bracket", "jump(60)", "A minute forward", show=False),
+            Binding("at", "goto_time", "Go to time", show=False),
             Binding("f10,q", "app.quit", "Quit"),
             Binding("escape", "clear", "Clear filter", show=False),
         ],
     )
+    _MOMENT_ACTIONS = frozenset({"toggle_pause", "step", "jump", "goto_time"})
 
     def __init__(
         self,
         history: SystemHistory,
         options: ViewOptions | None = None,
         saved: Snapshot | None = None,
+        *,
+        ticks: TickSource | None = None,
+        replay: str | None = None,
+        play_every: float = 1.0,
     ) -> None:
         super().__init__()
         self.history = history
         self.options = options or ViewOptions()
         self.saved = saved  # a snapshot shown read-only; None when live
+        # Every tick kept (the app's Timeline, or a recording), and where the screen looks.
+        self.ticks = ticks
+        self.cursor = Cursor(ticks) if ticks is not None else None
+        self.replay = replay  # "recording of HOST": replayed read-only; None when live
+        self.play_every = play_every  # seconds between ticks when a replay plays
+        self._playing: Timer | None = None
+        self._live: tuple[SystemSample, ProcessSnapshot] | None = None  # the newest tick
         self.snapshot: ProcessSnapshot | None = None
         self.sample: SystemSample | None = None
         self.view: list[ViewRow] = []
@@ -107,6 +151,7 @@ class DashboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         if self.saved is not None:
             yield Static(self._marker_text(self.saved), id="snapshot-banner")
+        yield Static(id="moment-banner")
         yield SystemPanel(id="topbar")
         with Horizontal(id="meters"):
             yield CpuPanel(id="cpu")
@@ -132,8 +177,12 @@ class DashboardScreen(Screen[None]):
         self.query_one("#detail").border_title = "process"
         self.query_one(ProcessTable).focus()
         self._resize_meters()
+        self.query_one("#moment-banner").display = False
         if self.saved is not None:
             self.show(self.saved.sample, self.saved.processes)
+        if self.replay is not None and self.cursor is not None and self.ticks:
+            self.cursor.jump_to(self.ticks.timestamp(0))  # a replay starts at its beginning
+            self._show_moment()
 
     def _marker_text(self, saved: Snapshot) -> str:
         text = f" {snapshot_marker(saved)} · read-only"
@@ -146,6 +195,8 @@ class DashboardScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "saved_profile":
             return self.saved is not None and self.saved.profile is not None
+        if action in self._MOMENT_ACTIONS:
+            return self.cursor is not None
         return True
 
     def on_resize(self) -> None:
@@ -165,26 +216,43 @@ class DashboardScreen(Screen[None]):
 
     # --- data in ------------------------------------------------------------------------------
 
+    @property
+    def paused(self) -> bool:
+        return self.cursor is not None and not self.cursor.is_live
+
     def show(self, sample: SystemSample | None, snapshot: ProcessSnapshot) -> None:
+        """The newest data: each live tick, or a saved snapshot's once. While paused, the
+        moment looked at stays on screen and only the graphs move on (and their cursor)."""
+        if sample is not None:
+            self._live = (sample, snapshot)
+        if self.paused:
+            if self.sample is not None:
+                self._draw(self.sample, None)
+            return
+        self._draw(sample, snapshot)
+
+    def _draw(self, sample: SystemSample | None, snapshot: ProcessSnapshot | None) -> None:
+        """Show `sample` in the panels and `snapshot` in the table (None: keep the table)."""
         first = self.sample is None
-        self.sample, self.snapshot = sample, snapshot
+        self.sample = sample
+        if snapshot is not None:
+            self.snapshot = snapshot
         if sample is None:  # a snapshot saved before the first meter sample: the table only
             self._rebuild_view()
             return
         if first:
             self._resize_meters()
-        for panel in self.query("#topbar, #cpu, #mem, #temps, #disk, #net"):
-            if isinstance(panel, SystemPanel | CpuPanel | MemoryPanel | IoPanel | TempPanel):
-                if first:
-                    # A saved snapshot arrives with its history: the graphs' time axes start
-                    # that many samples in, as they would have live (one sample adds one).
-                    panel.ticks = max(len(self.history) - 1, 0)
-                panel.show(sample, self.history)
+        behind = self.cursor.behind if self.cursor is not None else None
+        for panel in self.query(Panel):
+            panel.behind = behind
+            panel.show(sample, self.history)
         temps = self.query_one("#temps")
         temps.display = bool(sample.temps)
         if temps.display:
             temps.styles.height = min(len(sample.temps), 6) + 2
-        self._rebuild_view()
+        if snapshot is not None:
+            self._rebuild_view()
+        self._update_banner()
 
     def view_changed(self) -> None:
         """The app changed the view options (F2): show the table with them now."""
@@ -197,6 +265,7 @@ class DashboardScreen(Screen[None]):
         self.view = build_view(self.snapshot, self.options)
         table = self.query_one(ProcessTable)
         table.sort_key, table.reverse = self.options.sort_key, self.options.reverse
+        table.columns = self.options.columns
         table.set_rows(self.view, self.snapshot.timestamp)
         following = self.options.follow_pid
         if following is not None and not table.move_to_pid(following):
@@ -226,6 +295,136 @@ class DashboardScreen(Screen[None]):
             # No layout: the line is one row whatever it says, and a layout pass each tick
             # re-arranges the whole screen; unchanged, it is not even repainted (bytes).
             self.query_one("#status", Static).update(text, layout=False)
+
+    # --- the moment looked at: pause, step, jump, replay --------------------------------------
+
+    def _show_moment(self) -> None:
+        """Show the tick under the cursor, or the newest when live."""
+        cursor, ticks = self.cursor, self.ticks
+        if cursor is None or ticks is None:
+            return
+        index = cursor.index
+        if index is None:
+            if self._live is not None:
+                self._draw(*self._live)
+            self._update_banner()
+            return
+        try:
+            sample, snapshot = ticks.sample_at(index), ticks.processes_at(index)
+        except FormatError as exc:  # a damaged record in a recording: say so, stay put
+            self.notify(str(exc), severity="error")
+            return
+        self._draw(sample, snapshot)
+
+    def _update_banner(self) -> None:
+        cursor, ticks = self.cursor, self.ticks
+        if cursor is None or ticks is None:
+            return
+        banner = self.query_one("#moment-banner", Static)
+        index = cursor.index
+        if index is None or not len(ticks):
+            if banner.display:
+                banner.display = False
+            return
+        keys = "[ ]: step  { }: minute  @: go to time"
+        if self.replay is not None:
+            state = "playing · space: pause" if self._playing else "space: play"
+            clock = time.strftime("%H:%M:%S", time.localtime(ticks.timestamp(index)))
+            text = f" {self.replay} · {clock} · {index + 1}/{len(ticks)} · {state}  {keys}"
+        else:
+            ago = ticks.timestamp(len(ticks) - 1) - ticks.timestamp(index)
+            text = f" {cursor.label()} · {_span(ago)} before live · space: live  {keys}"
+        banner.update(text, layout=False)
+        banner.display = True
+
+    def _moved(self) -> None:
+        self._show_moment()
+        self._update_status()
+
+    def action_toggle_pause(self) -> None:
+        cursor = self.cursor
+        if cursor is None:
+            return
+        if self.replay is not None:
+            self._toggle_play()
+        elif cursor.is_live:
+            cursor.pause()
+        else:
+            cursor.live()
+        self._moved()
+
+    def action_step(self, n: int) -> None:
+        if self.cursor is not None:
+            self._stop_playing()
+            self.cursor.step(n)
+            self._moved()
+
+    def action_jump(self, seconds: float) -> None:
+        if self.cursor is not None:
+            self._stop_playing()
+            self.cursor.jump_seconds(seconds)
+            self._moved()
+
+    def action_goto_time(self) -> None:
+        ticks = self.ticks
+        if ticks is None or not len(ticks):
+            self.notify("nothing recorded yet")
+            return
+
+        def clock(i: int) -> str:
+            return time.strftime("%H:%M:%S", time.localtime(ticks.timestamp(i)))
+
+        def chosen(text: str | None) -> None:
+            if text is None or self.cursor is None:
+                return
+            try:
+                when = parse_moment(text, ticks.timestamp(len(ticks) - 1))
+            except ValueError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            if when < ticks.timestamp(0):
+                self.notify(f"the history kept starts at {clock(0)}: going there")
+            self._stop_playing()
+            self.cursor.jump_to(when)
+            self._moved()
+
+        self.app.push_screen(GoToTime(f"{clock(0)} to {clock(len(ticks) - 1)}"), chosen)
+
+    @on(Panel.MomentClicked)
+    def _graph_clicked(self, event: Panel.MomentClicked) -> None:
+        """A click on a graph: go to that sample's moment (graphs and ticks keep step)."""
+        if self.cursor is None:
+            return
+        stamps = self.history.timestamps().last(event.behind + 1)
+        if len(stamps) == event.behind + 1:
+            self._stop_playing()
+            self.cursor.jump_to(stamps[0])
+            self._moved()
+
+    def _toggle_play(self) -> None:
+        if self._playing is not None:
+            self._stop_playing()
+            return
+        cursor, ticks = self.cursor, self.ticks
+        if cursor is None or ticks is None:
+            return
+        if cursor.index == len(ticks) - 1:  # at the end: play again from the start
+            cursor.jump_to(ticks.timestamp(0))
+        self._playing = self.set_interval(self.play_every, self._play_step)
+
+    def _play_step(self) -> None:
+        cursor, ticks = self.cursor, self.ticks
+        if cursor is None or ticks is None or cursor.index == len(ticks) - 1:
+            self._stop_playing()
+            return
+        cursor.step(1)
+        self._moved()
+
+    def _stop_playing(self) -> None:
+        if self._playing is not None:
+            self._playing.stop()
+            self._playing = None
+            self._update_banner()
 
     # --- process table interactions ----------------------------------------------------------
 
@@ -340,11 +539,15 @@ class DashboardScreen(Screen[None]):
     # --- acting on a process -----------------------------------------------------------------
 
     def _refuse_if_saved(self, what: str, hint: str = "") -> bool:
-        """In a snapshot, say why `what` cannot happen; True when it was refused."""
-        if self.saved is None:
+        """In a snapshot or a replay, say why `what` cannot happen; True when refused."""
+        if self.saved is not None:
+            source = snapshot_marker(self.saved)
+        elif self.replay is not None:
+            source = self.replay
+        else:
             return False
         self.notify(
-            f"{what}: this is a {snapshot_marker(self.saved)}, not the live machine{hint}",
+            f"{what}: this is a {source}, not the live machine{hint}",
             title="Read-only",
             severity="warning",
         )
@@ -394,8 +597,8 @@ class DashboardScreen(Screen[None]):
         current = self.query_one(ProcessTable).current
         if current is None:
             return
-        if self.saved is not None:
-            has_profile = self.saved.profile is not None
+        if self.saved is not None or self.replay is not None:
+            has_profile = self.saved is not None and self.saved.profile is not None
             hint = ". Press v for the profile saved with it" if has_profile else ""
             self._refuse_if_saved("cannot profile", hint)
             return

@@ -1,4 +1,4 @@
-"""Small modal screens: pick a signal, confirm it, pick a sort column.
+"""Small modal screens: pick a signal, confirm it, pick a sort column, type a time.
 
 Each returns its answer through `dismiss`, so the caller awaits a plain value.
 """
@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from perftop.system.processes import SortKey
@@ -98,6 +98,28 @@ class SortMenu(ModalScreen[SortKey | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(SortKey[str(event.option.id)])
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class GoToTime(ModalScreen[str | None]):
+    """Ask for a moment to go to; the caller parses it (`timeline.parse_moment`)."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
+
+    def __init__(self, span: str) -> None:
+        super().__init__()
+        self.span = span  # the moments there are to go to, e.g. "13:02:11 to 14:03:27"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Go to time", classes="dialog-title")
+            yield Label(f"history from {self.span}")
+            yield Input(placeholder="14:03:27, 14:03, -90s, -5m", id="moment")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)

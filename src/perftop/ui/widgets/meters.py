@@ -4,13 +4,21 @@ Each panel is given a SystemSample and the SystemHistory and renders them as lin
 runs (`Lines`); it computes nothing the model does not already hold. Colours come from ok /
 warn / crit levels that the stylesheet maps to colours (NO_COLOR and monochrome themes then
 just work).
+
+Paused (`behind` set: the moment looked at is that many samples before the newest), the
+graphs mark that moment with a cursor cell, showing an older stretch of history when the
+moment has left the live window; clicking a graph posts `MomentClicked`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.geometry import Region
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -20,7 +28,14 @@ from perftop.ui.braille import bar, braille_graph, shown_samples
 from perftop.ui.fmt import human_bytes, human_count, human_rate, human_uptime
 from perftop.ui.widgets.process_table import changed_span
 
-LEVEL_CLASSES = {"meter--ok", "meter--warn", "meter--crit", "meter--label", "meter--graph"}
+LEVEL_CLASSES = {
+    "meter--ok",
+    "meter--warn",
+    "meter--crit",
+    "meter--label",
+    "meter--graph",
+    "meter--cursor",
+}
 BOLD = Style(bold=True)
 
 Run = tuple[str, Style | None]
@@ -53,6 +68,17 @@ class Lines:
             self.lines.append([(part, style)] if part else [])
 
 
+@dataclass(slots=True)
+class Window:
+    """The values a graph draws, oldest first, and where they sit in time: value `i` is
+    `first_behind - i` samples before the newest; `cursor` is the index of the moment
+    looked at, None when live or when that moment is outside the values."""
+
+    values: list[float]
+    first_behind: int
+    cursor: int | None = None
+
+
 def _plain(line: list[Run]) -> str:
     return "".join([text for text, _ in line])
 
@@ -62,13 +88,22 @@ class Panel(Widget):
 
     COMPONENT_CLASSES = LEVEL_CLASSES
 
+    class MomentClicked(Message):
+        """A graph was clicked: go to the moment `behind` samples before the newest."""
+
+        def __init__(self, behind: int) -> None:
+            super().__init__()
+            self.behind = behind
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.sample: SystemSample | None = None
         self.history: SystemHistory | None = None
         self._shown: list[list[Run]] = []  # each line as last drawn, text and styles
         self._base: Style | None = None  # self.rich_style, computed once per tick, not per line
-        self.ticks = 0  # samples shown so far: where the graphs' fixed time axes stand
+        self.behind: int | None = None  # paused: samples between the moment and the newest
+        # The main graph's rows and time axis as last drawn: what a click maps to a moment.
+        self._graph_at: tuple[int, int, Window] | None = None
 
     def show(self, sample: SystemSample, history: SystemHistory) -> None:
         """Take a new sample and repaint only the spans of lines whose text changed.
@@ -78,7 +113,6 @@ class Panel(Widget):
         """
         self.sample = sample
         self.history = history
-        self.ticks += 1
         self._base = None
         lines = self._build_lines()
         old, self._shown = self._shown, lines
@@ -99,6 +133,7 @@ class Panel(Widget):
     def _build_lines(self) -> list[list[Run]]:
         if self.sample is None or self.history is None:
             return []
+        self._graph_at = None
         return self.render_text(self.sample, self.history).lines
 
     def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
@@ -150,14 +185,63 @@ class Panel(Widget):
         text.append(bar(percent / 100, width), self.level_style(level_of(percent, 60, 85)))
         text.append("▏")
 
-    def shown(self, ring: Ring, width: int) -> list[float]:
-        """The values a graph `width` cells wide draws now, oldest first (see braille.py)."""
-        return ring.last(shown_samples(self.ticks, width))
+    def window(self, ring: Ring, width: int) -> Window:
+        """What a graph `width` cells wide draws now (see braille.py), and the cursor.
 
-    def graph(self, text: Lines, values: list[float], width: int, height: int, top: float) -> None:
-        for row in braille_graph(values, width, height, top):
+        Live, or paused on a moment still in view, the graph keeps its fixed time axis. A
+        moment further back gets a stretch of history of its own, the moment three quarters
+        of the way along it, so some of what followed shows too.
+        """
+        count = self.history.count if self.history is not None else len(ring)
+        n = min(shown_samples(count, width), len(ring))
+        behind = self.behind
+        if behind is None or behind < n:
+            cursor = None if behind is None else n - 1 - behind
+            return Window(ring.last(n), n - 1, cursor)
+        size = len(ring)
+        if behind >= size:  # older than the graphs keep: no cursor to draw
+            return Window(ring.values()[: 2 * width], size - 1)
+        at = size - 1 - behind  # the moment's index, oldest first
+        slots = 2 * max(width, 1)
+        end = min(at + 1 + slots // 4, size)
+        start = max(end - slots, 0)
+        return Window(ring.values()[start:end], size - 1 - start, at - start)
+
+    def graph(
+        self, text: Lines, window: Window, width: int, height: int, top: float, *, main: bool = True
+    ) -> None:
+        """Draw `window` as `height` rows; `main`: the graph a click on the panel reads."""
+        if main:
+            self._graph_at = (len(text.lines), height, window)
+        cell = None if window.cursor is None else window.cursor // 2
+        for row in braille_graph(window.values, width, height, top):
             text.append("\n")
-            text.append(row, self.graph_style)
+            if cell is None or cell >= len(row):
+                text.append(row, self.graph_style)
+                continue
+            text.append(row[:cell], self.graph_style)
+            text.append(row[cell], self.cursor_style)
+            text.append(row[cell + 1 :], self.graph_style)
+
+    @property
+    def cursor_style(self) -> Style:
+        return self.get_component_rich_style("meter--cursor")
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on the main graph goes to that moment (two samples share a cell: the
+        newer of them)."""
+        offset = event.get_content_offset(self)
+        where = self._graph_at
+        if offset is None or where is None:
+            return
+        first_row, rows, window = where
+        if not first_row <= offset.y < first_row + rows or not window.values:
+            return
+        index = min(2 * offset.x + 1, len(window.values) - 1)
+        if 2 * offset.x >= len(window.values):
+            return  # past the newest sample: the graph's empty right part
+        event.stop()
+        self.post_message(self.MomentClicked(window.first_behind - index))
 
 
 def _used_of(used: int, total: int) -> str:
@@ -182,7 +266,7 @@ class CpuPanel(Panel):
         freq = f"  {c.freq_mhz / 1000:.2f}GHz" if c.freq_mhz else ""
         text.append(f"  {s.core_count} cores{freq}")
         graph_rows = max(self.size.height - 2 - self.core_rows(len(c.per_core_percent), width), 1)
-        self.graph(text, self.shown(h.series("cpu.total"), width), width, graph_rows, 100.0)
+        self.graph(text, self.window(h.series("cpu.total"), width), width, graph_rows, 100.0)
         self._cores(text, s, h, width)
         return text
 
@@ -204,7 +288,8 @@ class CpuPanel(Panel):
         spark = max(cell - 10, 2)
         for i, pct in enumerate(cores):
             text.append("\n" if i % cols == 0 else " ")
-            (row,) = braille_graph(self.shown(h.series(f"cpu.core{i}"), spark), spark, 1, 100.0)
+            values = self.window(h.series(f"cpu.core{i}"), spark).values
+            (row,) = braille_graph(values, spark, 1, 100.0)
             # The figure before the sparkline, as in the CPU meter: see `Panel.meter`.
             text.append(f"{i:>2}", self.label_style)
             text.append(f"{pct:5.1f}%".rjust(cell - spark - 3) + " ")
@@ -253,7 +338,7 @@ class MemoryPanel(Panel):
             text.append("Swp ", self.label_style)
             text.append("no swap")
         rows = max(self.size.height - 3, 1)
-        self.graph(text, self.shown(h.series("mem.used_percent"), width), width, rows, 100.0)
+        self.graph(text, self.window(h.series("mem.used_percent"), width), width, rows, 100.0)
         return text
 
 
@@ -305,13 +390,13 @@ class IoPanel(Panel):
         total_a, total_b = sum(i[1] for i in items), sum(i[2] for i in items)
         text.append(f"\n{'total':<{name_w}} ", self.label_style)
         text.append(f"{human_rate(total_a):>9} {human_rate(total_b):>9}")
-        series_a = self.shown(h.series(a_name), width)
-        series_b = self.shown(h.series(b_name), width)
-        combined = [x + y for x, y in zip(series_a, series_b, strict=False)]
-        top = max(max(combined, default=0.0), 1024.0)
+        window = self.window(h.series(a_name), width)
+        other = self.window(h.series(b_name), width).values
+        window.values = [x + y for x, y in zip(window.values, other, strict=False)]
+        top = max(max(window.values, default=0.0), 1024.0)
         for _ in range(max(self.size.height - 2 - len(items[:list_rows]) - graph_rows, 0)):
             text.append("\n")
-        self.graph(text, combined, width, graph_rows, top)
+        self.graph(text, window, width, graph_rows, top)
         return text
 
 
