@@ -494,7 +494,7 @@ def _read(path: str) -> Profile | Snapshot:
 
 def _open_file(path: str, config: AppConfig) -> None:
     from perftop.formats.errors import FormatError
-    from perftop.formats.recording import RecordingReader, looks_like_recording
+    from perftop.formats.recording import RecordingReader, is_sqlite
     from perftop.formats.snapshot import Snapshot
 
     try:
@@ -502,7 +502,7 @@ def _open_file(path: str, config: AppConfig) -> None:
             head = f.read(100)
     except OSError:
         head = b""  # _read says what is wrong with it
-    if looks_like_recording(head):
+    if is_sqlite(head):  # a recording, or a reader's one-line reason why it is not
         try:
             reader = RecordingReader(path)
         except FormatError as exc:

@@ -494,3 +494,75 @@ def test_headless_commands_never_import_textual(tmp_path: Path) -> None:
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
     assert (tmp_path / "s.perftop").exists()
+
+
+# --- recordings: `--record FILE` and `perftop view` of one --------------------------------
+
+
+def _recording(path: Path, ticks: int) -> None:
+    from perftop.formats.recording import RecordingWriter
+
+    source = FakeSource()
+    with RecordingWriter(path) as writer:
+        for _ in range(ticks):
+            writer.append(source.sample_system(), source.sample_processes())
+
+
+def test_record_limit_takes_a_size_or_an_age() -> None:
+    parse = cli.parse_record_limit
+    assert parse("50M") == (50 * 1024 * 1024, None)
+    assert parse("1g") == (1024**3, None)
+    assert parse("500KB") == (500 * 1024, None)
+    assert parse("2h") == (None, 7200.0)
+    assert parse("30min") == (None, 1800.0)
+    assert parse("7d") == (None, 7 * 86400.0)
+    for bad in ("", "5", "0M", "-1h", "10K", "5s", "2 weeks", "M"):
+        with pytest.raises(Exception, match="invalid limit"):
+            parse(bad)
+
+
+def test_record_errors_are_one_line_before_the_tui(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    profile = tmp_path / "p.folded"
+    profile.write_text("main;work 3\n")
+    code, _, err = run_cli(capsys, "--record", str(profile), "--demo")
+    assert_one_line_error(code, err, "not a perftop recording")
+    assert profile.read_text() == "main;work 3\n", "a file that is not a recording is untouched"
+
+    code, _, err = run_cli(capsys, "--record", str(tmp_path / "no" / "such" / "dir.rec"))
+    assert_one_line_error(code, err, "dir.rec")
+
+    rec = tmp_path / "box.rec"
+    _recording(rec, 3)
+    code, _, err = run_cli(capsys, "--record", str(tmp_path / "new.rec"), "view", str(rec))
+    assert_one_line_error(code, err, "--record records the live machine")
+
+    code, _, err = run_cli(capsys, "--record", str(rec), "--record-limit", "3 parsecs")
+    assert_one_line_error(code, err, "invalid limit")
+
+
+def test_view_opens_a_recording_and_refuses_broken_ones(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rec = tmp_path / "box.rec"
+    _recording(rec, 5)
+    code, _, err = run_cli(capsys, "view", str(rec))
+    # Everything about the file was fine: only the missing terminal stops it.
+    assert_one_line_error(code, err, "needs a terminal")
+
+    empty = tmp_path / "empty.rec"
+    _recording(empty, 0)
+    code, _, err = run_cli(capsys, "view", str(empty))
+    assert_one_line_error(code, err, "holds no ticks")
+
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE t(x)")
+    code, _, err = run_cli(capsys, "view", str(other))
+    assert_one_line_error(code, err, "not a perftop recording")
+
+    code, _, err = run_cli(capsys, "diff", str(rec), str(rec))
+    assert_one_line_error(code, err, "is a perftop recording", "perftop view")

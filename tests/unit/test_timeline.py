@@ -189,3 +189,41 @@ def test_jumps_move_by_time_and_cross_gaps() -> None:
     assert cursor.time == 0.0
     cursor.jump_seconds(-60)  # already the oldest: stays
     assert cursor.index == 0
+
+
+# --- going to a typed moment, and the history up to a paused one --------------------------
+
+
+def test_parse_moment_takes_a_clock_time_or_a_span_back() -> None:
+    import time as _time
+
+    from perftop.system.timeline import parse_moment
+
+    newest = _time.mktime((2026, 11, 22, 14, 3, 27, 0, 0, -1))
+    assert parse_moment("-90s", newest) == newest - 90
+    assert parse_moment("5m ago", newest) == newest - 300
+    assert parse_moment("-1h", newest) == newest - 3600
+    assert parse_moment("30", newest) == newest - 30
+    assert parse_moment("14:03", newest) == newest - 27
+    assert parse_moment("14:00:00", newest) == newest - 207
+    # Later in the day than the newest tick: the day before.
+    assert parse_moment("23:59", newest) == _time.mktime((2026, 11, 21, 23, 59, 0, 0, 0, -1))
+    for bad in ("", "25:00", "14:61", "1:2:3:4", "soon", "-xm", "-infs", "-nan"):
+        with pytest.raises(ValueError):
+            parse_moment(bad, newest)
+
+
+def test_history_until_drops_the_newest_samples_and_keeps_the_time_axis() -> None:
+    from perftop.system.history import SystemHistory
+
+    sampler = FakeSystemSampler()
+    history = SystemHistory(50)
+    for _ in range(80):  # past capacity: the rings have wrapped
+        history.append(sampler.sample())
+    cut = history.until(10)
+    assert len(cut) == 40
+    assert cut.count == 70
+    assert cut.timestamps().latest() == history.timestamps().last(11)[0]
+    assert cut.series("cpu.total").values() == history.series("cpu.total").values()[:40]
+    assert history.until(0).series("cpu.total").values() == history.series("cpu.total").values()
+    assert len(history.until(500)) == 0

@@ -73,6 +73,13 @@ CREATE TABLE ticks(seq INTEGER PRIMARY KEY, ts REAL NOT NULL, grp INTEGER NOT NU
 """
 
 
+def is_sqlite(head: bytes) -> bool:
+    """Whether a file starts like an SQLite database. A recording whose writer was killed
+    before its first checkpoint has its pages, application id included, still in the -wal
+    file: only opening it tells."""
+    return head.startswith(_SQLITE_MAGIC)
+
+
 def looks_like_recording(head: bytes) -> bool:
     """Whether the first 100 bytes of a file are those of a perftop recording."""
     return head.startswith(_SQLITE_MAGIC) and head[68:72] == APPLICATION_ID.to_bytes(4, "big")
