@@ -62,6 +62,19 @@ async def dashboard() -> None:
         app.save_screenshot("dashboard-tree.svg", str(OUT))
 
 
+async def rewind() -> None:
+    """Paused 40 s back while the machine goes on: the graphs mark the moment."""
+    app = PerftopApp(FakeSource, AppConfig(delay_s=3600))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(90):
+            app.sample_now()
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)
+        await pilot.press("space", *["left_square_bracket"] * 40)
+        await pilot.pause(0.3)
+        app.save_screenshot("dashboard-paused.svg", str(OUT))
+
+
 async def flame(seconds: float = 6.0) -> None:
     script = OUT / "_target.py"
     script.write_text(TARGET)
@@ -96,6 +109,7 @@ async def flame(seconds: float = 6.0) -> None:
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     asyncio.run(dashboard())
+    asyncio.run(rewind())
     asyncio.run(flame())
     for path in sorted(OUT.glob("*.svg")):
         print(path.relative_to(OUT.parent))

@@ -241,3 +241,18 @@ async def test_replaying_a_recording_steps_plays_and_refuses_to_act(tmp_path: Pa
         assert any("recording of" in n.message for n in app._notifications)
         assert len(app.history) == 200, "a replay never samples the live machine"
     reader.close()
+
+
+async def test_acting_on_a_paused_row_whose_process_is_gone_is_refused() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 5)
+        await pilot.press("space")
+        # The fake machine's processes do not exist here: as if they had exited since.
+        assert table(pilot).current is not None
+        await pilot.press("f8")
+        await pilot.press("p")
+        await pilot.pause()
+        gone = [n for n in app._notifications if "has exited since that moment" in n.message]
+        assert len(gone) == 2
+        assert app.screen is app.dashboard, "no profile screen opened"

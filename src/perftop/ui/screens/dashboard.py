@@ -38,7 +38,7 @@ from perftop.system.processes import (
     display_command,
     filter_text_matches,
 )
-from perftop.system.samples import ProcessSnapshot, SystemSample
+from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
 from perftop.system.timeline import Cursor, TickSource, parse_moment
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
@@ -579,9 +579,30 @@ class DashboardScreen(Screen[None]):
 
         self.app.push_screen(SignalMenu(row.pid, printable(row.name)), chosen)
 
+    def _gone_since(self, row: ProcessRow) -> bool:
+        """Paused, a row may name a process that has exited since, or whose PID another
+        process now has: say so (True) rather than act on the wrong one."""
+        if not self.paused:
+            return False
+        from perftop.system.processes import process_start_time
+
+        try:
+            started = process_start_time(row.pid)
+        except ProcessError:
+            started = -1.0
+        if started is not None and abs(started - row.start_time) > 1.0:
+            self.notify(
+                f"PID {row.pid} ({printable(row.name)}) has exited since that moment",
+                severity="warning",
+            )
+            return True
+        return False
+
     def action_renice(self, delta: int) -> None:
         current = self.query_one(ProcessTable).current
         if current is None or self._refuse_if_saved("priority unchanged"):
+            return
+        if self._gone_since(current.row):
             return
         from perftop.system.processes import renice
 
@@ -601,6 +622,8 @@ class DashboardScreen(Screen[None]):
             has_profile = self.saved is not None and self.saved.profile is not None
             hint = ". Press v for the profile saved with it" if has_profile else ""
             self._refuse_if_saved("cannot profile", hint)
+            return
+        if self._gone_since(current.row):
             return
         title = printable(display_command(current.row))
         self.post_message(self.ProfileRequested(current.row.pid, title))
