@@ -67,6 +67,9 @@ def snapshot_marker(snapshot: Snapshot) -> str:
     return f"snapshot of {printable(snapshot.hostname) or 'an unnamed host'} at {when}"
 
 
+_NICE = Binding.Group("Nice -/+")
+
+
 def _span(seconds: float) -> str:
     """`42 s`, `5 min 03 s`, `2 h 05 min`: how far back the paused moment is."""
     s = max(round(seconds), 0)
@@ -98,8 +101,9 @@ class DashboardScreen(Screen[None]):
             Binding("less_than_sign", "sort_step(-1)", "Sort column left", show=False),
             Binding("greater_than_sign", "sort_step(1)", "Sort column right", show=False),
             Binding("I", "invert_sort", "Invert sort", show=False),
-            Binding("f7", "renice(-1)", "Nice -"),
-            Binding("f8", "renice(1)", "Nice +"),
+            # One footer entry for the pair: the footer has no room to spare at 120 columns.
+            Binding("f7", "renice(-1)", "Nice -", group=_NICE),
+            Binding("f8", "renice(1)", "Nice +", group=_NICE),
             Binding("f9,k", "kill", "Kill"),
             Binding("enter,p", "profile", "Profile"),
             Binding("i", "toggle_detail", "Info"),
@@ -166,7 +170,7 @@ class DashboardScreen(Screen[None]):
             yield ProcessDetailPane(id="detail")
         yield Input(id="filter", placeholder="filter: name, command, user or PID")
         yield Static(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#cpu").border_title = "cpu"
