@@ -287,3 +287,20 @@ def test_corrupted_recordings_raise_only_format_error(
                         assert e.source == str(path)
         except FormatError as e:
             assert e.source == str(path)
+
+
+def test_replay_history_keeps_step_with_the_ticks_over_a_damaged_record(tmp_path: Path) -> None:
+    from perftop.formats.recording import replay_history
+
+    path, ticks = tmp_path / "rec.perftop", _ticks(30)
+    _record(path, ticks, keyframe_every=10)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE ticks SET data = x'00ff' WHERE seq = 14")
+    with RecordingReader(path) as reader:
+        history, damaged = replay_history(reader)
+        assert damaged == 1
+        assert len(history) == len(reader) == 30
+        cpu = history.series("cpu.total").values()
+        assert cpu[13] == cpu[14] == ticks[13][0].cpu.total_percent, "the one before repeats"
+        assert cpu[15] == ticks[15][0].cpu.total_percent
+        assert history.timestamps().values() == [t[0].timestamp for t in ticks]

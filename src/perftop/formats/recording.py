@@ -37,6 +37,7 @@ not a recording raises FormatError naming it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import sqlite3
@@ -431,8 +432,9 @@ class RecordingReader:
 def replay_history(reader: RecordingReader) -> tuple[SystemHistory, int]:
     """The graphs' history of a whole recording, and how many ticks were unreadable.
 
-    An unreadable tick repeats the one before it (zeros if it is the first), so the history
-    keeps step with the reader's ticks: the cursor and the graphs address ticks alike.
+    An unreadable tick repeats the figures before it (zeros if it is the first) at its own
+    time, so the history keeps step with the reader's ticks: the cursor and the graphs
+    address ticks alike.
     Reads every tick's system part, about 0.4 ms each (1.5 s for an hour at 1 s).
     """
     history = SystemHistory(max(len(reader), 1))
@@ -443,8 +445,11 @@ def replay_history(reader: RecordingReader) -> tuple[SystemHistory, int]:
             previous = reader.sample_at(index)
         except FormatError:
             damaged += 1
+            when = reader.timestamp(index)
             if previous is None:
                 zero = CpuSample(0.0, 0.0, 0.0, 0.0, ())
-                previous = SystemSample(reader.timestamp(index), zero, MemorySample(*[0] * 8))
+                previous = SystemSample(when, zero, MemorySample(*[0] * 8))
+            else:
+                previous = dataclasses.replace(previous, timestamp=when)
         history.append(previous)
     return history, damaged
