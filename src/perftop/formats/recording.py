@@ -435,7 +435,7 @@ def replay_history(reader: RecordingReader) -> tuple[SystemHistory, int]:
     An unreadable tick repeats the figures before it (zeros if it is the first) at its own
     time, so the history keeps step with the reader's ticks: the cursor and the graphs
     address ticks alike.
-    Reads every tick's system part, about 0.4 ms each (1.5 s for an hour at 1 s).
+    Reads every tick: 0.25 s for an hour at one tick a second and ~480 processes.
     """
     history = SystemHistory(max(len(reader), 1))
     damaged = 0
