@@ -168,6 +168,10 @@ def loads_config(text: str, path: str = "<config>") -> tuple[Config, list[Proble
         match = re.search(r"line (\d+)", str(exc))
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         return config, [Problem(path, int(match.group(1)) if match else None, "", reason)]
+    except ValueError as exc:  # an integer past Python's 4300-digit limit on conversion
+        return config, [Problem(path, None, "", str(exc).split(":")[0])]
+    except RecursionError:  # arrays or inline tables nested a thousand deep
+        return config, [Problem(path, None, "", "values nested too deeply")]
     problems: list[Problem] = []
     for section, table in doc.items():
         if section == "keys":

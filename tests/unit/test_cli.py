@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from perftop import __version__
+from perftop import __version__, cli
 from perftop.cli import parse_delay
+from perftop.system.processes import SortKey, ViewOptions
 
 
 def perftop(*args: str) -> subprocess.CompletedProcess[str]:
@@ -66,3 +68,14 @@ def test_delay_follows_htop_tenths_or_seconds() -> None:
     assert parse_delay("2s") == 2.0
     with pytest.raises(Exception, match="invalid delay"):
         parse_delay("fast")
+
+
+def test_config_columns_become_the_view_options(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[processes]\ncolumns = ["CPU%", "command", "PID"]\n')
+    args = cli.build_parser().parse_args(["--config", str(path), "--sort", "mem"])
+    cli._load_settings(args)
+    view = cli._view_options(args)
+    assert isinstance(view, ViewOptions)
+    assert view.columns == (SortKey.CPU, SortKey.COMMAND, SortKey.PID)
+    assert view.sort_key is SortKey.MEM, "a flag still picks a column that is not shown"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import pwd
 import shutil
@@ -24,6 +25,7 @@ from perftop.system.processes import (
     COLUMNS,
     ProcessCollector,
     SortKey,
+    StableOrder,
     ViewOptions,
     build_view,
     cycle_sort_key,
@@ -34,6 +36,7 @@ from perftop.system.processes import (
     renice,
     send_signal,
     sort_key_for_column,
+    within_noise,
 )
 from perftop.system.samples import ProcessRow, ProcessSnapshot
 
@@ -464,6 +467,75 @@ def test_filtered_tree_keeps_ancestors() -> None:
 def test_a_ppid_cycle_loses_no_rows() -> None:
     cyclic = snapshot(row(7, 8), row(8, 7), row(9, 7))
     assert sorted(v.row.pid for v in build_view(cyclic, ViewOptions(tree=True))) == [7, 8, 9]
+
+
+def cpu_tick(
+    order: StableOrder,
+    *cpu: tuple[int, float | None],
+    key: SortKey = SortKey.CPU,
+    reverse: bool = True,
+    moment: float | None = None,
+) -> list[int]:
+    """One tick through build_view then `order`: (pid, reading) pairs, in the view's order."""
+    field = {SortKey.CPU: "cpu_percent", SortKey.READ: "read_bytes_per_s"}.get(key, "cpu_percent")
+    table = snapshot(*(row(pid, **{field: value}) for pid, value in cpu))
+    view = build_view(table, ViewOptions(sort_key=key, reverse=reverse))
+    when = next(TICKS) if moment is None else moment
+    return [v.row.pid for v in order.apply(view, key, reverse, when)]
+
+
+TICKS = itertools.count(1000)
+
+
+def test_stable_order_ignores_noise_and_follows_real_changes() -> None:
+    order = StableOrder()
+    assert cpu_tick(order, (1, 5.0), (2, 4.5), (3, 0.0), (4, 0.0)) == [1, 2, 3, 4]
+    # 2 overtakes 1 by a clock tick or less, 4 wakes for one tick: noise, nothing moves.
+    assert cpu_tick(order, (1, 4.2), (2, 5.1), (3, 0.0), (4, 1.0)) == [1, 2, 3, 4]
+    # Exact ties keep the previous order too, not PID order.
+    assert cpu_tick(order, (1, 3.0), (2, 3.0), (3, 0.0), (4, 1.0)) == [1, 2, 3, 4]
+    # A real change re-sorts at once: 4 jumps to the top, 2 climbs past 1.
+    assert cpu_tick(order, (1, 4.0), (2, 9.0), (3, 0.0), (4, 50.0)) == [4, 2, 1, 3]
+    # Relative margin: 50 -> 46 is noise for a busy process, 9 -> 12 is not.
+    assert cpu_tick(order, (1, 4.0), (2, 12.0), (3, 0.0), (4, 46.0)) == [4, 2, 1, 3]
+    assert cpu_tick(order, (1, 4.0), (2, 50.5), (3, 0.0), (4, 46.0)) == [2, 4, 1, 3]
+    # A new process goes after those it ties with; a gone (or filtered out) one is forgotten.
+    assert cpu_tick(order, (2, 50.5), (4, 46.0), (1, 4.0), (5, 0.0), (3, 0.0)) == [2, 4, 1, 3, 5]
+    assert cpu_tick(order, (2, 50.5), (1, 4.0), (5, 0.0)) == [2, 1, 5]
+
+
+def test_stable_order_drifts_at_most_two_margins() -> None:
+    order = StableOrder()
+    cpu_tick(order, (1, 10.0), (2, 9.0))
+    # 1 sinks and 2 rises by less than a margin each: 1 is shown above 2 though lower...
+    assert cpu_tick(order, (1, 9.0), (2, 10.0)) == [1, 2]
+    assert not within_noise(SortKey.CPU, 9.0, 12.5)
+    # ...but once either has moved by more than a margin from where it was ordered, it moves.
+    assert cpu_tick(order, (1, 9.0), (2, 12.5)) == [2, 1]
+
+
+def test_stable_order_resorts_fully_on_an_explicit_sort_change() -> None:
+    order = StableOrder()
+    cpu_tick(order, (1, 5.0), (2, 4.5))
+    assert cpu_tick(order, (1, 4.5), (2, 5.0)) == [1, 2]  # held
+    assert cpu_tick(order, (1, 4.5), (2, 5.0), reverse=False) == [1, 2]  # inverted: exact
+    assert cpu_tick(order, (1, 4.5), (2, 5.0)) == [2, 1]  # back: exact again
+    # A key without a margin passes build_view's order through, ties by PID.
+    assert cpu_tick(order, (2, 1.0), (1, 1.0), key=SortKey.PID, reverse=False) == [1, 2]
+    # Unreadable I/O (None) sorts last and is never "noise" next to a number.
+    assert cpu_tick(order, (1, None), (2, 0.0), key=SortKey.READ) == [2, 1]
+    assert cpu_tick(order, (1, 10_000.0), (2, 0.0), key=SortKey.READ) == [1, 2]
+    # The tree keeps its own order.
+    tree = build_view(TREE, ViewOptions(tree=True))
+    assert order.apply(tree, SortKey.CPU, True, next(TICKS)) == tree
+
+
+def test_stable_order_sorts_exactly_after_going_back_in_time() -> None:
+    order = StableOrder()
+    cpu_tick(order, (1, 5.0), (2, 4.5), moment=10.0)
+    assert cpu_tick(order, (1, 4.5), (2, 5.0), moment=11.0) == [1, 2]  # the next tick: held
+    assert cpu_tick(order, (1, 4.5), (2, 5.0), moment=11.0) == [1, 2]  # redrawn (a filter)
+    assert cpu_tick(order, (1, 4.5), (2, 5.0), moment=9.0) == [2, 1]  # rewound: exact
 
 
 def test_column_helpers() -> None:

@@ -7,14 +7,17 @@ texts py-spy 0.4 prints; one of them also provokes a real "Permission Denied" as
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -34,7 +37,14 @@ from perftop.profiling.backend import (
 )
 from perftop.profiling.launch import launch
 from perftop.profiling.model import Profile
-from perftop.profiling.pyspy import PySpyBackend, dump_threads, find_pyspy, translate_error
+from perftop.profiling.pyspy import (
+    PySpyBackend,
+    _Clock,
+    dump_threads,
+    find_pyspy,
+    parse_dump,
+    translate_error,
+)
 
 HOT = "perftop_test_hot_loop"
 THREAD = "perftop-main"
@@ -392,3 +402,222 @@ def test_a_stopped_target_is_explained_whatever_py_spy_says() -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+# --- faults under a live session: a stopped target, a killed py-spy (issue 7) ---------------
+
+
+def wait_state(pid: int, states: tuple[str, ...], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in states:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"PID {pid} never reached state {states}")
+
+
+def batches_until(
+    backend: PySpyBackend, seconds: float, done: Callable[[Batch], bool]
+) -> list[Batch]:
+    """Batches until one satisfies `done` (it is the last in the list); fails after `seconds`."""
+    got: list[Batch] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        batch = backend.next_batch(0.2)
+        if batch is not None:
+            got.append(batch)
+            if done(batch):
+                return got
+    raise AssertionError(f"no such batch within {seconds} s: {got}")
+
+
+def sampled(batch: Batch) -> bool:
+    return HOT in function_names(batch.profile)
+
+
+@needs_pyspy
+def test_stopped_target_is_let_go_and_sampled_again_when_it_continues(
+    target: subprocess.Popen[bytes],
+) -> None:
+    backend = PySpyBackend()
+    backend.start(target.pid, ProfilerOptions(batch_s=0.3))
+    try:
+        batches_until(backend, 5.0, sampled)
+        os.kill(target.pid, signal.SIGSTOP)
+        wait_state(target.pid, ("T",))
+        stopped = batches_until(backend, 5.0, lambda b: b.target_stopped)[-1]
+        assert stopped.warnings == [
+            f"PID {target.pid} is stopped (SIGSTOP or Ctrl-Z): sampling resumes when it "
+            f"continues (kill -CONT {target.pid}); the profile so far is kept"
+        ]
+        assert backend.running and not stopped.target_exited
+        assert pyspy_children() == []  # let go of: nothing attached to a stopped process
+        assert "TracerPid:\t0" in Path(f"/proc/{target.pid}/status").read_text()
+        coverage = backend.coverage
+        time.sleep(0.5)
+        assert backend.next_batch(0.1) is None  # nothing while it stays stopped
+        assert backend.coverage == pytest.approx(coverage, abs=1e-6)  # stopped time left out
+
+        os.kill(target.pid, signal.SIGCONT)
+        after = batches_until(backend, 5.0, sampled)
+        assert not any(b.target_stopped or b.warnings for b in after)
+        assert backend.coverage >= 0.8
+    finally:
+        backend.stop()
+    assert pyspy_children() == []
+
+
+@needs_pyspy
+def test_a_stopped_target_that_is_killed_ends_the_session_as_an_exit(
+    target: subprocess.Popen[bytes],
+) -> None:
+    backend = PySpyBackend()
+    backend.start(target.pid, ProfilerOptions(batch_s=0.3))
+    try:
+        profile = Profile()
+        for batch in batches_until(backend, 5.0, sampled):
+            profile.merge(batch.profile)
+        os.kill(target.pid, signal.SIGSTOP)
+        batches_until(backend, 5.0, lambda b: b.target_stopped)
+        target.kill()
+        target.wait()
+        last = batches_until(backend, 5.0, lambda b: b.target_exited)[-1]
+        assert last.profile.ended and last.profile.end_reason == "target exited"
+        assert backend.next_batch(0.5) is None  # and no error after it
+        assert not backend.running
+        assert HOT in function_names(profile)
+    finally:
+        backend.stop()
+
+
+@needs_pyspy
+def test_killed_pyspy_is_restarted_reported_and_costs_coverage(
+    target: subprocess.Popen[bytes],
+) -> None:
+    backend = PySpyBackend()
+    backend.start(target.pid, ProfilerOptions(batch_s=1.0))
+    try:
+        batches_until(backend, 5.0, sampled)
+        before = backend.coverage
+        assert before > 0.9
+        (victim,) = pyspy_children()
+        victim.kill()
+        lost = batches_until(backend, 5.0, lambda b: bool(b.warnings))[-1]
+        (warning,) = lost.warnings
+        assert warning.startswith("py-spy was killed (signal 9); restarted, ")
+        assert warning.endswith(" s of samples lost")
+        assert lost.samples == 0 and lost.errors > 0 and not lost.target_exited
+        assert backend.coverage < before  # the lost batch is not covered time
+        assert batches_until(backend, 5.0, sampled)  # a new py-spy took over
+        assert backend.running
+    finally:
+        backend.stop()
+    assert pyspy_children() == []
+
+
+@needs_pyspy
+def test_a_pyspy_killed_again_and_again_ends_the_session(
+    target: subprocess.Popen[bytes],
+) -> None:
+    backend = PySpyBackend()
+    backend.start(target.pid, ProfilerOptions(batch_s=2.0))
+    warnings: list[str] = []
+    try:
+        deadline = time.monotonic() + 20
+        with pytest.raises(ProfilerFailed, match="3 times in a row") as caught:
+            while time.monotonic() < deadline:
+                for child in pyspy_children():
+                    child.kill()
+                batch = backend.next_batch(0.05)
+                if batch is not None:
+                    warnings += batch.warnings
+        assert caught.value.message.startswith("py-spy was killed (signal 9), 3 times")
+        # A py-spy killed while it attaches had sampled nothing: no warning for it.
+        assert 1 <= len(warnings) <= 3
+        assert all(w.startswith("py-spy was killed (signal 9)") for w in warnings)
+        assert not backend.running
+    finally:
+        backend.stop()
+    assert pyspy_children() == []
+
+
+def test_coverage_clock_counts_overlaps_once_and_lost_spans_never() -> None:
+    clock = _Clock()
+    clock.attach(10.0)
+    assert clock.fraction(11.0) == 1.0
+    clock.attach(10.9)  # a hand-over: both sample from 10.9 to 11.0
+    assert clock.detach(10.0, 11.0, delivered=True) == 1.0
+    assert clock.detach(10.9, 12.0, delivered=True) == pytest.approx(1.0)  # not 1.1
+    assert clock.fraction(12.0) == 1.0
+    clock.attach(12.1)  # restarted after 0.1 s uncovered
+    assert clock.detach(12.1, 13.0, delivered=False) == pytest.approx(0.9)  # killed: lost
+    clock.attach(13.1)
+    assert clock.fraction(14.0) == pytest.approx((2.0 + 0.9) / 4.0)
+    clock.detach(13.1, 14.0, delivered=True)
+    clock.stop(14.0)  # paused, or the target stopped: the clock does not run
+    assert clock.fraction(20.0) == pytest.approx(2.9 / 4.0)
+    clock.failed += 0.4  # failed samples cost 1/rate each
+    assert clock.fraction(20.0) == pytest.approx(2.5 / 4.0)
+    assert _Clock().fraction(5.0) == 0.0  # never attached
+
+
+# --- parse_dump on what py-spy did not print ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "not JSON"),
+        ("[1, 2", "not JSON"),
+        ('{"frames": []}', "the top level is dict"),
+        ("[3]", "a thread is int"),
+        ('[{"frames": {}}]', "'frames' is dict, not a list"),
+        ('[{"frames": [7]}]', "a frame is int"),
+        ('[{"frames": [{"line": "12"}]}]', "'line' is str, not a whole number"),
+        ('[{"frames": [{"line": 1.5}]}]', "'line' is float"),
+        ('[{"os_thread_id": true}]', "'os_thread_id' is bool"),
+        ('[{"frames": [{"locals": [1]}]}]', "a local variable is int"),
+        ('[{"frames": [{"locals": {"a": 1}}]}]', "'locals' is dict"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ("[1" + "0" * 5000 + "]", "not JSON"),  # past int's digit limit
+    ],
+)
+def test_parse_dump_says_what_is_malformed(text: str, says: str) -> None:
+    with pytest.raises(ProfilerFailed, match=re.escape(says)) as caught:
+        parse_dump(text, with_locals=True)
+    assert "\n" not in caught.value.message and caught.value.message.startswith("py-spy dump")
+
+
+def test_parse_dump_reads_what_py_spy_prints() -> None:
+    text = json.dumps(
+        [
+            {
+                "thread_id": 139,
+                "os_thread_id": 4242,
+                "thread_name": "MainThread",
+                "active": True,
+                "owns_gil": False,
+                "frames": [
+                    {
+                        "name": "work",
+                        "filename": "/app/w.py",
+                        "line": 7,
+                        "locals": [{"name": "n", "repr": "3"}, {"name": "x", "repr": None}],
+                    },
+                    {"name": "<module>", "filename": "/app/w.py", "line": 1, "locals": None},
+                ],
+            },
+            {"thread_id": 5, "os_thread_id": None, "thread_name": None, "frames": None},
+        ]
+    )
+    main, other = parse_dump(text, with_locals=True)
+    assert (main.thread_id, main.name, main.active, main.owns_gil) == (
+        4242,
+        "MainThread",
+        True,
+        False,
+    )
+    assert [f.name for f in main.frames] == ["work", "<module>"] and main.frames[0].line == 7
+    assert main.locals == [{"n": "3", "x": "?"}, {}]
+    assert (other.thread_id, other.name, other.frames) == (5, None, [])
+    assert parse_dump(text)[0].locals == []

@@ -218,6 +218,12 @@ class Batch:
     samples: int  # stacks recorded (one per sampled thread per tick)
     errors: int  # samples the profiler failed to take
     target_exited: bool  # the target ended: this is the last batch
+    # The target is stopped (SIGSTOP, Ctrl-Z): nothing is sampled until it continues, and the
+    # next batch without this flag says sampling is back.
+    target_stopped: bool = False
+    # One line each, for a person: what went wrong in this window without ending the session
+    # (a profiler killed and restarted, its samples lost). Shown, never raised.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -268,8 +274,9 @@ class ProfilerBackend(abc.ABC):
     @property
     @abc.abstractmethod
     def coverage(self) -> float:
-        """Fraction (0..1) of the time sampling was on (since the first attach, pauses
-        excluded) during which the target was actually sampled: what batch gaps cost."""
+        """Fraction (0..1) of the time sampling was on (since the first attach, pauses and
+        stops of the target excluded) during which the target was actually sampled and the
+        samples delivered: what batch gaps, failed samples and lost batches cost."""
 
     @property
     @abc.abstractmethod

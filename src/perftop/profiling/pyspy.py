@@ -10,10 +10,18 @@ cost 2-40 % of every batch. Overlapping costs about one doubly counted sample pe
 few failed samples where both py-spys pause the target with ptrace at the same tick.
 
 `coverage` is time, not samples: of the wall time since the first attach (pauses excluded), the
-fraction during which a py-spy was attached, less 1/rate for each sample py-spy failed to take.
-A plain sample count would not do: py-spy samples at exponentially distributed intervals (to
-avoid aliasing), so a 1 s batch swings by about ±10 % on its own, and it counts one sample per
-active thread, reading 0 % for an idle target and over 100 % for a busy multi-threaded one.
+fraction during which a py-spy was attached and then delivered what it sampled, less 1/rate for
+each sample py-spy failed to take. A py-spy that dies (killed, stuck, unreadable output) takes
+its unsent batch with it: that time is uncovered, the batch carries a warning saying so, and a
+new py-spy takes over. A plain sample count would not do: py-spy samples at exponentially
+distributed intervals (to avoid aliasing), so a 1 s batch swings by about ±10 % on its own, and
+it counts one sample per active thread, reading 0 % for an idle target and over 100 % for a
+busy multi-threaded one.
+
+A target stopped by SIGSTOP or Ctrl-Z cannot be sampled (py-spy fails to suspend it, and a
+py-spy left attached would only count errors): the driver delivers what it had, lets go, says
+so in a batch marked `target_stopped`, and attaches again once the target continues. Like a
+pause, the stopped time is left out of `coverage`: there is nothing to sample.
 
 One daemon thread per session drives the chain and puts Batches on a queue; every py-spy is
 started through `perftop.children`, so none outlives perftop.
@@ -51,6 +59,7 @@ from perftop.profiling.pyspy_cli import (
     find_pyspy,
     parse_dump,
     process_name,
+    process_state,
     spawn_pyspy,
     translate_error,
 )
@@ -61,7 +70,57 @@ __all__ = ["PySpyBackend", "dump_threads", "find_pyspy", "parse_dump", "translat
 # py-spy retries for ~0.4 s itself (enough for a just-started interpreter to set up) before
 # it calls a target not Python; 10 s only bounds a py-spy that hangs.
 _ATTACH_TIMEOUT_S = 10.0
-_POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own
+_POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own, or a stopped target
+_STOPPED_POLL_S = 0.1  # how soon a stopped target that continues is sampled again
+# py-spys lost one after another, none delivering in between, before the session gives up.
+_MAX_LOSSES = 3
+
+
+class _Clock:
+    """The time accounting behind `coverage`, in monotonic seconds. Callers hold the lock."""
+
+    def __init__(self) -> None:
+        self.run_total = 0.0  # sampling was on (not paused, target not stopped): closed spans
+        self.run_since: float | None = None
+        self.covered = 0.0  # the union of the spans of the recordings that delivered
+        self.covered_until = 0.0
+        self.attached: list[float] = []  # attach times of the recordings sampling now
+        self.failed = 0.0  # 1/rate for each sample py-spy failed to take
+
+    def attach(self, at: float) -> None:
+        if self.run_since is None:  # the clock runs from the first attach on
+            self.run_since = at
+        self.attached.append(at)
+
+    def detach(self, attached_at: float, stopped_at: float, delivered: bool) -> float:
+        """A recording is over; the time it alone covered, lost if it did not deliver.
+
+        Recordings end in the order they attached, so the spans of those that delivered
+        are summed without counting an overlap twice.
+        """
+        if attached_at in self.attached:
+            self.attached.remove(attached_at)
+        alone = max(0.0, stopped_at - max(attached_at, self.covered_until))
+        if delivered:
+            self.covered += alone
+            self.covered_until = max(self.covered_until, stopped_at)
+        return alone
+
+    def stop(self, now: float) -> None:
+        if self.run_since is not None:
+            self.run_total += now - self.run_since
+            self.run_since = None
+
+    def fraction(self, now: float) -> float:
+        ran = self.run_total + (now - self.run_since if self.run_since is not None else 0.0)
+        covered = self.covered - self.failed
+        if self.attached:  # sampling now: counted as covered unless it is lost
+            covered += max(0.0, now - max(self.attached[0], self.covered_until))
+        return min(1.0, max(0.0, covered) / ran) if ran > 0 else 0.0
+
+
+class _Killed(ProfilerFailed):
+    """py-spy was killed by a signal before it attached: another may well attach."""
 
 
 class PySpyBackend(ProfilerBackend):
@@ -90,13 +149,9 @@ class PySpyBackend(ProfilerBackend):
         self._stopped = False
         self._drained = False
         self._live: set[Recording] = set()
-        # Time accounting for `coverage`, monotonic seconds.
-        self._run_total = 0.0
-        self._run_since: float | None = None
-        self._cover_total = 0.0
-        self._cover_since: float | None = None
-        self._failed_s = 0.0
-        self._attached = 0
+        self._clock = _Clock()
+        self._losses = 0  # recordings lost since the last one that delivered
+        self._loss = ""  # why the last one was lost
 
     # --- the public interface -------------------------------------------------------------
 
@@ -188,11 +243,7 @@ class PySpyBackend(ProfilerBackend):
     @property
     def coverage(self) -> float:
         with self._lock:
-            now = time.monotonic()
-            ran = self._run_total + (now - self._run_since if self._run_since else 0.0)
-            covered = self._cover_total + (now - self._cover_since if self._cover_since else 0.0)
-            covered -= self._failed_s
-        return min(1.0, max(0.0, covered) / ran) if ran > 0 else 0.0
+            return self._clock.fraction(time.monotonic())
 
     @property
     def running(self) -> bool:
@@ -247,21 +298,23 @@ class PySpyBackend(ProfilerBackend):
                 return "pending"
             if not rec.read_stdout(min(remaining, _POLL_S)):
                 self._discard(rec)  # py-spy exited before attaching: its stderr says why
+                code = rec.popen.returncode
+                if code is not None and code < 0 and not rec.errors_text.strip():
+                    raise _Killed(f"py-spy was killed (signal {-code})")  # said nothing
                 raise translate_error(
                     rec.errors_text, rec.popen.returncode, self._pid, name=process_name(self._pid)
                 )
         rec.attached_at = time.monotonic()
         with self._lock:
-            if self._attached == 0:
-                self._cover_since = rec.attached_at
-            self._attached += 1
-            if self._run_since is None:  # the clock runs from the first attach on
-                self._run_since = rec.attached_at
+            self._clock.attach(rec.attached_at)
         return "attached"
 
     def _discard(self, rec: Recording) -> None:
         children.terminate(rec.popen, timeout=0.5)
         rec.errors_text = rec.read_errors()
+        if rec.attached_at:
+            with self._lock:
+                self._clock.detach(rec.attached_at, time.monotonic(), delivered=False)
         self._live.discard(rec)
         rec.close()
 
@@ -270,34 +323,39 @@ class PySpyBackend(ProfilerBackend):
         rec.stopped_at = time.monotonic()
         if rec.popen.poll() is None:
             rec.popen.send_signal(signal.SIGINT)
+        loss = ""
         try:
             rec.popen.wait(timeout=self._stop_timeout())
         except subprocess.TimeoutExpired:
-            children.terminate(rec.popen, timeout=0.5)  # its samples are lost, the session is not
+            children.terminate(rec.popen, timeout=0.5)
+            loss = f"py-spy did not stop within {self._stop_timeout():g} s"
         while rec.read_stdout(0.0):
             pass
         samples, errors, exited = rec.summary()
-        with self._lock:
-            self._attached -= 1
-            if self._attached == 0 and self._cover_since is not None:
-                self._cover_total += rec.stopped_at - self._cover_since
-                self._cover_since = None
-            # Each failed sample is a tick nobody sampled (both py-spys of a hand-over pause
-            # the target with ptrace, so ticks can collide): it costs 1/rate of coverage.
-            self._failed_s += errors / self._options.rate_hz
+        # py-spy writes its output only as it ends well: killed, or stuck, it writes none.
+        # Unreadable output costs this batch, not the session.
         try:
-            text = rec.output.read_text(errors="replace")
-        except OSError:
-            text = ""
+            profile = loads_folded(rec.output.read_text(errors="replace"), str(rec.output))
+        except (OSError, FormatError) as exc:
+            profile = Profile()
+            loss = loss or self._why_lost(rec, exc)
         self._live.discard(rec)
         rec.close()
-        try:
-            profile = loads_folded(text, str(rec.output))
-        except FormatError:
-            profile = Profile()  # unreadable output costs this batch, not the session
-            errors += 1
+        with self._lock:
+            lost_s = self._clock.detach(rec.attached_at, rec.stopped_at, delivered=not loss)
+            # Each failed sample is a tick nobody sampled (both py-spys of a hand-over pause
+            # the target with ptrace, so ticks can collide): it costs 1/rate of coverage.
+            self._clock.failed += errors / self._options.rate_hz
         profile.metadata.update(self._metadata())
         exited = exited or not self._target_alive()
+        warnings: list[str] = []
+        if loss:
+            self._losses, self._loss = self._losses + 1, loss
+            errors += round(lost_s * self._options.rate_hz)  # the ticks it took with it
+            if not exited:  # the target's end is news enough
+                warnings.append(f"{loss}; restarted, {lost_s:.1f} s of samples lost")
+        else:
+            self._losses = 0
         if exited:
             profile.mark_ended("target exited")
         return Batch(
@@ -306,7 +364,20 @@ class PySpyBackend(ProfilerBackend):
             samples=profile.total_samples if samples is None else samples,
             errors=errors,
             target_exited=exited,
+            warnings=warnings,
         )
+
+    @staticmethod
+    def _why_lost(rec: Recording, problem: Exception) -> str:
+        code = rec.popen.returncode
+        if code is not None and code < 0:
+            return f"py-spy was killed (signal {-code})"
+        if code:
+            said = next((x.strip() for x in rec.read_errors().splitlines() if x.strip()), "")
+            return f"py-spy ended with status {code}" + (f" ({said})" if said else "")
+        if isinstance(problem, OSError):
+            return "py-spy wrote no output"
+        return f"py-spy wrote output perftop cannot read ({problem})"
 
     def _metadata(self) -> dict[str, str]:
         return {
@@ -315,6 +386,11 @@ class PySpyBackend(ProfilerBackend):
             "command": self._command,
             "rate_hz": str(self._options.rate_hz),
         }
+
+    def _target_stopped(self, traced: bool = True) -> bool:
+        """Stopped by a signal (state T); with `traced`, also stopped under a debugger (t),
+        which is only asked while no py-spy of ours holds the target (a sample shows as t)."""
+        return process_state(self._pid) in (("T", "t") if traced else ("T",))
 
     def _target_alive(self) -> bool:
         try:
@@ -338,6 +414,8 @@ class PySpyBackend(ProfilerBackend):
                 return "pause"
             if rec.popen.poll() is not None:
                 return "ended"
+            if self._target_stopped(traced=False):
+                return "stopped"
             remaining = due - time.monotonic()
             if remaining <= 0:
                 return "due"
@@ -354,10 +432,11 @@ class PySpyBackend(ProfilerBackend):
         failures = 0
         try:
             while rec is not None:
+                self._check_losses()
                 reason = self._wait(rec)
                 if reason == "due":
                     rec, failures = self._hand_over(rec, failures)
-                elif reason == "ended":  # py-spy stopped by itself: mostly, the target exited
+                elif reason in ("ended", "stopped"):  # py-spy ended: mostly, the target exited
                     rec = None if self._deliver(self._finish(rec)) else self._restart()
                 elif self._deliver(self._finish(rec)) or reason == "stop":
                     rec = None
@@ -369,9 +448,7 @@ class PySpyBackend(ProfilerBackend):
             self._error = ProfilerFailed(f"py-spy session failed: {exc}")
         finally:
             for leftover in list(self._live):
-                children.terminate(leftover.popen)
-                leftover.close()
-                self._live.discard(leftover)
+                self._discard(leftover)  # its samples are lost with it
             self._stop_clock()
             self._paused_ack.set()
             self._batches.put(None)
@@ -382,6 +459,11 @@ class PySpyBackend(ProfilerBackend):
             following = self._launch()
             state = self._attach(following, self._patience(), abortable=True)
         except ProfilerError:
+            if self._target_stopped(traced=False):  # `rec` still holds it: T only
+                # A stopped target is let go of until it continues, not given up on.
+                if self._deliver(self._finish(rec)):
+                    return None, 0
+                return self._restart(), 0
             alive = self._target_alive()
             if alive and failures < 2:
                 self._wake.wait(0.2)  # `rec` keeps sampling meanwhile; try again shortly
@@ -416,6 +498,13 @@ class PySpyBackend(ProfilerBackend):
         self._deliver(batch)
         return following, 0
 
+    def _check_losses(self) -> None:
+        if self._losses >= _MAX_LOSSES:  # something kills every py-spy: give up
+            raise ProfilerFailed(
+                f"{self._loss}, {self._losses} times in a row; sampling stopped, "
+                "the profile so far is kept"
+            )
+
     def _patience(self) -> float:
         # How long the next recording may take to attach while the current one keeps
         # sampling, before that one is delivered anyway: attaching takes 10-80 ms typically,
@@ -423,24 +512,66 @@ class PySpyBackend(ProfilerBackend):
         return min(5.0, max(1.0, 2 * self._options.batch_s))
 
     def _restart(self) -> Recording | None:
-        try:
-            return self._start_recording()
-        except ProfilerError:
-            if self._target_alive():
-                raise
-            self._deliver(self._exit_batch())
-            return None
+        """Attach again (after the target continues, if it is stopped); None if the session
+        ended meanwhile (a stop asked for, the target gone)."""
+        while True:
+            self._check_losses()
+            if self._target_stopped() and not self._sit_out_stop():
+                return None
+            try:
+                return self._start_recording()
+            except _Killed as exc:  # its time is uncovered already; try another
+                self._losses, self._loss = self._losses + 1, exc.message
+            except ProfilerError:
+                if not self._target_alive():
+                    self._deliver(self._exit_batch())
+                    return None
+                if not self._target_stopped():
+                    raise
+                # Stopped while py-spy attached: wait until it continues.
 
     def _exit_batch(self) -> Batch:
         profile = Profile(self._metadata())
         profile.mark_ended("target exited")
         return Batch(profile, wall_s=0.0, samples=0, errors=0, target_exited=True)
 
+    def _stopped_batch(self) -> Batch:
+        pid = self._pid
+        advice = (
+            f"PID {pid} is stopped (SIGSTOP or Ctrl-Z): sampling resumes when it continues "
+            f"(kill -CONT {pid}); the profile so far is kept"
+        )
+        return Batch(
+            Profile(self._metadata()),
+            wall_s=0.0,
+            samples=0,
+            errors=0,
+            target_exited=False,
+            target_stopped=True,
+            warnings=[advice],
+        )
+
     def _stop_clock(self) -> None:
         with self._lock:
-            if self._run_since is not None:
-                self._run_total += time.monotonic() - self._run_since
-                self._run_since = None
+            self._clock.stop(time.monotonic())
+
+    def _sit_out_stop(self) -> bool:
+        """Wait, detached, while the target is stopped: True once it continues (and no pause
+        holds), False if a stop was asked for or the target is gone."""
+        self._stop_clock()
+        self._deliver(self._stopped_batch())
+        while not self._want_stop:
+            if not self._target_alive():
+                self._deliver(self._exit_batch())
+                return False
+            if self._want_pause:
+                self._paused_ack.set()  # nothing is attached: paused, as asked
+            elif not self._target_stopped():
+                self._paused_ack.clear()
+                return True
+            self._wake.wait(_STOPPED_POLL_S)
+            self._wake.clear()
+        return False
 
     def _sit_out_pause(self) -> bool:
         """Wait, detached, until resumed (True) or stopped or the target is gone (False)."""

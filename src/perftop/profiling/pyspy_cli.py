@@ -127,53 +127,100 @@ def translate_error(
     return ProfilerFailed(f"py-spy: {first}")
 
 
-def _is_stopped(pid: int) -> bool:
-    """State T (stopped) or t (traced and stopped) in /proc/PID/stat; False where unreadable."""
+def process_state(pid: int) -> str | None:
+    """The one-letter state of `pid` from /proc/PID/stat (R, S, T, ...); None where unreadable."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
-        return False
+        return None
     # The command name can hold spaces and parentheses: the state follows the last ')'.
-    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
-    return state in (b"T", b"t")
+    after = stat.rfind(b")") + 2
+    return stat[after : after + 1].decode("ascii", "replace") or None
 
 
-def _frame(raw: dict[str, Any]) -> Frame:
+def _is_stopped(pid: int) -> bool:
+    """State T (stopped) or t (traced and stopped) in /proc/PID/stat; False where unreadable."""
+    return process_state(pid) in ("T", "t")
+
+
+def _malformed(what: str) -> ProfilerFailed:
+    return ProfilerFailed(f"py-spy dump printed JSON perftop cannot read: {what}")
+
+
+def _object(raw: object, what: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise _malformed(f"{what} is {type(raw).__name__}, not an object")
+    return raw
+
+
+def _list(raw: dict[str, Any], key: str, what: str) -> list[Any]:
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _malformed(f"{what} {key!r} is {type(value).__name__}, not a list")
+    return value
+
+
+def _whole(raw: dict[str, Any], *keys: str) -> int:
+    """The first of `keys` that is set (not null, not 0), as an int; 0 if none is."""
+    for key in keys:
+        value = raw.get(key)
+        if not value:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _malformed(f"{key!r} is {type(value).__name__}, not a whole number")
+        return value
+    return 0
+
+
+def _frame(raw: object) -> Frame:
+    frame = _object(raw, "a frame")
     return Frame(
-        str(raw.get("name", "?")), str(raw.get("filename") or ""), int(raw.get("line") or 0)
+        str(frame.get("name", "?")), str(frame.get("filename") or ""), _whole(frame, "line")
     )
 
 
-def _locals(raw: dict[str, Any]) -> dict[str, str]:
+def _locals(raw: object) -> dict[str, str]:
     result: dict[str, str] = {}
-    for var in raw.get("locals") or []:
+    for var in _list(_object(raw, "a frame"), "locals", "a frame's"):
+        var = _object(var, "a local variable")
         # py-spy leaves `repr` null for values it cannot format.
         result[str(var.get("name", "?"))] = str(var["repr"]) if var.get("repr") is not None else "?"
     return result
 
 
+def _thread(raw: object, with_locals: bool) -> ThreadStack:
+    thread = _object(raw, "a thread")
+    frames = _list(thread, "frames", "a thread's")
+    name = thread.get("thread_name")
+    return ThreadStack(
+        # The OS thread id, as in `ps -L` and the `thread (N)` roots of a profile.
+        thread_id=_whole(thread, "os_thread_id", "thread_id"),
+        name=None if name is None else str(name),
+        active=bool(thread.get("active")),
+        owns_gil=bool(thread.get("owns_gil")),
+        frames=[_frame(f) for f in frames],
+        locals=[_locals(f) for f in frames] if with_locals else [],
+    )
+
+
 def parse_dump(text: str, with_locals: bool = False) -> list[ThreadStack]:
-    """Parse `py-spy dump --json` output: one entry per thread, frames innermost first."""
+    """Parse `py-spy dump --json` output: one entry per thread, frames innermost first.
+
+    Raises ProfilerFailed, with one line saying what is wrong, for anything that is not the
+    list of thread objects py-spy prints; never another exception.
+    """
     try:
         threads = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, and numbers too long to convert
         raise ProfilerFailed(f"py-spy dump printed something that is not JSON: {exc}") from None
-    stacks = []
-    for t in threads:
-        frames = t.get("frames") or []
-        stacks.append(
-            ThreadStack(
-                # The OS thread id, as in `ps -L` and the `thread (N)` roots of a profile.
-                thread_id=int(t.get("os_thread_id") or t.get("thread_id") or 0),
-                name=t.get("thread_name"),
-                active=bool(t.get("active")),
-                owns_gil=bool(t.get("owns_gil")),
-                frames=[_frame(f) for f in frames],
-                locals=[_locals(f) for f in frames] if with_locals else [],
-            )
-        )
-    return stacks
+    except RecursionError:
+        raise _malformed("nested too deeply") from None
+    if not isinstance(threads, list):
+        raise _malformed(f"the top level is {type(threads).__name__}, not a list of threads")
+    return [_thread(t, with_locals) for t in threads]
 
 
 def dump_threads(

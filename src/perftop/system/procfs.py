@@ -46,6 +46,8 @@ PF_KTHREAD = 0x00200000
 # (the detail view reads it whole).
 _STAT_READ = 2048
 _CMDLINE_READ = 4096
+# Fields after the command name that parse_stat reads: up to rss, stat(5) field 24.
+_STAT_FIELDS = 22
 # One-letter states, pre-decoded: a dict lookup is cheaper than decoding on every row.
 _STATES = {letter.encode(): letter for letter in "RSDZTtXxKWPI"}
 # Errors of a process that exits while we read it (ENOENT, ESRCH) or that hides from us.
@@ -100,6 +102,8 @@ def parse_stat(data: bytes) -> StatFields:
     if open_paren < 0 or close_paren < open_paren:
         raise ValueError("malformed stat line")
     fields = data[close_paren + 2 :].split()
+    if len(fields) < _STAT_FIELDS:  # cut short (a truncated read, a foreign file)
+        raise ValueError(f"stat line has {len(fields)} fields after the name, not {_STAT_FIELDS}+")
     # Indexes below are the stat(5) field numbers minus 3 (pid and comm come before).
     return StatFields(
         name=data[open_paren + 1 : close_paren].decode("utf-8", "replace"),
@@ -177,7 +181,7 @@ def read_start_time(pid: int, proc_root: str = "/proc") -> float | None:
     boot = read_boot_time(proc_root)
     try:
         stat = parse_stat(read_small(f"{proc_root}/{pid}/stat"))
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError):
         return None
     return (boot or 0.0) + stat.start_ticks / CLOCK_TICKS
 
@@ -333,7 +337,7 @@ class ProcfsTable:
                     prev = None
                 else:
                     info = prev
-            except (*_GONE, ValueError, IndexError):
+            except (*_GONE, ValueError):
                 continue  # exited between listdir and read, or a stat we cannot parse
             moved = prev is None or data != prev.stat
             info.stat = data

@@ -104,6 +104,7 @@ class ProfileScreen(FlameScreen):
         self.title_text = title
         self.state = "live" if backend is not None else "file"
         self.error: str | None = None
+        self.stopped: str | None = None  # the target is stopped (SIGSTOP): what to do about it
         self.paused = False
         self.search_text = ""
         self.search_result: SearchResult | None = None  # for search_text, on the shown thread
@@ -160,7 +161,14 @@ class ProfileScreen(FlameScreen):
             self.post_message(ProfilerFailed(exc))
 
     def on_batch_ready(self, message: BatchReady) -> None:
-        self.profile.merge(message.batch.profile)
+        batch = message.batch
+        self.profile.merge(batch.profile)
+        for warning in batch.warnings:
+            self.notify(warning, severity="warning", timeout=10)
+        # Shown until the next batch: the first one sampled after the target continued.
+        self.stopped = None
+        if batch.target_stopped:
+            self.stopped = " ".join(batch.warnings) or "the target is stopped"
         if message.batch.target_exited:
             self.profile.ended = True
             self.profile.end_reason = "target exited"
@@ -208,10 +216,17 @@ class ProfileScreen(FlameScreen):
 
     def _refresh_head(self) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
-        state = "paused" if self.paused and self.state == "live" else self.state
-        style = {"live": "bold green", "paused": "bold yellow", "ended": "bold magenta"}.get(
-            state, "bold red" if state == "error" else "bold"
-        )
+        state = self.state
+        if state == "live" and self.paused:
+            state = "paused"
+        elif state == "live" and self.stopped:
+            state = "stopped"
+        style = {
+            "live": "bold green",
+            "paused": "bold yellow",
+            "stopped": "bold yellow",
+            "ended": "bold magenta",
+        }.get(state, "bold red" if state == "error" else "bold")
         text.append(f" {state.upper()} ", f"reverse {style}")
         # The figures first, then the error, the title (a command line, often long) last: the
         # line is cut at the screen's edge, and what is cut must be the least useful part.
@@ -230,6 +245,8 @@ class ProfileScreen(FlameScreen):
         text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
         if self.error:
             text.append(f"  {self.error}", "red")
+        elif state == "stopped" and self.stopped:
+            text.append(f"  {self.stopped}", "yellow")
         if self.title_text:
             text.append(f"  {printable(self.title_text)}", "bold")
         self.query_one("#profile-head", Static).update(text)

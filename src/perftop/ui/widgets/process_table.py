@@ -4,13 +4,14 @@ Not a DataTable: a DataTable of ~500 rows rebuilt each second costs 13-19 % of a
 DESIGN.md), and even diffed with `update_cell` it keeps every row's renderables alive. Here the
 model hands over a sorted, filtered list of rows; the widget turns the visible slice into strips,
 and refreshes only the screen lines whose text changed since the last frame, so an idle box sends
-almost nothing to the terminal.
+almost nothing to the terminal. Which columns show, and in what order, is the `columns`
+property ([processes] columns in the config); the command column takes the spare width.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -22,7 +23,13 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from perftop.system.processes import SortKey, ViewRow, display_command, is_kernel_thread
+from perftop.system.processes import (
+    SortKey,
+    StableOrder,
+    ViewRow,
+    display_command,
+    is_kernel_thread,
+)
 from perftop.ui.fmt import human_bytes, human_rate, printable, start_time_label
 
 
@@ -55,21 +62,43 @@ COLUMNS: tuple[Column, ...] = (
     Column(SortKey.START, 5, True, lambda v, n: start_time_label(v.row.start_time, n)),
     Column(SortKey.COMMAND, 0, False, _command),
 )
+_BY_KEY = {c.key: c for c in COLUMNS}
+MIN_REST = len(SortKey.COMMAND.value)  # the flexible column never shrinks below its title
 
 
-def format_line(cells: list[str], width: int) -> str:
-    """Lay out one row's cells in the fixed column widths; pure, so it is tested alone."""
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A column as laid out on a line of some width: where it starts, how wide it is."""
+
+    column: Column
+    left: int
+    width: int
+
+
+def layout(keys: Sequence[SortKey], width: int) -> tuple[Placed, ...]:
+    """Place `keys` in order, one blank between columns; the one of width 0 (COMMAND) takes
+    what the others leave, wherever it sits. Pure, so it is tested alone."""
+    columns = [_BY_KEY[k] for k in keys]
+    fixed = sum(c.width for c in columns) + max(len(columns) - 1, 0)
+    rest = max(width - fixed, MIN_REST)
+    placed: list[Placed] = []
+    left = 0
+    for c in columns:
+        w = c.width or rest
+        placed.append(Placed(c, left, w))
+        left += w + 1
+    return tuple(placed)
+
+
+def format_line(cells: Sequence[str], width: int, placed: Sequence[Placed] | None = None) -> str:
+    """Lay out one row's cells (one per placed column) in `width` columns."""
+    if placed is None:
+        placed = layout([c.key for c in COLUMNS], width)
     parts: list[str] = []
-    used = 0
-    for column, text in zip(COLUMNS, cells, strict=True):
-        if column.width == 0:
-            parts.append(text[: max(width - used, 0)])
-            break
-        cell = text[: column.width]
-        parts.append(cell.rjust(column.width) if column.right else cell.ljust(column.width))
-        parts.append(" ")
-        used += column.width + 1
-    return "".join(parts)[:width].ljust(width)
+    for p, text in zip(placed, cells, strict=True):
+        cell = text[: p.width]
+        parts.append(cell.rjust(p.width) if p.column.right else cell.ljust(p.width))
+    return " ".join(parts)[:width].ljust(width)
 
 
 def changed_span(old: str, new: str) -> tuple[int, int]:
@@ -84,14 +113,14 @@ def changed_span(old: str, new: str) -> tuple[int, int]:
     return start, max(end, start + 1)
 
 
-def column_at(x: int) -> SortKey:
-    """Which column a click at screen column `x` lands on."""
-    left = 0
-    for column in COLUMNS:
-        if column.width == 0 or x < left + column.width + 1:
-            return column.key
-        left += column.width + 1
-    return COLUMNS[-1].key
+def column_at(x: int, placed: Sequence[Placed] | None = None) -> SortKey:
+    """Which column a click at screen column `x` lands on (the blank after a column is its)."""
+    if placed is None:
+        placed = layout([c.key for c in COLUMNS], 0)
+    for p in placed:
+        if x < p.left + p.width + 1:
+            return p.column.key
+    return placed[-1].column.key
 
 
 class ProcessTable(Widget, can_focus=True):
@@ -137,19 +166,41 @@ class ProcessTable(Widget, can_focus=True):
         self.sort_key = SortKey.CPU
         self.reverse = True
         self.now = time.time()
+        self._keys: tuple[SortKey, ...] = tuple(c.key for c in COLUMNS)
+        self._placed: tuple[int, tuple[Placed, ...]] = (-1, ())  # (width, layout) cached
+        self._order = StableOrder()
         self._lines: dict[int, str] = {}  # screen y -> text drawn last time
         self._styles: dict[str, Style] = {}  # line kind -> style, see `_style`
         self._highlighted: int | None = None
 
     # --- state in -----------------------------------------------------------------------------
 
+    @property
+    def columns(self) -> tuple[SortKey, ...]:
+        """The columns shown, in order ([processes] columns); COMMAND takes the spare width."""
+        return self._keys
+
+    @columns.setter
+    def columns(self, keys: tuple[SortKey, ...]) -> None:
+        keys = tuple(keys)
+        if keys == self._keys or not keys:
+            return
+        self._keys = keys
+        self._placed = (-1, ())
+        self._lines.clear()
+        self.refresh()
+
     def set_rows(self, rows: list[ViewRow], now: float, keep_pid: bool = True) -> None:
-        """Take a new list of rows, keeping the cursor on the same process where possible."""
+        """Take a new list of rows, keeping the cursor on the same process where possible.
+
+        Rows come sorted by `sort_key`/`reverse`; readings that only jitter keep their
+        previous order (`StableOrder`), so a quiet tick moves no line.
+        """
         pid = self.current_pid if keep_pid else None
-        self.rows = rows
+        self.rows = self._order.apply(rows, self.sort_key, self.reverse, now)
         self.now = now
         if pid is not None:
-            for i, v in enumerate(rows):
+            for i, v in enumerate(self.rows):
                 if v.row.pid == pid:
                     self.cursor = i
                     break
@@ -200,17 +251,24 @@ class ProcessTable(Widget, can_focus=True):
         if index >= len(self.rows):
             return " " * width
         v = self.rows[index]
-        return format_line([c.cell(v, self.now) for c in COLUMNS], width)
+        placed = self._layout(width)
+        return format_line([p.column.cell(v, self.now) for p in placed], width, placed)
+
+    def _layout(self, width: int) -> tuple[Placed, ...]:
+        if self._placed[0] != width:
+            self._placed = (width, layout(self._keys, width))
+        return self._placed[1]
 
     def _header_text(self, width: int) -> str:
         arrow = "▼" if self.reverse else "▲"
         titles = []
-        for c in COLUMNS:
-            title = c.key.value
-            if c.key is self.sort_key:
-                title = title + arrow if c.width == 0 or len(title) < c.width else arrow + title
+        placed = self._layout(width)
+        for p in placed:
+            title = p.column.key.value
+            if p.column.key is self.sort_key:  # a hidden sort key still sorts, unmarked
+                title = title + arrow if len(title) < p.width else arrow + title
             titles.append(title)
-        return format_line(titles, width)
+        return format_line(titles, width, placed)
 
     def _refresh_changed(self) -> None:
         """Repaint only the cells whose text differs from what is on screen.
@@ -325,7 +383,7 @@ class ProcessTable(Widget, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
-            self.post_message(self.HeaderClicked(column_at(event.x)))
+            self.post_message(self.HeaderClicked(column_at(event.x, self._layout(self.size.width))))
         else:
             self._move(self.top + event.y - 1)
 
