@@ -8,7 +8,8 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from perftop import cli
-from perftop.system.processes import HYSTERESIS, SortKey, ViewOptions
+from perftop.system.processes import SortKey, ViewOptions
+from perftop.system.stable_order import HYSTERESIS
 from perftop.ui.screens.dialogs import SortMenu
 from perftop.ui.screens.help import HelpScreen
 from perftop.ui.widgets.process_table import (

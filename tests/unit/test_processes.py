@@ -25,7 +25,6 @@ from perftop.system.processes import (
     COLUMNS,
     ProcessCollector,
     SortKey,
-    StableOrder,
     ViewOptions,
     build_view,
     cycle_sort_key,
@@ -36,9 +35,9 @@ from perftop.system.processes import (
     renice,
     send_signal,
     sort_key_for_column,
-    within_noise,
 )
 from perftop.system.samples import ProcessRow, ProcessSnapshot
+from perftop.system.stable_order import StableOrder, within_noise
 
 TCK = procfs.CLOCK_TICKS
 BTIME = 1_700_000_000

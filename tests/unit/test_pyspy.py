@@ -35,11 +35,11 @@ from perftop.profiling.backend import (
     PtraceFacts,
     permission_advice,
 )
+from perftop.profiling.coverage import CoverageClock
 from perftop.profiling.launch import launch
 from perftop.profiling.model import Profile
 from perftop.profiling.pyspy import (
     PySpyBackend,
-    _Clock,
     dump_threads,
     find_pyspy,
     parse_dump,
@@ -542,7 +542,7 @@ def test_a_pyspy_killed_again_and_again_ends_the_session(
 
 
 def test_coverage_clock_counts_overlaps_once_and_lost_spans_never() -> None:
-    clock = _Clock()
+    clock = CoverageClock()
     clock.attach(10.0)
     assert clock.fraction(11.0) == 1.0
     clock.attach(10.9)  # a hand-over: both sample from 10.9 to 11.0
@@ -558,7 +558,7 @@ def test_coverage_clock_counts_overlaps_once_and_lost_spans_never() -> None:
     assert clock.fraction(20.0) == pytest.approx(2.9 / 4.0)
     clock.failed += 0.4  # failed samples cost 1/rate each
     assert clock.fraction(20.0) == pytest.approx(2.5 / 4.0)
-    assert _Clock().fraction(5.0) == 0.0  # never attached
+    assert CoverageClock().fraction(5.0) == 0.0  # never attached
 
 
 # --- parse_dump on what py-spy did not print ------------------------------------------------

@@ -23,13 +23,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from perftop.system.processes import (
-    SortKey,
-    StableOrder,
-    ViewRow,
-    display_command,
-    is_kernel_thread,
-)
+from perftop.system.processes import SortKey, ViewRow, display_command, is_kernel_thread
+from perftop.system.stable_order import StableOrder
 from perftop.ui.fmt import human_bytes, human_rate, printable, start_time_label
 
 
