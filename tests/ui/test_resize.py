@@ -137,3 +137,20 @@ async def test_flame_view_keeps_zoom_and_selection_through_a_resize(small: tuple
         assert (view.zoom_path, view.selected_path) == (zoom, selected)
         assert layout(pilot) == before
         assert view.render_line(0).text.strip(), "the flame is drawn again"
+
+
+@pytest.mark.parametrize(("size", "bottom"), [((120, 40), 12), ((80, 24), 7), ((40, 12), 0)])
+async def test_a_small_terminal_gives_the_flame_the_rows(
+    size: tuple[int, int], bottom: int
+) -> None:
+    config = AppConfig(delay_s=3600, opened_profile=profile(), profile_title="app.py")
+    app = PerftopApp(FakeSource, config)
+    async with app.run_test(size=(100, 30)) as pilot:  # compact first: each size is a change
+        await pilot.pause()
+        await resize(pilot, size)
+        table_rows = app.screen.query_one("#profile-bottom")
+        shown = table_rows.size.height if table_rows.display else 0
+        assert shown == bottom
+        flame = app.screen.query_one(FlameView)
+        assert flame.size.height >= 5, "the flame keeps room for a few levels"
+        assert flame.render_line(0).text.strip()

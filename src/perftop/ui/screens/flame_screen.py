@@ -1,4 +1,5 @@
-"""What every screen built around a FlameView shares: `/` search and `t` thread picking.
+"""What every screen built around a FlameView shares: `/` search, `t` thread picking, and
+giving the flame the rows of a small terminal.
 
 The live/file profile screen and the diff screen differ in what they show around the flame;
 each says how via `_run_search`, `_refresh_frame_status` and `_thread_changed`.
@@ -27,6 +28,16 @@ class FlameScreen(Screen[None]):
 
     def _thread_changed(self) -> None:
         raise NotImplementedError
+
+    # Below these heights the table under the flame shrinks, then goes: at 40x12 it would
+    # take every row and leave the flame none.
+    COMPACT_BELOW = 32
+    TINY_BELOW = 20
+
+    def on_resize(self) -> None:
+        height = self.size.height
+        self.set_class(height < self.COMPACT_BELOW, "compact")
+        self.set_class(height < self.TINY_BELOW, "tiny")
 
     def action_search(self) -> None:
         box = self.query_one("#flame-search", Input)
