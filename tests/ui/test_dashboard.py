@@ -6,12 +6,14 @@ import itertools
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets._footer import FooterKey
 
 from perftop import cli
 from perftop.system.processes import SortKey, ViewOptions
 from perftop.system.stable_order import HYSTERESIS
 from perftop.ui.screens.dialogs import SortMenu
 from perftop.ui.screens.help import HelpScreen
+from perftop.ui.widgets.footer import FittingFooter, entries_to_hide
 from perftop.ui.widgets.process_table import (
     MIN_REST,
     ProcessTable,
@@ -244,3 +246,52 @@ async def test_columns_from_the_config_file_reach_the_table(tmp_path: Path) -> N
         assert header(pilot).split() == ["PID", "COMMAND", "CPU%", "RSS▼"]
         rss = [v.row.rss_bytes for v in table(pilot).rows]
         assert rss == sorted(rss, reverse=True)
+
+
+async def test_cursor_stays_on_the_top_row_until_the_user_picks_one() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 2)
+        t = table(pilot)
+        rows = list(t.rows)
+        # A tick that turns the order upside down (sorted by PID: StableOrder lets it through).
+        t.sort_key = SortKey.PID
+        t.set_rows(sorted(rows, key=lambda v: v.row.pid), t.now + 1)
+        assert t.cursor == 0 and t.current_pid == min(v.row.pid for v in rows)
+        t.set_rows(sorted(rows, key=lambda v: -v.row.pid), t.now + 1)
+        assert t.cursor == 0, "nothing picked yet: the cursor keeps to the top row"
+        await pilot.press("down")
+        picked = t.current_pid
+        t.set_rows(sorted(rows, key=lambda v: v.row.pid), t.now + 1)
+        assert t.current_pid == picked and t.cursor != 1, "once picked, it stays on the process"
+
+
+def test_entries_to_hide_drops_in_order_until_the_rest_fit() -> None:
+    costs = [("help", 8), ("search", 10), ("renice", 9), ("renice", 8), ("quit", 9)]
+    drop = ("setup", "search", "renice")
+    assert entries_to_hide(costs, 44, drop) == set()
+    assert entries_to_hide(costs, 43, drop) == {"search"}  # "setup" is not shown: nothing freed
+    assert entries_to_hide(costs, 34, drop) == {"search"}
+    assert entries_to_hide(costs, 33, drop) == {"search", "renice"}  # the group goes whole
+    assert entries_to_hide(costs, 5, drop) == {"search", "renice"}, "help and quit always stay"
+
+
+def footer_keys(pilot: Pilot[None]) -> list[str]:
+    footer = pilot.app.screen.query_one(FittingFooter)
+    return [w.key_display for w in footer.query(FooterKey) if w.display and w.parent.display]
+
+
+async def test_a_narrow_footer_keeps_quit_and_kill_and_grows_back() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ticks(pilot, 2)
+        await pilot.pause(0.1)
+        narrow = footer_keys(pilot)
+        assert {"f1", "f9", "f10", "^p"} <= set(narrow)
+        assert "f3" not in narrow and "f2" not in narrow
+        footer = app.screen.query_one(FittingFooter)
+        shown = [w for w in footer.children if w.display]
+        assert shown[-1].region.right <= 80 and shown[-2].region.right <= shown[-1].region.x
+        await pilot.resize_terminal(170, 40)
+        await pilot.pause(0.1)
+        assert {"f2", "f3", "f7", "f8", "space", "f10"} <= set(footer_keys(pilot))

@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from perftop.formats.errors import FormatError
 from perftop.system.errors import ProcessError
@@ -43,6 +43,7 @@ from perftop.system.timeline import Cursor, TickSource, parse_moment
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.dialogs import Confirm, GoToTime, SignalMenu, SortMenu
+from perftop.ui.widgets.footer import FittingFooter
 from perftop.ui.widgets.meters import (
     CpuPanel,
     IoPanel,
@@ -170,7 +171,11 @@ class DashboardScreen(Screen[None]):
             yield ProcessDetailPane(id="detail")
         yield Input(id="filter", placeholder="filter: name, command, user or PID")
         yield Static(id="status")
-        yield Footer(compact=True)
+        # At 80 columns: F1 Help, / Filter, F5 Tree, F6 Sort, F9 Kill, Enter Profile, F10 Quit.
+        yield FittingFooter(
+            ("setup", "search", "toggle_pause", "toggle_detail", "renice", "toggle_tree"),
+            compact=True,
+        )
 
     def on_mount(self) -> None:
         self.query_one("#cpu").border_title = "cpu"

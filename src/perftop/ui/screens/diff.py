@@ -14,7 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from perftop.profiling.diff import DiffProfile
 from perftop.profiling.model import Node, SearchResult
@@ -23,6 +23,7 @@ from perftop.ui.keys import with_ids
 from perftop.ui.screens.flame_screen import FlameScreen
 from perftop.ui.widgets.changes import ChangesTable, delta_style
 from perftop.ui.widgets.flame import FlameView, diff_legend, diff_style
+from perftop.ui.widgets.footer import FittingFooter
 
 CHANGES_SHOWN = 200
 
@@ -54,7 +55,7 @@ class DiffScreen(FlameScreen):
         yield Input(id="flame-search", placeholder="search functions and files")
         with Horizontal(id="profile-bottom"):
             yield ChangesTable(id="changes")
-        yield Footer()
+        yield FittingFooter(("setup", "toggle_orientation", "threads", "unzoom", "search"))
 
     def on_mount(self) -> None:
         flame = self.query_one(FlameView)

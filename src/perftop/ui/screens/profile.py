@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from perftop.exports import export_stem
 from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerError, ProfilerOptions
@@ -34,6 +34,7 @@ from perftop.ui.screens.profile_dialogs import (
     profile_export_choices,
 )
 from perftop.ui.widgets.flame import KIND_COLOURS, KIND_NAMES, FlameView
+from perftop.ui.widgets.footer import FittingFooter
 from perftop.ui.widgets.top_functions import TopFunctions
 
 
@@ -117,7 +118,18 @@ class ProfileScreen(FlameScreen):
         yield Input(id="flame-search", placeholder="search functions and files")
         with Horizontal(id="profile-bottom"):
             yield TopFunctions(id="top")
-        yield Footer()
+        yield FittingFooter(
+            (
+                "setup",
+                "toggle_orientation",
+                "reset",
+                "dump",
+                "threads",
+                "settings",
+                "unzoom",
+                "search",
+            )
+        )
 
     def on_mount(self) -> None:
         self.query_one("#flame").border_title = "flame"

@@ -167,6 +167,10 @@ class ProcessTable(Widget, can_focus=True):
         self._lines: dict[int, str] = {}  # screen y -> text drawn last time
         self._styles: dict[str, Style] = {}  # line kind -> style, see `_style`
         self._highlighted: int | None = None
+        # Until the user picks a row the cursor stays on the top one, as in htop: at start-up
+        # the first tick's order (all 0 % CPU, so by PID) would pin it to PID 1 as it sinks.
+        # Once picked, it stays on that process, so a signal never lands on a row moved under it.
+        self.picked = False
 
     # --- state in -----------------------------------------------------------------------------
 
@@ -191,7 +195,7 @@ class ProcessTable(Widget, can_focus=True):
         Rows come sorted by `sort_key`/`reverse`; readings that only jitter keep their
         previous order (`StableOrder`), so a quiet tick moves no line.
         """
-        pid = self.current_pid if keep_pid else None
+        pid = self.current_pid if keep_pid and self.picked else None
         self.rows = self._order.apply(rows, self.sort_key, self.reverse, now)
         self.now = now
         if pid is not None:
@@ -206,6 +210,7 @@ class ProcessTable(Widget, can_focus=True):
     def move_to_pid(self, pid: int) -> bool:
         for i, v in enumerate(self.rows):
             if v.row.pid == pid:
+                self.picked = True
                 self.cursor = i
                 self._clamp()
                 self._refresh_changed()
@@ -359,6 +364,7 @@ class ProcessTable(Widget, can_focus=True):
             self.post_message(self.Highlighted(pid))
 
     def _move(self, cursor: int) -> None:
+        self.picked = True
         self.cursor = cursor
         self._clamp()
         self._refresh_changed()
