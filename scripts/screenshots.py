@@ -14,6 +14,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from perftop.app import AppConfig, PerftopApp
 from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.model import Profile
@@ -49,13 +51,18 @@ TARGET = textwrap.dedent(
 )
 
 
+async def sample(app: PerftopApp, pilot: Pilot[None], ticks: int) -> None:
+    """Step the fake machine's sampler by hand, enough for the graphs to have a shape."""
+    for _ in range(ticks):
+        app.sample_now()
+        await pilot.pause(0.02)
+    await pilot.pause(0.2)
+
+
 async def dashboard() -> None:
     app = PerftopApp(FakeSource, AppConfig(delay_s=3600))
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(60):
-            app.sample_now()
-            await pilot.pause(0.02)
-        await pilot.pause(0.2)
+        await sample(app, pilot, 60)
         app.save_screenshot("dashboard.svg", str(OUT))
         await pilot.press("f5", "i")
         await pilot.pause(0.3)
@@ -66,10 +73,7 @@ async def rewind() -> None:
     """Paused 40 s back while the machine goes on: the graphs mark the moment."""
     app = PerftopApp(FakeSource, AppConfig(delay_s=3600))
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(90):
-            app.sample_now()
-            await pilot.pause(0.02)
-        await pilot.pause(0.2)
+        await sample(app, pilot, 90)
         await pilot.press("space", *["left_square_bracket"] * 40)
         await pilot.pause(0.3)
         app.save_screenshot("dashboard-paused.svg", str(OUT))
