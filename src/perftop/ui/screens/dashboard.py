@@ -5,28 +5,21 @@ snapshot into rows with the pure `build_view`; reading /proc happens in the app'
 Given a saved snapshot instead, it shows that moment read-only: the same panels and table,
 fed once, with every action that would touch a live process explaining why it does not.
 
-Given the app's timeline (`ticks`), it can pause and rewind: a `Cursor` says which tick is
-looked at; the figures and the table show that tick, sorted and filtered as set, while the
-graphs go on and mark it. Replaying a recording (`replay`) is the same, read-only, with
-space playing the ticks in order instead of returning to live.
+Given the app's timeline (`ticks`), it can pause and rewind (`rewind.RewindableScreen`);
+what it does to the selected process is `process_actions.ProcessActionsScreen`.
 """
 
 from __future__ import annotations
 
-import signal
-import time
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from perftop.formats.errors import FormatError
-from perftop.system.errors import ProcessError
 from perftop.system.history import SystemHistory
 from perftop.system.processes import (
     SortKey,
@@ -38,11 +31,12 @@ from perftop.system.processes import (
     display_command,
     filter_text_matches,
 )
-from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
-from perftop.system.timeline import Cursor, TickSource, parse_moment
+from perftop.system.samples import ProcessSnapshot, SystemSample
+from perftop.system.timeline import TickSource
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
-from perftop.ui.screens.dialogs import Confirm, GoToTime, SignalMenu, SortMenu
+from perftop.ui.screens.dialogs import SortMenu
+from perftop.ui.screens.process_actions import ProcessActionsScreen, snapshot_marker
 from perftop.ui.widgets.footer import FittingFooter
 from perftop.ui.widgets.meters import (
     CpuPanel,
@@ -56,32 +50,13 @@ from perftop.ui.widgets.process_detail import ProcessDetailPane
 from perftop.ui.widgets.process_table import ProcessTable
 
 if TYPE_CHECKING:
-    from textual.timer import Timer
-
     from perftop.formats.snapshot import Snapshot
-    from perftop.system.detail import ProcessDetail
-
-
-def snapshot_marker(snapshot: Snapshot) -> str:
-    """`snapshot of HOST at 2026-11-22 10:15:03 +0100`: local time, with its offset."""
-    when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(snapshot.created))
-    return f"snapshot of {printable(snapshot.hostname) or 'an unnamed host'} at {when}"
 
 
 _NICE = Binding.Group("Nice -/+")
 
 
-def _span(seconds: float) -> str:
-    """`42 s`, `5 min 03 s`, `2 h 05 min`: how far back the paused moment is."""
-    s = max(round(seconds), 0)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"
-
-
-class DashboardScreen(Screen[None]):
+class DashboardScreen(ProcessActionsScreen):
     class ProfileRequested(Message):
         """The user asked to look inside a process; the app attaches the profiler."""
 
@@ -123,7 +98,6 @@ class DashboardScreen(Screen[None]):
             Binding("escape", "clear", "Clear filter", show=False),
         ],
     )
-    _MOMENT_ACTIONS = frozenset({"toggle_pause", "step", "jump", "goto_time"})
 
     def __init__(
         self,
@@ -135,17 +109,10 @@ class DashboardScreen(Screen[None]):
         replay: str | None = None,
         play_every: float = 1.0,
     ) -> None:
-        super().__init__()
+        super().__init__(ticks=ticks, replay=replay, play_every=play_every)
         self.history = history
         self.options = options or ViewOptions()
-        self.saved = saved  # a snapshot shown read-only; None when live
-        # Every tick kept (the app's Timeline, or a recording), and where the screen looks.
-        self.ticks = ticks
-        self.cursor = Cursor(ticks) if ticks is not None else None
-        self.replay = replay  # "recording of HOST": replayed read-only; None when live
-        self.play_every = play_every  # seconds between ticks when a replay plays
-        self._playing: Timer | None = None
-        self._live: tuple[SystemSample, ProcessSnapshot] | None = None  # the newest tick
+        self.saved = saved
         self.snapshot: ProcessSnapshot | None = None
         self.sample: SystemSample | None = None
         self.view: list[ViewRow] = []
@@ -204,7 +171,7 @@ class DashboardScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "saved_profile":
             return self.saved is not None and self.saved.profile is not None
-        if action in self._MOMENT_ACTIONS:
+        if action in self.MOMENT_ACTIONS:
             return self.cursor is not None
         return True
 
@@ -224,10 +191,6 @@ class DashboardScreen(Screen[None]):
         self.set_class(compact, "compact")
 
     # --- data in ------------------------------------------------------------------------------
-
-    @property
-    def paused(self) -> bool:
-        return self.cursor is not None and not self.cursor.is_live
 
     def show(self, sample: SystemSample | None, snapshot: ProcessSnapshot) -> None:
         """The newest data: each live tick, or a saved snapshot's once. While paused, the
@@ -304,136 +267,6 @@ class DashboardScreen(Screen[None]):
             # No layout: the line is one row whatever it says, and a layout pass each tick
             # re-arranges the whole screen; unchanged, it is not even repainted (bytes).
             self.query_one("#status", Static).update(text, layout=False)
-
-    # --- the moment looked at: pause, step, jump, replay --------------------------------------
-
-    def _show_moment(self) -> None:
-        """Show the tick under the cursor, or the newest when live."""
-        cursor, ticks = self.cursor, self.ticks
-        if cursor is None or ticks is None:
-            return
-        index = cursor.index
-        if index is None:
-            if self._live is not None:
-                self._draw(*self._live)
-            self._update_banner()
-            return
-        try:
-            sample, snapshot = ticks.sample_at(index), ticks.processes_at(index)
-        except FormatError as exc:  # a damaged record in a recording: say so, stay put
-            self.notify(str(exc), severity="error")
-            return
-        self._draw(sample, snapshot)
-
-    def _update_banner(self) -> None:
-        cursor, ticks = self.cursor, self.ticks
-        if cursor is None or ticks is None:
-            return
-        banner = self.query_one("#moment-banner", Static)
-        index = cursor.index
-        if index is None or not len(ticks):
-            if banner.display:
-                banner.display = False
-            return
-        keys = "[ ]: step  { }: minute  @: go to time"
-        if self.replay is not None:
-            state = "playing · space: pause" if self._playing else "space: play"
-            clock = time.strftime("%H:%M:%S", time.localtime(ticks.timestamp(index)))
-            text = f" {self.replay} · {clock} · {index + 1}/{len(ticks)} · {state}  {keys}"
-        else:
-            ago = ticks.timestamp(len(ticks) - 1) - ticks.timestamp(index)
-            text = f" {cursor.label()} · {_span(ago)} before live · space: live  {keys}"
-        banner.update(text, layout=False)
-        banner.display = True
-
-    def _moved(self) -> None:
-        self._show_moment()
-        self._update_status()
-
-    def action_toggle_pause(self) -> None:
-        cursor = self.cursor
-        if cursor is None:
-            return
-        if self.replay is not None:
-            self._toggle_play()
-        elif cursor.is_live:
-            cursor.pause()
-        else:
-            cursor.live()
-        self._moved()
-
-    def action_step(self, n: int) -> None:
-        if self.cursor is not None:
-            self._stop_playing()
-            self.cursor.step(n)
-            self._moved()
-
-    def action_jump(self, seconds: float) -> None:
-        if self.cursor is not None:
-            self._stop_playing()
-            self.cursor.jump_seconds(seconds)
-            self._moved()
-
-    def action_goto_time(self) -> None:
-        ticks = self.ticks
-        if ticks is None or not len(ticks):
-            self.notify("nothing recorded yet")
-            return
-
-        def clock(i: int) -> str:
-            return time.strftime("%H:%M:%S", time.localtime(ticks.timestamp(i)))
-
-        def chosen(text: str | None) -> None:
-            if text is None or self.cursor is None:
-                return
-            try:
-                when = parse_moment(text, ticks.timestamp(len(ticks) - 1))
-            except ValueError as exc:
-                self.notify(str(exc), severity="error")
-                return
-            if when < ticks.timestamp(0):
-                self.notify(f"the history kept starts at {clock(0)}: going there")
-            self._stop_playing()
-            self.cursor.jump_to(when)
-            self._moved()
-
-        self.app.push_screen(GoToTime(f"{clock(0)} to {clock(len(ticks) - 1)}"), chosen)
-
-    @on(Panel.MomentClicked)
-    def _graph_clicked(self, event: Panel.MomentClicked) -> None:
-        """A click on a graph: go to that sample's moment (graphs and ticks keep step)."""
-        if self.cursor is None:
-            return
-        stamps = self.history.timestamps().last(event.behind + 1)
-        if len(stamps) == event.behind + 1:
-            self._stop_playing()
-            self.cursor.jump_to(stamps[0])
-            self._moved()
-
-    def _toggle_play(self) -> None:
-        if self._playing is not None:
-            self._stop_playing()
-            return
-        cursor, ticks = self.cursor, self.ticks
-        if cursor is None or ticks is None:
-            return
-        if cursor.index == len(ticks) - 1:  # at the end: play again from the start
-            cursor.jump_to(ticks.timestamp(0))
-        self._playing = self.set_interval(self.play_every, self._play_step)
-
-    def _play_step(self) -> None:
-        cursor, ticks = self.cursor, self.ticks
-        if cursor is None or ticks is None or cursor.index == len(ticks) - 1:
-            self._stop_playing()
-            return
-        cursor.step(1)
-        self._moved()
-
-    def _stop_playing(self) -> None:
-        if self._playing is not None:
-            self._playing.stop()
-            self._playing = None
-            self._update_banner()
 
     # --- process table interactions ----------------------------------------------------------
 
@@ -545,83 +378,7 @@ class DashboardScreen(Screen[None]):
         box.display = False
         self.query_one(ProcessTable).focus()
 
-    # --- acting on a process -----------------------------------------------------------------
-
-    def _refuse_if_saved(self, what: str, hint: str = "") -> bool:
-        """In a snapshot or a replay, say why `what` cannot happen; True when refused."""
-        if self.saved is not None:
-            source = snapshot_marker(self.saved)
-        elif self.replay is not None:
-            source = self.replay
-        else:
-            return False
-        self.notify(
-            f"{what}: this is a {source}, not the live machine{hint}",
-            title="Read-only",
-            severity="warning",
-        )
-        return True
-
-    def action_kill(self) -> None:
-        current = self.query_one(ProcessTable).current
-        if current is None or self._refuse_if_saved("no signal sent"):
-            return
-        row = current.row
-
-        def confirmed(sig: int, ok: bool | None) -> None:
-            if not ok:
-                return
-            from perftop.system.processes import send_signal
-
-            try:
-                send_signal(row.pid, sig, row.start_time)
-            except ProcessError as exc:
-                self.notify(exc.message, severity="error")
-            else:
-                self.notify(f"sent {signal.Signals(sig).name} to {row.pid} ({printable(row.name)})")
-
-        def chosen(sig: int | None) -> None:
-            if sig is None:
-                return
-            question = f"Send {signal.Signals(sig).name} to {row.pid} ({printable(row.name)})?"
-            self.app.push_screen(Confirm(question), lambda ok: confirmed(sig, ok))
-
-        self.app.push_screen(SignalMenu(row.pid, printable(row.name)), chosen)
-
-    def _gone_since(self, row: ProcessRow) -> bool:
-        """Paused, a row may name a process that has exited since, or whose PID another
-        process now has: say so (True) rather than act on the wrong one."""
-        if not self.paused:
-            return False
-        from perftop.system.processes import process_start_time
-
-        try:
-            started = process_start_time(row.pid)
-        except ProcessError:
-            started = -1.0
-        if started is not None and abs(started - row.start_time) > 1.0:
-            self.notify(
-                f"PID {row.pid} ({printable(row.name)}) has exited since that moment",
-                severity="warning",
-            )
-            return True
-        return False
-
-    def action_renice(self, delta: int) -> None:
-        current = self.query_one(ProcessTable).current
-        if current is None or self._refuse_if_saved("priority unchanged"):
-            return
-        if self._gone_since(current.row):
-            return
-        from perftop.system.processes import renice
-
-        try:
-            nice = renice(current.row.pid, delta)
-        except ProcessError as exc:
-            self.notify(exc.message, severity="error")
-        else:
-            current.row.nice = nice
-            self.notify(f"{current.row.pid} ({printable(current.row.name)}) nice {nice}")
+    # --- acting on a process: see ProcessActionsScreen for the rest ------------------------
 
     def action_profile(self) -> None:
         current = self.query_one(ProcessTable).current
@@ -644,41 +401,3 @@ class DashboardScreen(Screen[None]):
 
         title = self.saved.profile_title or "saved profile"
         self.app.push_screen(ProfileScreen(self.saved.profile, title=title, can_snapshot=True))
-
-    def action_toggle_detail(self) -> None:
-        if self._refuse_if_saved("process details (open files, connections) are not saved"):
-            return
-        pane = self.query_one("#detail", ProcessDetailPane)
-        pane.display = not pane.display
-        if pane.display:
-            self._load_detail()
-
-    def _load_detail(self) -> None:
-        pid = self.query_one(ProcessTable).current_pid
-        if pid is None:
-            self._show_detail_message("no process selected")
-        else:
-            self._read_detail(pid)
-
-    @work(thread=True, exclusive=True, group="detail")
-    def _read_detail(self, pid: int) -> None:
-        """Off the UI thread: open files and connections can take tens of milliseconds."""
-        from perftop.system.detail import read_detail
-
-        try:
-            detail = read_detail(pid)
-        except ProcessError as exc:
-            self.app.call_from_thread(self._show_detail_message, exc.message)
-        else:
-            self.app.call_from_thread(self._show_detail, detail)
-
-    def _show_detail(self, detail: ProcessDetail) -> None:
-        self.query_one("#detail", ProcessDetailPane).show_detail(detail)
-
-    def _show_detail_message(self, message: str) -> None:
-        self.query_one("#detail", ProcessDetailPane).show_message(message)
-
-    def refresh_detail(self) -> None:
-        """Called each tick by the app: the detail pane follows the live process."""
-        if self.query_one("#detail").display:
-            self._load_detail()

@@ -1,0 +1,152 @@
+"""What the dashboard does to the selected process: signals, renice, the detail pane.
+
+Each action first checks that it may touch a live process: in a saved snapshot or a replay
+it explains why not, and paused on a past moment it makes sure the PID still names the
+process of that moment (same start time), so a signal never lands on a PID reused since.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from perftop.system.errors import ProcessError
+from perftop.system.samples import ProcessRow
+from perftop.ui.fmt import printable
+from perftop.ui.screens.dialogs import Confirm, SignalMenu
+from perftop.ui.screens.rewind import RewindableScreen
+from perftop.ui.widgets.process_detail import ProcessDetailPane
+from perftop.ui.widgets.process_table import ProcessTable
+
+if TYPE_CHECKING:
+    from perftop.formats.snapshot import Snapshot
+    from perftop.system.detail import ProcessDetail
+
+
+def snapshot_marker(snapshot: Snapshot) -> str:
+    """`snapshot of HOST at 2026-11-22 10:15:03 +0100`: local time, with its offset."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(snapshot.created))
+    return f"snapshot of {printable(snapshot.hostname) or 'an unnamed host'} at {when}"
+
+
+class ProcessActionsScreen(RewindableScreen):
+    """Needs a ProcessTable and a `#detail` ProcessDetailPane in the screen, and `saved`."""
+
+    saved: Snapshot | None  # a snapshot shown read-only; None when live
+
+    def _refuse_if_saved(self, what: str, hint: str = "") -> bool:
+        """In a snapshot or a replay, say why `what` cannot happen; True when refused."""
+        if self.saved is not None:
+            source = snapshot_marker(self.saved)
+        elif self.replay is not None:
+            source = self.replay
+        else:
+            return False
+        self.notify(
+            f"{what}: this is a {source}, not the live machine{hint}",
+            title="Read-only",
+            severity="warning",
+        )
+        return True
+
+    def action_kill(self) -> None:
+        current = self.query_one(ProcessTable).current
+        if current is None or self._refuse_if_saved("no signal sent"):
+            return
+        row = current.row
+
+        def confirmed(sig: int, ok: bool | None) -> None:
+            if not ok:
+                return
+            from perftop.system.processes import send_signal
+
+            try:
+                send_signal(row.pid, sig, row.start_time)
+            except ProcessError as exc:
+                self.notify(exc.message, severity="error")
+            else:
+                self.notify(f"sent {signal.Signals(sig).name} to {row.pid} ({printable(row.name)})")
+
+        def chosen(sig: int | None) -> None:
+            if sig is None:
+                return
+            question = f"Send {signal.Signals(sig).name} to {row.pid} ({printable(row.name)})?"
+            self.app.push_screen(Confirm(question), lambda ok: confirmed(sig, ok))
+
+        self.app.push_screen(SignalMenu(row.pid, printable(row.name)), chosen)
+
+    def _gone_since(self, row: ProcessRow) -> bool:
+        """Paused, a row may name a process that has exited since, or whose PID another
+        process now has: say so (True) rather than act on the wrong one."""
+        if not self.paused:
+            return False
+        from perftop.system.processes import process_start_time
+
+        try:
+            started = process_start_time(row.pid)
+        except ProcessError:
+            started = -1.0
+        if started is not None and abs(started - row.start_time) > 1.0:
+            self.notify(
+                f"PID {row.pid} ({printable(row.name)}) has exited since that moment",
+                severity="warning",
+            )
+            return True
+        return False
+
+    def action_renice(self, delta: int) -> None:
+        current = self.query_one(ProcessTable).current
+        if current is None or self._refuse_if_saved("priority unchanged"):
+            return
+        if self._gone_since(current.row):
+            return
+        from perftop.system.processes import renice
+
+        try:
+            nice = renice(current.row.pid, delta)
+        except ProcessError as exc:
+            self.notify(exc.message, severity="error")
+        else:
+            current.row.nice = nice
+            self.notify(f"{current.row.pid} ({printable(current.row.name)}) nice {nice}")
+
+    def action_toggle_detail(self) -> None:
+        if self._refuse_if_saved("process details (open files, connections) are not saved"):
+            return
+        pane = self.query_one("#detail", ProcessDetailPane)
+        pane.display = not pane.display
+        if pane.display:
+            self._load_detail()
+
+    def _load_detail(self) -> None:
+        pid = self.query_one(ProcessTable).current_pid
+        if pid is None:
+            self._show_detail_message("no process selected")
+        else:
+            self._read_detail(pid)
+
+    @work(thread=True, exclusive=True, group="detail")
+    def _read_detail(self, pid: int) -> None:
+        """Off the UI thread: open files and connections can take tens of milliseconds."""
+        from perftop.system.detail import read_detail
+
+        try:
+            detail = read_detail(pid)
+        except ProcessError as exc:
+            self.app.call_from_thread(self._show_detail_message, exc.message)
+        else:
+            self.app.call_from_thread(self._show_detail, detail)
+
+    def _show_detail(self, detail: ProcessDetail) -> None:
+        self.query_one("#detail", ProcessDetailPane).show_detail(detail)
+
+    def _show_detail_message(self, message: str) -> None:
+        self.query_one("#detail", ProcessDetailPane).show_message(message)
+
+    def refresh_detail(self) -> None:
+        """Called each tick by the app: the detail pane follows the live process."""
+        if self.query_one("#detail").display:
+            self._load_detail()
