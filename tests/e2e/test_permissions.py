@@ -126,6 +126,9 @@ def test_other_users_processes_are_shown_and_attaching_explains(
     tmux.wait_for(lambda s: "filter: name" in s)
     tmux.keys("-l", marker)
     tmux.keys("Enter")
+    # Keys typed before the Enter is handled still go to the filter box: wait for the table's
+    # keys to be back in the footer (the box has let go of the focus).
+    tmux.wait_for(lambda s: "Profile" in s.splitlines()[-1])
 
     def cells(screen: str) -> list[str]:
         rows = [line for line in screen.splitlines() if line.lstrip().startswith(f"{proc.pid} ")]
