@@ -128,15 +128,6 @@ class DiffScreen(FlameScreen):
             )
         self.query_one("#frame-status", Static).update(text)
 
-    def _run_search(self) -> None:
-        flame = self.query_one(FlameView)
-        if self.search_text:
-            self.search_result = self.profile.search(self.search_text, flame.thread)
-            flame.search_ids = self.search_result.matched_frame_ids
-        else:
-            self.search_result = None
-            flame.search_ids = frozenset()
-
     # --- the flame and the table, linked --------------------------------------------------------
 
     @on(FlameView.Selected)

@@ -2,7 +2,7 @@
 giving the flame the rows of a small terminal.
 
 The live/file profile screen and the diff screen differ in what they show around the flame;
-each says how via `_run_search`, `_refresh_frame_status` and `_thread_changed`.
+each says how via `_refresh_frame_status` and `_thread_changed`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from textual import on
 from textual.screen import Screen
 from textual.widgets import Input
 
-from perftop.profiling.model import Node, Profile
+from perftop.profiling.model import Node, Profile, SearchResult
 from perftop.ui.screens.profile_dialogs import ThreadPicker
 from perftop.ui.widgets.flame import FlameView
 
@@ -19,9 +19,17 @@ from perftop.ui.widgets.flame import FlameView
 class FlameScreen(Screen[None]):
     profile: Profile
     search_text: str = ""
+    search_result: SearchResult | None = None  # for search_text, on the shown thread
 
     def _run_search(self) -> None:
-        raise NotImplementedError
+        """Search once per change of data, text or thread; the flame and status line share it."""
+        flame = self.query_one(FlameView)
+        if self.search_text:
+            self.search_result = self.profile.search(self.search_text, flame.thread)
+            flame.search_ids = self.search_result.matched_frame_ids
+        else:
+            self.search_result = None
+            flame.search_ids = frozenset()
 
     def _refresh_frame_status(self, node: Node | None) -> None:
         raise NotImplementedError

@@ -284,16 +284,6 @@ class ProfileScreen(FlameScreen):
             )
         status.update(text)
 
-    def _run_search(self) -> None:
-        """Search once per change of data, text or thread; the flame and status line share it."""
-        flame = self.query_one(FlameView)
-        if self.search_text:
-            self.search_result = self.profile.search(self.search_text, flame.thread)
-            flame.search_ids = self.search_result.matched_frame_ids
-        else:
-            self.search_result = None
-            flame.search_ids = frozenset()
-
     @on(FlameView.Selected)
     def _selected(self, event: FlameView.Selected) -> None:
         self._refresh_frame_status(event.node)
