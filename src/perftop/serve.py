@@ -177,29 +177,30 @@ def _memory(sample: SystemSample) -> Iterator[Metric]:
         yield GaugeMetricFamily(name, doc, value=float(value))
 
 
+def _device_counters(
+    first: tuple[str, str], second: tuple[str, str], devices: Iterable[tuple[str, int, int]]
+) -> Iterator[Metric]:
+    """Two counter families (name, help) labelled by device, from (device, first, second)."""
+    a = CounterMetricFamily(*first, labels=["device"])
+    b = CounterMetricFamily(*second, labels=["device"])
+    for device, value_a, value_b in devices:
+        a.add_metric([device], float(value_a))
+        b.add_metric([device], float(value_b))
+    yield a
+    yield b
+
+
 def _io(sample: SystemSample) -> Iterator[Metric]:
-    read = CounterMetricFamily(
-        "perftop_disk_read_bytes", "Bytes read from the device.", labels=["device"]
+    yield from _device_counters(
+        ("perftop_disk_read_bytes", "Bytes read from the device."),
+        ("perftop_disk_written_bytes", "Bytes written to the device."),
+        ((d.name, d.read_bytes_total, d.write_bytes_total) for d in sample.disks),
     )
-    written = CounterMetricFamily(
-        "perftop_disk_written_bytes", "Bytes written to the device.", labels=["device"]
+    yield from _device_counters(
+        ("perftop_network_receive_bytes", "Bytes received on the interface."),
+        ("perftop_network_transmit_bytes", "Bytes sent on the interface."),
+        ((n.name, n.rx_bytes_total, n.tx_bytes_total) for n in sample.nets),
     )
-    for disk in sample.disks:
-        read.add_metric([disk.name], float(disk.read_bytes_total))
-        written.add_metric([disk.name], float(disk.write_bytes_total))
-    yield read
-    yield written
-    rx = CounterMetricFamily(
-        "perftop_network_receive_bytes", "Bytes received on the interface.", labels=["device"]
-    )
-    tx = CounterMetricFamily(
-        "perftop_network_transmit_bytes", "Bytes sent on the interface.", labels=["device"]
-    )
-    for net in sample.nets:
-        rx.add_metric([net.name], float(net.rx_bytes_total))
-        tx.add_metric([net.name], float(net.tx_bytes_total))
-    yield rx
-    yield tx
     if sample.temps:
         temps = GaugeMetricFamily(
             "perftop_temperature_celsius", "Sensor temperature.", labels=["sensor"]
