@@ -13,6 +13,7 @@ from perftop.config import Config, load_config
 from perftop.system.processes import SortKey
 from perftop.system.source import FakeSource
 from perftop.ui.screens.setup import KeyAction, SetupScreen
+from perftop.ui.widgets.process_table import ProcessTable
 from tests.ui.helpers import ticks
 
 ACTIONS = [KeyAction("dashboard.tree", "Tree", "f5,t"), KeyAction("app.quit", "Quit", "q,f10")]
@@ -78,9 +79,15 @@ async def test_f2_applies_and_saves_settings_and_remaps_keys(
         assert isinstance(form, SetupScreen)
         form.query_one("#tree", Switch).value = True
         form.query_one("#key-dashboard--toggle_tree", Input).value = "z"
+        columns = form.query_one("#columns", SelectionList)
+        for hidden in (SortKey.STATE, SortKey.THREADS, SortKey.START):
+            columns.deselect(hidden)
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.config.view.tree is True
+        header = app.screen.query_one(ProcessTable).render_line(0).text.split()
+        assert "S" not in header and "THR" not in header and "START" not in header
+        assert header[0] == "PID" and header[-1] == "COMMAND", "the others keep their order"
         # The remapped key works at once; the old one no longer does.
         await pilot.press("z")
         assert app.config.view.tree is False
@@ -89,6 +96,7 @@ async def test_f2_applies_and_saves_settings_and_remaps_keys(
     saved, problems = load_config(path)
     assert problems == []
     assert saved.tree is True and saved.keys == {"dashboard.toggle_tree": "z"}
+    assert SortKey.THREADS not in saved.columns
 
 
 async def test_config_problems_and_unknown_theme_or_action_are_shown_not_fatal() -> None:
