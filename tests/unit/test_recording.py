@@ -179,15 +179,26 @@ def test_a_recording_killed_mid_write_still_replays(tmp_path: Path) -> None:
         assert n >= 200
         _assert_replays(reader, _ticks(n))
 
-    # A torn write at the very end of the log: that tick is dropped, the rest replays.
+
+def test_a_commit_torn_mid_write_is_dropped_and_the_rest_replays(tmp_path: Path) -> None:
+    """The files of a writer caught mid-write, its newest commit cut in half. Made from a
+    writer still open, whose log holds all its commits: the killed writer above may die
+    just after a checkpoint restarted its log, with no commit there to tear."""
+    path, ticks = tmp_path / "open.perftop", _ticks(30)
     torn = tmp_path / "torn"
     torn.mkdir()
-    shutil.copy(path, torn / "rec.perftop")
-    shutil.copy(f"{path}-wal", torn / "rec.perftop-wal")
+    writer = RecordingWriter(path, keyframe_every=10)
+    try:
+        for t in ticks:
+            writer.append(*t)
+        shutil.copy(path, torn / "rec.perftop")
+        shutil.copy(f"{path}-wal", torn / "rec.perftop-wal")
+    finally:
+        writer.close()
     _tear_last_commit(torn / "rec.perftop-wal")
     with RecordingReader(torn / "rec.perftop") as reader:
-        assert len(reader) == n - 1
-        _assert_replays(reader, _ticks(n))
+        assert len(reader) == 29
+        _assert_replays(reader, ticks)
 
 
 def _tear_last_commit(wal: Path) -> None:
