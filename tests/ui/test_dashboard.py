@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets._footer import FooterKey
 
@@ -295,3 +296,19 @@ async def test_a_narrow_footer_keeps_quit_and_kill_and_grows_back() -> None:
         await pilot.resize_terminal(170, 40)
         await pilot.pause(0.1)
         assert {"f2", "f3", "f7", "f8", "space", "f10"} <= set(footer_keys(pilot))
+
+
+async def test_keys_typed_right_after_enter_in_the_filter_reach_the_table() -> None:
+    """A paste or a fast typist over SSH: Enter and the next key arrive together. The next
+    key must act on the table, not land in the filter box still losing the focus."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 2)
+        await pilot.press("slash", *"python")
+        await pilot.pause()
+        for key, char in (("enter", "\r"), ("i", "i")):  # queued at once, not one by one
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.2)
+        assert app.dashboard.options.filter_text == "python"
+        assert app.dashboard.query_one("#detail").display, "i opened the detail pane"
+        assert isinstance(app.focused, ProcessTable)

@@ -56,6 +56,15 @@ if TYPE_CHECKING:
 _NICE = Binding.Group("Nice -/+")
 
 
+class FilterBox(Input):
+    """The filter and search box. Its Enter is a priority binding, run before the next key is
+    routed: left to Input, the focus moved back to the table only once the Submitted message
+    came round, and a key typed right after Enter (a paste, a fast typist over SSH) still
+    landed in the box."""
+
+    BINDINGS = [Binding("enter", "screen.filter_done", "Apply", show=False, priority=True)]
+
+
 class DashboardScreen(ProcessActionsScreen):
     class ProfileRequested(Message):
         """The user asked to look inside a process; the app attaches the profiler."""
@@ -136,7 +145,7 @@ class DashboardScreen(ProcessActionsScreen):
         with Horizontal(id="main"):
             yield ProcessTable(id="processes")
             yield ProcessDetailPane(id="detail")
-        yield Input(id="filter", placeholder="filter: name, command, user or PID")
+        yield FilterBox(id="filter", placeholder="filter: name, command, user or PID")
         yield Static(id="status")
         # At 80 columns: F1 Help, / Filter, F5 Tree, F6 Sort, F9 Kill, Enter Profile, F10 Quit.
         yield FittingFooter(
@@ -361,11 +370,10 @@ class DashboardScreen(ProcessActionsScreen):
             self.options.filter_text = event.value
             self._rebuild_view()
 
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
+    def action_filter_done(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = bool(self.options.filter_text) and not self.search_mode
-        self.query_one(ProcessTable).focus()
+        self.set_focus(self.query_one(ProcessTable))  # now, not after this key's turn
 
     def action_clear(self) -> None:
         box = self.query_one("#filter", Input)
