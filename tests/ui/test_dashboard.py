@@ -9,7 +9,7 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets._footer import FooterKey
 
-from perftop import cli
+from perftop import cli, cli_args
 from perftop.system.processes import SortKey, ViewOptions
 from perftop.system.stable_order import HYSTERESIS
 from perftop.ui.screens.dialogs import SortMenu
@@ -236,7 +236,7 @@ async def test_sorting_by_a_hidden_column_still_sorts() -> None:
 async def test_columns_from_the_config_file_reach_the_table(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[processes]\ncolumns = ["pid", "command", "CPU%", "rss"]\nsort = "RSS"\n')
-    args = cli.build_parser().parse_args(["--config", str(path), "--demo"])
+    args = cli_args.build_parser().parse_args(["--config", str(path), "--demo"])
     cli._load_settings(args)
     assert args.config_problems == []
     view = cli._view_options(args)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from perftop import __version__, cli
-from perftop.cli import parse_delay
+from perftop import __version__, cli, cli_args
+from perftop.cli_args import parse_delay
 from perftop.system.processes import SortKey, ViewOptions
 
 
@@ -73,7 +73,7 @@ def test_delay_follows_htop_tenths_or_seconds() -> None:
 def test_config_columns_become_the_view_options(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[processes]\ncolumns = ["CPU%", "command", "PID"]\n')
-    args = cli.build_parser().parse_args(["--config", str(path), "--sort", "mem"])
+    args = cli_args.build_parser().parse_args(["--config", str(path), "--sort", "mem"])
     cli._load_settings(args)
     view = cli._view_options(args)
     assert isinstance(view, ViewOptions)

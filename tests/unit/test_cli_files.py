@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from perftop import cli, headless
+from perftop import cli, cli_args, headless
 from perftop.formats.detect import read_any
 from perftop.formats.export import write_profile
 from perftop.formats.snapshot import Snapshot, read_snapshot
@@ -101,7 +101,7 @@ def test_argument_errors_are_one_line(
 
 
 def test_flags_before_the_subcommand_are_kept() -> None:
-    args = cli.build_parser().parse_args(["-r", "250", "--gil", "record", "42", "--idle"])
+    args = cli_args.build_parser().parse_args(["-r", "250", "--gil", "record", "42", "--idle"])
     assert (args.target_pid, args.rate, args.gil, args.idle, args.native) == (
         42,
         250,
@@ -112,10 +112,10 @@ def test_flags_before_the_subcommand_are_kept() -> None:
 
 
 def test_durations_take_units() -> None:
-    assert cli.parse_seconds("30") == 30.0
-    assert cli.parse_seconds("1.5s") == 1.5
-    assert cli.parse_seconds("2m") == 120.0
-    assert cli.parse_seconds("1h") == 3600.0
+    assert cli_args.parse_seconds("30") == 30.0
+    assert cli_args.parse_seconds("1.5s") == 1.5
+    assert cli_args.parse_seconds("2m") == 120.0
+    assert cli_args.parse_seconds("1h") == 3600.0
 
 
 # --- output paths, checked before any sampling ----------------------------------------------
@@ -509,7 +509,7 @@ def _recording(path: Path, ticks: int) -> None:
 
 
 def test_record_limit_takes_a_size_or_an_age() -> None:
-    parse = cli.parse_record_limit
+    parse = cli_args.parse_record_limit
     assert parse("50M") == (50 * 1024 * 1024, None)
     assert parse("1g") == (1024**3, None)
     assert parse("500KB") == (500 * 1024, None)
