@@ -49,6 +49,7 @@ __all__ = [
     "ChildKind",
     "ChildrenClosed",
     "add_cleanup",
+    "exit_by_signal",
     "install_signal_handlers",
     "remove_cleanup",
     "spawn",
@@ -282,16 +283,23 @@ def _at_exit() -> None:
 atexit.register(_at_exit)
 
 _installed: dict[int, Any] = {}  # signal number -> the handler that was there before ours
-_before_exit: Callable[[int], None] | None = None
+_before_exit: Callable[[int], bool] | None = None
+# How long a `before_exit` that finishes the exit itself may take before SIGALRM (its default
+# action ends the process) does it instead: a wedged event loop must not keep perftop alive.
+EXIT_GRACE_S = 3
 
 
-def install_signal_handlers(before_exit: Callable[[int], None] | None = None) -> None:
+def install_signal_handlers(before_exit: Callable[[int], bool] | None = None) -> None:
     """On SIGTERM and SIGHUP: end all children, run `before_exit(signum)`, then exit by it.
 
     The exit is the signal's own default action, re-raised, so the parent sees perftop killed
     by that signal (a shell reports 128+signum) exactly as it would have without the handler.
-    `before_exit` is for the TUI to give the terminal back first. Safe to call more than once:
-    a later call only replaces `before_exit`. Call it from the main thread (Python's rule).
+    `before_exit` is for the TUI to give the terminal back first. It runs inside the signal
+    handler, on the main thread, wherever that thread was interrupted: it must not take a lock
+    the interrupted code may hold. It may instead schedule the work elsewhere and return True,
+    and then call `exit_by_signal(signum)` itself once done (within EXIT_GRACE_S). Safe to call
+    more than once: a later call only replaces `before_exit`. Call it from the main thread
+    (Python's rule).
     """
     global _before_exit
     _before_exit = before_exit
@@ -307,8 +315,18 @@ def install_signal_handlers(before_exit: Callable[[int], None] | None = None) ->
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     terminate_all(final=True)
     if _before_exit is not None:
+        deferred = False
         with contextlib.suppress(Exception):  # exiting regardless: a failing hook must not stop it
-            _before_exit(signum)
+            deferred = _before_exit(signum)
+        if deferred:
+            signal.alarm(EXIT_GRACE_S)
+            return
+    exit_by_signal(signum, frame)
+
+
+def exit_by_signal(signum: int, frame: FrameType | None = None) -> None:
+    """End perftop as `signum` would have without our handler (or as the handler that was
+    there before ours decides)."""
     previous = _installed.get(signum)
     if callable(previous):
         # Someone had a handler before us; it keeps its say over what this signal does.

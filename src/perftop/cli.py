@@ -158,8 +158,7 @@ def run_app(args: argparse.Namespace) -> int:
     source: type[SystemSource] = FakeSource if args.demo else LiveSource
     app = PerftopApp(source, config)
 
-    def restore_terminal(_signum: int) -> None:
-        # SIGTERM / SIGHUP: children are already ended; give the terminal back before dying.
+    def give_back_terminal() -> None:
         driver = app._driver
         if driver is not None:
             with contextlib.suppress(Exception):
@@ -168,6 +167,24 @@ def run_app(args: argparse.Namespace) -> int:
                 # thread; close() waits for that thread, so they reach the terminal before
                 # the re-raised signal ends the process.
                 driver.close()
+
+    def restore_terminal(signum: int) -> bool:
+        # SIGTERM / SIGHUP: children are already ended; give the terminal back before dying.
+        # Not from the handler while the app runs: the handler interrupts the event loop's
+        # thread, which may be holding the writer queue's lock mid-frame, and queueing the
+        # escape codes would then wait on itself for ever (perftop hung on SIGHUP, orphaned).
+        # The loop does it on its next turn; call_soon_threadsafe takes no lock.
+        loop = app._loop
+        if loop is None or loop.is_closed():
+            give_back_terminal()  # no loop, nothing painting: safe here
+            return False
+
+        def finish() -> None:
+            give_back_terminal()
+            children.exit_by_signal(signum)
+
+        loop.call_soon_threadsafe(finish)
+        return True
 
     children.install_signal_handlers(restore_terminal)
     # Textual sizes the screen with shutil.get_terminal_size(), which prefers COLUMNS/LINES

@@ -71,9 +71,10 @@ def shell_command(
     cwd: Path | None = None,
     prefix: str = "",
     size: tuple[int, int] = (120, 40),
+    program: tuple[str, ...] = ("-m", "perftop"),
 ) -> str:
     """A pane command running perftop under bash, which then records the terminal state."""
-    perftop = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "perftop", *args])
+    perftop = " ".join(shlex.quote(a) for a in [sys.executable, *program, *args])
     script = (
         f"cd {shlex.quote(str(cwd or tmp_path))}; "
         f"{until_sized(*size)}"
@@ -193,6 +194,56 @@ def test_every_exit_path_ends_pyspy_and_restores_the_terminal(
     tmux.wait_for(lambda s: EXITED in s, timeout=15)
     wait_gone(target.pid)
     assert target.poll() is None, "the target itself is left alone"
+    no_traceback(tmux)
+    time.sleep(0.3)  # the shell's `stty -a` after perftop
+    before, after = (stty_settings(tmp_path / f"stty.{when}") for when in ("before", "after"))
+    assert after == before, "terminal settings (stty) restored"
+    assert modes(tmux) == RESTORED, "normal screen, cursor shown, mouse reporting off"
+
+
+# A signal that lands while the main thread holds the lock of Textual's output queue (it does,
+# for a moment, every time it queues a frame). The hang-up handler used to queue the codes that
+# give the terminal back through that same queue: it waited on itself, and perftop hung for
+# ever, orphaned, after the SSH session dropped. Made certain here by sending the signal from
+# inside the lock.
+MID_FRAME = textwrap.dedent(
+    """
+    import os, signal, sys, threading, time
+    from textual.drivers import _writer_thread
+
+    original = _writer_thread.WriterThread.write
+    writes = 0
+
+    def write(self, text):
+        global writes
+        writes += 1
+        if writes == 30 and threading.current_thread() is threading.main_thread():
+            with self._queue.mutex:  # as Queue.put holds it
+                os.kill(os.getpid(), signal.SIGHUP)
+                time.sleep(0.3)  # the handler runs in here
+        original(self, text)
+
+    _writer_thread.WriterThread.write = write
+    from perftop.cli import main
+
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+def test_a_hang_up_mid_frame_still_ends_perftop_and_restores_the_terminal(
+    tmux: Tmux, tmp_path: Path
+) -> None:
+    (tmp_path / "mid_frame.py").write_text(MID_FRAME)
+    tmux.start(shell_command(tmp_path, "-d", "1", program=("mid_frame.py",)))
+    try:
+        screen = tmux.wait_for(lambda s: EXITED in s, timeout=20)
+    finally:  # a hung perftop would outlive the pane: end it here, not for good
+        for proc in psutil.Process(tmux.pane_pid()).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "mid_frame.py" in proc.cmdline():
+                    proc.kill()
+    assert f"{EXITED} {128 + signal.SIGHUP}" in screen, "ended by the hang-up, not stuck"
     no_traceback(tmux)
     time.sleep(0.3)  # the shell's `stty -a` after perftop
     before, after = (stty_settings(tmp_path / f"stty.{when}") for when in ("before", "after"))
