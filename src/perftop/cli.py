@@ -12,6 +12,7 @@ import contextlib
 import gc
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -42,23 +43,36 @@ def _profiler_options(args: argparse.Namespace) -> object:
         raise CliError(exc.message) from None
 
 
+_CHECK_ATTEMPTS = 3
+
+
 def _check_target(pid: int, options: object) -> str:
     """Fail before the TUI starts: a one-line error beats a screen with an error on it."""
     import psutil
 
-    from perftop.profiling.backend import ProfilerError, ProfilerOptions
+    from perftop.profiling.backend import ProfilerError, ProfilerFailed, ProfilerOptions
     from perftop.profiling.pyspy_cli import dump_threads
 
     assert isinstance(options, ProfilerOptions)
     if pid <= 0 or not psutil.pid_exists(pid):
         raise CliError(f"no process with PID {pid}")
-    try:
-        dump_threads(pid, options=options)
-        return " ".join(psutil.Process(pid).cmdline())
-    except ProfilerError as exc:
-        raise CliError(exc.message) from None
-    except psutil.Error:
-        return ""
+    attempts = _CHECK_ATTEMPTS
+    while True:
+        try:
+            dump_threads(pid, options=options)
+            return " ".join(psutil.Process(pid).cmdline())
+        except ProfilerFailed as exc:
+            # py-spy's own failures (not permission, not Python, no such PID) can be a race it
+            # lost: "Failed to get stack traces" from a target starting and ending threads by
+            # the hundred. The live session retries such a sample; so does this one check.
+            attempts -= 1
+            if not attempts:
+                raise CliError(exc.message) from None
+            time.sleep(0.1)
+        except ProfilerError as exc:
+            raise CliError(exc.message) from None
+        except psutil.Error:
+            return ""
 
 
 def _load_settings(args: argparse.Namespace) -> None:

@@ -79,3 +79,43 @@ def test_config_columns_become_the_view_options(tmp_path: Path) -> None:
     assert isinstance(view, ViewOptions)
     assert view.columns == (SortKey.CPU, SortKey.COMMAND, SortKey.PID)
     assert view.sort_key is SortKey.MEM, "a flag still picks a column that is not shown"
+
+
+def test_attach_check_retries_py_spy_failures_but_not_refusals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from perftop.profiling import pyspy_cli
+    from perftop.profiling.backend import NotPython, ProfilerFailed, ProfilerOptions
+
+    calls: list[int] = []
+
+    def flaky(pid: int, **_: object) -> list[object]:
+        calls.append(pid)
+        if len(calls) < 3:  # a thread-churning target: py-spy loses the race twice
+            raise ProfilerFailed("py-spy: Failed to get stack traces")
+        return []
+
+    monkeypatch.setattr(pyspy_cli, "dump_threads", flaky)
+    me = os.getpid()
+    assert cli._check_target(me, ProfilerOptions()) != ""
+    assert calls == [me] * 3
+
+    def refuses(pid: int, **_: object) -> list[object]:
+        calls.append(pid)
+        raise NotPython("PID 1 (bash) is not a Python process")
+
+    calls.clear()
+    monkeypatch.setattr(pyspy_cli, "dump_threads", refuses)
+    with pytest.raises(cli.CliError, match="not a Python process"):
+        cli._check_target(me, ProfilerOptions())
+    assert len(calls) == 1, "a refusal is not retried"
+
+    def fails(pid: int, **_: object) -> list[object]:
+        calls.append(pid)
+        raise ProfilerFailed("py-spy: Failed to get stack traces")
+
+    calls.clear()
+    monkeypatch.setattr(pyspy_cli, "dump_threads", fails)
+    with pytest.raises(cli.CliError, match="Failed to get stack traces"):
+        cli._check_target(me, ProfilerOptions())
+    assert len(calls) == 3, "a failure that persists is reported after a few tries"
