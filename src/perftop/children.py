@@ -327,6 +327,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 def exit_by_signal(signum: int, frame: FrameType | None = None) -> None:
     """End perftop as `signum` would have without our handler (or as the handler that was
     there before ours decides)."""
+    signal.alarm(0)  # a deferred exit's safety net (see _on_signal) is no longer needed
     previous = _installed.get(signum)
     if callable(previous):
         # Someone had a handler before us; it keeps its say over what this signal does.

@@ -81,41 +81,34 @@ def test_config_columns_become_the_view_options(tmp_path: Path) -> None:
     assert view.sort_key is SortKey.MEM, "a flag still picks a column that is not shown"
 
 
+@pytest.mark.parametrize(
+    ("error", "failures", "calls", "refused"),
+    [
+        ("failed", 2, 3, None),  # a thread-churning target: py-spy loses the race twice
+        ("failed", 99, 3, "Failed to get stack traces"),  # it persists: said after a few tries
+        ("not python", 99, 1, "not a Python process"),  # a refusal is not retried
+    ],
+)
 def test_attach_check_retries_py_spy_failures_but_not_refusals(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, error: str, failures: int, calls: int, refused: str | None
 ) -> None:
     from perftop.profiling import pyspy_cli
     from perftop.profiling.backend import NotPython, ProfilerFailed, ProfilerOptions
 
-    calls: list[int] = []
+    made: list[int] = []
 
-    def flaky(pid: int, **_: object) -> list[object]:
-        calls.append(pid)
-        if len(calls) < 3:  # a thread-churning target: py-spy loses the race twice
-            raise ProfilerFailed("py-spy: Failed to get stack traces")
+    def dump(pid: int, **_: object) -> list[object]:
+        made.append(pid)
+        if len(made) <= failures:
+            if error == "failed":
+                raise ProfilerFailed("py-spy: Failed to get stack traces")
+            raise NotPython(f"PID {pid} (bash) is not a Python process")
         return []
 
-    monkeypatch.setattr(pyspy_cli, "dump_threads", flaky)
-    me = os.getpid()
-    assert cli._check_target(me, ProfilerOptions()) != ""
-    assert calls == [me] * 3
-
-    def refuses(pid: int, **_: object) -> list[object]:
-        calls.append(pid)
-        raise NotPython("PID 1 (bash) is not a Python process")
-
-    calls.clear()
-    monkeypatch.setattr(pyspy_cli, "dump_threads", refuses)
-    with pytest.raises(cli.CliError, match="not a Python process"):
-        cli._check_target(me, ProfilerOptions())
-    assert len(calls) == 1, "a refusal is not retried"
-
-    def fails(pid: int, **_: object) -> list[object]:
-        calls.append(pid)
-        raise ProfilerFailed("py-spy: Failed to get stack traces")
-
-    calls.clear()
-    monkeypatch.setattr(pyspy_cli, "dump_threads", fails)
-    with pytest.raises(cli.CliError, match="Failed to get stack traces"):
-        cli._check_target(me, ProfilerOptions())
-    assert len(calls) == 3, "a failure that persists is reported after a few tries"
+    monkeypatch.setattr(pyspy_cli, "dump_threads", dump)
+    if refused is None:
+        assert cli._check_target(os.getpid(), ProfilerOptions()) != ""
+    else:
+        with pytest.raises(cli.CliError, match=refused):
+            cli._check_target(os.getpid(), ProfilerOptions())
+    assert len(made) == calls

@@ -544,6 +544,11 @@ def test_column_helpers() -> None:
     assert sort_key_for_column(3) is SortKey.CPU
     assert cycle_sort_key(SortKey.COMMAND) is SortKey.PID
     assert cycle_sort_key(SortKey.PID, -1) is SortKey.COMMAND
+    shown = (SortKey.PID, SortKey.RSS, SortKey.COMMAND)  # [processes] columns
+    assert cycle_sort_key(SortKey.RSS, 1, shown) is SortKey.COMMAND, "skips the hidden ones"
+    assert cycle_sort_key(SortKey.PID, -1, shown) is SortKey.COMMAND
+    assert cycle_sort_key(SortKey.MEM, 1, shown) is SortKey.PID  # from a hidden sort key
+    assert cycle_sort_key(SortKey.MEM, -1, shown) is SortKey.COMMAND
     assert default_reverse(SortKey.CPU) and not default_reverse(SortKey.PID)
     view = build_view(TABLE, ViewOptions())
     assert index_of_pid(view, 3) == 1 and index_of_pid(view, 42) is None

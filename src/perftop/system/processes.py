@@ -15,7 +15,7 @@ import operator
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -198,9 +198,12 @@ def sort_key_for_column(index: int) -> SortKey:
     return COLUMNS[index]
 
 
-def cycle_sort_key(key: SortKey, step: int = 1) -> SortKey:
-    """The next (or, with step=-1, previous) column's key, wrapping around."""
-    return COLUMNS[(COLUMNS.index(key) + step) % len(COLUMNS)]
+def cycle_sort_key(key: SortKey, step: int = 1, among: Sequence[SortKey] = COLUMNS) -> SortKey:
+    """The next (or, with step=-1, previous) of the columns shown, `among`, wrapping around;
+    from a key not shown (picked in the sort menu), the first (or last) one shown."""
+    if key not in among:
+        return among[0] if step > 0 else among[-1]
+    return among[(among.index(key) + step) % len(among)]
 
 
 def default_reverse(key: SortKey) -> bool:

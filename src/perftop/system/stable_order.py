@@ -38,8 +38,7 @@ def within_noise(key: SortKey, a: float, b: float) -> bool:
     return abs(a - b) <= absolute + relative * max(abs(a), abs(b))
 
 
-def _order_value(value: float | None) -> float:
-    return float("-inf") if value is None else value  # unreadable I/O sorts last, as in sort_rows
+_NONE = float("-inf")  # where an unreadable value (I/O of another user's process) sorts: last
 
 
 class StableOrder:
@@ -78,17 +77,24 @@ class StableOrder:
             self._held = {v.row.pid: measure(v.row) for v in rows} if measure else {}
             self._rank = {v.row.pid: i for i, v in enumerate(rows)}
             return rows
+        # within_noise inlined: this runs for every row every tick, on the UI thread.
+        absolute, relative = HYSTERESIS[key]
+        old_held, old_rank = self._held.get, self._rank.get
         held: dict[int, float | None] = {}
         late = len(self._rank)
         keyed: list[tuple[int, float, ViewRow]] = []
         for i, v in enumerate(rows):
             pid = v.row.pid
             value = measure(v.row)
-            before = self._held.get(pid)
-            if value is not None and before is not None and within_noise(key, value, before):
+            before = old_held(pid)
+            if (
+                value is not None
+                and before is not None
+                and abs(value - before) <= absolute + relative * max(abs(value), abs(before))
+            ):
                 value = before
             held[pid] = value
-            keyed.append((self._rank.get(pid, late + i), _order_value(value), v))
+            keyed.append((old_rank(pid, late + i), _NONE if value is None else value, v))
         keyed.sort(key=operator.itemgetter(0))
         keyed.sort(key=operator.itemgetter(1), reverse=reverse)
         out = [v for _, _, v in keyed]

@@ -307,7 +307,8 @@ class DashboardScreen(ProcessActionsScreen):
         self._rebuild_view()
 
     def action_sort_step(self, step: int) -> None:
-        self.options.sort_key = cycle_sort_key(self.options.sort_key, step)
+        options = self.options
+        options.sort_key = cycle_sort_key(options.sort_key, step, options.columns)
         self._rebuild_view()
 
     def action_sort_menu(self) -> None:

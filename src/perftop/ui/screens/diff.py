@@ -17,7 +17,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from perftop.profiling.diff import DiffProfile
-from perftop.profiling.model import Node, SearchResult
+from perftop.profiling.model import Node
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.flame_screen import FlameScreen
@@ -45,7 +45,6 @@ class DiffScreen(FlameScreen):
         self.profile = profile
         self.title_text = title
         self.search_text = ""
-        self.search_result: SearchResult | None = None
         self.scale = 0.0  # the largest |change| in the shown thread: the strongest colour
 
     def compose(self) -> ComposeResult:

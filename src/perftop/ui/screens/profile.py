@@ -21,7 +21,7 @@ from textual.widgets import Input, Static
 
 from perftop.exports import export_stem
 from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerError, ProfilerOptions
-from perftop.profiling.model import Node, Profile, SearchResult
+from perftop.profiling.model import Node, Profile
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.flame_screen import FlameScreen
@@ -108,7 +108,6 @@ class ProfileScreen(FlameScreen):
         self.stopped: str | None = None  # the target is stopped (SIGSTOP): what to do about it
         self.paused = False
         self.search_text = ""
-        self.search_result: SearchResult | None = None  # for search_text, on the shown thread
         self._last_table = 0.0
 
     def compose(self) -> ComposeResult:
@@ -175,6 +174,7 @@ class ProfileScreen(FlameScreen):
     def on_batch_ready(self, message: BatchReady) -> None:
         batch = message.batch
         self.profile.merge(batch.profile)
+        # Toasted in full: the head line below is cut at the screen's edge.
         for warning in batch.warnings:
             self.notify(warning, severity="warning", timeout=10)
         # Shown until the next batch: the first one sampled after the target continued.
