@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 
 from perftop.formats.folded import dumps_folded, loads_folded
-from perftop.profiling.frames import Frame
-from perftop.profiling.layout import layout
-from perftop.profiling.model import Node, Profile
+from perftop.model.frames import Frame
+from perftop.model.layout import layout
+from perftop.model.profile import Node, Profile
 
 MERGE_BUDGET_MS = 20.0
 LAYOUT_BUDGET_MS = 30.0

@@ -17,8 +17,8 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from perftop.app import AppConfig, PerftopApp
+from perftop.model.profile import Profile
 from perftop.profiling.backend import ProfilerOptions
-from perftop.profiling.model import Profile
 from perftop.profiling.pyspy import PySpyBackend
 from perftop.system.source import FakeSource
 from perftop.ui.screens.profile import ProfileScreen

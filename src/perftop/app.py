@@ -21,8 +21,8 @@ from textual.theme import Theme
 from perftop.config import Config
 from perftop.exports import describe_error, export_path
 from perftop.formats.errors import FormatError
+from perftop.model.profile import Profile
 from perftop.profiling.backend import ProfilerOptions
-from perftop.profiling.model import Profile
 from perftop.system.history import SystemHistory
 from perftop.system.processes import ViewOptions
 from perftop.system.samples import ProcessSnapshot, SystemSample
@@ -176,7 +176,7 @@ class PerftopApp(App[None]):
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         # Offline, the file's screen is the base screen, so its `q` quits.
         if config.diff_profiles is not None:
-            from perftop.profiling.diff import diff
+            from perftop.model.diff import diff
             from perftop.ui.screens.diff import DiffScreen
 
             base, new = config.diff_profiles

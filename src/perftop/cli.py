@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # for annotations only: importing these at run time would slo
     from perftop.config import Config
     from perftop.formats.recording import RecordingWriter
     from perftop.formats.snapshot import Snapshot
-    from perftop.profiling.model import Profile
+    from perftop.model.profile import Profile
 
 
 def _profiler_options(args: argparse.Namespace) -> object:

@@ -29,8 +29,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from perftop.model.profile import Profile
     from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerOptions
-    from perftop.profiling.model import Profile
     from perftop.system.source import SystemSource
 
 __all__ = [
@@ -265,8 +265,8 @@ def record(
     Raises UsageError (nothing sampled, nothing written) if `path` or the target is refused.
     """
     from perftop import children
+    from perftop.model.profile import Profile
     from perftop.profiling.backend import ProfilerError
-    from perftop.profiling.model import Profile
     from perftop.profiling.pyspy import PySpyBackend
 
     out = out or sys.stdout

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from perftop.app import AppConfig, PerftopApp
 from perftop.formats.snapshot import Snapshot
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 from perftop.system.fake import EPOCH, FakeProcessCollector, FakeSystemSampler
 from perftop.system.history import SystemHistory
 from perftop.system.source import SystemSource

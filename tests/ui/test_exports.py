@@ -13,8 +13,8 @@ from perftop.app import AppConfig, PerftopApp
 from perftop.exports import export_path, export_stem
 from perftop.formats.detect import read_any
 from perftop.formats.snapshot import SNAPSHOT_SUFFIX, read_snapshot
+from perftop.model.profile import Profile
 from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerOptions, ThreadStack
-from perftop.profiling.model import Profile
 from perftop.system.fake import EPOCH
 from perftop.system.source import FakeSource
 from perftop.ui.screens.profile import ProfileScreen

@@ -8,8 +8,8 @@ from textual.pilot import Pilot
 
 from perftop.app import AppConfig, PerftopApp
 from perftop.formats.folded import read_folded
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 from perftop.system.source import FakeSource
 from perftop.ui.screens.profile import ProfileScreen
 from perftop.ui.screens.profile_dialogs import ThreadPicker

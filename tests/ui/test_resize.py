@@ -12,8 +12,8 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 
 from perftop.app import AppConfig, PerftopApp
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 from perftop.system.processes import SortKey, ViewOptions
 from perftop.system.source import FakeSource
 from perftop.ui.screens.dialogs import SignalMenu, SortMenu

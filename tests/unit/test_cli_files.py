@@ -20,6 +20,8 @@ from perftop import cli, cli_args, headless
 from perftop.formats.detect import read_any
 from perftop.formats.export import write_profile
 from perftop.formats.snapshot import Snapshot, read_snapshot
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 from perftop.profiling.backend import (
     Batch,
     NotPython,
@@ -28,8 +30,6 @@ from perftop.profiling.backend import (
     ProfilerOptions,
     ThreadStack,
 )
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
 from perftop.system.source import FakeSource
 
 

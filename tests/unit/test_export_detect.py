@@ -20,8 +20,8 @@ from perftop.formats.export import PROFILE_FORMATS, profile_format_for, write_pr
 from perftop.formats.folded import dumps_folded, read_folded
 from perftop.formats.snapshot import Snapshot, write_snapshot
 from perftop.formats.speedscope import dumps_speedscope, read_speedscope
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 from tests.unit.test_formats import build, profiles, stacks_of
 from tests.unit.test_snapshot_format import make_snapshot
 

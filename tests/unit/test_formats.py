@@ -34,8 +34,8 @@ from perftop.formats.speedscope import (
     read_speedscope,
     write_speedscope,
 )
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 
 DATA = Path(__file__).parent.parent / "data"
 

@@ -31,8 +31,8 @@ from perftop.config import (
     Problem,
     loads_config,
 )
+from perftop.model.frames import Frame
 from perftop.profiling.backend import ProfilerError, ThreadStack
-from perftop.profiling.frames import Frame
 from perftop.profiling.pyspy_cli import parse_dump
 from perftop.system import procfs
 from perftop.system.processes import SortKey

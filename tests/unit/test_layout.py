@@ -7,9 +7,9 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perftop.profiling.frames import Frame
-from perftop.profiling.layout import FlameBox, layout
-from perftop.profiling.model import Node, Profile
+from perftop.model.frames import Frame
+from perftop.model.layout import FlameBox, layout
+from perftop.model.profile import Node, Profile
 
 
 def make(*stacks: tuple[str, int]) -> Profile:

@@ -23,8 +23,8 @@ from dataclasses import replace
 
 import psutil
 
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 from perftop.system.fake import FakeProcessCollector, FakeSystemSampler
 from perftop.system.history import DEFAULT_CAPACITY, SystemHistory
 from perftop.system.processes import SortKey, ViewOptions, build_view

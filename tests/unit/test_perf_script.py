@@ -20,8 +20,8 @@ from perftop.formats.perf_script import (
     looks_like_perf_script,
     read_perf_script,
 )
-from perftop.profiling.frames import Frame, FrameKind
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame, FrameKind
+from perftop.model.profile import Profile
 
 PERF = Path(__file__).parent.parent / "data" / "perf"
 INPUTS = ["perf-cycles-instructions-01", "perf-dd-stacks-01", "perf-funcab-cmd-01"]

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perftop.profiling.diff import diff
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Node, Profile
+from perftop.model.diff import diff
+from perftop.model.frames import Frame
+from perftop.model.profile import Node, Profile
 
 A, B, C, D = (Frame(n, f"/app/{n}.py", 1) for n in "abcd")
 
@@ -226,7 +226,7 @@ def test_search_matches_brute_force(stacks: list[tuple[list[str], int, str]], pa
 
 def test_search_walk_up_and_walk_down_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     p = make([("a;b;c", 1), ("a;c;c", 2), ("c", 4), ("b;a", 8)] * 3)
-    from perftop.profiling import model
+    from perftop.model import profile as model
 
     results = set()
     for depth in (0, 10**9):  # forces one strategy, then the other

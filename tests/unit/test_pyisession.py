@@ -29,8 +29,8 @@ from perftop.formats.pyisession import (
     write_html,
     write_pyisession,
 )
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 from tests.unit.test_formats import build, json_values, profiles, stacks_of
 
 DATA = Path(__file__).parent.parent / "data"

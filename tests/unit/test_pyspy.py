@@ -23,6 +23,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from perftop.model.profile import Profile
 from perftop.profiling.backend import (
     Batch,
     NoSuchProcess,
@@ -37,7 +38,6 @@ from perftop.profiling.backend import (
 )
 from perftop.profiling.coverage import CoverageClock
 from perftop.profiling.launch import launch
-from perftop.profiling.model import Profile
 from perftop.profiling.pyspy import (
     PySpyBackend,
     dump_threads,

@@ -30,7 +30,7 @@ from perftop.formats.snapshot import (
     snapshot_from_json,
 )
 from perftop.formats.speedscope import loads_speedscope
-from perftop.profiling.model import Profile
+from perftop.model.profile import Profile
 
 __all__ = ["describe", "read_any"]
 

@@ -12,7 +12,7 @@ from perftop.formats.atomic import write_atomic
 from perftop.formats.errors import FormatError
 from perftop.formats.folded import dumps_folded
 from perftop.formats.speedscope import dumps_speedscope
-from perftop.profiling.model import Profile
+from perftop.model.profile import Profile
 
 __all__ = ["PROFILE_FORMATS", "profile_format_for", "write_profile"]
 

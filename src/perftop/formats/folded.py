@@ -20,8 +20,8 @@ from pathlib import Path
 
 from perftop.formats.atomic import write_atomic
 from perftop.formats.errors import FormatError
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 
 __all__ = [
     "dumps_folded",

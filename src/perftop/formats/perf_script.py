@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perftop.formats.errors import FormatError
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 
 __all__ = [
     "collapse_perf_script",

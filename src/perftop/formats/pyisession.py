@@ -28,8 +28,8 @@ from pyinstrument.session import Session
 
 from perftop.formats.atomic import write_atomic
 from perftop.formats.errors import FormatError
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 
 __all__ = [
     "DEFAULT_INTERVAL_S",

@@ -29,7 +29,7 @@ from typing import Any
 from perftop.formats.atomic import write_atomic
 from perftop.formats.errors import FormatError
 from perftop.formats.speedscope import dumps_speedscope, loads_speedscope
-from perftop.profiling.model import Profile
+from perftop.model.profile import Profile
 from perftop.system.history import SystemHistory
 from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
 

@@ -23,8 +23,8 @@ from typing import Any, TypeGuard
 from perftop.formats.atomic import write_atomic
 from perftop.formats.errors import FormatError
 from perftop.formats.folded import split_root_frames
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 
 __all__ = ["SCHEMA", "dumps_speedscope", "loads_speedscope", "read_speedscope", "write_speedscope"]
 

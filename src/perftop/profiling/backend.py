@@ -12,10 +12,10 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from perftop.profiling.frames import Frame
+from perftop.model.frames import Frame
 
 if TYPE_CHECKING:
-    from perftop.profiling.model import Profile
+    from perftop.model.profile import Profile
 
 __all__ = [
     "Batch",

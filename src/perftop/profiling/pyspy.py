@@ -43,6 +43,7 @@ import psutil  # type: ignore[import-untyped, unused-ignore]
 from perftop import children
 from perftop.formats.errors import FormatError
 from perftop.formats.folded import loads_folded
+from perftop.model.profile import Profile
 from perftop.profiling.backend import (
     Batch,
     NoSuchProcess,
@@ -53,7 +54,6 @@ from perftop.profiling.backend import (
     ThreadStack,
 )
 from perftop.profiling.coverage import CoverageClock
-from perftop.profiling.model import Profile
 from perftop.profiling.pyspy_cli import (
     Recording,
     dump_threads,

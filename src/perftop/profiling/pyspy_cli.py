@@ -30,6 +30,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from perftop import children
+from perftop.model.frames import Frame
 from perftop.profiling.backend import (
     NoSuchProcess,
     NotPython,
@@ -42,7 +43,6 @@ from perftop.profiling.backend import (
     ThreadStack,
     permission_advice,
 )
-from perftop.profiling.frames import Frame
 
 __all__ = [
     "Recording",

@@ -16,8 +16,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
-from perftop.profiling.diff import DiffProfile
-from perftop.profiling.model import Node
+from perftop.model.diff import DiffProfile
+from perftop.model.profile import Node
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.flame_screen import FlameScreen

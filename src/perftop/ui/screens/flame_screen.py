@@ -11,7 +11,7 @@ from textual import on
 from textual.screen import Screen
 from textual.widgets import Input
 
-from perftop.profiling.model import Node, Profile, SearchResult
+from perftop.model.profile import Node, Profile, SearchResult
 from perftop.ui.screens.profile_dialogs import ThreadPicker
 from perftop.ui.widgets.flame import FlameView
 

@@ -20,8 +20,8 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from perftop.exports import export_stem
+from perftop.model.profile import Node, Profile
 from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerError, ProfilerOptions
-from perftop.profiling.model import Node, Profile
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.flame_screen import FlameScreen

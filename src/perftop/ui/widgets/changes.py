@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
-from perftop.profiling.diff import DiffEntry
+from perftop.model.diff import DiffEntry
 from perftop.ui.fmt import printable
 
 COLUMNS = ("Δ self%", "base%", "new%", "function", "location")

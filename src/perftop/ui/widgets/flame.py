@@ -1,6 +1,6 @@
 """The flame view: a Line-API widget, one strip per row of frames, never a widget per frame.
 
-Layout (which box goes where) is the pure `perftop.profiling.layout.layout`; this widget only
+Layout (which box goes where) is the pure `perftop.model.layout.layout`; this widget only
 turns boxes into styled segments, caches the strips until the data, size, zoom or highlight
 changes, and maps keys and clicks onto nodes. Selection and zoom are kept as *paths* of frame ids,
 so a live update that replaces nodes keeps both where the user left them.
@@ -19,9 +19,9 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from perftop.profiling.frames import FrameKind
-from perftop.profiling.layout import FlameBox, layout
-from perftop.profiling.model import Node, Profile
+from perftop.model.frames import FrameKind
+from perftop.model.layout import FlameBox, layout
+from perftop.model.profile import Node, Profile
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
-from perftop.profiling.model import FunctionStat
+from perftop.model.profile import FunctionStat
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 

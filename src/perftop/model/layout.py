@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Node
+from perftop.model.frames import Frame
+from perftop.model.profile import Node
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from perftop.profiling.frames import Frame
-from perftop.profiling.model import Node, Profile
+from perftop.model.frames import Frame
+from perftop.model.profile import Node, Profile
 
 if TYPE_CHECKING:
-    from perftop.profiling.model import _Tree
+    from perftop.model.profile import _Tree
 
 __all__ = ["DiffEntry", "DiffProfile", "diff"]
 

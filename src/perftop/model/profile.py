@@ -18,7 +18,7 @@ import heapq
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from perftop.profiling.frames import Frame
+from perftop.model.frames import Frame
 
 ROOT_ID = -1
 
