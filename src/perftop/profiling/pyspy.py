@@ -77,6 +77,14 @@ _STOPPED_POLL_S = 0.1  # how soon a stopped target that continues is sampled aga
 _MAX_LOSSES = 3
 
 
+def unforeseen(exc: Exception) -> ProfilerFailed:
+    """A fault of perftop's own, as one line naming it, for the edge to show."""
+    what = " ".join(str(exc).split())
+    return ProfilerFailed(
+        f"py-spy session failed: {type(exc).__name__}" + (f": {what}" if what else "")
+    )
+
+
 class _Killed(ProfilerFailed):
     """py-spy was killed by a signal before it attached: another may well attach."""
 
@@ -136,10 +144,12 @@ class PySpyBackend(ProfilerBackend):
         children.add_cleanup(self._remove_tmp)  # perftop may die of a signal before stop()
         try:
             first = self._start_recording()
-        except BaseException:
+        except BaseException as exc:
             self._stopped = True
             self._remove_tmp()
-            raise
+            if isinstance(exc, ProfilerError) or not isinstance(exc, Exception):
+                raise
+            raise unforeseen(exc) from exc
         self._thread = threading.Thread(
             target=self._drive, args=(first,), name=f"perftop-pyspy-{pid}", daemon=True
         )
@@ -404,6 +414,10 @@ class PySpyBackend(ProfilerBackend):
             self._error = exc
         except OSError as exc:  # pipes, temporary files: the session ends, perftop does not
             self._error = ProfilerFailed(f"py-spy session failed: {exc}")
+        except Exception as exc:
+            # A fault nobody foresaw must not end the session in silence (a live view reading
+            # 0 samples for ever): the reader gets it, after the batches already queued.
+            self._error = unforeseen(exc)
         finally:
             for leftover in list(self._live):
                 self._discard(leftover)  # its samples are lost with it

@@ -289,6 +289,7 @@ class Recording:
     stopped_at: float = 0.0
     stdout: bytearray = field(default_factory=bytearray)
     errors_text: str = ""
+    _poller: select.poll | None = field(default=None, repr=False)
 
     @property
     def attached(self) -> bool:
@@ -298,8 +299,12 @@ class Recording:
         """Read what py-spy printed, waiting up to `timeout`. False at end of output."""
         assert self.popen.stdout is not None
         fd = self.popen.stdout.fileno()
-        ready, _, _ = select.select([fd], [], [], max(timeout, 0.0))
-        if not ready:
+        if self._poller is None:
+            # poll(), not select(): select refuses descriptors from 1024 on, and a busy box's
+            # process table alone can hold that many open. Nor epoll: it costs a descriptor.
+            self._poller = select.poll()
+            self._poller.register(fd, select.POLLIN)
+        if not self._poller.poll(max(timeout, 0.0) * 1000):
             return True
         data = os.read(fd, 65536)
         self.stdout += data

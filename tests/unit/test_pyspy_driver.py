@@ -1,0 +1,155 @@
+"""The py-spy driver under conditions of the machine around it: a process with more than 1024
+descriptors open (a busy box's process table keeps hundreds of /proc files open), and a fault
+perftop did not foresee inside the driver thread. Real py-spy, real Python targets.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from perftop.model.profile import Profile
+from perftop.profiling import pyspy
+from perftop.profiling.backend import Batch, ProfilerFailed, ProfilerMissing, ProfilerOptions
+from perftop.profiling.pyspy import PySpyBackend, find_pyspy
+
+HOT = "perftop_driver_hot_loop"
+TARGET = textwrap.dedent(
+    f"""
+    def {HOT}():
+        x = 0
+        while True:
+            x += 1
+    print("ready", flush=True)
+    {HOT}()
+    """
+)
+
+try:
+    find_pyspy()
+    HAVE_PYSPY = True
+except ProfilerMissing:
+    HAVE_PYSPY = False
+needs_pyspy = pytest.mark.skipif(not HAVE_PYSPY, reason="py-spy is not installed")
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    script = tmp_path / "perftop_driver_target.py"
+    script.write_text(TARGET)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"ready\n"
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def pyspy_children() -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.name() == "py-spy" and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def hot(batch: Batch) -> bool:
+    return any(f.name == HOT for f in batch.profile.frames)
+
+
+def batches_until_hot(backend: PySpyBackend, seconds: float) -> list[Batch]:
+    got: list[Batch] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        batch = backend.next_batch(0.2)
+        if batch is not None:
+            got.append(batch)
+            if hot(batch):
+                return got
+    raise AssertionError(f"no batch with {HOT} within {seconds} s: {got}")
+
+
+@pytest.fixture
+def high_descriptors() -> Iterator[None]:
+    """Every descriptor below 1100 taken: whatever is opened next is numbered past select()'s
+    FD_SETSIZE (1024). The soft limit is raised for the test where it is lower, then restored."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 1400
+    if soft < want:
+        if hard != resource.RLIM_INFINITY and hard < want:
+            pytest.skip(f"RLIMIT_NOFILE hard limit {hard} is below {want}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    held: list[int] = []
+    try:
+        while True:
+            fd = os.open(os.devnull, os.O_RDONLY)
+            held.append(fd)
+            if fd >= 1100:
+                break
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@needs_pyspy
+def test_live_sampling_works_with_descriptors_past_1024(
+    target: subprocess.Popen[bytes], high_descriptors: None
+) -> None:
+    probe = os.open(os.devnull, os.O_RDONLY)
+    os.close(probe)
+    assert probe >= 1024  # py-spy's output pipe will be numbered past select()'s reach
+    backend = PySpyBackend()
+    backend.start(target.pid, ProfilerOptions(batch_s=0.3))
+    try:
+        batches = batches_until_hot(backend, 10.0)
+        assert sum(b.samples for b in batches) > 0
+        assert backend.coverage > 0
+    finally:
+        backend.stop()
+    assert pyspy_children() == []
+
+
+@needs_pyspy
+def test_an_unforeseen_fault_in_the_driver_ends_the_session_as_profiler_failed(
+    target: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = PySpyBackend()
+    backend.start(target.pid, ProfilerOptions(batch_s=0.3))
+    try:
+        profile = Profile()
+        for batch in batches_until_hot(backend, 10.0):
+            profile.merge(batch.profile)
+
+        def broken(text: str, source: str = "") -> Profile:
+            raise KeyError("perftop-test-fault")
+
+        monkeypatch.setattr(pyspy, "loads_folded", broken)
+        deadline = time.monotonic() + 10
+        with pytest.raises(ProfilerFailed) as caught:
+            while time.monotonic() < deadline:
+                late = backend.next_batch(0.2)
+                if late is not None:
+                    profile.merge(late.profile)  # what was delivered before the fault
+        message = caught.value.message
+        assert "KeyError" in message and "perftop-test-fault" in message
+        assert "\n" not in message
+        assert not backend.running
+        assert backend.next_batch(0.1) is None  # raised once
+        assert any(f.name == HOT for f in profile.frames)
+    finally:
+        backend.stop()
+    assert pyspy_children() == []
