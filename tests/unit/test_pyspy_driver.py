@@ -1,6 +1,7 @@
 """The py-spy driver under conditions of the machine around it: a process with more than 1024
-descriptors open (a busy box's process table keeps hundreds of /proc files open), and a fault
-perftop did not foresee inside the driver thread. Real py-spy, real Python targets.
+descriptors open (a busy box's process table keeps hundreds of /proc files open), a fault
+perftop did not foresee inside the driver thread, and thread keys that must not change when
+`--subprocesses` is turned on or off mid-session. Real py-spy, real Python targets.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from perftop.model.profile import Profile
 from perftop.profiling import pyspy
 from perftop.profiling.backend import Batch, ProfilerFailed, ProfilerMissing, ProfilerOptions
 from perftop.profiling.pyspy import PySpyBackend, find_pyspy
+from perftop.profiling.pyspy_cli import read_raw
 
 HOT = "perftop_driver_hot_loop"
 TARGET = textwrap.dedent(
@@ -134,10 +136,10 @@ def test_an_unforeseen_fault_in_the_driver_ends_the_session_as_profiler_failed(
         for batch in batches_until_hot(backend, 10.0):
             profile.merge(batch.profile)
 
-        def broken(text: str, source: str = "") -> Profile:
+        def broken(text: str, source: str, pid: int) -> Profile:
             raise KeyError("perftop-test-fault")
 
-        monkeypatch.setattr(pyspy, "loads_folded", broken)
+        monkeypatch.setattr(pyspy, "read_raw", broken)
         deadline = time.monotonic() + 10
         with pytest.raises(ProfilerFailed) as caught:
             while time.monotonic() < deadline:
@@ -153,3 +155,35 @@ def test_an_unforeseen_fault_in_the_driver_ends_the_session_as_profiler_failed(
     finally:
         backend.stop()
     assert pyspy_children() == []
+
+
+# --- thread keys when --subprocesses is turned on or off mid-session ------------------------
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def test_the_targets_own_threads_keep_their_bare_names_under_subprocesses() -> None:
+    # Recorded from PID 3184 with a `python -c` child, PID 3187 (tests/data/README.md).
+    text = (DATA / "pyspy-raw-subprocesses-threads.txt").read_text()
+    keys = set(read_raw(text, "<test>", pid=3184).threads())
+    assert keys == {"MainThread", "3186", "3187 (pid 3187)"}
+    plain = read_raw((DATA / "pyspy-raw-threads.txt").read_text(), "<test>", pid=1)
+    assert all("(pid" not in key for key in plain.threads())
+
+
+@needs_pyspy
+def test_turning_subprocesses_on_mid_session_lists_each_thread_once(
+    target: subprocess.Popen[bytes],
+) -> None:
+    backend = PySpyBackend()
+    profile = Profile()
+    try:
+        for subprocesses in (False, True, False):
+            backend.start(target.pid, ProfilerOptions(batch_s=0.3, subprocesses=subprocesses))
+            for batch in batches_until_hot(backend, 10.0):
+                profile.merge(batch.profile)
+            backend.stop()
+    finally:
+        backend.stop()
+    # The target never imports threading, so py-spy knows its one thread by id alone.
+    assert profile.threads() == [str(target.pid)]

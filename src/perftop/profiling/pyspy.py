@@ -42,7 +42,6 @@ import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from perftop import children
 from perftop.formats.errors import FormatError
-from perftop.formats.folded import loads_folded
 from perftop.model.profile import Profile
 from perftop.profiling.backend import (
     Batch,
@@ -61,6 +60,7 @@ from perftop.profiling.pyspy_cli import (
     parse_dump,
     process_name,
     process_state,
+    read_raw,
     spawn_pyspy,
     translate_error,
 )
@@ -303,7 +303,7 @@ class PySpyBackend(ProfilerBackend):
         # py-spy writes its output only as it ends well: killed, or stuck, it writes none.
         # Unreadable output costs this batch, not the session.
         try:
-            profile = loads_folded(rec.output.read_text(errors="replace"), str(rec.output))
+            profile = read_raw(rec.output.read_text(errors="replace"), str(rec.output), self._pid)
         except (OSError, FormatError) as exc:
             profile = Profile()
             loss = loss or self._why_lost(rec, exc)

@@ -30,7 +30,9 @@ from typing import Any
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from perftop import children
+from perftop.formats.folded import loads_folded
 from perftop.model.frames import Frame
+from perftop.model.profile import Profile
 from perftop.profiling.backend import (
     NoSuchProcess,
     NotPython,
@@ -50,6 +52,7 @@ __all__ = [
     "find_pyspy",
     "parse_dump",
     "process_name",
+    "read_raw",
     "spawn_pyspy",
     "translate_error",
 ]
@@ -125,6 +128,30 @@ def translate_error(
     if not first:
         first = f"py-spy ended with status {returncode}" if returncode else "py-spy failed"
     return ProfilerFailed(f"py-spy: {first}")
+
+
+def read_raw(text: str, source: str, pid: int) -> Profile:
+    """A `py-spy record --format raw` output of target `pid` as a Profile.
+
+    With `--subprocesses` py-spy puts process frames above every stack, the target's own
+    too, and `perftop.formats.folded` keys a thread by its innermost process: `MainThread
+    (pid 12)`. Without, the same thread is `MainThread`. The profiler settings can turn
+    subprocesses on or off mid-session, so the target's own threads are keyed by their bare
+    names either way, and only its children's carry a pid: one thread, one key.
+    """
+    profile = loads_folded(text, source)
+    own = f" (pid {pid})"
+    bare = f"pid {pid}"  # a process's key without --threads (not what perftop asks for)
+    keys = profile.threads()
+    if not any(key.endswith(own) or key == bare for key in keys):
+        return profile
+    renamed = Profile(profile.metadata)
+    for frame in profile.frames:  # the same ids, in the same order
+        renamed.intern(frame)
+    for ids, count, thread in profile.stacks():
+        key = "" if thread == bare else thread.removesuffix(own)
+        renamed.add_stack_ids(ids, count, key)
+    return renamed
 
 
 def process_state(pid: int) -> str | None:
