@@ -6,8 +6,14 @@ import dataclasses
 
 from textual.geometry import Region
 
-from perftop.ui.widgets.meters import BOLD, CpuPanel, Lines, SystemPanel
+from perftop.app import PerftopApp
+from perftop.system.samples import NetSample, SystemSample
+from perftop.system.source import FakeSource
+from perftop.ui.fmt import human_rate
+from perftop.ui.widgets.meters import BOLD, CpuPanel, IoPanel, Lines, SystemPanel
 from tests.ui.helpers import make_app, ticks
+
+BLANK = "\u2800"  # an empty braille cell: a graph row with no dots
 
 
 def test_lines_split_on_newlines_and_merge_runs_of_one_style() -> None:
@@ -57,3 +63,70 @@ async def test_a_tick_repaints_only_what_changed() -> None:
         before = list(top._shown)
         top.show(later, app.history)
         assert top._shown == before
+
+
+def _net(name: str, rate: float) -> NetSample:
+    return NetSample(name, rate, rate, rate / 1000, rate / 1000, 0, 0)
+
+
+class _Interfaces(FakeSource):
+    """The fake machine with the network interfaces a test gives it."""
+
+    def __init__(self, *nets: NetSample) -> None:
+        super().__init__()
+        self.nets = nets
+
+    def sample_system(self) -> SystemSample:
+        return dataclasses.replace(super().sample_system(), nets=self.nets)
+
+
+def _net_panel_text(app: PerftopApp) -> list[str]:
+    panel = app.screen.query_one("#net", IoPanel)
+    return ["".join(text for text, _ in line) for line in panel._shown]
+
+
+async def test_loopback_is_in_neither_the_rows_the_total_nor_the_graph() -> None:
+    # 24 MB/s over loopback, nothing on the wire: the total said 24M/s under rows of 0 B/s
+    # above a flat graph.
+    nets = (_net("eth0", 0.0), _net("docker0", 0.0), _net("lo", 24e6))
+    app = make_app(lambda: _Interfaces(*nets))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 3)
+        lines = _net_panel_text(app)
+        assert not any(line.startswith("lo ") for line in lines), lines
+        (total,) = [line for line in lines if line.startswith("total")]
+        assert total.split()[1:3] == [human_rate(0.0)] * 2, lines
+        graph = lines[-2:]
+        assert all(set(row.strip()) <= {BLANK} for row in graph), lines
+
+
+async def test_the_total_is_the_sum_of_the_interfaces_and_the_graph_shows_it() -> None:
+    nets = (_net("eth0", 3e6), _net("lo", 24e6))
+    app = make_app(lambda: _Interfaces(*nets))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 3)
+        lines = _net_panel_text(app)
+        (total,) = [line for line in lines if line.startswith("total")]
+        assert total.split()[1:3] == [human_rate(3e6)] * 2, lines
+        assert any(set(row.strip()) - {BLANK} for row in lines[-2:]), lines
+        assert "more" not in total
+
+
+async def test_interfaces_without_a_row_are_counted_as_more() -> None:
+    nets = tuple(_net(f"eth{i}", 1e6 * (i + 1)) for i in range(5))
+    app = make_app(lambda: _Interfaces(*nets))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 2)
+        lines = _net_panel_text(app)
+        rows = [line for line in lines if line.startswith("eth")]
+        (total,) = [line for line in lines if line.startswith("total")]
+        # The total still counts all five; the ones with no row say so.
+        assert total.split()[1] == human_rate(15e6), lines
+        assert total.rstrip().endswith(f"+{5 - len(rows)} more"), lines
+        assert 0 < len(rows) < 5
+        # Compact (a short terminal): no rows at all, every interface in "+N more".
+        await pilot.resize_terminal(120, 24)
+        await ticks(pilot, 1)
+        lines = _net_panel_text(app)
+        assert not [line for line in lines if line.startswith("eth")]
+        assert lines[1].rstrip().endswith("+5 more"), lines

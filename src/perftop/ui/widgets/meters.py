@@ -23,7 +23,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from perftop.system.history import Ring, SystemHistory
-from perftop.system.samples import Level, SystemSample, level_of
+from perftop.system.samples import Level, NetSample, SystemSample, level_of
 from perftop.ui.braille import bar, braille_graph, shown_samples
 from perftop.ui.fmt import human_bytes, human_count, human_rate, human_uptime
 from perftop.ui.widgets.process_table import changed_span
@@ -342,20 +342,32 @@ class MemoryPanel(Panel):
         return text
 
 
+def _wire(nets: tuple[NetSample, ...]) -> list[NetSample]:
+    """The interfaces the network panel shows and counts: all but loopback, whose traffic
+    never leaves the machine. The same rule as the history's `net.*` sums that the graph
+    draws (system/history.py), so that rows, total and graph always agree."""
+    return [n for n in nets if n.name != "lo"]
+
+
+# A row of the I/O panels: name, the two rates, the two operation counts.
+_IoRow = tuple[str, float, float, float, float]
+
+
 class IoPanel(Panel):
-    """Per-device disk or per-interface network rates, totals, and a history graph."""
+    """Per-device disk or per-interface network rates, totals, and a history graph.
+
+    The total is the sum of the same devices the rows list and the graph draws; those that
+    have no row left are counted as "+N more" on the total's line.
+    """
 
     def __init__(self, kind: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.kind = kind  # "disk" or "net"
 
-    def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
-        text = Lines()
-        width = max(self.size.width, 20)
-        name_w = max(min(width - 34, 12), 4)
+    def _rows(self, s: SystemSample) -> tuple[tuple[str, ...], str, str, list[_IoRow]]:
+        """The header, the history series the graph sums, and one row per device."""
         if self.kind == "disk":
             header = ("Disk", "read", "write", "rd/s", "wr/s")
-            a_name, b_name = "disk.read_bytes_per_s", "disk.write_bytes_per_s"
             items = [
                 (
                     d.name,
@@ -366,36 +378,47 @@ class IoPanel(Panel):
                 )
                 for d in s.disks
             ]
-        else:
-            header = ("Net", "rx", "tx", "rxp/s", "txp/s")
-            a_name, b_name = "net.rx_bytes_per_s", "net.tx_bytes_per_s"
-            items = [
-                (n.name, n.rx_bytes_per_s, n.tx_bytes_per_s, n.rx_packets_per_s, n.tx_packets_per_s)
-                for n in s.nets
-            ]
+            return header, "disk.read_bytes_per_s", "disk.write_bytes_per_s", items
+        header = ("Net", "rx", "tx", "rxp/s", "txp/s")
+        items = [
+            (n.name, n.rx_bytes_per_s, n.tx_bytes_per_s, n.rx_packets_per_s, n.tx_packets_per_s)
+            for n in _wire(s.nets)
+        ]
+        return header, "net.rx_bytes_per_s", "net.tx_bytes_per_s", items
+
+    def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
+        text = Lines()
+        width = max(self.size.width, 20)
+        name_w = max(min(width - 34, 12), 4)
+        header, a_name, b_name, items = self._rows(s)
         text.append(
             f"{header[0]:<{name_w}} {header[1]:>9} {header[2]:>9} {header[3]:>6} {header[4]:>6}",
             self.label_style,
         )
         graph_rows = 2 if self.size.height >= 6 else 1
-        list_rows = max(self.size.height - 2 - graph_rows, 0)
-        if not items:
-            text.append("\n(none)")
-            list_rows -= 1
-        for name, a, b, ops_a, ops_b in items[: max(list_rows, 0)]:
+        list_rows = max(self.size.height - 2 - graph_rows, 0)  # between header and total
+        shown = items[:list_rows]
+        for name, a, b, ops_a, ops_b in shown:
             text.append(
                 f"\n{name[:name_w]:<{name_w}} {human_rate(a):>9} {human_rate(b):>9} "
                 f"{human_count(ops_a):>6} {human_count(ops_b):>6}"
             )
+        used = len(shown)
+        if not items and list_rows:
+            text.append("\n(none)")
+            used = 1
         total_a, total_b = sum(i[1] for i in items), sum(i[2] for i in items)
         text.append(f"\n{'total':<{name_w}} ", self.label_style)
         text.append(f"{human_rate(total_a):>9} {human_rate(total_b):>9}")
+        hidden = len(items) - len(shown)
+        if hidden:
+            # Where the rows have their operation counts: the total has none of its own.
+            text.append(f" {f'+{hidden} more':>13}", self.label_style)
+        text.append("\n" * (list_rows - used))
         window = self.window(h.series(a_name), width)
         other = self.window(h.series(b_name), width).values
         window.values = [x + y for x, y in zip(window.values, other, strict=False)]
         top = max(max(window.values, default=0.0), 1024.0)
-        for _ in range(max(self.size.height - 2 - len(items[:list_rows]) - graph_rows, 0)):
-            text.append("\n")
         self.graph(text, window, width, graph_rows, top)
         return text
 
