@@ -8,11 +8,13 @@ advice (`.message`), so the CLI and the UI show them as they are.
 from __future__ import annotations
 
 import abc
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from perftop.model.frames import Frame
+
+# Re-exported: the permission advice lives with the rest of the ptrace facts.
+from perftop.profiling.ptrace import PtraceFacts, permission_advice
 
 if TYPE_CHECKING:
     from perftop.model.profile import Profile
@@ -49,100 +51,6 @@ class ProfilerError(Exception):
 
 class PermissionDenied(ProfilerError):
     """The OS refused to let the profiler read the target's memory."""
-
-
-@dataclass(frozen=True)
-class PtraceFacts:
-    """What decides, on this machine, whether perftop may read another process's memory."""
-
-    euid: int
-    cap_sys_ptrace: bool  # in perftop's effective capabilities, so in its children's too
-    ptrace_scope: int | None  # kernel.yama.ptrace_scope; None where Yama is not built in
-    in_container: bool
-    target_uid: int | None = None
-
-    @classmethod
-    def read(cls, pid: int | None = None) -> PtraceFacts:
-        return cls(
-            euid=os.geteuid(),
-            cap_sys_ptrace=_has_cap_sys_ptrace(),
-            ptrace_scope=_read_int("/proc/sys/kernel/yama/ptrace_scope"),
-            in_container=_in_container(),
-            target_uid=_owner(pid) if pid is not None else None,
-        )
-
-
-def permission_advice(pid: int, facts: PtraceFacts) -> str:
-    """One line saying why reading `pid` was refused and what would allow it, here."""
-    head = f"Permission denied reading PID {pid}:"
-    scope = facts.ptrace_scope
-    if scope == 3:
-        return (
-            f"{head} kernel.yama.ptrace_scope is 3, which forbids ptrace for everyone until reboot"
-        )
-    privileged = facts.euid == 0 or facts.cap_sys_ptrace
-    if privileged and facts.in_container:
-        return (
-            f"{head} this container lacks the SYS_PTRACE capability; restart it with "
-            "--cap-add SYS_PTRACE (Kubernetes: securityContext.capabilities.add: [SYS_PTRACE])"
-        )
-    if privileged:
-        return (
-            f"{head} refused even with CAP_SYS_PTRACE; a security module (SELinux, AppArmor) "
-            "or a seccomp policy blocks ptrace on this machine"
-        )
-    fix = "run perftop as root (sudo) or give py-spy CAP_SYS_PTRACE (setcap cap_sys_ptrace+ep)"
-    if facts.target_uid is not None and facts.target_uid != facts.euid:
-        return f"{head} it belongs to another user (uid {facts.target_uid}); {fix}"
-    if scope == 1:
-        return (
-            f"{head} kernel.yama.ptrace_scope is 1 (only a process's own descendants may be "
-            f"traced); {fix}, or set kernel.yama.ptrace_scope=0"
-        )
-    if scope == 2:
-        return f"{head} kernel.yama.ptrace_scope is 2 (only administrators may trace); {fix}"
-    return f"{head} {fix}"
-
-
-def _read_int(path: str) -> int | None:
-    try:
-        with open(path) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _has_cap_sys_ptrace() -> bool:
-    cap_sys_ptrace = 19  # bit number in the capability sets, linux/capability.h
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("CapEff:"):
-                    return bool(int(line.split()[1], 16) >> cap_sys_ptrace & 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    return False
-
-
-def _in_container() -> bool:
-    if os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
-        return True
-    # systemd-nspawn, podman and LXC set `container`, lower-case by their convention.
-    if os.environ.get("container"):  # noqa: SIM112
-        return True
-    try:
-        with open("/proc/1/cgroup") as f:
-            cgroup = f.read()
-    except OSError:
-        return False
-    return any(word in cgroup for word in ("docker", "kubepods", "containerd", "libpod", "lxc"))
-
-
-def _owner(pid: int) -> int | None:
-    try:
-        return os.stat(f"/proc/{pid}").st_uid
-    except OSError:
-        return None
 
 
 class NotPython(ProfilerError):

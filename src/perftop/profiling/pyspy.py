@@ -53,8 +53,10 @@ from perftop.profiling.backend import (
     ThreadStack,
 )
 from perftop.profiling.coverage import CoverageClock
+from perftop.profiling.ptrace import tracer_is_ours, tracer_of
 from perftop.profiling.pyspy_cli import (
     Recording,
+    TargetTraced,
     dump_threads,
     find_pyspy,
     parse_dump,
@@ -75,6 +77,8 @@ _POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own, or
 _STOPPED_POLL_S = 0.1  # how soon a stopped target that continues is sampled again
 # py-spys lost one after another, none delivering in between, before the session gives up.
 _MAX_LOSSES = 3
+# Attaches in a row that met another tracer holding the target, before that is an error.
+_MAX_COLLISIONS = 5
 
 
 def unforeseen(exc: Exception) -> ProfilerFailed:
@@ -188,6 +192,20 @@ class PySpyBackend(ProfilerBackend):
     def dump_threads(self, with_locals: bool = False) -> list[ThreadStack]:
         if not self._pid:
             raise ProfilerError("no process to dump: start the profiler first")
+        try:
+            return self._dump(with_locals)
+        except TargetTraced:
+            if not self._live or self._want_pause or self._stopped:
+                raise  # not our recording in the way
+        # Our own recording kept winning the race for the target (it pauses it at every
+        # sample): let go of it for the moment of the dump, as a pause does, then go on.
+        self.pause()
+        try:
+            return self._dump(with_locals)
+        finally:
+            self.resume()
+
+    def _dump(self, with_locals: bool) -> list[ThreadStack]:
         return dump_threads(self._pid, with_locals, options=self._options, executable=self._exe)
 
     def stop(self) -> None:
@@ -356,9 +374,14 @@ class PySpyBackend(ProfilerBackend):
         }
 
     def _target_stopped(self, traced: bool = True) -> bool:
-        """Stopped by a signal (state T); with `traced`, also stopped under a debugger (t),
-        which is only asked while no py-spy of ours holds the target (a sample shows as t)."""
-        return process_state(self._pid) in (("T", "t") if traced else ("T",))
+        """Stopped by a signal (state T); with `traced`, also stopped under a debugger (t).
+        A py-spy of ours (a recording, a dump) stops it as `t` for each sample's moment:
+        that is sampling, so `t` counts only under a tracer that is not ours."""
+        state = process_state(self._pid)
+        if state == "T" or not traced or state != "t":
+            return state == "T"
+        tracer = tracer_of(self._pid)
+        return tracer > 0 and not tracer_is_ours(tracer)
 
     def _target_alive(self) -> bool:
         try:
@@ -486,6 +509,7 @@ class PySpyBackend(ProfilerBackend):
     def _restart(self) -> Recording | None:
         """Attach again (after the target continues, if it is stopped); None if the session
         ended meanwhile (a stop asked for, the target gone)."""
+        collisions = 0
         while True:
             self._check_losses()
             if self._target_stopped() and not self._sit_out_stop():
@@ -494,6 +518,14 @@ class PySpyBackend(ProfilerBackend):
                 return self._start_recording()
             except _Killed as exc:  # its time is uncovered already; try another
                 self._losses, self._loss = self._losses + 1, exc.message
+            except TargetTraced:
+                if self._target_stopped():
+                    continue  # stopped under a debugger: sat out above
+                # A dump of ours held the target as this py-spy attached: try again shortly.
+                collisions += 1
+                if collisions > _MAX_COLLISIONS:
+                    raise
+                self._wake.wait(0.05)
             except ProfilerError:
                 if not self._target_alive():
                     self._deliver(self._exit_batch())
@@ -509,10 +541,19 @@ class PySpyBackend(ProfilerBackend):
 
     def _stopped_batch(self) -> Batch:
         pid = self._pid
-        advice = (
-            f"PID {pid} is stopped (SIGSTOP or Ctrl-Z): sampling resumes when it continues "
-            f"(kill -CONT {pid}); the profile so far is kept"
-        )
+        tracer = tracer_of(pid) if process_state(pid) == "t" else 0
+        if tracer:
+            name = process_name(tracer)
+            advice = (
+                f"PID {pid} is stopped under a debugger, PID {tracer}"
+                + (f" ({name})" if name else "")
+                + ": sampling resumes when it continues; the profile so far is kept"
+            )
+        else:
+            advice = (
+                f"PID {pid} is stopped (SIGSTOP or Ctrl-Z): sampling resumes when it "
+                f"continues (kill -CONT {pid}); the profile so far is kept"
+            )
         return Batch(
             Profile(self._metadata()),
             wall_s=0.0,

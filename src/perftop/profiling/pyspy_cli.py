@@ -11,6 +11,10 @@ matched are py-spy 0.4's own (main.rs and python_spy.rs), seen on a real binary:
 - `Error: Failed to find python version from target process` (not Python);
 - `Error: Failed to get process executable name. Check that the process is running.` (no PID);
 - `Can't get native stack traces with the --nonblocking option.`
+- `Error: Failed to get stack traces` caused by `Failed to suspend process` and `EPERM`: the
+  memory reads worked but the pause did not, because another tracer held the target (at
+  100 Hz a recording's py-spy does, for about every other dump). A collision, not a
+  permission problem: `TargetTraced`, which `dump_threads` tries again.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import select
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,19 +46,20 @@ from perftop.profiling.backend import (
     ProfilerFailed,
     ProfilerMissing,
     ProfilerOptions,
-    PtraceFacts,
     ThreadStack,
-    permission_advice,
 )
+from perftop.profiling.ptrace import PtraceFacts, permission_advice, tracer_is_ours, tracer_of
 
 __all__ = [
     "Recording",
+    "TargetTraced",
     "dump_threads",
     "find_pyspy",
     "parse_dump",
     "process_name",
     "read_raw",
     "spawn_pyspy",
+    "traced_advice",
     "translate_error",
 ]
 
@@ -103,12 +109,19 @@ def translate_error(
     """Turn what a failed py-spy printed on stderr into a typed error with one line of advice."""
     text = stderr.strip()
     low = text.lower()
-    if _is_stopped(pid):
+    state = process_state(pid)
+    if state == "T":
         # py-spy cannot suspend a process the kernel already stopped ("Failed to suspend").
         return ProfilerFailed(
             f"PID {pid} is stopped (SIGSTOP or Ctrl-Z); the profile so far is kept: "
             f"continue it (kill -CONT {pid}) and attach again"
         )
+    tracer = tracer_of(pid)
+    # py-spy reads memory first and pauses the threads (ptrace) last: EPERM at the pause,
+    # once the reads worked, is another tracer holding the target (a process has one), and
+    # `t` is a stop under a tracer. Neither is a permission problem, nor a SIGSTOP.
+    if "failed to suspend" in low or state == "t":
+        return TargetTraced(traced_advice(pid, tracer))
     if (
         "permission denied" in low
         or "operation not permitted" in low
@@ -128,6 +141,30 @@ def translate_error(
     if not first:
         first = f"py-spy ended with status {returncode}" if returncode else "py-spy failed"
     return ProfilerFailed(f"py-spy: {first}")
+
+
+class TargetTraced(ProfilerFailed):
+    """Another tracer held the target when py-spy tried to pause it: worth another try."""
+
+
+def traced_advice(pid: int, tracer: int) -> str:
+    """One line naming who holds `pid` under ptrace, as far as /proc still says."""
+    if tracer_is_ours(tracer):
+        return (
+            f"PID {pid} was held by perftop's own recording (py-spy PID {tracer}) at that "
+            "instant: a process can have only one tracer; try again"
+        )
+    if tracer:
+        name = process_name(tracer)
+        label = f"PID {tracer} ({name})" if name else f"PID {tracer}"
+        return (
+            f"PID {pid} is traced by {label}: a process can have only one tracer, so py-spy "
+            "cannot pause it; detach that tracer, or sample nonblocking (never pauses it)"
+        )
+    return (
+        f"another tracer held PID {pid} at that instant (a process can have only one: "
+        "another py-spy, gdb or strace); try again, or sample nonblocking (never pauses it)"
+    )
 
 
 def read_raw(text: str, source: str, pid: int) -> Profile:
@@ -164,11 +201,6 @@ def process_state(pid: int) -> str | None:
     # The command name can hold spaces and parentheses: the state follows the last ')'.
     after = stat.rfind(b")") + 2
     return stat[after : after + 1].decode("ascii", "replace") or None
-
-
-def _is_stopped(pid: int) -> bool:
-    """State T (stopped) or t (traced and stopped) in /proc/PID/stat; False where unreadable."""
-    return process_state(pid) in ("T", "t")
 
 
 def _malformed(what: str) -> ProfilerFailed:
@@ -257,8 +289,14 @@ def dump_threads(
     options: ProfilerOptions | None = None,
     executable: str | None = None,
     timeout: float = 10.0,
+    attempts: int = 5,
 ) -> list[ThreadStack]:
-    """The stack of every thread of `pid` now, via `py-spy dump --json` (about 10 ms)."""
+    """The stack of every thread of `pid` now, via `py-spy dump --json` (about 10 ms).
+
+    A dump that meets another tracer holding the target (a recording's py-spy pauses it at
+    every sample: at 100 Hz, about every other dump collides) is tried again, up to
+    `attempts` times in all, within `timeout`.
+    """
     args = [find_pyspy(executable), "dump", "--pid", str(pid), "--json"]
     if with_locals:
         args.append("--locals")
@@ -272,9 +310,24 @@ def dump_threads(
             )
             if on
         ]
+    deadline = time.monotonic() + timeout
+    attempt = 1
+    while True:
+        try:
+            out = _dump_once(args, pid, timeout, max(deadline - time.monotonic(), 0.1))
+            return parse_dump(out, with_locals)
+        except TargetTraced:
+            pause = min(0.01 * 2**attempt, 0.2)  # a sample holds the target ~1 ms
+            if attempt >= attempts or time.monotonic() + pause >= deadline:
+                raise
+        time.sleep(pause)
+        attempt += 1
+
+
+def _dump_once(args: list[str], pid: int, timeout: float, left: float) -> str:
     popen = spawn_pyspy(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        out, err = popen.communicate(timeout=timeout)
+        out, err = popen.communicate(timeout=left)
     except subprocess.TimeoutExpired:
         children.terminate(popen)
         raise ProfilerFailed(f"py-spy dump did not answer within {timeout:g} s") from None
@@ -284,7 +337,7 @@ def dump_threads(
         raise translate_error(
             err.decode(errors="replace"), popen.returncode, pid, name=process_name(pid)
         )
-    return parse_dump(out.decode(errors="replace"), with_locals)
+    return out.decode(errors="replace")
 
 
 def spawn_pyspy(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
