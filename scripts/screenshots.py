@@ -17,9 +17,8 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from perftop.app import AppConfig, PerftopApp
-from perftop.model.profile import Profile
 from perftop.profiling.backend import ProfilerOptions
-from perftop.profiling.pyspy import PySpyBackend
+from perftop.profiling.backends import new_session
 from perftop.system.source import FakeSource
 from perftop.ui.screens.profile import ProfileScreen
 
@@ -87,14 +86,8 @@ async def flame(seconds: float = 6.0) -> None:
         time.sleep(0.5)
         app = PerftopApp(FakeSource, AppConfig(delay_s=3600))
         async with app.run_test(size=SIZE) as pilot:
-            profile = Profile()
-            screen = ProfileScreen(
-                profile,
-                backend=PySpyBackend(),
-                pid=target.pid,
-                options=ProfilerOptions(),
-                title=f"PID {target.pid} python shop.py",
-            )
+            session = new_session(target.pid, ProfilerOptions(), command="python shop.py")
+            screen = ProfileScreen(session, title=f"PID {target.pid} python shop.py")
             await app.push_screen(screen)
             await pilot.pause(seconds)
             await pilot.press("down", "down", "down")

@@ -5,6 +5,7 @@ compute: collectors live in `perftop.system`, views in `perftop.ui`.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,7 +22,6 @@ from textual.theme import Theme
 from perftop.config import Config
 from perftop.exports import describe_error, export_path
 from perftop.formats.errors import FormatError
-from perftop.model.profile import Profile
 from perftop.profiling.backend import ProfilerOptions
 from perftop.system.history import SystemHistory
 from perftop.system.processes import ViewOptions
@@ -32,6 +32,14 @@ from perftop.ui.fmt import printable
 from perftop.ui.keys import Remappable, remappable, with_ids
 from perftop.ui.screens.dashboard import DashboardScreen
 from perftop.ui.screens.help import screen_actions
+from perftop.ui.start import (
+    AppStart,
+    DiffOfFiles,
+    LiveStart,
+    ProfileFile,
+    RecordingFile,
+    SnapshotFile,
+)
 from perftop.ui.themes import THEMES
 
 if TYPE_CHECKING:
@@ -47,28 +55,21 @@ class AppConfig:
     delay_s: float = 1.0
     history_len: int = 3600
     view: ViewOptions = field(default_factory=ViewOptions)
-    profile_pid: int | None = None
     profiler: ProfilerOptions = field(default_factory=ProfilerOptions)
-    profile_title: str = ""
-    opened_profile: Profile | None = None  # a profile read from a file, shown without a backend
-    opened_snapshot: Snapshot | None = None  # a saved snapshot: the dashboard of that moment
-    diff_profiles: tuple[Profile, Profile] | None = None  # (base, new) for the diff view
+    start: AppStart = field(default_factory=LiveStart)  # what is shown: live, or a file
     export_dir: Path | None = None  # where exports and screenshots go; None: the current directory
     settings: Config = field(default_factory=Config)  # the config file, as F2 edits it
     settings_path: Path | None = None  # None: the XDG place
     notices: list[str] = field(default_factory=list)  # config problems, shown once started
-    opened_recording: RecordingReader | None = None  # `perftop view` of a recording: replayed
-    recorder: RecordingWriter | None = None  # `--record FILE`: each tick also goes there
 
     @property
     def offline(self) -> bool:
         """Showing a file: the live machine is never sampled."""
-        return (
-            self.opened_profile is not None
-            or self.opened_snapshot is not None
-            or self.diff_profiles is not None
-            or self.opened_recording is not None
-        )
+        return not isinstance(self.start, LiveStart)
+
+    @property
+    def recorder(self) -> RecordingWriter | None:
+        return self.start.recorder if isinstance(self.start, LiveStart) else None
 
 
 class Sampled(Message):
@@ -117,7 +118,9 @@ class PerftopApp(App[None]):
     ) -> None:
         super().__init__()
         self.config = config = config or AppConfig()
-        saved, recording = config.opened_snapshot, config.opened_recording
+        start = config.start
+        saved = start.snapshot if isinstance(start, SnapshotFile) else None
+        recording = start.reader if isinstance(start, RecordingFile) else None
         # A snapshot's history feeds the same graphs the live history does.
         self.history = saved.history if saved else SystemHistory(config.history_len)
         # Every tick, to rewind through: the live ones, or a recording's.
@@ -133,6 +136,7 @@ class PerftopApp(App[None]):
             replay = f"recording of {printable(host) or 'an unnamed host'}"
         self._source_factory = source_factory
         self._source: SystemSource | None = None
+        self._source_lock = threading.Lock()  # made by the first to need it: sampler or UI
         self._clock = clock
         self._next_tick = 0.0
         self._record_failing = False  # a write to the recording failed; said once per streak
@@ -144,6 +148,8 @@ class PerftopApp(App[None]):
             replay=replay,
             play_every=_tick_spacing(recording) if recording is not None else config.delay_s,
         )
+        if not config.offline:  # effects go where the data comes from
+            self.dashboard.machine = self.source
         for theme in THEMES:
             self.register_theme(theme)
         self._apply_looks(self.config.settings, self.config.notices)
@@ -175,38 +181,38 @@ class PerftopApp(App[None]):
         # A theme picked from the palette is remembered for F2's form and its save.
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         # Offline, the file's screen is the base screen, so its `q` quits.
-        if config.diff_profiles is not None:
+        start = config.start
+        if isinstance(start, DiffOfFiles):
             from perftop.model.diff import diff
             from perftop.ui.screens.diff import DiffScreen
 
-            base, new = config.diff_profiles
-            self.push_screen(DiffScreen(diff(base, new), title=config.profile_title))
-        elif config.opened_profile is not None:
+            self.push_screen(DiffScreen(diff(start.base, start.new), title=start.title))
+        elif isinstance(start, ProfileFile):
             from perftop.ui.screens.profile import ProfileScreen
 
-            self.push_screen(ProfileScreen(config.opened_profile, title=config.profile_title))
+            self.push_screen(ProfileScreen(start.profile, title=start.title))
         else:
             self.push_screen(self.dashboard)  # live, a saved moment, or a recording
-            if not config.offline:
+            if isinstance(start, LiveStart):
                 self._sample()
-                if config.profile_pid is not None:
-                    self.open_profile(config.profile_pid, config.profile_title)
+                if start.attach is not None:
+                    self.open_profile(start.attach, start.title)
+
+    def source(self) -> SystemSource:
+        """The machine the dashboard shows: sampled from the sampler thread, acted on (signals,
+        renice, details) from the UI thread. Made on first use, off the first screen's path."""
+        with self._source_lock:
+            if self._source is None:
+                self._source = self._source_factory()
+            return self._source
 
     def open_profile(self, pid: int, title: str = "") -> None:
         """Attach the sampling profiler to `pid` and show its live flame view."""
-        from perftop.profiling.pyspy import PySpyBackend
+        from perftop.profiling.backends import new_session
         from perftop.ui.screens.profile import ProfileScreen
 
-        profile = Profile()
-        profile.metadata.update({"pid": str(pid), "command": title, "source": "py-spy"})
-        screen = ProfileScreen(
-            profile,
-            backend=PySpyBackend(),
-            pid=pid,
-            options=self.config.profiler,
-            title=f"PID {pid} {title}".strip(),
-            can_snapshot=True,
-        )
+        session = new_session(pid, self.config.profiler, command=title)
+        screen = ProfileScreen(session, title=f"PID {pid} {title}".strip(), can_snapshot=True)
         self.push_screen(screen)
 
     def on_dashboard_screen_profile_requested(
@@ -224,10 +230,9 @@ class PerftopApp(App[None]):
         )
 
     def _collect(self) -> None:
-        if self._source is None:
-            self._source = self._source_factory()
-        sample = self._source.sample_system()
-        snapshot = self._source.sample_processes()
+        source = self.source()
+        sample = source.sample_system()
+        snapshot = source.sample_processes()
         self.post_message(Sampled(sample, snapshot))
         recorder = self.config.recorder
         if recorder is not None:  # here, off the UI thread: a commit can wait on the disk
@@ -320,7 +325,7 @@ class PerftopApp(App[None]):
         # A profile or a diff opened from files has no machine behind it to snapshot.
         if action == "save_snapshot":
             config = self.config
-            return not config.offline or bool(config.opened_snapshot or config.opened_recording)
+            return isinstance(config.start, LiveStart | SnapshotFile | RecordingFile)
         return True
 
     def _profile_screen(self) -> ProfileScreen | None:
@@ -342,8 +347,9 @@ class PerftopApp(App[None]):
         shown = self._profile_screen()
         profile = shown.profile_for_export() if shown is not None else None
         title = shown.title_text if shown is not None else ""
-        saved = self.config.opened_snapshot
-        if saved is not None:
+        start = self.config.start
+        if isinstance(start, SnapshotFile):
+            saved = start.snapshot
             return Snapshot(
                 created=saved.created,
                 hostname=saved.hostname,

@@ -15,10 +15,12 @@ from perftop.formats.detect import read_any
 from perftop.formats.snapshot import SNAPSHOT_SUFFIX, read_snapshot
 from perftop.model.profile import Profile
 from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerOptions, ThreadStack
+from perftop.profiling.session import ProfileSession, SessionState
 from perftop.system.fake import EPOCH
 from perftop.system.source import FakeSource
 from perftop.ui.screens.profile import ProfileScreen
 from perftop.ui.screens.profile_dialogs import ExportMenu, profile_export_choices
+from perftop.ui.start import ProfileFile, SnapshotFile
 from tests.ui.files_helpers import MAIN, PARSE, base_profile, fake_snapshot, offline_app
 from tests.ui.helpers import ticks
 
@@ -127,7 +129,7 @@ async def test_palette_lists_the_saving_actions(tmp_path: Path) -> None:
 async def test_each_profile_format_writes_a_readable_file(tmp_path: Path, index: int) -> None:
     choice = profile_export_choices()[index]
     profile = base_profile()
-    app = offline_app(tmp_path, opened_profile=profile, profile_title="before.folded")
+    app = offline_app(tmp_path, start=ProfileFile(profile, "before.folded"))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("e")
@@ -191,7 +193,8 @@ async def test_exporting_a_live_profile_keeps_sampling(tmp_path: Path) -> None:
     backend = FeedBackend()
     async with app.run_test(size=(120, 40)) as pilot:
         await ticks(pilot)
-        screen = ProfileScreen(Profile(), backend=backend, pid=4242, can_snapshot=True)
+        session = ProfileSession(4242, ProfilerOptions(), lambda: backend)
+        screen = ProfileScreen(session, can_snapshot=True)
         app.push_screen(screen)
         backend.feed(10)
         for _ in range(100):
@@ -205,7 +208,7 @@ async def test_exporting_a_live_profile_keeps_sampling(tmp_path: Path) -> None:
             await pilot.pause(0.02)
             if screen.profile.total_samples == 15:
                 break
-        assert screen.profile.total_samples == 15 and screen.state == "live"
+        assert screen.profile.total_samples == 15 and screen.state is SessionState.LIVE
         screen.stop()
     path = written(tmp_path, ".folded")
     assert path.name.startswith("perftop-4242-")
@@ -273,7 +276,7 @@ async def test_disk_full_during_export_is_a_toast(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("perftop.formats.export.write_profile", full)
-    app = offline_app(tmp_path, opened_profile=base_profile(), profile_title="before.folded")
+    app = offline_app(tmp_path, start=ProfileFile(base_profile(), "before.folded"))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("e", "enter")
@@ -286,7 +289,7 @@ async def test_disk_full_during_export_is_a_toast(
 
 async def test_a_snapshot_viewer_saves_a_copy(tmp_path: Path) -> None:
     original = fake_snapshot()
-    app = offline_app(tmp_path, opened_snapshot=original)
+    app = offline_app(tmp_path, start=SnapshotFile(original))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("x")

@@ -13,6 +13,7 @@ from perftop.model.profile import Profile
 from perftop.system.source import FakeSource
 from perftop.ui.screens.profile import ProfileScreen
 from perftop.ui.screens.profile_dialogs import ThreadPicker
+from perftop.ui.start import ProfileFile
 from perftop.ui.widgets.flame import FlameView, box_label
 from perftop.ui.widgets.top_functions import TopFunctions
 
@@ -25,7 +26,7 @@ def fixed_profile() -> Profile:
 
 def ProfileApp(profile: Profile) -> PerftopApp:
     """The real app with the profile screen on top, showing a profile opened from a file."""
-    config = AppConfig(delay_s=3600, opened_profile=profile, profile_title="busy.py (fixture)")
+    config = AppConfig(delay_s=3600, start=ProfileFile(profile, "busy.py (fixture)"))
     return PerftopApp(FakeSource, config)
 
 

@@ -19,6 +19,7 @@ from perftop.system.source import FakeSource
 from perftop.ui.screens.dialogs import SignalMenu, SortMenu
 from perftop.ui.screens.help import HelpScreen
 from perftop.ui.screens.profile import ProfileScreen
+from perftop.ui.start import ProfileFile
 from perftop.ui.widgets.flame import FlameView
 from tests.ui.helpers import make_app, table, ticks
 
@@ -121,7 +122,7 @@ def profile() -> Profile:
 
 @pytest.mark.parametrize("small", SMALL)
 async def test_flame_view_keeps_zoom_and_selection_through_a_resize(small: tuple[int, int]) -> None:
-    config = AppConfig(delay_s=3600, opened_profile=profile(), profile_title="app.py")
+    config = AppConfig(delay_s=3600, start=ProfileFile(profile(), "app.py"))
     app = PerftopApp(FakeSource, config)
     async with app.run_test(size=FULL) as pilot:
         await pilot.pause()
@@ -143,7 +144,7 @@ async def test_flame_view_keeps_zoom_and_selection_through_a_resize(small: tuple
 async def test_a_small_terminal_gives_the_flame_the_rows(
     size: tuple[int, int], bottom: int
 ) -> None:
-    config = AppConfig(delay_s=3600, opened_profile=profile(), profile_title="app.py")
+    config = AppConfig(delay_s=3600, start=ProfileFile(profile(), "app.py"))
     app = PerftopApp(FakeSource, config)
     async with app.run_test(size=(100, 30)) as pilot:  # compact first: each size is a change
         await pilot.pause()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from perftop.formats.recording import RecordingReader, RecordingWriter
 from perftop.system.processes import ViewOptions
 from perftop.system.source import FakeSource
 from perftop.ui.screens.dialogs import GoToTime
+from perftop.ui.start import RecordingFile
 from perftop.ui.widgets.meters import CpuPanel
 from tests.ui.helpers import make_app, table, ticks
 
@@ -211,7 +213,7 @@ async def test_replaying_a_recording_steps_plays_and_refuses_to_act(tmp_path: Pa
     path = tmp_path / "box.rec"
     _record(path, 200)
     reader = RecordingReader(path)
-    app = PerftopApp(FakeSource, AppConfig(opened_recording=reader))
+    app = PerftopApp(FakeSource, AppConfig(start=RecordingFile(reader)))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert app.dashboard.play_every == 1.0, "plays at the pace it was recorded"
@@ -238,7 +240,8 @@ async def test_replaying_a_recording_steps_plays_and_refuses_to_act(tmp_path: Pa
         await pilot.press("k")
         await pilot.pause()
         assert not any(s.__class__.__name__ == "SignalMenu" for s in app.screen_stack)
-        assert any("recording of" in n.message for n in app._notifications)
+        offered = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+        assert not offered & {"kill", "renice(1)", "profile", "toggle_detail"}, offered
         assert len(app.history) == 200, "a replay never samples the live machine"
     reader.close()
 
@@ -248,8 +251,10 @@ async def test_acting_on_a_paused_row_whose_process_is_gone_is_refused() -> None
     async with app.run_test(size=(120, 40)) as pilot:
         await ticks(pilot, 5)
         await pilot.press("space")
-        # The fake machine's processes do not exist here: as if they had exited since.
-        assert table(pilot).current is not None
+        current = table(pilot).current
+        assert current is not None
+        # It exits on the fake machine while the screen looks at the past.
+        app.source().send_signal(current.row.pid, signal.SIGKILL)
         await pilot.press("f8")
         await pilot.press("p")
         await pilot.pause()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from textual.pilot import Pilot
 
+from perftop.ui.start import DiffOfFiles, SnapshotFile
 from tests.ui.files_helpers import base_profile, fake_snapshot, new_profile, offline_app
 
 
@@ -26,7 +27,7 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_snapshot_viewer_120x40(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    app = offline_app(opened_snapshot=fake_snapshot(profile=new_profile()))
+    app = offline_app(start=SnapshotFile(fake_snapshot(profile=new_profile())))
     assert snap_compare(app, terminal_size=(120, 40))
 
 
@@ -34,7 +35,7 @@ def test_diff_120x40(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def run(pilot: Pilot[None]) -> None:
         await pilot.press("down", "down", "down")  # main → handle → render, the biggest growth
 
-    app = offline_app(diff_profiles=(base_profile(), new_profile()), profile_title="a → b")
+    app = offline_app(start=DiffOfFiles(base_profile(), new_profile(), "a → b"))
     assert snap_compare(app, terminal_size=(120, 40), run_before=run)
 
 
@@ -42,5 +43,5 @@ def test_export_menu(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def run(pilot: Pilot[None]) -> None:
         await pilot.press("v", "e")
 
-    app = offline_app(opened_snapshot=fake_snapshot(profile=new_profile()))
+    app = offline_app(start=SnapshotFile(fake_snapshot(profile=new_profile())))
     assert snap_compare(app, terminal_size=(120, 40), run_before=run)

@@ -15,6 +15,7 @@ from perftop.ui.screens.dashboard import DashboardScreen
 from perftop.ui.screens.dialogs import SignalMenu
 from perftop.ui.screens.diff import DiffScreen
 from perftop.ui.screens.profile import ProfileScreen
+from perftop.ui.start import DiffOfFiles, ProfileFile, SnapshotFile
 from perftop.ui.widgets.changes import ChangesTable
 from perftop.ui.widgets.flame import DIFF_UNCHANGED, FlameView
 from tests.ui.files_helpers import (
@@ -52,7 +53,7 @@ def text_of(pilot: Pilot[None], selector: str) -> str:
 async def test_snapshot_shows_its_processes_and_says_it_is_a_snapshot(utc: None) -> None:
     saved = fake_snapshot()
     made = NoSource.made
-    app = offline_app(opened_snapshot=saved)
+    app = offline_app(start=SnapshotFile(saved))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.2)
         assert isinstance(app.screen, DashboardScreen)
@@ -71,7 +72,7 @@ async def test_snapshot_shows_its_processes_and_says_it_is_a_snapshot(utc: None)
 async def test_snapshot_without_a_meter_sample_still_shows_its_table() -> None:
     saved = fake_snapshot()
     saved.sample = None
-    app = offline_app(opened_snapshot=saved)
+    app = offline_app(start=SnapshotFile(saved))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert sorted(pids(pilot)) == sorted(saved.processes.rows)
@@ -79,7 +80,7 @@ async def test_snapshot_without_a_meter_sample_still_shows_its_table() -> None:
 
 async def test_snapshot_sorts_filters_and_trees_like_the_live_table() -> None:
     saved = fake_snapshot()
-    app = offline_app(opened_snapshot=saved)
+    app = offline_app(start=SnapshotFile(saved))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("slash", *"postgres", "enter")
@@ -92,31 +93,30 @@ async def test_snapshot_sorts_filters_and_trees_like_the_live_table() -> None:
         assert len(pids(pilot)) == len(saved.processes.rows)
 
 
-async def test_snapshot_refuses_to_kill_renice_or_profile() -> None:
-    app = offline_app(opened_snapshot=fake_snapshot())
+async def test_snapshot_offers_no_kill_renice_profile_or_details() -> None:
+    """A saved moment has no process to act on: its footer, help and palette do not offer
+    what would only refuse, and the keys do nothing."""
+    app = offline_app(start=SnapshotFile(fake_snapshot()))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("k")
-        assert not isinstance(app.screen, SignalMenu)
-        await pilot.press("f8", "enter", "i")
+        footer = " ".join(str(k.render()) for k in app.screen.query("FooterKey"))
+        assert "Kill" not in footer and "Profile" not in footer and "Nice" not in footer
+        assert "Quit" in footer
+        offered = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+        assert not offered & {"kill", "renice(-1)", "renice(1)", "profile", "toggle_detail"}
+        await pilot.press("k", "f8", "enter", "i")
         await pilot.pause()
-        assert isinstance(app.screen, DashboardScreen)
-        messages = notes(pilot)
-        assert len(messages) == 4
-        assert all(f"snapshot of {HOST}" in m and "not the live machine" in m for m in messages)
-        assert "no signal sent" in messages[0]
+        assert isinstance(app.screen, DashboardScreen) and not isinstance(app.screen, SignalMenu)
         assert not app.screen.query_one("#detail").display
         await pilot.press("q")
     assert app.return_code == 0
 
 
 async def test_snapshot_with_a_profile_opens_its_flame_and_comes_back() -> None:
-    app = offline_app(opened_snapshot=fake_snapshot(profile=new_profile()))
+    app = offline_app(start=SnapshotFile(fake_snapshot(profile=new_profile())))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert "v: saved profile" in text_of(pilot, "#snapshot-banner")
-        await pilot.press("enter")  # "profile" explains and points at v
-        assert "Press v" in notes(pilot)[-1]
         await pilot.press("v")
         await pilot.pause()
         assert isinstance(app.screen, ProfileScreen)
@@ -128,7 +128,7 @@ async def test_snapshot_with_a_profile_opens_its_flame_and_comes_back() -> None:
 
 
 async def test_saved_profile_key_is_listed_only_when_there_is_one() -> None:
-    app = offline_app(opened_snapshot=fake_snapshot())
+    app = offline_app(start=SnapshotFile(fake_snapshot()))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         actions = {b.binding.action for b in app.screen.active_bindings.values()}
@@ -137,7 +137,7 @@ async def test_saved_profile_key_is_listed_only_when_there_is_one() -> None:
 
 
 async def test_an_opened_profile_is_the_base_screen_and_q_quits() -> None:
-    app = offline_app(opened_profile=base_profile(), profile_title="base.folded")
+    app = offline_app(start=ProfileFile(base_profile(), "base.folded"))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, ProfileScreen)
@@ -152,7 +152,7 @@ async def test_an_opened_profile_is_the_base_screen_and_q_quits() -> None:
 
 
 def diff_app() -> PerftopApp:
-    return offline_app(diff_profiles=(base_profile(), new_profile()), profile_title="a → b")
+    return offline_app(start=DiffOfFiles(base_profile(), new_profile(), "a → b"))
 
 
 def box_style(view: FlameView, name: str) -> Style:

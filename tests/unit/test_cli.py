@@ -92,6 +92,7 @@ def test_config_columns_become_the_view_options(tmp_path: Path) -> None:
 def test_attach_check_retries_py_spy_failures_but_not_refusals(
     monkeypatch: pytest.MonkeyPatch, error: str, failures: int, calls: int, refused: str | None
 ) -> None:
+    from perftop.commands.tui import check_target
     from perftop.profiling import pyspy_cli
     from perftop.profiling.backend import NotPython, ProfilerFailed, ProfilerOptions
 
@@ -107,8 +108,8 @@ def test_attach_check_retries_py_spy_failures_but_not_refusals(
 
     monkeypatch.setattr(pyspy_cli, "dump_threads", dump)
     if refused is None:
-        assert cli._check_target(os.getpid(), ProfilerOptions()) != ""
+        assert check_target(os.getpid(), ProfilerOptions()) != ""
     else:
         with pytest.raises(cli.CliError, match=refused):
-            cli._check_target(os.getpid(), ProfilerOptions())
+            check_target(os.getpid(), ProfilerOptions())
     assert len(made) == calls

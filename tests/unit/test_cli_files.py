@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from perftop import cli, cli_args, headless
+from perftop import cli, cli_args
+from perftop.commands import common, snapshot
+from perftop.commands import record as record_command
 from perftop.formats.detect import read_any
 from perftop.formats.export import write_profile
 from perftop.formats.snapshot import Snapshot, read_snapshot
@@ -31,6 +33,7 @@ from perftop.profiling.backend import (
     ThreadStack,
 )
 from perftop.system.source import FakeSource
+from perftop.ui.start import DiffOfFiles, ProfileFile, SnapshotFile
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -164,11 +167,12 @@ def test_snapshot_refuses_a_profile_extension_and_a_missing_directory(
 
 def test_default_names() -> None:
     when = time.mktime((2024, 3, 5, 14, 7, 9, 0, 0, -1))
-    assert headless.default_record_path(42, when) == "perftop-42-20240305-140709.speedscope.json"
-    named = headless.default_snapshot_path(False, when)
+    named = record_command.default_record_path(42, when)
+    assert named == "perftop-42-20240305-140709.speedscope.json"
+    named = snapshot.default_snapshot_path(False, when)
     assert named.startswith("perftop-snapshot-") and named.endswith("-20240305-140709.perftop")
     assert len(named) > len("perftop-snapshot-20240305-140709.perftop")
-    assert headless.default_snapshot_path(True, when) == "perftop-snapshot-20240305-140709.perftop"
+    assert snapshot.default_snapshot_path(True, when) == "perftop-snapshot-20240305-140709.perftop"
 
 
 # --- view and diff read their files before the TUI ------------------------------------------
@@ -215,7 +219,7 @@ def test_diff_of_a_snapshot_without_a_profile_is_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     snap = tmp_path / "s.perftop"
-    assert headless.snapshot(str(snap), 0.02, source=FakeSource(), tick_s=0.01) == 0
+    assert snapshot.snapshot(str(snap), 0.02, source=FakeSource(), tick_s=0.01) == 0
     good = tmp_path / "good.folded"
     write_profile(a_profile(), good)
     code, _, err = run_cli(capsys, "diff", str(snap), str(good))
@@ -243,7 +247,7 @@ def test_good_files_reach_the_app(
     base, new, snap = tmp_path / "base.folded", tmp_path / "new.speedscope.json", tmp_path / "s"
     write_profile(a_profile("old", 5), base)
     write_profile(a_profile("new", 7), new)
-    assert headless.snapshot(str(snap), 0.02, source=FakeSource(), tick_s=0.01) == 0
+    assert snapshot.snapshot(str(snap), 0.02, source=FakeSource(), tick_s=0.01) == 0
 
     code, _, err = run_cli(capsys, "view", str(base))
     assert_one_line_error(code, err, "needs a terminal")  # the TTY check stays for the TUI
@@ -252,13 +256,13 @@ def test_good_files_reach_the_app(
     assert run_cli(capsys, "view", str(snap))[0] == 0
     assert run_cli(capsys, "diff", str(base), str(new))[0] == 0
 
-    viewed, snapped, diffed = started
-    assert viewed.opened_profile.total_samples == 5  # type: ignore[attr-defined]
-    assert viewed.profile_title == "base.folded"  # type: ignore[attr-defined]
-    assert isinstance(snapped.opened_snapshot, Snapshot)  # type: ignore[attr-defined]
-    old, changed = diffed.diff_profiles  # type: ignore[attr-defined]
-    assert (old.total_samples, changed.total_samples) == (5, 7)
-    assert diffed.profile_title == "base.folded → new.speedscope.json"  # type: ignore[attr-defined]
+    viewed, snapped, diffed = (c.start for c in started)  # type: ignore[attr-defined]
+    assert isinstance(viewed, ProfileFile) and viewed.profile.total_samples == 5
+    assert viewed.title == "base.folded"
+    assert isinstance(snapped, SnapshotFile) and isinstance(snapped.snapshot, Snapshot)
+    assert isinstance(diffed, DiffOfFiles)
+    assert (diffed.base.total_samples, diffed.new.total_samples) == (5, 7)
+    assert diffed.title == "base.folded → new.speedscope.json"
 
 
 # --- snapshot -------------------------------------------------------------------------------
@@ -281,7 +285,7 @@ def test_snapshot_command_writes_a_readable_file(
 def test_snapshot_ticks_and_redaction(tmp_path: Path) -> None:
     path = tmp_path / "r.perftop"
     out = io.StringIO()
-    code = headless.snapshot(
+    code = snapshot.snapshot(
         str(path), 0.05, redact=True, source=FakeSource(), tick_s=0.01, out=out
     )
     assert code == 0
@@ -297,7 +301,7 @@ def test_snapshot_stopped_by_a_signal_keeps_its_ticks(tmp_path: Path) -> None:
     before = signal.getsignal(signal.SIGTERM)
     threading.Timer(0.35, os.kill, (os.getpid(), signal.SIGTERM)).start()
     started = time.monotonic()
-    code = headless.snapshot(str(path), 30, source=FakeSource(), tick_s=0.1, err=err)
+    code = snapshot.snapshot(str(path), 30, source=FakeSource(), tick_s=0.1, err=err)
     assert code == 0
     assert time.monotonic() - started < 5
     assert "stopped by SIGTERM" in err.getvalue()
@@ -377,7 +381,7 @@ def record(
 ) -> tuple[int, str, str, Path]:
     out, err = io.StringIO(), io.StringIO()
     path = tmp_path / name
-    code = headless.record(
+    code = record_command.record(
         4242, ProfilerOptions(), str(path), duration, backend=backend, out=out, err=err
     )
     return code, out.getvalue(), err.getvalue(), path
@@ -431,7 +435,7 @@ def test_record_refused_target_is_a_usage_error_and_writes_nothing(tmp_path: Pat
         def start(self, pid: int, options: ProfilerOptions) -> None:
             raise NotPython(f"PID {pid} is not a Python process")
 
-    with pytest.raises(headless.UsageError, match="not a Python process"):
+    with pytest.raises(common.UsageError, match="not a Python process"):
         record(tmp_path, Refusing(), 1)
     assert list(tmp_path.iterdir()) == []
 
@@ -451,9 +455,37 @@ def test_record_to_a_directory_that_vanished_saves_to_tmp(
             target.rmdir()
 
     code, out, err, _ = record(target, Vanishing(), 0.2)
-    assert code == 0
+    assert code == record_command.EXIT_FALLBACK, "the asked-for file was not written"
     assert "saved to" in err and str(fallback / "p.folded") in out
     assert isinstance(read_any(fallback / "p.folded"), Profile)
+    assert (fallback / "p.folded").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_fallback_never_replaces_a_file_already_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "gone"
+    target.mkdir()
+    fallback = tmp_path / "tmp"
+    fallback.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(fallback))
+    theirs = fallback / "p.folded"
+    theirs.write_text("someone else's\n")
+    theirs.chmod(0o666)
+    elsewhere = tmp_path / "elsewhere"
+    (fallback / "p-1.folded").symlink_to(elsewhere)  # a planted link is not followed either
+
+    class Vanishing(ScriptedBackend):
+        def stop(self) -> None:
+            super().stop()
+            target.rmdir()
+
+    code, out, err, _ = record(target, Vanishing(), 0.2)
+    assert code == record_command.EXIT_FALLBACK and "saved to" in err
+    assert theirs.read_text() == "someone else's\n" and not elsewhere.exists()
+    written = fallback / "p-2.folded"
+    assert str(written) in out and isinstance(read_any(written), Profile)
+    assert written.stat().st_mode & 0o777 == 0o600
 
 
 def test_the_non_python_target_is_refused_from_the_command_line(
@@ -482,11 +514,11 @@ def test_headless_commands_never_import_textual(tmp_path: Path) -> None:
 
     code = (
         "import sys\n"
-        "from perftop import headless\n"
+        "from perftop.commands import record, snapshot\n"
         "from perftop.system.source import FakeSource\n"
-        f"headless.snapshot({str(tmp_path / 's.perftop')!r}, 0.02, source=FakeSource(),"
+        f"snapshot.snapshot({str(tmp_path / 's.perftop')!r}, 0.02, source=FakeSource(),"
         " tick_s=0.01, progress=True)\n"
-        f"headless.check_profile_output({str(tmp_path / 'p.folded')!r})\n"
+        f"record.check_profile_output({str(tmp_path / 'p.folded')!r})\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))\n"
     )
     result = subprocess.run(
@@ -536,7 +568,7 @@ def test_record_errors_are_one_line_before_the_tui(
     rec = tmp_path / "box.rec"
     _recording(rec, 3)
     code, _, err = run_cli(capsys, "--record", str(tmp_path / "new.rec"), "view", str(rec))
-    assert_one_line_error(code, err, "--record records the live machine")
+    assert_one_line_error(code, err, "--record does not go with perftop view")
 
     code, _, err = run_cli(capsys, "--record", str(rec), "--record-limit", "3 parsecs")
     assert_one_line_error(code, err, "invalid limit")

@@ -11,8 +11,11 @@ postgres and its workers, nginx and its workers, kernel threads).
 from __future__ import annotations
 
 import math
+import signal
 from dataclasses import dataclass
 
+from perftop.system.detail import MemoryInfo, ProcessDetail
+from perftop.system.errors import ProcessGone
 from perftop.system.samples import (
     CpuSample,
     DiskSample,
@@ -31,6 +34,10 @@ CORES = 4
 MEM_TOTAL = 16 * GIB
 SWAP_TOTAL = 2 * GIB
 BOOT_AGE_S = 3 * 86400 + 4 * 3600 + 17 * 60  # uptime at tick 0
+# Signals whose default action ends a process (what the fake machine does with them).
+_ENDING_SIGNALS = frozenset(
+    {signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGABRT}
+)
 
 
 def _wave(tick: int, period: float, phase: float = 0.0) -> float:
@@ -229,16 +236,69 @@ _PROCS: tuple[_FakeProc, ...] = (
 
 
 class FakeProcessCollector:
-    """The fake machine's process table; each `sample()` is one tick later."""
+    """The fake machine's process table; each `sample()` is one tick later.
+
+    Acting on it (signals, renice) changes the fake machine and nothing else: a signal that
+    ends a process removes its row, SIGSTOP and SIGCONT change its state, renice its nice.
+    """
 
     def __init__(self, start_tick: int = 0) -> None:
         self.tick = start_tick
+        self.gone: set[int] = set()  # ended by a signal
+        self.stopped: set[int] = set()  # SIGSTOP'd
+        self.nice: dict[int, int] = {}  # reniced
+        self.signals: list[tuple[int, int]] = []  # (pid, signal) as sent, for tests
+
+    def _find(self, pid: int) -> _FakeProc:
+        for p in _PROCS:
+            if p.pid == pid and pid not in self.gone:
+                return p
+        raise ProcessGone(pid)
+
+    def start_time(self, pid: int) -> float | None:
+        return EPOCH - self._find(pid).age_s
+
+    def send_signal(self, pid: int, sig: int, start_time: float | None = None) -> None:
+        proc = self._find(pid)
+        if start_time is not None and abs(EPOCH - proc.age_s - start_time) > 1.0:
+            raise ProcessGone(pid, reused=True)
+        self.signals.append((pid, sig))
+        if sig in (signal.SIGSTOP, signal.SIGTSTP):
+            self.stopped.add(pid)
+        elif sig == signal.SIGCONT:
+            self.stopped.discard(pid)
+        elif sig in _ENDING_SIGNALS:
+            self.gone.add(pid)
+
+    def renice(self, pid: int, delta: int) -> int:
+        proc = self._find(pid)
+        value = max(-20, min(19, self.nice.get(pid, proc.nice) + delta))
+        self.nice[pid] = value
+        return value
+
+    def read_detail(self, pid: int) -> ProcessDetail:
+        p = self._find(pid)
+        return ProcessDetail(
+            pid=pid,
+            name=p.name,
+            cmdline=tuple(p.cmdline.split()),
+            cwd="/",
+            exe=f"/usr/bin/{p.name}",
+            user=p.user,
+            status="stopped" if pid in self.stopped else "sleeping",
+            create_time=EPOCH - p.age_s,
+            num_threads=p.threads,
+            nice=self.nice.get(pid, p.nice),
+            memory=MemoryInfo(int(p.rss_mib * MIB), int(p.rss_mib * MIB * 4), 0),
+        )
 
     def sample(self) -> ProcessSnapshot:
         t = self.tick
         self.tick += 1
         rows: dict[int, ProcessRow] = {}
         for i, p in enumerate(_PROCS):
+            if p.pid in self.gone:
+                continue
             wobble = _wave(t, 11 + i % 7, i)
             cpu = _clamp(p.cpu * (1.0 + 0.3 * wobble), 0.0, 100.0 * CORES) if p.cpu else 0.0
             # The app leaks a little: its RSS grows a MiB every ten ticks.
@@ -247,6 +307,8 @@ class FakeProcessCollector:
             state = p.state
             if p.pid == 88 and t % 2:
                 state = "R"
+            if p.pid in self.stopped:
+                state = "T"
             rows[p.pid] = ProcessRow(
                 pid=p.pid,
                 ppid=p.ppid,
@@ -261,6 +323,6 @@ class FakeProcessCollector:
                 write_bytes_per_s=None if io is None else io * 0.7,
                 start_time=EPOCH - p.age_s,
                 cmdline=p.cmdline,
-                nice=p.nice,
+                nice=self.nice.get(p.pid, p.nice),
             )
         return ProcessSnapshot(timestamp=EPOCH + t, rows=rows, core_count=CORES)

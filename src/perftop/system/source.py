@@ -1,20 +1,37 @@
-"""Where the dashboard's data comes from: the live machine or a deterministic fake.
+"""Where the dashboard's data comes from, and where what it does to a process goes: the live
+machine or a deterministic fake.
 
-The app only sees this small protocol, so live data, the fake used by snapshot tests and the
-screenshot script, and (later) replayed recordings all feed the same widgets.
+The app only sees this small protocol, so live data and the fake used by snapshot tests, the
+screenshot script and `--demo` feed the same widgets. Effects (signals, renice) and the
+detail pane go through the same source as the data, so the fake machine acts only on itself.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from perftop.system.samples import ProcessSnapshot, SystemSample
+
+if TYPE_CHECKING:
+    from perftop.system.detail import ProcessDetail
 
 
 class SystemSource(Protocol):
     def sample_system(self) -> SystemSample: ...
 
     def sample_processes(self) -> ProcessSnapshot: ...
+
+    def send_signal(self, pid: int, sig: int, start_time: float | None = None) -> None:
+        """Send `sig`; with `start_time`, refuse (ProcessGone) if the PID was reused."""
+
+    def renice(self, pid: int, delta: int) -> int:
+        """Add `delta` to the nice value; the new value. ProcessError if refused."""
+
+    def start_time(self, pid: int) -> float | None:
+        """Start time in epoch seconds; None if unreadable. ProcessGone if it does not exist."""
+
+    def read_detail(self, pid: int) -> ProcessDetail:
+        """Everything the detail pane shows. ProcessError if the process is gone."""
 
 
 class LiveSource:
@@ -33,18 +50,51 @@ class LiveSource:
     def sample_processes(self) -> ProcessSnapshot:
         return self._processes.sample()
 
+    def send_signal(self, pid: int, sig: int, start_time: float | None = None) -> None:
+        from perftop.system.processes import send_signal
+
+        send_signal(pid, sig, start_time)
+
+    def renice(self, pid: int, delta: int) -> int:
+        from perftop.system.processes import renice
+
+        return renice(pid, delta)
+
+    def start_time(self, pid: int) -> float | None:
+        from perftop.system.processes import process_start_time
+
+        return process_start_time(pid)
+
+    def read_detail(self, pid: int) -> ProcessDetail:
+        from perftop.system.detail import read_detail
+
+        return read_detail(pid)
+
 
 class FakeSource:
-    """The deterministic machine of `perftop.system.fake`, one tick per call pair."""
+    """The deterministic machine of `perftop.system.fake`, one tick per call pair; what is
+    done to its processes changes it, and nothing real."""
 
     def __init__(self) -> None:
         from perftop.system.fake import FakeProcessCollector, FakeSystemSampler
 
         self._system = FakeSystemSampler()
-        self._processes = FakeProcessCollector()
+        self.processes = FakeProcessCollector()
 
     def sample_system(self) -> SystemSample:
         return self._system.sample()
 
     def sample_processes(self) -> ProcessSnapshot:
-        return self._processes.sample()
+        return self.processes.sample()
+
+    def send_signal(self, pid: int, sig: int, start_time: float | None = None) -> None:
+        self.processes.send_signal(pid, sig, start_time)
+
+    def renice(self, pid: int, delta: int) -> int:
+        return self.processes.renice(pid, delta)
+
+    def start_time(self, pid: int) -> float | None:
+        return self.processes.start_time(pid)
+
+    def read_detail(self, pid: int) -> ProcessDetail:
+        return self.processes.read_detail(pid)

@@ -36,7 +36,11 @@ from perftop.system.timeline import TickSource
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.dialogs import SortMenu
-from perftop.ui.screens.process_actions import ProcessActionsScreen, snapshot_marker
+from perftop.ui.screens.process_actions import (
+    LIVE_ACTIONS,
+    ProcessActionsScreen,
+    snapshot_marker,
+)
 from perftop.ui.widgets.footer import FittingFooter
 from perftop.ui.widgets.meters import (
     CpuPanel,
@@ -182,6 +186,8 @@ class DashboardScreen(ProcessActionsScreen):
             return self.saved is not None and self.saved.profile is not None
         if action in self.MOMENT_ACTIONS:
             return self.cursor is not None
+        if action in LIVE_ACTIONS:
+            return not self.read_only  # a saved moment has no process to act on
         return True
 
     def on_resize(self) -> None:
@@ -392,11 +398,6 @@ class DashboardScreen(ProcessActionsScreen):
     def action_profile(self) -> None:
         current = self.query_one(ProcessTable).current
         if current is None:
-            return
-        if self.saved is not None or self.replay is not None:
-            has_profile = self.saved is not None and self.saved.profile is not None
-            hint = ". Press v for the profile saved with it" if has_profile else ""
-            self._refuse_if_saved("cannot profile", hint)
             return
         if self._gone_since(current.row):
             return

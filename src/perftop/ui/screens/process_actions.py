@@ -1,14 +1,17 @@
 """What the dashboard does to the selected process: signals, renice, the detail pane.
 
-Each action first checks that it may touch a live process: in a saved snapshot or a replay
-it explains why not, and paused on a past moment it makes sure the PID still names the
-process of that moment (same start time), so a signal never lands on a PID reused since.
+In a saved snapshot or a replay there is no live process to act on, so these actions are
+not offered at all (footer, help, palette). Live and paused on a past moment, an action makes
+sure the PID still names the process of that moment (same start time), so a signal never
+lands on a PID reused since. Every effect goes through the system source the data came
+from (`machine`), so the fake machine of `--demo` and the tests acts only on itself.
 """
 
 from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -24,6 +27,7 @@ from perftop.ui.widgets.process_table import ProcessTable
 if TYPE_CHECKING:
     from perftop.formats.snapshot import Snapshot
     from perftop.system.detail import ProcessDetail
+    from perftop.system.source import SystemSource
 
 
 def snapshot_marker(snapshot: Snapshot) -> str:
@@ -32,39 +36,36 @@ def snapshot_marker(snapshot: Snapshot) -> str:
     return f"snapshot of {printable(snapshot.hostname) or 'an unnamed host'} at {when}"
 
 
+# What needs the live machine behind the table.
+LIVE_ACTIONS = frozenset({"kill", "renice", "profile", "toggle_detail"})
+
+
 class ProcessActionsScreen(RewindableScreen):
     """Needs a ProcessTable and a `#detail` ProcessDetailPane in the screen, and `saved`."""
 
     saved: Snapshot | None  # a snapshot shown read-only; None when live
+    # The source the table's data comes from, set by the app: where effects go.
+    machine: Callable[[], SystemSource] | None = None
 
-    def _refuse_if_saved(self, what: str, hint: str = "") -> bool:
-        """In a snapshot or a replay, say why `what` cannot happen; True when refused."""
-        if self.saved is not None:
-            source = snapshot_marker(self.saved)
-        elif self.replay is not None:
-            source = self.replay
-        else:
-            return False
-        self.notify(
-            f"{what}: this is a {source}, not the live machine{hint}",
-            title="Read-only",
-            severity="warning",
-        )
-        return True
+    @property
+    def read_only(self) -> bool:
+        return self.saved is not None or self.replay is not None or self.machine is None
+
+    def _source(self) -> SystemSource:
+        assert self.machine is not None  # the actions are not offered without one
+        return self.machine()
 
     def action_kill(self) -> None:
         current = self.query_one(ProcessTable).current
-        if current is None or self._refuse_if_saved("no signal sent"):
+        if current is None:
             return
         row = current.row
 
         def confirmed(sig: int, ok: bool | None) -> None:
             if not ok:
                 return
-            from perftop.system.processes import send_signal
-
             try:
-                send_signal(row.pid, sig, row.start_time)
+                self._source().send_signal(row.pid, sig, row.start_time)
             except ProcessError as exc:
                 self.notify(exc.message, severity="error")
             else:
@@ -83,10 +84,8 @@ class ProcessActionsScreen(RewindableScreen):
         process now has: say so (True) rather than act on the wrong one."""
         if not self.paused:
             return False
-        from perftop.system.processes import process_start_time
-
         try:
-            started = process_start_time(row.pid)
+            started = self._source().start_time(row.pid)
         except ProcessError:
             started = -1.0
         if started is not None and abs(started - row.start_time) > 1.0:
@@ -99,14 +98,12 @@ class ProcessActionsScreen(RewindableScreen):
 
     def action_renice(self, delta: int) -> None:
         current = self.query_one(ProcessTable).current
-        if current is None or self._refuse_if_saved("priority unchanged"):
+        if current is None:
             return
         if self._gone_since(current.row):
             return
-        from perftop.system.processes import renice
-
         try:
-            nice = renice(current.row.pid, delta)
+            nice = self._source().renice(current.row.pid, delta)
         except ProcessError as exc:
             self.notify(exc.message, severity="error")
         else:
@@ -114,8 +111,6 @@ class ProcessActionsScreen(RewindableScreen):
             self.notify(f"{current.row.pid} ({printable(current.row.name)}) nice {nice}")
 
     def action_toggle_detail(self) -> None:
-        if self._refuse_if_saved("process details (open files, connections) are not saved"):
-            return
         pane = self.query_one("#detail", ProcessDetailPane)
         pane.display = not pane.display
         if pane.display:
@@ -131,10 +126,8 @@ class ProcessActionsScreen(RewindableScreen):
     @work(thread=True, exclusive=True, group="detail")
     def _read_detail(self, pid: int) -> None:
         """Off the UI thread: open files and connections can take tens of milliseconds."""
-        from perftop.system.detail import read_detail
-
         try:
-            detail = read_detail(pid)
+            detail = self._source().read_detail(pid)
         except ProcessError as exc:
             self.app.call_from_thread(self._show_detail_message, exc.message)
         else:

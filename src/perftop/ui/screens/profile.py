@@ -1,9 +1,10 @@
 """The profile screen: a live flame view of one process, its top functions, and its threads.
 
-The screen owns one ProfilerBackend. A thread worker waits on the backend's batches and posts
-them; merging into the Profile happens here on the UI thread (≤ 20 ms a batch, see bench/), so
-the flame never reads a half-merged tree. The same screen shows a profile opened from a file:
-then there is simply no backend. Exports are asked of the app by message: it owns where
+The screen drives one ProfileSession (`perftop.profiling.session`), which owns the backend,
+the live Profile and its state. A thread worker waits on the session's batches and posts them;
+the session absorbs them here on the UI thread (≤ 20 ms a batch, see bench/), so the flame
+never reads a half-merged tree. The same screen shows a profile opened from a file: then
+there is simply no session. Exports are asked of the app by message: it owns where
 files go and writes them off the UI thread.
 """
 
@@ -21,7 +22,8 @@ from textual.widgets import Input, Static
 
 from perftop.exports import export_stem
 from perftop.model.profile import Node, Profile
-from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerError, ProfilerOptions
+from perftop.profiling.backend import Batch, ProfilerError, ProfilerOptions
+from perftop.profiling.session import ProfileSession, SessionState
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.flame_screen import FlameScreen
@@ -88,27 +90,27 @@ class ProfileScreen(FlameScreen):
 
     def __init__(
         self,
-        profile: Profile,
+        shown: Profile | ProfileSession,
         *,
-        backend: ProfilerBackend | None = None,
-        pid: int | None = None,
-        options: ProfilerOptions | None = None,
         title: str = "",
         can_snapshot: bool = False,
     ) -> None:
         super().__init__()
-        self.profile = profile
+        # A session samples a live process; a bare Profile was opened from a file.
+        self.session = shown if isinstance(shown, ProfileSession) else None
+        self.profile = shown.profile if isinstance(shown, ProfileSession) else shown
         self.can_snapshot = can_snapshot  # is there a machine (live or saved) to snapshot?
-        self.backend = backend
-        self.pid = pid
-        self.options = options or ProfilerOptions()
         self.title_text = title
-        self.state = "live" if backend is not None else "file"
-        self.error: str | None = None
-        self.stopped: str | None = None  # the target is stopped (SIGSTOP): what to do about it
-        self.paused = False
         self.search_text = ""
         self._last_table = 0.0
+
+    @property
+    def pid(self) -> int | None:
+        return self.session.pid if self.session is not None else None
+
+    @property
+    def state(self) -> SessionState:
+        return self.session.state if self.session is not None else SessionState.FILE
 
     def compose(self) -> ComposeResult:
         yield Static(id="profile-head")
@@ -136,34 +138,34 @@ class ProfileScreen(FlameScreen):
         self.query_one("#top").border_title = "top functions"
         self.query_one(FlameView).focus()
         self._refresh_views(force_table=True)
-        if self.backend is not None and self.pid is not None:
+        if self.session is not None and self.session.state is SessionState.STARTING:
             self._start()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A profile from a file has no profiler to pause, dump, tune or restart: those keys
         # would do nothing, so they are not offered (footer, help, palette).
         if action in ("pause", "reset", "dump", "settings"):
-            return self.backend is not None
+            return self.session is not None
         return True
 
     # --- the profiler -------------------------------------------------------------------------
 
     def _start(self) -> None:
-        assert self.backend is not None and self.pid is not None
-        try:
-            self.backend.start(self.pid, self.options)
-        except ProfilerError as exc:
-            self._fail(exc)
+        session = self.session
+        assert session is not None
+        session.start()
+        if session.state is SessionState.FAILED:
+            self._failed()
             return
-        self.state = "live"
-        self._pump(self.backend)
+        self._pump(session)
 
     @work(thread=True, exclusive=True, group="profiler")
-    def _pump(self, backend: ProfilerBackend) -> None:
+    def _pump(self, session: ProfileSession) -> None:
         """Off the UI thread: wait for batches until the backend stops or the target exits."""
+        backend = session.backend  # a restart makes a new one: this worker serves this one
         try:
             while backend.running:
-                batch = backend.next_batch(0.5)
+                batch = session.next_batch(0.5)
                 if batch is not None:
                     self.post_message(BatchReady(batch))
                     if batch.target_exited:
@@ -172,34 +174,29 @@ class ProfileScreen(FlameScreen):
             self.post_message(ProfilerFailed(exc))
 
     def on_batch_ready(self, message: BatchReady) -> None:
-        batch = message.batch
-        self.profile.merge(batch.profile)
+        if self.session is None:
+            return
+        news = self.session.absorb(message.batch)
         # Toasted in full: the head line below is cut at the screen's edge.
-        for warning in batch.warnings:
+        for warning in news.warnings:
             self.notify(warning, severity="warning", timeout=10)
-        # Shown until the next batch: the first one sampled after the target continued.
-        self.stopped = None
-        if batch.target_stopped:
-            self.stopped = " ".join(batch.warnings) or "the target is stopped"
-        if message.batch.target_exited:
-            self.profile.ended = True
-            self.profile.end_reason = "target exited"
-            self.state = "ended"
+        if news.exited:
             self.notify(f"PID {self.pid} exited; the profile is kept", severity="warning")
         self._refresh_views()
 
     def on_profiler_failed(self, message: ProfilerFailed) -> None:
-        self._fail(message.error)
+        if self.session is not None:
+            self.session.fail(message.error)
+            self._failed()
 
-    def _fail(self, error: ProfilerError) -> None:
-        self.error = error.message
-        self.state = "error"
-        self.notify(error.message, severity="error", timeout=10)
+    def _failed(self) -> None:
+        assert self.session is not None
+        self.notify(self.session.error or "the profiler failed", severity="error", timeout=10)
         self._refresh_head()
 
     def stop(self) -> None:
-        if self.backend is not None:
-            self.backend.stop()
+        if self.session is not None:
+            self.session.stop()
 
     def on_unmount(self) -> None:
         # Runs on every way out (back, quit, Ctrl-C): the pump thread then sees the backend
@@ -229,36 +226,37 @@ class ProfileScreen(FlameScreen):
     def _refresh_head(self) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         state = self.state
-        if state == "live" and self.paused:
-            state = "paused"
-        elif state == "live" and self.stopped:
-            state = "stopped"
+        # The labels people already know: FAILED reads ERROR.
+        label = "error" if state is SessionState.FAILED else state.value
         style = {
-            "live": "bold green",
-            "paused": "bold yellow",
-            "stopped": "bold yellow",
-            "ended": "bold magenta",
-        }.get(state, "bold red" if state == "error" else "bold")
-        text.append(f" {state.upper()} ", f"reverse {style}")
+            SessionState.LIVE: "bold green",
+            SessionState.PAUSED: "bold yellow",
+            SessionState.STOPPED: "bold yellow",
+            SessionState.ENDED: "bold magenta",
+            SessionState.FAILED: "bold red",
+        }.get(state, "bold")
+        text.append(f" {label.upper()} ", f"reverse {style}")
         # The figures first, then the error, the title (a command line, often long) last: the
         # line is cut at the screen's edge, and what is cut must be the least useful part.
         text.append(f"  samples {self.profile.total_samples:,}")
-        if self.backend is not None:
-            text.append(f"  {self.options.rate_hz} Hz")
-            text.append(f"  coverage {100 * self.backend.coverage:.0f}%")
+        session = self.session
+        if session is not None:
+            options = session.options
+            text.append(f"  {options.rate_hz} Hz")
+            text.append(f"  coverage {100 * session.coverage:.0f}%")
             flags = [
                 name
                 for name in ("nonblocking", "gil", "idle", "native", "subprocesses")
-                if getattr(self.options, name)
+                if getattr(options, name)
             ]
             if flags:
                 text.append("  " + " ".join(flags))
         thread = self.query_one(FlameView).thread
         text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
-        if self.error:
-            text.append(f"  {self.error}", "red")
-        elif state == "stopped" and self.stopped:
-            text.append(f"  {self.stopped}", "yellow")
+        if session is not None and session.error:
+            text.append(f"  {session.error}", "red")
+        elif session is not None and state is SessionState.STOPPED and session.stopped_reason:
+            text.append(f"  {session.stopped_reason}", "yellow")
         if self.title_text:
             text.append(f"  {printable(self.title_text)}", "bold")
         self.query_one("#profile-head", Static).update(text)
@@ -298,19 +296,16 @@ class ProfileScreen(FlameScreen):
     # --- actions ------------------------------------------------------------------------------
 
     def action_pause(self) -> None:
-        if self.backend is None or self.state != "live":
+        if self.session is None:
             return
-        self.paused = not self.paused
-        if self.paused:
-            self.backend.pause()
-        else:
-            self.backend.resume()
+        self.session.toggle_pause()
         self._refresh_head()
 
     def action_reset(self) -> None:
-        self.profile = Profile()
-        if self.pid is not None:
-            self.profile.metadata["pid"] = str(self.pid)
+        if self.session is None:
+            return
+        self.session.reset()
+        self.profile = self.session.profile
         flame = self.query_one(FlameView)
         flame.zoom_path = ()
         flame.selected_path = ()
@@ -321,14 +316,15 @@ class ProfileScreen(FlameScreen):
         self._refresh_views(force_table=True)
 
     def action_dump(self) -> None:
-        if self.backend is None or self.state not in ("live",):
+        if self.session is None or not self.session.state.sampling:
             self.notify("thread dumps need a live process", severity="warning")
             return
-        self.app.push_screen(ThreadDump(self.backend))
+        self.app.push_screen(ThreadDump(self.session.backend))
 
     def profile_for_export(self) -> Profile:
-        """The profile as it is now; a copy while live, as batches keep merging into it."""
-        return self.profile.copy() if self.state == "live" else self.profile
+        """The profile as it is now: for a live one, the session's copy, which carries the
+        rate and the time sampled (batches keep merging into the original)."""
+        return self.session.profile_for_export() if self.session is not None else self.profile
 
     def action_export(self) -> None:
         if not self.profile.total_samples:
@@ -354,19 +350,21 @@ class ProfileScreen(FlameScreen):
         self.app.push_screen(ExportMenu(choices), chosen)
 
     def action_settings(self) -> None:
-        if self.backend is None or self.pid is None:
+        session = self.session
+        if session is None:
             return
 
         def chosen(options: ProfilerOptions | None) -> None:
-            if options is None or self.backend is None:
+            if options is None:
                 return
-            self.options = options
-            self.backend.stop()
-            self.paused = False
-            self._start()
+            session.restart(options)
+            if session.state is SessionState.FAILED:
+                self._failed()
+            else:
+                self._pump(session)
             self._refresh_head()
 
-        self.app.push_screen(ProfilerSettings(self.options), chosen)
+        self.app.push_screen(ProfilerSettings(session.options), chosen)
 
     def action_close(self) -> None:
         self.stop()

@@ -1,0 +1,175 @@
+"""What perftop was asked to do, decided once from the command line as one typed value.
+
+`run_mode(args)` turns argparse's namespace into exactly one of the modes below, refusing
+with one line (CliError, exit 2) a flag that does nothing in the mode chosen, so that
+`perftop --record box.rec diff A B` says so instead of recording and ignoring the diff. The
+commands (`perftop.commands`) then match on the mode; nothing else inspects the namespace.
+
+The standard library only: `--help` and argument errors must stay instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from perftop.cli_args import CliError
+
+__all__ = [
+    "Dashboard",
+    "DiffFiles",
+    "RecordProfile",
+    "RecordTo",
+    "RunMode",
+    "Serve",
+    "TakeSnapshot",
+    "ViewFile",
+    "run_mode",
+]
+
+
+@dataclass(frozen=True)
+class RecordTo:
+    """`--record FILE [--record-limit L]`: every tick of the live machine also goes there."""
+
+    path: str
+    max_bytes: int | None
+    max_age_s: float | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The live machine (or `--demo`'s fake one), optionally profiling one process from the
+    start: attached to a running PID (`--pid`), or launched (`perftop run -- CMD`)."""
+
+    demo: bool = False
+    record: RecordTo | None = None
+    attach: int | None = None
+    launch: tuple[str, ...] | None = None
+    log: str | None = None  # where a launched command's output goes
+
+
+@dataclass(frozen=True)
+class ViewFile:
+    """`perftop view FILE`: a profile, a snapshot or a recording, told apart by content."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class DiffFiles:
+    base: str
+    new: str
+
+
+@dataclass(frozen=True)
+class RecordProfile:
+    """`perftop record PID`: a profile to a file, without the TUI."""
+
+    pid: int
+    output: str | None
+    duration_s: float | None
+
+
+@dataclass(frozen=True)
+class TakeSnapshot:
+    output: str | None
+    duration_s: float
+    redact: bool
+    demo: bool
+
+
+@dataclass(frozen=True)
+class Serve:
+    listen: str
+    top: int
+
+
+RunMode = Dashboard | ViewFile | DiffFiles | RecordProfile | TakeSnapshot | Serve
+
+# Flags of the main parser, by the modes they mean something in. A flag given where it
+# means nothing is refused rather than silently dropped.
+_TUI = ("dashboard", "run", "view", "diff")
+_PROFILING = ("dashboard", "run", "record")
+_FLAG_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # attribute: (how the user spelt it, where it applies)
+    "record": ("--record", ("dashboard", "run")),
+    "record_limit": ("--record-limit", ("dashboard", "run")),
+    "demo": ("--demo", ("dashboard", "snapshot")),
+    "pid": ("--pid", ("dashboard", "record")),
+    "delay": ("-d/--delay", ("dashboard", "run", "view")),
+    "sort": ("--sort", _TUI),
+    "tree": ("--tree", _TUI),
+    "filter": ("--filter", _TUI),
+    "machine_cpu": ("--machine-cpu", _TUI),
+    "kernel_threads": ("--kernel-threads", _TUI),
+    "rate": ("--rate", _PROFILING),
+    "nonblocking": ("--nonblocking", _PROFILING),
+    "gil": ("--gil", _PROFILING),
+    "idle": ("--idle", _PROFILING),
+    "native": ("--native", _PROFILING),
+    "subprocesses": ("--subprocesses", _PROFILING),
+}
+_WHAT = {
+    "run": "perftop run",
+    "view": "perftop view",
+    "diff": "perftop diff",
+    "record": "perftop record",
+    "snapshot": "perftop snapshot",
+    "serve": "perftop serve",
+}
+
+
+def _given(args: argparse.Namespace, name: str) -> bool:
+    value = getattr(args, name, None)
+    return value not in (None, False, "")
+
+
+def _refuse_strays(args: argparse.Namespace, command: str) -> None:
+    for name, (flag, modes) in _FLAG_MODES.items():
+        if command not in modes and _given(args, name):
+            where = _WHAT.get(command, "the dashboard")
+            raise CliError(f"{flag} does not go with {where}")
+    if command in ("dashboard", "run") and args.record_limit and not args.record:
+        raise CliError("--record-limit limits a --record FILE; give one")
+
+
+def run_mode(args: argparse.Namespace) -> RunMode:
+    """The one mode the command line asks for; CliError (one line) for what cannot be."""
+    command = args.command or "dashboard"
+    _refuse_strays(args, command)
+    if command == "view":
+        return ViewFile(args.file)
+    if command == "diff":
+        return DiffFiles(args.base, args.new)
+    if command == "serve":
+        return Serve(args.listen, args.top)
+    if command == "snapshot":
+        return TakeSnapshot(args.output, args.duration, args.redact, args.demo)
+    if command == "record":
+        return RecordProfile(_record_pid(args), args.output, args.duration)
+    record = None
+    if args.record:
+        max_bytes, max_age = args.record_limit if args.record_limit else (None, None)
+        record = RecordTo(args.record, max_bytes, max_age)
+    if command == "run":
+        argv = args.argv[1:] if args.argv[:1] == ["--"] else list(args.argv)
+        if not argv:
+            raise CliError(
+                "nothing to run: give a command after --, e.g. perftop run -- python app.py"
+            )
+        return Dashboard(record=record, launch=tuple(argv), log=args.log)
+    if args.demo and args.pid is not None:
+        raise CliError("--demo shows a fake machine; --pid profiles a real process")
+    return Dashboard(demo=args.demo, record=record, attach=args.pid)
+
+
+def _record_pid(args: argparse.Namespace) -> int:
+    pid: int | None = args.target_pid
+    given: int | None = getattr(args, "pid", None)
+    if pid is not None and given is not None and pid != given:
+        raise CliError(f"two PIDs given ({pid} and --pid {given}); record one process at a time")
+    pid = pid if pid is not None else given
+    if pid is None:
+        raise CliError("record which process? give its PID, e.g. perftop record 4242")
+    return pid
