@@ -9,6 +9,7 @@ series per metric however many processes the machine runs.
 
 Sampling happens at scrape time (no background loop costs CPU between scrapes): rates and
 process CPU% then cover the interval since the previous scrape, as Prometheus expects.
+The HTTP server is `perftop.serve_http`'s, bounded in threads and connections, with timeouts.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import psutil  # type: ignore[import-untyped, unused-ignore]
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from perftop.serve_http import BoundedWSGIServer, start_wsgi
 from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
 
 DEFAULT_LISTEN = "127.0.0.1:9464"  # 9464: the port the OpenTelemetry Prometheus exporter uses
@@ -289,15 +291,23 @@ def make_registry(collector: Collector) -> CollectorRegistry:
     return registry
 
 
+def start_server(
+    listen: Listen, registry: CollectorRegistry, **limits: Any
+) -> tuple[BoundedWSGIServer, threading.Thread]:
+    """Serve `registry` on `listen` from a daemon thread: a few workers, idle and slow
+    clients timed out (see `perftop.serve_http`; `limits` override its bounds)."""
+    from prometheus_client import make_wsgi_app
+
+    return start_wsgi(listen.host, listen.port, make_wsgi_app(registry), **limits)
+
+
 def serve(listen: Listen, top_n: int, *, announce: Callable[[str], None] = print) -> int:
     """Serve until SIGINT, SIGTERM or SIGHUP; returns the exit code."""
-    from prometheus_client import start_http_server
-
     if not 1 <= top_n <= MAX_TOP_N:
         raise ServeError(f"--top {top_n} out of range: 1 to {MAX_TOP_N}")
     registry = make_registry(PerftopCollector(top_n=top_n))
     try:
-        server, thread = start_http_server(listen.port, listen.host, registry=registry)
+        server, thread = start_server(listen, registry)
     except OSError as exc:
         raise ServeError(f"cannot listen on {listen.host}:{listen.port}: {exc.strerror}") from None
     stop = threading.Event()
