@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs perftop from this clone on a fresh Debian machine: Debian's python3-venv when it is
+# missing (through sudo unless already root: a root shell often has no sudo), then a virtualenv
+# in .venv with perftop in it. Run perftop afterwards with .venv/bin/perftop.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check .
+echo "installed: run .venv/bin/perftop"
