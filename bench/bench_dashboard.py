@@ -1,4 +1,4 @@
-"""The dashboard against htop (and btop/glances when installed), per DESIGN.md "Budgets".
+"""The dashboard against htop (and btop/glances when installed), per ARCHITECTURE.md "Budgets".
 
 Run on demand: `python bench/bench_dashboard.py [--seconds 20] [--procs 475] [--runs 3]`.
 

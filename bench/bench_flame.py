@@ -1,4 +1,4 @@
-"""Benchmarks of the profile model and flame layout against the budgets in DESIGN.md.
+"""Benchmarks of the profile model and flame layout against the budgets in ARCHITECTURE.md.
 
 Run on demand: `python bench/bench_flame.py [n_stacks]`. Prints medians and the ratio to each
 budget. `build_profile(n_stacks)` makes the synthetic profile; other benches import it.

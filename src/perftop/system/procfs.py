@@ -5,7 +5,7 @@ This module owns the hot path of perftop's process table on Linux: one small rea
 (pid, start time), of everything that does not change while a process lives.
 
 Why hand-parse /proc instead of calling psutil: `psutil.process_iter` with the 8 attributes
-the table shows costs 48-80 ms per tick at 475 processes and ~195 ms at 2000 (DESIGN.md:
+the table shows costs 48-80 ms per tick at 475 processes and ~195 ms at 2000 (ARCHITECTURE.md:
 username 66 ms, cpu_percent 60, num_threads 53, name 45, cmdline 45, ...). Most of that is
 per-call overhead: psutil opens a file (often the same `stat` file several times), builds a
 named tuple and wraps errors for each attribute. `stat` alone carries state, ppid, CPU

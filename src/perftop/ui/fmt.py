@@ -54,7 +54,7 @@ def human_uptime(seconds: float) -> str:
     """Uptime to the minute: '42m', '5h 07m', '3d 5h 07m'.
 
     Minutes, not seconds: a clock ticking in the top bar would rewrite that line every second
-    for no news, and a line rewritten is bytes sent to the terminal (DESIGN.md, "Budgets").
+    for no news, and a line rewritten is bytes sent to the terminal (ARCHITECTURE.md, "Budgets").
     """
     minutes = int(seconds) // 60
     days, minutes = divmod(minutes, 1440)
