@@ -278,8 +278,7 @@ class PerftopApp(App[None]):
         self.push_screen(SetupScreen(self.config.settings, themes, actions), self._apply_setup)
 
     def _apply_setup(self, settings: Config | None) -> None:
-        from perftop.config import save_config
-        from perftop.system.processes import default_reverse
+        from perftop.config import apply_profiler_settings, apply_view_settings, save_config
 
         if settings is None:
             return
@@ -288,22 +287,10 @@ class PerftopApp(App[None]):
         notices: list[str] = []
         self._apply_looks(settings, notices)
         config.delay_s = settings.delay_s
-        config.profiler.rate_hz, config.profiler.nonblocking = (
-            settings.rate_hz,
-            settings.nonblocking,
-        )
+        apply_profiler_settings(settings, config.profiler)
         if settings.export_dir:
             config.export_dir = Path(settings.export_dir).expanduser()
-        view = config.view
-        view.sort_key, view.tree, view.cpu_per_core = (
-            settings.sort,
-            settings.tree,
-            settings.cpu_per_core,
-        )
-        view.reverse = (
-            default_reverse(settings.sort) if settings.reverse is None else settings.reverse
-        )
-        view.columns = tuple(settings.columns)
+        apply_view_settings(settings, config.view)
         self.dashboard.view_changed()
         for notice in notices:
             self.notify(notice, severity="warning", timeout=12)

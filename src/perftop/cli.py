@@ -60,19 +60,15 @@ def _load_settings(args: argparse.Namespace) -> None:
 
 
 def _view_options(args: argparse.Namespace) -> object:
-    from perftop.config import sort_key_named
+    """The table's view: the settings (as F2 would apply them), then the flags over them."""
+    from perftop.config import apply_view_settings, sort_key_named
     from perftop.system.processes import SortKey, ViewOptions, default_reverse
 
     settings: Config = args.settings
-    options = ViewOptions(
-        tree=args.tree or settings.tree,
-        filter_text=args.filter,
-        cpu_per_core=settings.cpu_per_core and not args.machine_cpu,
-        show_kernel_threads=args.kernel_threads,
-        sort_key=settings.sort,
-        columns=tuple(settings.columns),
-        reverse=default_reverse(settings.sort) if settings.reverse is None else settings.reverse,
-    )
+    options = ViewOptions(filter_text=args.filter, show_kernel_threads=args.kernel_threads)
+    apply_view_settings(settings, options)
+    options.tree = options.tree or args.tree
+    options.cpu_per_core = options.cpu_per_core and not args.machine_cpu
     if args.sort:
         key = sort_key_named(args.sort)
         if key is None:

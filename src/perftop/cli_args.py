@@ -12,6 +12,7 @@ import argparse
 from typing import NoReturn
 
 from perftop import __version__
+from perftop.limits import MAX_DELAY_S, MIN_DELAY_S
 
 EXAMPLES = """\
 examples:
@@ -66,8 +67,10 @@ def parse_delay(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"invalid delay {text!r}: use tenths of a second (10) or seconds (1s)"
         ) from None
-    if not 0.1 <= seconds <= 3600:
-        raise argparse.ArgumentTypeError(f"delay {text!r} out of range: 0.1 s to 1 hour")
+    if not MIN_DELAY_S <= seconds <= MAX_DELAY_S:
+        raise argparse.ArgumentTypeError(
+            f"delay {text!r} out of range: {MIN_DELAY_S:g} s to {MAX_DELAY_S / 3600:g} hour"
+        )
     return seconds
 
 

@@ -18,12 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perftop.system.processes import COLUMNS, SortKey
+from perftop.limits import (
+    MAX_DELAY_S,
+    MAX_HISTORY,
+    MAX_RATE_HZ,
+    MIN_DELAY_S,
+    MIN_HISTORY,
+    MIN_RATE_HZ,
+)
+from perftop.profiling.backend import ProfilerOptions
+from perftop.system.processes import COLUMNS, SortKey, ViewOptions, default_reverse
 
 DEFAULT_THEME = "textual-dark"
-MIN_DELAY_S, MAX_DELAY_S = 0.1, 3600.0
-MIN_HISTORY, MAX_HISTORY = 60, 7 * 24 * 3600
-MIN_RATE_HZ, MAX_RATE_HZ = 1, 10_000
 
 
 def default_path() -> Path:
@@ -59,6 +65,22 @@ class Config:
     nonblocking: bool = False
     keys: dict[str, str] = field(default_factory=dict)  # binding id → "key,key"
     export_dir: str = ""  # empty: the current directory
+
+
+def apply_view_settings(settings: Config, view: ViewOptions) -> None:
+    """What the settings decide of the table's view (the rest, such as the filter, is the
+    session's own): at start-up and again when F2 applies new settings."""
+    view.sort_key = settings.sort
+    view.reverse = default_reverse(settings.sort) if settings.reverse is None else settings.reverse
+    view.tree = settings.tree
+    view.cpu_per_core = settings.cpu_per_core
+    view.columns = tuple(settings.columns)
+
+
+def apply_profiler_settings(settings: Config, options: ProfilerOptions) -> None:
+    """What the settings decide of how the profiler samples; flags may add to it after."""
+    options.rate_hz = settings.rate_hz
+    options.nonblocking = settings.nonblocking
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from perftop.limits import MAX_RATE_HZ, MIN_RATE_HZ
 from perftop.model.frames import Frame
 
 # Re-exported: the permission advice lives with the rest of the ptrace facts.
@@ -34,8 +35,6 @@ __all__ = [
     "permission_advice",
 ]
 
-MIN_RATE_HZ = 1
-MAX_RATE_HZ = 10_000
 MIN_BATCH_S = 0.1
 MAX_BATCH_S = 60.0
 
