@@ -3,9 +3,10 @@
 Not a DataTable: a DataTable of ~500 rows rebuilt each second costs 13-19 % of a core
 (ARCHITECTURE.md), and even diffed with `update_cell` it keeps every row's renderables alive.
 Here the model hands over a sorted, filtered list of rows; the widget turns the visible slice
-into strips, and refreshes only the screen lines whose text changed since the last frame, so an idle box sends
-almost nothing to the terminal. Which columns show, and in what order, is the `columns`
-property ([processes] columns in the config); the command column takes the spare width.
+into strips, and refreshes only the screen lines whose text changed since the last frame, so an
+idle box sends almost nothing to the terminal. Which columns show, and in what order, is the
+`columns` property ([processes] columns in the config); the command column takes the spare
+width.
 """
 
 from __future__ import annotations
