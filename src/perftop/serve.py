@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -28,6 +28,9 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from perftop.serve_http import BoundedWSGIServer, start_wsgi
 from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
+
+if TYPE_CHECKING:
+    from perftop.system.source import SystemSource
 
 DEFAULT_LISTEN = "127.0.0.1:9464"  # 9464: the port the OpenTelemetry Prometheus exporter uses
 DEFAULT_TOP_N = 10
@@ -75,35 +78,23 @@ def parse_listen(text: str) -> Listen:
     return Listen(host or "0.0.0.0", port)
 
 
-class _Sources:
-    """The collectors `serve` reads; built lazily so `perftop serve --help` stays fast."""
-
-    def __init__(self) -> None:
-        from perftop.system.processes import ProcessCollector
-        from perftop.system.sampler import SystemSampler
-
-        self.system = SystemSampler()
-        self.processes = ProcessCollector()
-
-    def sample_system(self) -> SystemSample:
-        return self.system.sample()
-
-    def sample_processes(self) -> ProcessSnapshot:
-        return self.processes.sample()
-
-
 class PerftopCollector(Collector):
     """A prometheus_client collector that samples perftop's collectors on each scrape."""
 
     def __init__(
         self,
-        source: Any | None = None,
+        source: SystemSource | None = None,
         *,
         top_n: int = DEFAULT_TOP_N,
         psutil_module: Any = psutil,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._source = source if source is not None else _Sources()
+        if source is None:
+            # The dashboard's own source, built here so `perftop serve --help` stays fast.
+            from perftop.system.source import LiveSource
+
+            source = LiveSource()
+        self._source = source
         self._top_n = top_n
         self._ps = psutil_module
         self._clock = clock
