@@ -150,6 +150,7 @@ class PerftopApp(App[None]):
         )
         if not config.offline:  # effects go where the data comes from
             self.dashboard.machine = self.source
+        self.dashboard.thresholds = config.settings.thresholds()
         for theme in THEMES:
             self.register_theme(theme)
         self._apply_looks(self.config.settings, self.config.notices)
@@ -291,6 +292,7 @@ class PerftopApp(App[None]):
         if settings.export_dir:
             config.export_dir = Path(settings.export_dir).expanduser()
         apply_view_settings(settings, config.view)
+        self.dashboard.thresholds = settings.thresholds()
         self.dashboard.view_changed()
         for notice in notices:
             self.notify(notice, severity="warning", timeout=12)

@@ -27,6 +27,7 @@ from perftop.limits import (
     MIN_RATE_HZ,
 )
 from perftop.profiling.backend import ProfilerOptions
+from perftop.system.levels import Band, Thresholds
 from perftop.system.processes import COLUMNS, SortKey, ViewOptions, default_reverse
 
 DEFAULT_THEME = "textual-dark"
@@ -65,6 +66,22 @@ class Config:
     nonblocking: bool = False
     keys: dict[str, str] = field(default_factory=dict)  # binding id → "key,key"
     export_dir: str = ""  # empty: the current directory
+    # [thresholds]: [warn, crit] for each figure the meters colour
+    cpu_levels: list[float] = field(default_factory=lambda: [60.0, 85.0])
+    memory_levels: list[float] = field(default_factory=lambda: [60.0, 85.0])
+    iowait_levels: list[float] = field(default_factory=lambda: [5.0, 20.0])
+    load_levels: list[float] = field(default_factory=lambda: [0.7, 1.0])
+
+    def thresholds(self) -> Thresholds:
+        def band(pair: list[float]) -> Band:
+            return Band(pair[0], pair[1])
+
+        return Thresholds(
+            cpu=band(self.cpu_levels),
+            memory=band(self.memory_levels),
+            iowait=band(self.iowait_levels),
+            load=band(self.load_levels),
+        )
 
 
 def apply_view_settings(settings: Config, view: ViewOptions) -> None:
@@ -138,6 +155,21 @@ def _columns(value: Any) -> list[SortKey]:
     return keys
 
 
+def _band(high: float) -> Callable[[Any], list[float]]:
+    """`[warn, crit]`: two numbers from 0 to `high`, warn no higher than crit."""
+    number = _number(0, high)
+
+    def convert(value: Any) -> list[float]:
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValueError(f"expected [warn, crit], got {value!r}")
+        warn, crit = number(value[0]), number(value[1])
+        if warn > crit:
+            raise ValueError(f"warn {warn:g} is above crit {crit:g}")
+        return [float(warn), float(crit)]
+
+    return convert
+
+
 def _keys(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ValueError('expected a table of action = "key,key"')
@@ -161,6 +193,10 @@ _SCHEMA: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("processes", "cpu_per_core"): ("cpu_per_core", _boolean),
     ("profiler", "rate"): ("rate_hz", _number(MIN_RATE_HZ, MAX_RATE_HZ, integer=True)),
     ("profiler", "nonblocking"): ("nonblocking", _boolean),
+    ("thresholds", "cpu"): ("cpu_levels", _band(100)),
+    ("thresholds", "memory"): ("memory_levels", _band(100)),
+    ("thresholds", "iowait"): ("iowait_levels", _band(100)),
+    ("thresholds", "load"): ("load_levels", _band(1000)),
 }
 
 

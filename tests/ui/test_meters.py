@@ -130,3 +130,25 @@ async def test_interfaces_without_a_row_are_counted_as_more() -> None:
         lines = _net_panel_text(app)
         assert not [line for line in lines if line.startswith("eth")]
         assert lines[1].rstrip().endswith("+5 more"), lines
+
+
+async def test_the_meters_colour_by_the_configs_thresholds() -> None:
+    """A memory meter at ~30 % is crit when the config says crit starts at 10 %."""
+    from perftop.config import loads_config
+    from perftop.system.levels import levels_of
+    from perftop.system.samples import Level
+    from perftop.ui.widgets.meters import MemoryPanel
+
+    app = make_app()
+    config, _ = loads_config("[thresholds]\nmemory = [5, 10]\n")
+    app.dashboard.thresholds = config.thresholds()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 2)
+        sample = app.dashboard.sample
+        assert sample is not None
+        assert levels_of(sample, app.dashboard.thresholds).memory is Level.CRIT
+        mem = app.screen.query_one("#mem", MemoryPanel)
+        assert mem.levels.memory is Level.CRIT
+        crit = mem.level_style(Level.CRIT)
+        first_line = mem._shown[0]
+        assert any(style == crit for _text, style in first_line), first_line

@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from perftop.system.history import SystemHistory
+from perftop.system.levels import Thresholds, levels_of
 from perftop.system.processes import (
     SortKey,
     ViewOptions,
@@ -126,6 +127,7 @@ class DashboardScreen(ProcessActionsScreen):
         self.history = history
         self.options = options or ViewOptions()
         self.saved = saved
+        self.thresholds = Thresholds()  # what is warn and crit: the config's, set by the app
         self.snapshot: ProcessSnapshot | None = None
         self.sample: SystemSample | None = None
         self.view: list[ViewRow] = []
@@ -230,9 +232,10 @@ class DashboardScreen(ProcessActionsScreen):
         if first:
             self._resize_meters()
         behind = self.cursor.behind if self.cursor is not None else None
+        levels = levels_of(sample, self.thresholds)
         for panel in self.query(Panel):
             panel.behind = behind
-            panel.show(sample, self.history)
+            panel.show(sample, self.history, levels)
         temps = self.query_one("#temps")
         temps.display = bool(sample.temps)
         if temps.display:

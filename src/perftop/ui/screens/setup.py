@@ -33,6 +33,12 @@ _NUMBERS = {  # input id → (section, key, parse)
     "history": ("display", "history", int),
     "rate": ("profiler", "rate", int),
 }
+_BANDS = {  # input id → (config field, key in [thresholds], label)
+    "levels-cpu": ("cpu_levels", "cpu", "CPU % (warn, crit)"),
+    "levels-memory": ("memory_levels", "memory", "memory % (warn, crit)"),
+    "levels-iowait": ("iowait_levels", "iowait", "iowait % (warn, crit)"),
+    "levels-load": ("load_levels", "load", "load per core (warn, crit)"),
+}
 _SWITCHES = {
     "tree": ("processes", "tree"),
     "cpu_per_core": ("processes", "cpu_per_core"),
@@ -122,6 +128,14 @@ class SetupScreen(ModalScreen[Config | None]):
                 with Horizontal(classes="setup-row"):
                     yield Label("nonblocking", classes="setup-label")
                     yield Switch(c.nonblocking, id="nonblocking")
+                yield Static(
+                    "Thresholds: where a meter turns warn and crit", classes="setup-section"
+                )
+                for input_id, (name, _key, label) in _BANDS.items():
+                    with Horizontal(classes="setup-row"):
+                        yield Label(label, classes="setup-label")
+                        warn, crit = getattr(c, name)
+                        yield Input(f"{warn:g}, {crit:g}", id=input_id)
                 yield Static("Keys (comma-separated, e.g. f5,t)", classes="setup-section")
                 for action in self.actions:
                     with Horizontal(classes="setup-row"):
@@ -165,6 +179,13 @@ class SetupScreen(ModalScreen[Config | None]):
                 raise ValueError(f"{key}: {exc}") from None
         for switch_id, (section, key) in _SWITCHES.items():
             set_value(config, section, key, self.query_one(f"#{switch_id}", Switch).value)
+        for input_id, (_name, key, _label) in _BANDS.items():
+            text = self.query_one(f"#{input_id}", Input).value
+            try:
+                pair = [float(part) for part in text.replace(",", " ").split()]
+                set_value(config, "thresholds", key, pair)
+            except ValueError as exc:
+                raise ValueError(f"thresholds {key}: {exc}") from None
         config.theme = str(self.query_one("#theme", Select).value)
         config.export_dir = self.query_one("#export_dir", Input).value.strip()
         config.sort = SortKey(self.query_one("#sort", Select).value)

@@ -23,7 +23,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from perftop.system.history import Ring, SystemHistory
-from perftop.system.samples import Level, NetSample, SystemSample, level_of
+from perftop.system.levels import OK_LEVELS, SampleLevels
+from perftop.system.samples import Level, NetSample, SystemSample
 from perftop.ui.braille import bar, braille_graph, shown_samples
 from perftop.ui.fmt import human_bytes, human_count, human_rate, human_uptime
 from perftop.ui.widgets.process_table import changed_span
@@ -99,20 +100,25 @@ class Panel(Widget):
         super().__init__(id=id)
         self.sample: SystemSample | None = None
         self.history: SystemHistory | None = None
+        self.levels: SampleLevels = OK_LEVELS  # what the sample's figures mean, given with it
         self._shown: list[list[Run]] = []  # each line as last drawn, text and styles
         self._base: Style | None = None  # self.rich_style, computed once per tick, not per line
         self.behind: int | None = None  # paused: samples between the moment and the newest
         # The main graph's rows and time axis as last drawn: what a click maps to a moment.
         self._graph_at: tuple[int, int, Window] | None = None
 
-    def show(self, sample: SystemSample, history: SystemHistory) -> None:
-        """Take a new sample and repaint only the spans of lines whose text changed.
+    def show(
+        self, sample: SystemSample, history: SystemHistory, levels: SampleLevels = OK_LEVELS
+    ) -> None:
+        """Take a new sample (and its levels) and repaint only the spans of lines whose text
+        changed.
 
         Panels draw through the Line API (`render_line`) from lines built here, so a partial
         refresh repaints fresh text: an idle machine sends a few bytes per tick, not the panel.
         """
         self.sample = sample
         self.history = history
+        self.levels = levels
         self._base = None
         lines = self._build_lines()
         old, self._shown = self._shown, lines
@@ -172,7 +178,9 @@ class Panel(Widget):
     def graph_style(self) -> Style:
         return self.get_component_rich_style("meter--graph")
 
-    def meter(self, text: Lines, label: str, figure: str, percent: float, width: int) -> None:
+    def meter(
+        self, text: Lines, label: str, figure: str, percent: float, width: int, level: Level
+    ) -> None:
         """`label figure ▕████   ▏` with the bar coloured by level.
 
         The figure comes before the bar, not after it: Textual rewrites a changed line from the
@@ -182,7 +190,7 @@ class Panel(Widget):
         text.append(label, self.label_style)
         text.append(figure)
         text.append(" ▕")
-        text.append(bar(percent / 100, width), self.level_style(level_of(percent, 60, 85)))
+        text.append(bar(percent / 100, width), self.level_style(level))
         text.append("▏")
 
     def window(self, ring: Ring, width: int) -> Window:
@@ -257,12 +265,11 @@ class CpuPanel(Panel):
         text = Lines()
         width = max(self.size.width, 20)
         c = s.cpu
-        self.meter(text, "CPU ", f"{c.total_percent:5.1f}%", c.total_percent, max(width - 13, 4))
+        figure = f"{c.total_percent:5.1f}%"
+        self.meter(text, "CPU ", figure, c.total_percent, max(width - 13, 4), self.levels.cpu)
         text.append("\n")
         text.append(f"usr {c.user_percent:4.1f}  sys {c.system_percent:4.1f}  ")
-        text.append(
-            f"io {c.iowait_percent:4.1f}", self.level_style(level_of(c.iowait_percent, 5, 20))
-        )
+        text.append(f"io {c.iowait_percent:4.1f}", self.level_style(self.levels.iowait))
         freq = f"  {c.freq_mhz / 1000:.2f}GHz" if c.freq_mhz else ""
         text.append(f"  {s.core_count} cores{freq}")
         graph_rows = max(self.size.height - 2 - self.core_rows(len(c.per_core_percent), width), 1)
@@ -283,6 +290,7 @@ class CpuPanel(Panel):
 
     def _cores(self, text: Lines, s: SystemSample, h: SystemHistory, width: int) -> None:
         cores = s.cpu.per_core_percent
+        levels = self.levels.cores
         cols = self.core_columns(width)
         cell = width // cols
         spark = max(cell - 10, 2)
@@ -293,7 +301,8 @@ class CpuPanel(Panel):
             # The figure before the sparkline, as in the CPU meter: see `Panel.meter`.
             text.append(f"{i:>2}", self.label_style)
             text.append(f"{pct:5.1f}%".rjust(cell - spark - 3) + " ")
-            text.append(row[:spark], self.level_style(level_of(pct, 60, 85)))
+            level = levels[i] if i < len(levels) else Level.OK
+            text.append(row[:spark], self.level_style(level))
 
 
 class SystemPanel(Panel):
@@ -305,9 +314,8 @@ class SystemPanel(Panel):
         if s.hostname:
             text.append(s.hostname, BOLD)
             text.append("  ")
-        load_level = level_of(one / max(s.core_count, 1), 0.7, 1.0)
         text.append("load ", self.label_style)
-        text.append(f"{one:.2f}", self.level_style(load_level))
+        text.append(f"{one:.2f}", self.level_style(self.levels.load))
         text.append(f" {five:.2f} {fifteen:.2f}  ")
         text.append("up ", self.label_style)
         text.append(human_uptime(s.uptime_s))
@@ -322,7 +330,8 @@ class MemoryPanel(Panel):
         m = s.memory
         width = max(self.size.width, 20)
         figure = _used_of(m.used_bytes, m.total_bytes)
-        self.meter(text, "Mem ", figure, m.used_percent, max(width - 7 - len(figure), 4))
+        level = self.levels.memory
+        self.meter(text, "Mem ", figure, m.used_percent, max(width - 7 - len(figure), 4), level)
         text.append("\n")
         text.append("cache ", self.label_style)
         text.append(human_bytes(m.cached_bytes + m.buffers_bytes))
@@ -333,7 +342,8 @@ class MemoryPanel(Panel):
         text.append("\n")
         if m.swap_total_bytes:
             figure = _used_of(m.swap_used_bytes, m.swap_total_bytes)
-            self.meter(text, "Swp ", figure, m.swap_percent, max(width - 7 - len(figure), 4))
+            rest = max(width - 7 - len(figure), 4)
+            self.meter(text, "Swp ", figure, m.swap_percent, rest, self.levels.swap)
         else:
             text.append("Swp ", self.label_style)
             text.append("no swap")
@@ -428,12 +438,11 @@ class TempPanel(Panel):
 
     def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
         text = Lines()
+        levels = self.levels.temps
         for i, t in enumerate(s.temps):
             if i:
                 text.append("\n")
-            crit = t.critical_c or 100.0
-            high = t.high_c or crit * 0.85
             text.append(f"{t.label[:14]:<14} ", self.label_style)
-            level = level_of(t.current_c, high, crit)
+            level = levels[i] if i < len(levels) else Level.OK
             text.append(f"{t.current_c:5.1f}°C", self.level_style(level))
         return text
