@@ -227,3 +227,64 @@ def test_history_until_drops_the_newest_samples_and_keeps_the_time_axis() -> Non
     assert cut.series("cpu.total").values() == history.series("cpu.total").values()[:40]
     assert history.until(0).series("cpu.total").values() == history.series("cpu.total").values()
     assert len(history.until(500)) == 0
+
+
+# --- a window to save with a snapshot, and read back ------------------------------------------
+
+
+def _filled(n: int, keyframe_every: int = 10) -> tuple[Timeline, list[tuple[object, object]]]:
+    from perftop.system.fake import FakeProcessCollector, FakeSystemSampler
+
+    system, procs = FakeSystemSampler(), FakeProcessCollector()
+    timeline = Timeline(1000, keyframe_every)
+    ticks = []
+    for _ in range(n):
+        tick = (system.sample(), procs.sample())
+        timeline.append(*tick)
+        ticks.append(tick)
+    return timeline, ticks
+
+
+def test_a_window_starts_at_a_keyframe_and_ends_where_asked() -> None:
+    timeline, ticks = _filled(95)
+    window = timeline.window(35, behind=5)
+    # Ends 5 before the newest; starts at the keyframe at or before 35 ticks earlier.
+    assert window.timestamp(-1) == ticks[89][0].timestamp  # type: ignore[attr-defined]
+    assert window.timestamp(0) == ticks[50][0].timestamp  # type: ignore[attr-defined]
+    assert len(window) == 40
+    for i in (0, 7, 39):
+        assert window.processes_at(i) == ticks[50 + i][1]
+        assert window.sample_at(i) == ticks[50 + i][0]
+    timeline.append(*ticks[0])  # the original goes on; the window does not change
+    assert len(window) == 40
+
+
+def test_a_window_survives_plain_data_and_back() -> None:
+    import json
+
+    timeline, ticks = _filled(45)
+    plain = json.loads(json.dumps(timeline.window(25).to_plain()))
+    back = Timeline.from_plain(plain, max_ticks=100)
+    assert len(back) == 25 and back.timestamp(0) == ticks[20][0].timestamp  # type: ignore[attr-defined]
+    assert [back.processes_at(i) for i in range(25)] == [t[1] for t in ticks[20:]]
+    with pytest.raises(ValueError, match="more than 10"):
+        Timeline.from_plain(plain, max_ticks=10)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d.update(keyframes=[3]),
+        lambda d: d.update(identities=[]),
+        lambda d: d["ticks"][4].__setitem__(3, [1, "x", [], []]),
+        lambda d: d["ticks"][0][0].__setitem__(0, float("inf")),
+        lambda d: d.update(ticks="nope"),
+    ],
+    ids=["keyframe", "identities", "delta", "time", "shape"],
+)
+def test_a_damaged_window_is_refused_whole(damage: object) -> None:
+    timeline, _ = _filled(12)
+    plain = timeline.window(12).to_plain()
+    damage(plain)  # type: ignore[operator]
+    with pytest.raises(ValueError):
+        Timeline.from_plain(plain, max_ticks=100)

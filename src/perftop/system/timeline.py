@@ -17,11 +17,12 @@ does not break `index_at`); `timestamp(i)` still returns what the sample said.
 
 from __future__ import annotations
 
+import math
 import time
 from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from perftop.system import codec
 from perftop.system.samples import ProcessSnapshot, SystemSample
@@ -182,6 +183,75 @@ class Timeline:
         key = self._groups[bisect_right(self._groups, index) - 1]
         base = None if key == index else self._keyframe(key)
         return codec.tick_processes(data, base, self._identities)
+
+    # --- a window to save, and one read back ---------------------------------------------
+
+    def window(self, last: int, behind: int = 0) -> Timeline:
+        """A copy of the ticks up to `behind` before the newest, about the `last` of them,
+        starting at a keyframe so it decodes on its own (up to `keyframe_every - 1` more).
+        Cheap (it shares the immutable compressed ticks), so the UI thread can take it and a
+        writer thread encode it. Meant for reading and saving, not for appending."""
+        end = len(self._blobs) - max(behind, 0)
+        copy = Timeline(max(last, 1), self.keyframe_every)
+        if end <= 0:
+            return copy
+        start_at = max(end - max(last, 1), 0)
+        starts = [g for g in self._groups if g <= start_at] or self._groups[:1]
+        start = starts[-1]
+        copy._blobs = self._blobs[start:end]
+        copy._times = self._times[start:end]
+        copy._keys = self._keys[start:end]
+        copy._groups = [g - start for g in self._groups if start <= g < end]
+        copy._identities = dict(self._identities)
+        copy._capacity = max(len(copy._blobs), 1)
+        return copy
+
+    def to_plain(self) -> dict[str, Any]:
+        """Every tick as plain data (JSON-able) with the identities they use, for a file."""
+        ticks = [codec.unpack(blob) for blob in self._blobs]
+        used: set[int] = set()
+        for tick in ticks:
+            frame = tick[3]
+            used.update(frame[1] if frame[0] == codec.KEYFRAME else frame[3][0])
+        identities = [[i, *self._identities[i]] for i in sorted(used) if i in self._identities]
+        return {"keyframes": list(self._groups), "identities": identities, "ticks": ticks}
+
+    @classmethod
+    def from_plain(cls, doc: object, max_ticks: int) -> Timeline:
+        """The inverse of `to_plain`, checked through: every tick is decoded once, so a
+        damaged one fails here (ValueError), not later in a replay."""
+        if not isinstance(doc, dict):
+            raise ValueError("timeline: not an object")
+        ticks, groups, idents = doc.get("ticks"), doc.get("keyframes"), doc.get("identities")
+        if not isinstance(ticks, list) or not isinstance(groups, list):
+            raise ValueError("timeline: ticks or keyframes missing")
+        if not isinstance(idents, list):
+            raise ValueError("timeline: identities missing")
+        if len(ticks) > max_ticks:
+            raise ValueError(f"timeline: {len(ticks)} ticks, more than {max_ticks}")
+        if ticks and (not groups or groups[0] != 0):
+            raise ValueError("timeline: the first tick is not a keyframe")
+        if any(type(g) is not int for g in groups) or groups != sorted(set(groups)):
+            raise ValueError("timeline: keyframes out of order")
+        if groups and groups[-1] >= len(ticks):
+            raise ValueError("timeline: a keyframe past the last tick")
+        timeline = cls(max(len(ticks), 1), max(len(ticks), 1))
+        for entry in idents:
+            if not isinstance(entry, list) or not entry or type(entry[0]) is not int:
+                raise ValueError("timeline: bad identity")
+            timeline._identities[entry[0]] = codec.decode_statics(entry[1:])
+        timeline._groups = list(groups)
+        for tick in ticks:
+            timeline._blobs.append(codec.pack(tick))
+            stamp = codec.tick_system(tick).timestamp
+            if not math.isfinite(stamp):
+                raise ValueError("timeline: a tick's time is not a number")
+            timeline._times.append(stamp)
+            last = timeline._keys[-1] if timeline._keys else stamp
+            timeline._keys.append(max(stamp, last))
+        for index in range(len(ticks)):
+            timeline.processes_at(index)  # decodes, or raises ValueError
+        return timeline
 
     def _keyframe(self, index: int) -> codec.Columns:
         number = self._dropped + index
