@@ -6,6 +6,7 @@ The expected results are FlameGraph's own (test/results), for every input and fl
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from perftop.formats import perf_script
 from perftop.formats.errors import FormatError
 from perftop.formats.perf_script import (
     collapse_perf_script,
@@ -22,6 +24,7 @@ from perftop.formats.perf_script import (
 )
 from perftop.model.frames import Frame, FrameKind
 from perftop.model.profile import Profile
+from tests.unit.bounded import run_bounded
 
 PERF = Path(__file__).parent.parent / "data" / "perf"
 INPUTS = ["perf-cycles-instructions-01", "perf-dd-stacks-01", "perf-funcab-cmd-01"]
@@ -252,3 +255,72 @@ def test_fuzz_mutated_files(name: str, cut: int, span: int, junk: bytes) -> None
     with contextlib.suppress(FormatError):
         p = loads_perf_script(mutated)
         assert p.total_samples >= 0
+
+
+# -- the hand-written matchers: the script's patterns, in linear time ------------------------------
+
+# The stackcollapse-perf.pl patterns as they were used here: right on short lines, but
+# exponential (the first two) or quadratic on long runs of digits or spaces.
+EVENT_RE = re.compile(r"^(\S.+?)\s+(\d+)/*(\d+)*\s+", re.ASCII)
+PERIOD_EVENT_RE = re.compile(r":\s*(\d+)*\s+(\S+):\s*$", re.ASCII)
+STACK_RE = re.compile(r"^\s*(\w+)\s*(.+) \((\S*)\)", re.ASCII)
+GO_METHOD_RE = re.compile(r"\.\(.*\)\.")
+LINE_ALPHABET = [*"ab_ 01:/()\t.\r\x0b-", " (", ") ", "0/1 ", ": ", ").", ".("]
+LINES = st.lists(st.sampled_from(LINE_ALPHABET), max_size=24).map("".join)
+
+
+def groups(m: re.Match[str] | None) -> tuple[str | None, ...] | None:
+    return None if m is None else m.groups()
+
+
+@settings(max_examples=3000, deadline=None)
+@given(LINES)
+@example("ab 1/2 x")
+@example("a  1 ")
+@example("a 1 ")
+@example("ab 12/ x: 3 cycles: ")
+@example("x: 5 a:b:")
+@example(" 1 f (a) (b)")
+@example("a  b (c)")
+@example("ab (c)")
+def test_matchers_agree_with_the_scripts_patterns(line: str) -> None:
+    assert perf_script._event(line) == groups(EVENT_RE.search(line))
+    assert perf_script._period_event(line) == groups(PERIOD_EVENT_RE.search(line))
+    assert perf_script._stack(line) == groups(STACK_RE.search(line))
+    assert perf_script._is_go_method(line) == (GO_METHOD_RE.search(line) is not None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "main;foo " + "1" * 5000 + "\n",  # a folded line with a long count: never ended
+        "a " + "1" * 200_000 + "x\n\t1 f (m)\n",
+        "a" + " " * 200_000 + "1x\n",
+        "a 1 1: " + "1" * 200_000 + "x cycles:\n",
+        "a 1 1:" + " " * 200_000 + "cycles :\n",
+        "a 1 1: e:\n\t1 " + "a" * 200_000 + "\n",
+        "a 1 1: e:\n\t1 f" + " (" * 100_000 + "\n",
+        "a 1 1: e:\n\t1 f" + " (x" * 100_000 + "\n",
+        "a 1 1: e:\n\t1 " + ".(" * 100_000 + " (m)\n",
+    ],
+    ids=lambda text: repr(text[:12]),
+)
+def test_long_runs_take_linear_time(tmp_path: Path, text: str) -> None:
+    # Each took seconds to for ever with the patterns above; the child's time-out makes a
+    # regression a failure rather than a hang.
+    path = tmp_path / "long.perf.txt"
+    path.write_text(text)
+    outcome = run_bounded(
+        f"""
+        import contextlib
+        from perftop.formats.errors import FormatError
+        from perftop.formats.detect import read_any
+        from perftop.formats.perf_script import collapse_perf_script, loads_perf_script
+        text = open({str(path)!r}).read()
+        for read in (read_any, loads_perf_script, collapse_perf_script):
+            with contextlib.suppress(FormatError):
+                read(text if read is not read_any else {str(path)!r})
+        """,
+        timeout_s=60,
+    )
+    assert outcome.error is None

@@ -206,11 +206,13 @@ GOOD = json.loads(dumps_pyisession(read_folded(DATA / "pyspy-raw-threads.txt")))
     [
         ({"frame_records": None}, "no frame_records"),
         ({"frame_records": [[["a"]]]}, "not \\[stack, time\\]"),
+        ({"min_interval": 5e-324}, "min_interval must be from"),  # 1 / it: OverflowError
+        ({"min_interval": 1e300}, "min_interval must be from"),
         ({"frame_records": [[["a", 3], 1.0]]}, "not a list of strings"),
         ({"frame_records": [[["a"], "1"]]}, "time is not a number"),
         ({"frame_records": [[["a"], -1.0]]}, "non-negative"),
-        ({"frame_records": [[["a"], 1e300]], "min_interval": 1e-300}, "too large"),
-        ({"min_interval": 0}, "positive"),
+        ({"frame_records": [[["a"], 1e300]], "min_interval": 1e-9}, "too large"),
+        ({"min_interval": 0}, "min_interval must be from"),
         ({"min_interval": "x"}, "not a number"),
         ({"min_interval": True}, "not a number"),
         ({"start_time": "x"}, "start_time"),
@@ -258,3 +260,65 @@ def test_fuzz_structure(key: str, value: object, inside: bool) -> None:
         doc[key] = value
     with contextlib.suppress(FormatError):
         loads_pyisession(json.dumps(doc))
+
+
+# -- time: wall duration, CPU time, and a root that lasts the duration -----------------------------
+
+
+def threaded(samples: list[int], **metadata: str) -> Profile:
+    """One thread per entry with that many samples, as `perftop record` builds them."""
+    p = Profile(dict(metadata))
+    for t, n in enumerate(samples):
+        p.add_stack([Frame("main", "a.py", 1), Frame(f"work{t}", "a.py", 2)], n, f"t{t}")
+    return p
+
+
+def loaded(p: Profile, tmp_path: Path) -> Session:
+    """`p` written as a .pyisession and loaded by pyinstrument itself."""
+    path = tmp_path / "p.pyisession"
+    write_pyisession(p, path)
+    return Session.load(path)
+
+
+def root_time(session: Session) -> float:
+    return sum(seconds for _, seconds in session.frame_records)
+
+
+def test_one_thread_lasts_its_samples_over_the_rate(tmp_path: Path) -> None:
+    p = Profile({"rate_hz": "250"})
+    p.add_stack([Frame("main", "a.py", 1)], 250)
+    session = loaded(p, tmp_path)
+    assert session.duration == pytest.approx(1.0)  # 250 samples at 250 Hz, not 2.5 s
+    assert session.cpu_time == pytest.approx(1.0)
+    assert root_time(session) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("samples", "metadata", "wall"),
+    [
+        ([500, 500, 500, 500], {"duration_s": "5.000"}, 5.0),
+        ([500, 500, 500, 500], {}, 5.0),  # no duration: the busiest thread's ticks
+        ([500, 120, 40], {}, 5.0),
+        ([450, 450], {"duration_s": "5.000"}, 5.0),  # some ticks idle or lost
+    ],
+)
+def test_threads_report_the_wall_time_and_their_cpu_time(
+    tmp_path: Path, samples: list[int], metadata: dict[str, str], wall: float
+) -> None:
+    p = threaded(samples, rate_hz="100", **metadata)
+    session = loaded(p, tmp_path)
+    assert session.duration == pytest.approx(wall)  # was the threads' samples summed
+    assert session.cpu_time == pytest.approx(sum(samples) / 100)  # was 0.000
+    assert root_time(session) == pytest.approx(min(wall, sum(samples) / 100))
+    back = loads_pyisession((tmp_path / "p.pyisession").read_text())
+    assert stacks_of(back) == stacks_of(p)  # the counts survive the scaling
+    assert back.metadata["rate_hz"] == "100"
+
+
+def test_html_reports_the_wall_time(tmp_path: Path) -> None:
+    p = threaded([6000, 6000, 5200], rate_hz="100", duration_s="60.000")
+    page = render_html(p)
+    # The page's script holds the session and its frame tree as JSON.
+    assert '"duration": 60.0,' in page
+    assert '"cpu_time": 172.0,' in page  # 287 % of a minute; was 0 %
+    assert '{"identifier": "[root]","time": 60.000000,' in page  # was 172 s

@@ -1,42 +1,32 @@
 """Opening any file perftop reads, recognised by its content; the extension is only a hint.
 
-Order: a gzip stream is a perftop snapshot; JSON is a snapshot (its `format` key), a
-speedscope profile (`$schema`, or `shared` and `profiles`) or a pyinstrument session
-(`frame_records`); text is `perf script` output when its first record is an event line
-followed by an indented stack line, else folded stacks (py-spy raw included). The name
-only picks the error to report: JSON promised by `.json` but absent, perf's reader for a
-`perf` file that is not folded either, "binary data" for junk. Whatever cannot be read is
-one FormatError naming the file.
+The formats and the order they are tried in are registry.py's: a gzip stream is a perftop
+snapshot; JSON is a snapshot (its `format` key), a speedscope profile (`$schema`, or
+`shared` and `profiles`) or a pyinstrument session (`frame_records`); text is `perf script`
+output when its first record is an event line followed by an indented stack line, else
+folded stacks (py-spy raw included). The name only picks the error to report: JSON
+promised by `.json` but absent, perf's reader for a `perf` file that is not folded either,
+"binary data" for junk. Whatever cannot be read is one FormatError naming the file.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
 import time
 
+from perftop.formats import registry
+from perftop.formats.decode import decode_text, has_wide_bom, parse_json
 from perftop.formats.errors import FormatError
-from perftop.formats.folded import loads_folded
-from perftop.formats.perf_script import loads_perf_script, looks_like_perf_script
 from perftop.formats.recording import looks_like_recording
-from perftop.formats.snapshot import (
-    GZIP_MAGIC,
-    MAX_DECOMPRESSED_BYTES,
-    Snapshot,
-    loads_snapshot,
-    read_limited,
-    snapshot_from_json,
-)
-from perftop.formats.speedscope import loads_speedscope
+from perftop.formats.snapshot import MAX_DECOMPRESSED_BYTES, Snapshot, read_limited
 from perftop.model.profile import Profile
 
 __all__ = ["describe", "read_any"]
 
-_JSON_HINTS = (".json", ".pyisession", ".perftop")
-_PERF_HINT_RE = re.compile(r"(^|[._-])perf([._-]|$)")
 _SNIFF_BYTES = 8192
+_LEADING_SPACE_RE = re.compile(r"\s*")
 _TEXT_CONTROLS = frozenset(b"\t\n\r\f\v\x1b")
 
 
@@ -57,39 +47,40 @@ def read_any(path: str | os.PathLike[str]) -> Profile | Snapshot:
     if looks_like_recording(head):  # before reading it all: recordings run to megabytes
         raise FormatError(name, "is a perftop recording, not a profile: `perftop view` replays it")
     data = read_limited(name, MAX_DECOMPRESSED_BYTES)
-    if not data.strip():
+    if data.isspace() or not data:
         raise FormatError(name, "is empty")
-    if data[:2] == GZIP_MAGIC:
-        return loads_snapshot(data, name)
+    for fmt, reader in registry.readers("bytes"):
+        if reader.detect is not None and reader.detect(data):
+            return _named(fmt, reader.read(data, name))
     try:
         return _read_text(data, name)
     except FormatError:
         # Whatever went wrong, junk such as an executable or perf.data deserves a plain word.
-        if _looks_binary(data[:_SNIFF_BYTES]):
+        if not has_wide_bom(data) and _looks_binary(data[:_SNIFF_BYTES]):
             raise FormatError(name, "is binary data, not a profile or snapshot") from None
         raise
 
 
+def _named(fmt: registry.Format, obj: Profile | Snapshot) -> Profile | Snapshot:
+    if isinstance(obj, Profile):
+        obj.metadata.setdefault("format", fmt.name)  # perf script names its own
+    return obj
+
+
 def _read_text(data: bytes, name: str) -> Profile | Snapshot:
-    text = data.decode("utf-8-sig", "replace")
-    head = text.lstrip()
-    lower = os.path.basename(name).lower()
-    if head.startswith(("{", "[")):
+    text = decode_text(data)
+    del data  # the caller's copy stays; this frame should not pin a second one
+    m = _LEADING_SPACE_RE.match(text)  # no copy of a big file, unlike lstrip()
+    start = m.end() if m else 0
+    if text[start : start + 1] in ("{", "["):
         return _read_json(text, name)
-    if head[:15].lower().startswith(("<!doctype html", "<html")):
-        raise FormatError(name, "is a web page; perftop writes HTML for browsers, not to reopen")
-    if lower.endswith(_JSON_HINTS):
-        raise FormatError(name, "is not JSON, which its extension promises")
-    if looks_like_perf_script(text):
-        return loads_perf_script(text, name)
-    try:
-        profile = loads_folded(text, name)
-    except FormatError:
-        if _PERF_HINT_RE.search(lower):
-            return loads_perf_script(text, name)  # its error says more about a perf file
-        raise
-    profile.metadata["format"] = "folded"
-    return profile
+    lower = os.path.basename(name).lower()
+    for fmt, reader in registry.readers("text"):
+        if reader.detect is None and lower.endswith(registry.json_extensions()):
+            raise FormatError(name, "is not JSON, which its extension promises")
+        if reader.detect is None or reader.detect(text):
+            return _named(fmt, reader.read(text, name))
+    raise FormatError(name, "not a profile or snapshot perftop reads")
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -100,38 +91,16 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def _read_json(text: str, name: str) -> Profile | Snapshot:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise FormatError(name, f"not JSON: {e.msg}", e.lineno) from None
-    except (ValueError, RecursionError) as e:  # numbers too long, nesting too deep
-        raise FormatError(name, f"not JSON: {e}") from None
-    except MemoryError:
-        raise FormatError(name, "too large to load") from None
+    doc = parse_json(text, name)
     if not isinstance(doc, dict):
         raise FormatError(name, "JSON, but not an object: not a profile or snapshot")
-    if "format" in doc and "version" in doc:
-        return snapshot_from_json(doc, name)
-    schema = doc.get("$schema")
-    if (isinstance(schema, str) and "speedscope" in schema) or (
-        "shared" in doc and "profiles" in doc
-    ):
-        if not isinstance(schema, str):
-            # speedscope's own reader insists on $schema; a file without it is close enough.
-            doc["$schema"] = "https://www.speedscope.app/file-format-schema.json"
-            text = json.dumps(doc)
-        profile = loads_speedscope(text, name)
-        profile.metadata["format"] = "speedscope"
-        return profile
-    if "frame_records" in doc:
-        from perftop.formats.pyisession import profile_from_json  # pyinstrument: lazily
-
-        profile = profile_from_json(doc, name)
-        profile.metadata["format"] = "pyisession"
-        return profile
-    raise FormatError(
-        name, "JSON, but not a speedscope profile, a pyinstrument session or a perftop snapshot"
-    )
+    json_readers = registry.readers("json")
+    for fmt, reader in json_readers:
+        if reader.detect is None or reader.detect(doc):
+            return _named(fmt, reader.read(doc, name))
+    nouns = [fmt.noun for fmt, _ in json_readers if fmt.noun]
+    listed = ", ".join(nouns[:-1]) + f" or {nouns[-1]}" if len(nouns) > 1 else "".join(nouns)
+    raise FormatError(name, f"JSON, but not {listed}")
 
 
 def describe(obj: Profile | Snapshot) -> str:

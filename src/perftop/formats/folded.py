@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from perftop.formats.atomic import write_atomic
+from perftop.formats.decode import decode_text
 from perftop.formats.errors import FormatError
 from perftop.model.frames import Frame
 from perftop.model.profile import Profile
@@ -45,8 +46,9 @@ _THREAD_ANY_RE = re.compile(r"thread \((?P<id>.+)\)")  # what `format_thread` wr
 # A command line may hold `;` and `"`, just not `";`, which would end the frame early.
 _PROCESS_RE = re.compile(r'process (?P<pid>[0-9]+):"(?P<cmd>.*?)"(?=;|\Z)', re.DOTALL)
 _PROCESS_START_RE = re.compile(r'process [0-9]+:"')
-_PROCESS_LEAF_END_RE = re.compile(r'" [0-9]+\s*\Z')
 _MAX_SHOWN = 60
+# A count is a number of samples: more digits is junk (and int() refuses past 4300 digits).
+_MAX_COUNT_DIGITS = 15
 
 
 def parse_frame(text: str) -> Frame:
@@ -132,18 +134,50 @@ def _split_stack(text: str) -> list[str]:
     return names + text[pos:].split(";")
 
 
-def _needs_more_lines(line: str) -> bool:
-    # py-spy writes a process's command line verbatim, newlines included (`python -c` code),
-    # so a stack can span lines until its process frames' quotes close.
-    pos = 0
+def _join_lines(lines: list[str], i: int) -> tuple[str, int]:
+    """The stack that starts on `lines[i]`, and the index of the line after it.
+
+    py-spy writes a process's command line verbatim, newlines included (`python -c` code),
+    so a stack can span lines until its process frames' quotes close: each frame
+    `process PID:"…"` ends at `";`, the last at `" COUNT` ending a line. Each line is looked
+    at once, so a frame that never closes costs the file's length, not its square.
+    """
+    parts = [lines[i]]
+    i += 1
+    line = parts[0]
+    pos = 0  # where the next process frame starts in `line`
     while True:
         m = _PROCESS_START_RE.match(line, pos)
         if m is None:
-            return False
+            return "\n".join(parts), i
         end = line.find('";', m.end())
-        if end < 0:
-            return _PROCESS_LEAF_END_RE.search(line, m.end()) is None
-        pos = end + 2
+        if end >= 0:
+            pos = end + 2
+            continue
+        if _ends_leaf(line, m.end()):
+            return "\n".join(parts), i
+        # An open frame: read on, looking only at the new line (the join adds a newline, so
+        # no `";` or `" COUNT` spans two lines).
+        while True:
+            if i >= len(lines):
+                return "\n".join(parts), i
+            line = lines[i]
+            parts.append(line)
+            i += 1
+            end = line.find('";')
+            if end >= 0:
+                pos = end + 2
+                break
+            if _ends_leaf(line, 0):
+                return "\n".join(parts), i
+
+
+def _ends_leaf(line: str, start: int) -> bool:
+    """Whether `line[start:]` ends with `" COUNT` and optional white space."""
+    text = line.rstrip()
+    digits = len(text) - len(text.rstrip("0123456789"))
+    cut = len(text) - digits
+    return digits > 0 and cut - 2 >= start and text[cut - 2 : cut] == '" '
 
 
 def _shown(text: str) -> str:
@@ -163,16 +197,16 @@ def loads_folded(text: str, source: str = "<string>") -> Profile:
         lineno = i + 1
         line = lines[i]
         i += 1
-        if "process " in line:
-            while i < n and _needs_more_lines(line):
-                line += "\n" + lines[i]
-                i += 1
+        if line.startswith("process "):
+            line, i = _join_lines(lines, i - 1)
         line = line.rstrip()
         if not line or line.startswith("#"):
             continue
         stack_text, sep, count_text = line.rpartition(" ")
         if not sep or not (count_text.isascii() and count_text.isdigit()):
             raise FormatError(source, f"expected 'frame;frame;… count', got {_shown(line)}", lineno)
+        if len(count_text.lstrip("0")) > _MAX_COUNT_DIGITS:
+            raise FormatError(source, f"count {_shown(count_text)} is too large", lineno)
         count = int(count_text)
         stack_text = stack_text.rstrip()
         if not stack_text:
@@ -187,8 +221,8 @@ def loads_folded(text: str, source: str = "<string>") -> Profile:
         for name in names[skip:] if skip else names:
             fid = ids.get(name)
             if fid is None:
-                if not name:
-                    raise FormatError(source, f"empty frame in {_shown(stack_text)}", lineno)
+                # An empty name is a frame without a symbol (`main;;foo 3`, as FlameGraph's
+                # stackcollapse-perf.pl writes one): flamegraph.pl and speedscope draw it.
                 fid = ids[name] = intern(parse_frame(name))
             stack.append(fid)
         add(stack, count, thread or "")
@@ -199,8 +233,8 @@ def read_folded(source: str | bytes | os.PathLike[str]) -> Profile:
     """A Profile from a folded file, or from folded text.
 
     A path-like is a file; bytes are the contents; a str is a file name if it is one line
-    naming an existing file, else the text itself. Undecodable bytes become U+FFFD rather
-    than refusing a whole profile over one odd file name.
+    naming an existing file, else the text itself. Bytes are decoded by `decode_text`
+    (byte-order marks honoured, undecodable bytes U+FFFD).
     """
     if isinstance(source, bytes):
         return loads_folded(_decode(source), "<bytes>")
@@ -211,7 +245,7 @@ def read_folded(source: str | bytes | os.PathLike[str]) -> Profile:
 
 
 def _decode(data: bytes) -> str:
-    return data.decode("utf-8-sig", "replace")
+    return decode_text(data)  # UTF-16 with a byte-order mark too, as Windows tools write
 
 
 def dumps_folded(profile: Profile) -> str:

@@ -24,17 +24,27 @@ from perftop.model.profile import Profile
 
 __all__ = [
     "collapse_perf_script",
+    "has_event_line",
     "loads_perf_script",
     "looks_like_perf_script",
     "read_perf_script",
 ]
 
-# The Perl script reads bytes, so its \s \d \w are ASCII: re.ASCII keeps Python's the same.
-_EVENT_RE = re.compile(r"^(\S.+?)\s+(\d+)/*(\d+)*\s+", re.ASCII)
-_PERIOD_EVENT_RE = re.compile(r":\s*(\d+)*\s+(\S+):\s*$", re.ASCII)
-_STACK_RE = re.compile(r"^\s*(\w+)\s*(.+) \((\S*)\)", re.ASCII)
+# The Perl script's patterns, with ASCII \s \d \w as in Perl reading bytes:
+#   event:  ^(\S.+?)\s+(\d+)/*(\d+)*\s+          period: :\s*(\d+)*\s+(\S+):\s*$
+#   stack:  ^\s*(\w+)\s*(.+) \((\S*)\)          Go method: \.\(.*\)\.
+# Python's backtracking engine takes exponential time on the first two (`(\d+)*` splits a
+# run of digits every possible way before failing: a folded line with a 30-digit count took
+# 76 s) and quadratic time on the others, so each is matched by hand below, in one pass,
+# with the captures the Perl script gets. tests/unit/test_perf_script.py checks them against
+# the patterns on random lines.
+_SPACE = frozenset(" \t\n\r\f\v")
+_DIGITS = "0123456789"
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_SPACE_RUN_RE = re.compile(r"[ \t\n\r\f\v]+")
+_NON_SPACE_RUN_RE = re.compile(r"[^ \t\n\r\f\v]*")
+_PID_TID_RE = re.compile(r"([0-9]++)/*+([0-9]*+)(?=[ \t\n\r\f\v])")
 _OFFSET_RE = re.compile(r"\+0x[\da-f]+$", re.ASCII)
-_GO_METHOD_RE = re.compile(r"\.\(.*\)\.")
 _ARGS_RE = re.compile(r"\((?!anonymous namespace\)).*")
 _KERNEL_MOD_RE = re.compile(r"(^\[|vmlinux$)")
 _JIT_MOD_RE = re.compile(r"/tmp/perf-\d+\.map|/jitted-\d+-\d+\.so", re.ASCII)
@@ -65,6 +75,82 @@ def _truthy(value: str | None) -> bool:
     return value is not None and value not in ("", "0")
 
 
+def _event(line: str) -> tuple[str, str, str | None] | None:
+    """(comm, pid, tid or None) as `^(\\S.+?)\\s+(\\d+)/*(\\d+)*\\s+` captures them."""
+    if not line or line[0] in _SPACE or "\n" in line:
+        return None
+    # The lazy comm ends where the first white space run does that is followed by the
+    # numbers and more white space; its `.+?` takes at least one character after the first.
+    for run in _SPACE_RUN_RE.finditer(line, 1):
+        if run.end() - max(run.start(), 2) < 1:
+            continue
+        m = _PID_TID_RE.match(line, run.end())
+        if m is not None:
+            return line[: max(run.start(), 2)], m[1], m[2] or None
+    return None
+
+
+def _rstrip_set(text: str, end: int, chars: frozenset[str] | str) -> int:
+    """The start of the run of `chars` ending at `end` in `text`."""
+    i = end
+    while i > 0 and text[i - 1] in chars:
+        i -= 1
+    return i
+
+
+def _period_event(line: str) -> tuple[str | None, str] | None:
+    """(period or None, event) as `:\\s*(\\d+)*\\s+(\\S+):\\s*$` captures them."""
+    end = _rstrip_set(line, len(line), _SPACE)
+    if end < 1 or line[end - 1] != ":":
+        return None
+    end -= 1  # the event ends at the last colon of the line
+    event_start = end
+    while event_start > 0 and line[event_start - 1] not in _SPACE:
+        event_start -= 1
+    space_start = _rstrip_set(line, event_start, _SPACE)
+    if event_start == end or space_start == event_start:
+        return None
+    digits_start = _rstrip_set(line, space_start, _DIGITS)
+    colon = _rstrip_set(line, digits_start, _SPACE) - 1
+    if colon < 0 or line[colon] != ":":
+        return None
+    return line[digits_start:space_start] or None, line[event_start:end]
+
+
+def _stack(line: str) -> tuple[str, str, str] | None:
+    """(pc, function, module) as `^\\s*(\\w+)\\s*(.+) \\((\\S*)\\)` captures them."""
+    start = len(line) - len(line.lstrip(" \t\n\r\f\v"))
+    if start >= len(line) or line[start] not in _WORD or "\n" in line:
+        return None
+    word_end = start
+    while word_end < len(line) and line[word_end] in _WORD:
+        word_end += 1
+    after_space = word_end
+    while after_space < len(line) and line[after_space] in _SPACE:
+        after_space += 1
+    # The greedy `(.+)` ends at the last ` (` whose following non-space run holds a `)`.
+    # Each run is scanned once: a later ` (` ends the run of an earlier one.
+    p = len(line)
+    while True:
+        p = line.rfind(" (", 0, p)
+        if p < start + 2:  # (\w+) and (.+) take a character each
+            return None
+        run = _NON_SPACE_RUN_RE.match(line, p + 2)
+        close = line.rfind(")", p + 2, run.end() if run else p + 2)
+        if close >= 0:
+            break
+    # With \w+ and \s* greedy, (.+) starts after them, or gives back what it must.
+    func_start = min(after_space, p - 1)
+    pc = line[start : min(word_end, func_start)]
+    return pc, line[func_start:p], line[p + 2 : close]
+
+
+def _is_go_method(func: str) -> bool:
+    """`\\.\\(.*\\)\\.` found in `func`: a `.(` with a `).` after it."""
+    i = func.find(".(")
+    return i >= 0 and func.find(").", i + 2) >= 0
+
+
 def _split_inline(rawfunc: str) -> list[str]:
     # Perl's split drops trailing empty fields (and returns nothing for "" or "->").
     parts = rawfunc.split("->")
@@ -82,7 +168,7 @@ def _tidy(rawfunc: str, pc: str, mod: str, pname: str, flags: _Flags) -> list[tu
             func = mod.rsplit("/", 1)[-1] if mod != "[unknown]" else "unknown"
             func = f"[{func} <{pc}>]" if flags.addrs else f"[{func}]"
         func = func.replace(";", ":")
-        if not _GO_METHOD_RE.search(func):
+        if not _is_go_method(func):
             # Argument lists are noise, but Go's `net/http.(*Client).Do` keeps its parens.
             func = _ARGS_RE.sub("", func, count=1)
         func = func.translate(_QUOTES)
@@ -119,15 +205,15 @@ def _samples(text: str, flags: _Flags, source: str, keep_last: bool) -> Iterator
                 stack = []
                 pname = None
             continue
-        m = _EVENT_RE.search(line)
+        m = _event(line)
         if m is not None:
-            comm, pid, tid = m.group(1), m.group(2), m.group(3)
+            comm, pid, tid = m
             if not _truthy(tid):
                 tid, pid = pid, "?"
             period_text: str | None = None
-            e = _PERIOD_EVENT_RE.search(line)
+            e = _period_event(line)
             if e is not None:
-                period_text, event = e.group(1), e.group(2)
+                period_text, event = e
                 if not event_filter:
                     # Only the first event type: adding cycles to instructions misleads.
                     event_filter = event
@@ -147,10 +233,10 @@ def _samples(text: str, flags: _Flags, source: str, keep_last: bool) -> Iterator
                 pname = comm
             pname = pname.replace(" ", "_")
             continue
-        s = _STACK_RE.search(line)
+        s = _stack(line)
         if s is None or pname is None or not _truthy(pname):
             continue  # the script warns about unrecognised lines and goes on
-        pc, rawfunc, mod = s.group(1), _OFFSET_RE.sub("", s.group(2), count=1), s.group(3)
+        pc, rawfunc, mod = s[0], _OFFSET_RE.sub("", s[1], count=1), s[2]
         if rawfunc.startswith("("):
             continue  # a process name, not a function
         stack.extend(reversed(_tidy(rawfunc, pc, mod, pname, flags)))
@@ -187,11 +273,16 @@ def looks_like_perf_script(text: str) -> bool:
         if line.strip() and not line.startswith("#"):
             following = next(lines, "")
             return (
-                _EVENT_RE.search(line) is not None
+                _event(line) is not None
                 and following[:1].isspace()
-                and _STACK_RE.search(following) is not None
+                and _stack(following) is not None
             )
     return False
+
+
+def has_event_line(text: str) -> bool:
+    """Whether any line of `text` is a perf event line (`comm pid time: event:`)."""
+    return any(_event(line) for line in text.split("\n") if line[:1] != "#")
 
 
 def _frame(name: str, mod: str) -> Frame:
@@ -209,7 +300,7 @@ def loads_perf_script(text: str, source: str = "<string>") -> Profile:
     The script weighs a record by its period (cycles, nanoseconds of cpu-clock); a Profile
     counts samples, as speedscope's importer of this format does.
     """
-    if not any(_EVENT_RE.search(line) for line in text.split("\n") if line[:1] != "#"):
+    if not has_event_line(text):
         raise FormatError(source, "no perf script sample (a 'comm pid time: event:' line)")
     profile = Profile({"source": source, "format": "perf script"})
     for line in text.split("\n"):

@@ -5,6 +5,16 @@ frame info is `function\\0file\\0line`, optionally followed by `\\1`-separated a
 distinct stack of a Profile becomes one record of `count * interval` seconds, and reading
 divides by the interval again, rounding to whole samples, so counts survive exactly.
 
+Time: pyinstrument shows a session's duration, its CPU time and, at the root, the sum of its
+records. A Profile of several threads or processes holds one sample per thread per tick, so
+samples x interval adds the threads' time up (5 s of 4 threads read "Duration: 19.8 s").
+Written, the duration is the wall time (metadata `duration_s` as `perftop record` sets it,
+else the busiest thread's samples x interval, each thread being sampled at most once a
+tick), the CPU time is every sample's interval (py-spy samples only running threads unless
+told `--idle`), and the records are scaled down where the threads overlap, so the root lasts
+the duration; `min_interval` is the time a record counts per sample, so reading back (ours
+or pyinstrument's) finds the same counts.
+
 Threads: pyinstrument starts every stack with a `name\\0<thread>\\0ident` frame; a Profile's
 thread key is written as that frame and read back from it, so threads survive the round
 trip. The Profile's metadata rides along under an extra `perftop_metadata` key, which
@@ -48,6 +58,8 @@ THREAD_FILE = "<thread>"  # what pyinstrument puts in a thread root frame's file
 _METADATA_KEY = "perftop_metadata"
 _SEPARATORS = str.maketrans({"\x00": "\ufffd", "\x01": "\ufffd"})
 _LINE_RE = re.compile(r"[0-9]{1,18}")
+# A sample interval outside these is junk (1 / 5e-324 is infinite): from 1 GHz to an hour.
+_MIN_INTERVAL_S, _MAX_INTERVAL_S = 1e-9, 3600.0
 # `</script` or `<!--` in a frame name would end pyinstrument's inline <script> early.
 _SCRIPT_BREAK_RE = re.compile(r"</|<!--", re.IGNORECASE)
 
@@ -57,11 +69,35 @@ def _interval_of(profile: Profile, interval_s: float | None) -> float:
         if not (math.isfinite(interval_s) and interval_s > 0):
             raise ValueError(f"sample interval must be a positive number, got {interval_s!r}")
         return interval_s
-    try:
-        rate = float(profile.metadata.get("rate_hz", ""))
-    except ValueError:
+    rate = _float_metadata(profile, "rate_hz")
+    if rate is None or not _MIN_INTERVAL_S <= 1.0 / rate <= _MAX_INTERVAL_S:
         return DEFAULT_INTERVAL_S
-    return 1.0 / rate if math.isfinite(rate) and rate > 0 else DEFAULT_INTERVAL_S
+    return 1.0 / rate
+
+
+def _float_metadata(profile: Profile, key: str) -> float | None:
+    """A positive finite number from the metadata, or None."""
+    try:
+        value = float(profile.metadata.get(key, ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _timing(profile: Profile, interval: float) -> tuple[float, float, float]:
+    """(wall duration, CPU time, seconds a record counts per sample): see the docstring."""
+    total = profile.total_samples
+    cpu = total * interval
+    if total == 0:
+        return 0.0, 0.0, interval
+    duration = _float_metadata(profile, "duration_s")
+    if duration is None:
+        busiest = max((profile.thread_samples(t) for t in profile.threads()), default=total)
+        duration = busiest * interval
+    # Never more than an interval a sample: one thread, some ticks lost or idle, stays true.
+    # The floor keeps the file readable (by the check in session_to_profile).
+    per_sample = max(min(interval, duration / total), _MIN_INTERVAL_S)
+    return duration, cpu, per_sample
 
 
 def _info(frame: Frame) -> str:
@@ -96,15 +132,17 @@ def _prefixes(profile: Profile) -> tuple[list[str], list[str]]:
 def profile_to_session(profile: Profile, interval_s: float | None = None) -> Session:
     """A pyinstrument Session of `profile`: one frame record per distinct stack and thread.
 
-    The interval is `interval_s`, else 1 / metadata["rate_hz"], else 0.01 s.
+    The interval is `interval_s`, else 1 / metadata["rate_hz"], else 0.01 s. Duration, CPU
+    time and record times as the module's docstring says.
     """
     interval = _interval_of(profile, interval_s)
+    duration, cpu_time, per_sample = _timing(profile, interval)
     infos = [_info(f) for f in profile.frames]
     records: list[tuple[list[str], float]] = []
     for ids, count, thread in profile.stacks():
         stack = [f"{thread.translate(_SEPARATORS)}\x00{THREAD_FILE}\x000"] if thread else []
         stack.extend(infos[i] for i in ids)
-        records.append((stack, count * interval))
+        records.append((stack, count * per_sample))
     total = profile.total_samples
     sys_path, sys_prefixes = _prefixes(profile)
     try:
@@ -114,14 +152,14 @@ def profile_to_session(profile: Profile, interval_s: float | None = None) -> Ses
     return Session(
         frame_records=records,
         start_time=start,
-        duration=total * interval,
-        min_interval=interval,
-        max_interval=interval,
+        duration=duration,
+        min_interval=per_sample,
+        max_interval=per_sample,
         sample_count=total,
         # Matches no root frame, so pyinstrument trims nothing (and an empty one crashes it).
         start_call_stack=["[perftop]"],
         target_description=profile.metadata.get("command", "") or "perftop profile",
-        cpu_time=0.0,
+        cpu_time=cpu_time,
         sys_path=sys_path,
         sys_prefixes=sys_prefixes,
     )
@@ -152,8 +190,10 @@ def session_to_profile(session: Session, source: str = "<session>") -> Profile:
     interval = session.min_interval
     if isinstance(interval, bool) or not isinstance(interval, int | float):
         raise FormatError(source, "min_interval is not a number")
-    if not (math.isfinite(interval) and interval > 0):
-        raise FormatError(source, "min_interval must be a positive number")
+    if not (math.isfinite(interval) and _MIN_INTERVAL_S <= interval <= _MAX_INTERVAL_S):
+        raise FormatError(
+            source, f"min_interval must be from {_MIN_INTERVAL_S:g} to {_MAX_INTERVAL_S:g} s"
+        )
     profile = Profile({"source": source, "rate_hz": _rate(interval)})
     if session.target_description:
         profile.metadata["command"] = session.target_description

@@ -9,7 +9,9 @@ and rows are their dataclass fields by name; a missing field with a default take
 keys are ignored, so later versions can add fields without breaking this reader.
 
 Reading trusts nothing: every field is type-checked against the dataclasses, decompression
-stops at `MAX_DECOMPRESSED_BYTES`, and anything wrong is one FormatError line. Environment
+stops at `MAX_DECOMPRESSED_BYTES` or as soon as the JSON so far would cost more memory to
+parse than decode.py allows (a 489 KB file of `{},` expands to 480 MiB, which would be 11 GB
+of dicts), and anything wrong is one FormatError line. Environment
 variables are never part of a snapshot; `redact=True` masks command-line arguments too.
 """
 
@@ -27,8 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from perftop.formats.atomic import write_atomic
+from perftop.formats.decode import MAX_JSON_COST, json_cost, parse_json, too_costly
 from perftop.formats.errors import FormatError
-from perftop.formats.speedscope import dumps_speedscope, loads_speedscope
+from perftop.formats.speedscope import dumps_speedscope, speedscope_from_json
 from perftop.model.profile import Profile
 from perftop.system.history import SystemHistory
 from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
@@ -52,6 +55,7 @@ SNAPSHOT_SUFFIX = ".perftop"
 # A real snapshot is a few MB; a gzip bomb expands ~1000x. Stop well before memory runs out.
 MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 4 * 1024 * 1024  # decompressed at a time, between checks of size and cost
 _MASK = "***"
 _PROFILE_COMMAND_KEYS = ("command", "title")
 
@@ -148,18 +152,21 @@ def write_snapshot(
 
 def _gunzip(data: bytes, source: str) -> bytes:
     out: list[bytes] = []
-    size = 0
+    size = cost = 0
     rest = data
     while rest:
         d = zlib.decompressobj(wbits=31)
         try:
             while rest:
-                chunk = d.decompress(rest, MAX_DECOMPRESSED_BYTES + 1 - size)
+                chunk = d.decompress(rest, min(_CHUNK, MAX_DECOMPRESSED_BYTES + 1 - size))
                 size += len(chunk)
+                cost += json_cost(chunk)
                 out.append(chunk)
                 if size > MAX_DECOMPRESSED_BYTES:
                     limit = MAX_DECOMPRESSED_BYTES // (1024 * 1024)
                     raise FormatError(source, f"decompresses to more than {limit} MiB")
+                if cost > MAX_JSON_COST:
+                    raise too_costly(source)
                 rest = d.unconsumed_tail
                 if d.eof:
                     break
@@ -179,15 +186,8 @@ def loads_snapshot(data: bytes, source: str = "<bytes>") -> Snapshot:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FormatError(source, "not a perftop snapshot: not UTF-8 text") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise FormatError(source, f"not JSON: {e.msg}", e.lineno) from None
-    except (ValueError, RecursionError) as e:  # numbers too long, nesting too deep
-        raise FormatError(source, f"not JSON: {e}") from None
-    except MemoryError:
-        raise FormatError(source, "too large to load") from None
-    return snapshot_from_json(doc, source)
+    del data  # the decompressed bytes: the text is a copy
+    return snapshot_from_json(parse_json(text, source), source)
 
 
 def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
@@ -243,8 +243,7 @@ def snapshot_from_json(doc: object, source: str) -> Snapshot:
     if raw_profile is not None:
         if not isinstance(raw_profile, dict):
             raise FormatError(source, "profile is not a speedscope document")
-        # Re-serialised for speedscope.py's reader; a snapshot's profile is small next to it.
-        profile = loads_speedscope(json.dumps(raw_profile), f"{source} (profile)")
+        profile = speedscope_from_json(raw_profile, f"{source} (profile)")
         profile.metadata.update(metadata)
         if ended:
             profile.mark_ended(reason)

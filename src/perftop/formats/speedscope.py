@@ -21,16 +21,29 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from perftop.formats.atomic import write_atomic
+from perftop.formats.decode import decode_text, parse_json
 from perftop.formats.errors import FormatError
 from perftop.formats.folded import split_root_frames
 from perftop.model.frames import Frame
 from perftop.model.profile import Profile
 
-__all__ = ["SCHEMA", "dumps_speedscope", "loads_speedscope", "read_speedscope", "write_speedscope"]
+__all__ = [
+    "SCHEMA",
+    "dumps_speedscope",
+    "loads_speedscope",
+    "read_speedscope",
+    "speedscope_from_json",
+    "write_speedscope",
+]
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 EXPORTER = "perftop"
 _PYSPY_PROFILE_NAME = re.compile(r'Thread (?P<id>\S+) "(?P<name>.*)"')
+# Beyond these a number is junk, not a measurement: a 400-digit weight would overflow the
+# float arithmetic below (OverflowError), a count of 1e300 samples every sum after it.
+_MAX_NUMBER = 1e18  # event times and weights, in whatever unit the file uses
+_MAX_COUNT = 10**15  # samples in one stack (a week at 1 MHz is 6e11)
+_MAX_LINE = 2**31 - 1
 
 
 def dumps_speedscope(profile: Profile) -> str:
@@ -79,21 +92,24 @@ def write_speedscope(profile: Profile, path: str | os.PathLike[str]) -> None:
 def read_speedscope(source: str | bytes | os.PathLike[str]) -> Profile:
     """A Profile from a speedscope file, or from its text (same rules as `read_folded`)."""
     if isinstance(source, bytes):
-        return loads_speedscope(source.decode("utf-8-sig", "replace"), "<bytes>")
+        return loads_speedscope(decode_text(source), "<bytes>")
     if isinstance(source, os.PathLike) or ("\n" not in source and os.path.isfile(source)):
         path = os.fspath(source)
-        return loads_speedscope(Path(path).read_bytes().decode("utf-8-sig", "replace"), path)
+        return loads_speedscope(decode_text(Path(path).read_bytes()), path)
     return loads_speedscope(source)
 
 
 def loads_speedscope(text: str, source: str = "<string>") -> Profile:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise FormatError(source, f"not JSON: {e.msg}", e.lineno) from None
-    except (ValueError, RecursionError) as e:  # numbers too long, nesting too deep
-        raise FormatError(source, f"not JSON: {e}") from None
-    return _Reader(source).read(doc)
+    return speedscope_from_json(parse_json(text, source), source)
+
+
+def speedscope_from_json(doc: object, source: str, *, require_schema: bool = True) -> Profile:
+    """A Profile from a parsed speedscope document (detect.py parses only once).
+
+    speedscope's own reader insists on `$schema`; `require_schema=False` takes a document
+    that has `shared` and `profiles` without it, which is close enough.
+    """
+    return _Reader(source).read(doc, require_schema)
 
 
 class _Reader:
@@ -104,11 +120,11 @@ class _Reader:
     def fail(self, problem: str) -> FormatError:
         return FormatError(self.source, problem)
 
-    def read(self, doc: object) -> Profile:
+    def read(self, doc: object, require_schema: bool = True) -> Profile:
         if not isinstance(doc, dict):
             raise self.fail("not a speedscope file: expected a JSON object")
         schema = doc.get("$schema")
-        if not isinstance(schema, str) or "speedscope" not in schema:
+        if require_schema and (not isinstance(schema, str) or "speedscope" not in schema):
             raise self.fail(f"not a speedscope file: no $schema {SCHEMA!r}")
         shared = doc.get("shared")
         if not isinstance(shared, dict) or not isinstance(shared.get("frames"), list):
@@ -137,12 +153,12 @@ class _Reader:
             kind = p.get("type")
             if kind == "sampled":
                 stacks, counts = self.sampled(p, n, len(ids))
+                for stack, count in zip(stacks, counts, strict=True):
+                    self.add(stack, count, thread, ids, names, parsed)
             elif kind == "evented":
-                stacks, counts = self.evented(p, n, len(ids))
+                self.evented(p, n, thread, ids, parsed)
             else:
                 raise self.fail(f"profile {n}: unknown type {kind!r}")
-            for stack, count in zip(stacks, counts, strict=True):
-                self.add(stack, count, thread, ids, names, parsed)
         return self.profile
 
     def frame(self, i: int, f: object) -> Frame:
@@ -152,8 +168,8 @@ class _Reader:
         line = f.get("line")
         if file is not None and not isinstance(file, str):
             raise self.fail(f"frame {i}: file is not a string")
-        if line is not None and (not _is_int(line) or line < 0):
-            raise self.fail(f"frame {i}: line is not a non-negative integer")
+        if line is not None and (not _is_int(line) or not 0 <= line <= _MAX_LINE):
+            raise self.fail(f"frame {i}: line is not a line number")
         return Frame(f["name"], file or "", line or 0)
 
     def thread_of(self, p: dict[str, Any], n: int, count: int, ours: bool) -> str:
@@ -205,12 +221,25 @@ class _Reader:
                 raise self.fail(f"profile {n}: a sample is not a list of frame indices")
         return samples, self.counts(weights, n)
 
-    def evented(self, p: dict[str, Any], n: int, n_frames: int) -> tuple[list[Any], list[int]]:
+    def evented(
+        self, p: dict[str, Any], n: int, thread: str, ids: list[int], parsed: list[Frame]
+    ) -> None:
+        """Time between events, summed per open call path, as samples.
+
+        The open paths form a tree (node i: file frame `frames[i]` below node `parents[i]`),
+        so each event costs O(1) whatever the depth, and the tree is added to the profile in
+        one pass: copying the open stack at each event made a deep file quadratic (1.6 MB
+        took 156 s and 1.6 GB).
+        """
         events = p.get("events")
         if not isinstance(events, list):
             raise self.fail(f"profile {n}: events must be a list")
-        open_frames: list[int] = []
-        durations: dict[tuple[int, ...], float] = {}
+        n_frames = len(ids)
+        frames: list[int] = []
+        parents: list[int] = []
+        durations: list[float] = []
+        children: dict[tuple[int, int], int] = {}
+        node = -1  # the innermost open path; -1: nothing open
         last: float | None = None
         for e, ev in enumerate(events):
             if not isinstance(ev, dict):
@@ -219,28 +248,39 @@ class _Reader:
             if kind not in ("O", "C") or not _is_int(frame) or not 0 <= frame < n_frames:
                 raise self.fail(f"profile {n}: event {e} needs type O or C and a frame index")
             if not _is_number(at):
-                raise self.fail(f"profile {n}: event {e} has no time ('at')")
+                raise self.fail(f"profile {n}: event {e} has no time ('at') it can use")
             if last is not None:
                 if at < last:
                     raise self.fail(f"profile {n}: event {e} goes back in time")
-                if open_frames and at > last:
-                    key = tuple(open_frames)
-                    durations[key] = durations.get(key, 0.0) + (at - last)
+                if node >= 0 and at > last:
+                    durations[node] += at - last
             last = at
             if kind == "O":
-                open_frames.append(frame)
-            elif not open_frames or open_frames[-1] != frame:
+                child = children.get((node, frame))
+                if child is None:
+                    child = children[(node, frame)] = len(frames)
+                    frames.append(frame)
+                    parents.append(node)
+                    durations.append(0.0)
+                node = child
+            elif node < 0 or frames[node] != frame:
                 raise self.fail(f"profile {n}: event {e} closes frame {frame}, not the open one")
             else:
-                open_frames.pop()
-        if open_frames:
-            raise self.fail(f"profile {n}: frame {open_frames[-1]} is opened but never closed")
-        return list(durations), self.counts(list(durations.values()), n)
+                node = parents[node]
+        if node >= 0:
+            raise self.fail(f"profile {n}: frame {frames[node]} is opened but never closed")
+        counts = self.counts(durations, n)
+        for fi in frames:
+            if ids[fi] < 0:  # py-spy's pseudo-frames only ever come in sampled profiles
+                ids[fi] = self.profile.intern(parsed[fi])
+        self.profile.add_tree([ids[fi] for fi in frames], parents, counts, thread)
 
-    def counts(self, values: list[Any], n: int) -> list[int]:
+    def counts(self, values: Sequence[Any], n: int) -> list[int]:
         if not all(_is_number(v) and v >= 0 for v in values):
-            raise self.fail(f"profile {n}: weights must be non-negative numbers")
+            raise self.fail(f"profile {n}: weights must be non-negative numbers it can count")
         if all(float(v).is_integer() for v in values):
+            if any(v > _MAX_COUNT for v in values):
+                raise self.fail(f"profile {n}: a weight is too large to be a sample count")
             return [int(v) for v in values]
         unit = min(v for v in values if v > 0)
         counts = []
@@ -258,6 +298,8 @@ def _is_int(v: object) -> TypeGuard[int]:
 
 
 def _is_number(v: object) -> TypeGuard[int | float]:
+    """A finite number of sensible size (comparing an int first: float() of a 400-digit
+    one raises OverflowError)."""
     if isinstance(v, bool) or not isinstance(v, int | float):
         return False
-    return math.isfinite(v)
+    return -_MAX_NUMBER <= v <= _MAX_NUMBER

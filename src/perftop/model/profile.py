@@ -119,6 +119,46 @@ class _Tree:
         for fid in distinct:
             totals[fid] = totals.get(fid, 0) + count
 
+    def add_tree(
+        self, frame_ids: Sequence[int], parents: Sequence[int], counts: Sequence[int]
+    ) -> None:
+        """`Profile.add_tree` on this tree, in O(nodes)."""
+        n = len(frame_ids)
+        totals = list(counts)
+        for i in range(n - 1, -1, -1):  # children come after their parents
+            if parents[i] >= 0:
+                totals[parents[i]] += totals[i]
+        nodes: list[Node | None] = [None] * n
+        kids: list[list[int]] = [[] for _ in range(n)]
+        tops: list[int] = []
+        for i in range(n):
+            if totals[i]:
+                (kids[parents[i]] if parents[i] >= 0 else tops).append(i)
+        root = self.root
+        root.total += sum(totals[i] for i in tops)
+        self_by, total_by = self.self_by_frame, self.total_by_frame
+        # Depth first, with the frames on the current path counted, so a recursive frame's
+        # total counts each sample once, as `add` does with its `distinct`.
+        on_path: dict[int, int] = {}
+        pending: list[tuple[int, bool]] = [(i, True) for i in reversed(tops)]
+        while pending:
+            i, entering = pending.pop()
+            fid = frame_ids[i]
+            if not entering:
+                on_path[fid] -= 1
+                continue
+            parent = nodes[parents[i]] if parents[i] >= 0 else root
+            node = nodes[i] = self.child(parent or root, fid)
+            node.total += totals[i]
+            if counts[i]:
+                node.self_count += counts[i]
+                self_by[fid] = self_by.get(fid, 0) + counts[i]
+            if not on_path.get(fid):
+                total_by[fid] = total_by.get(fid, 0) + totals[i]
+            on_path[fid] = on_path.get(fid, 0) + 1
+            pending.append((i, False))
+            pending.extend((k, True) for k in reversed(kids[i]))
+
     def merge_from(self, src: _Tree, ids: Sequence[int]) -> None:
         """Add `src` node by node: O(nodes of src), not O(sum of its stack depths).
 
@@ -199,6 +239,26 @@ class Profile:
         self._tree_for_add(thread).add(ids, count, distinct)
         if self._merged is not None:
             self._merged.add(ids, count, distinct)
+
+    def add_tree(
+        self,
+        frame_ids: Sequence[int],
+        parents: Sequence[int],
+        counts: Sequence[int],
+        thread: str = "",
+    ) -> None:
+        """Add samples given as a tree of call paths, in O(nodes).
+
+        Node i is frame `frame_ids[i]` below node `parents[i]` (-1: the root; a parent comes
+        before its children), and `counts[i]` samples end there. Adding each node's stack
+        would cost the sum of their depths: quadratic for a path thousands of frames deep,
+        which an evented speedscope file describes in a few bytes per frame.
+        """
+        if any(c < 0 for c in counts):
+            raise ValueError("sample counts must not be negative")
+        self._tree_for_add(thread).add_tree(frame_ids, parents, counts)
+        if self._merged is not None:
+            self._merged.add_tree(frame_ids, parents, counts)
 
     def merge(self, other: Profile) -> None:
         """Add every sample of `other` (its frames re-interned here), thread by thread."""

@@ -152,14 +152,6 @@ class ProfilerSettings(ModalScreen[ProfilerOptions | None]):
 
 
 SNAPSHOT_CHOICE = "\x00snapshot"
-FORMAT_LABELS = {
-    "speedscope": "speedscope JSON (speedscope.app)",
-    "folded": "folded stacks (FlameGraph, inferno)",
-    "html": "pyinstrument HTML page",
-    "pyisession": "pyinstrument session",
-}
-
-
 @dataclass(frozen=True)
 class ExportChoice:
     id: str  # a profile format's file suffix, or SNAPSHOT_CHOICE
@@ -168,13 +160,10 @@ class ExportChoice:
 
 
 def profile_export_choices() -> list[ExportChoice]:
-    """One choice per profile format, with the first file suffix that format has."""
-    from perftop.formats.export import PROFILE_FORMATS
+    """One choice per writable format (formats/registry.py), with its first file suffix."""
+    from perftop.formats.registry import writable
 
-    suffixes: dict[str, str] = {}
-    for suffix, name in PROFILE_FORMATS.items():
-        suffixes.setdefault(name, suffix)
-    return [ExportChoice(sfx, FORMAT_LABELS.get(name, name), sfx) for name, sfx in suffixes.items()]
+    return [ExportChoice(f.extensions[0], f.label, f.extensions[0]) for f in writable()]
 
 
 class ExportMenu(ModalScreen[str | None]):
