@@ -5,9 +5,9 @@ the disk is full or read-only when exporting; the terminal shrinks to 40x12 and 
 exit path (q, Ctrl-C, SIGTERM, SIGHUP) leaves no py-spy behind and gives the terminal back.
 Each must end in a message and no lost samples, never in a traceback.
 
-perftop runs under a shell in the pane (see `shell_command`), so the pane outlives it: what it
-printed on the way out (a traceback) stays on screen, and `stty` and tmux's own record of the
-terminal modes show whether the terminal was restored.
+perftop runs under a shell in the pane (`shell_command`, tests/e2e/harness.py), so the pane
+outlives it: what it printed on the way out (a traceback) stays on screen, and `stty` and tmux's
+own record of the terminal modes show whether the terminal was restored.
 """
 
 from __future__ import annotations
@@ -16,141 +16,33 @@ import contextlib
 import json
 import os
 import re
-import shlex
-import shutil
 import signal
 import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.e2e.test_tmux import TARGET, Tmux, pyspy_of, wait_gone
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
-]
-
-EXITED = "perftop exited with"
-# tmux's record of the modes a program set: alternate screen, cursor shown, mouse reporting.
-MODES = (
-    "alternate_on",
-    "cursor_flag",
-    "mouse_any_flag",
-    "mouse_sgr_flag",
-    "mouse_all_flag",
-    "mouse_button_flag",
-    "mouse_standard_flag",
+from tests.e2e.harness import (
+    Tmux,
+    assert_terminal_restored,
+    coverage,
+    exited,
+    export_and_wait,
+    flat,
+    head,
+    needs_tmux,
+    no_traceback,
+    perftop_pid,
+    samples,
+    shell_command,
+    wait_until,
 )
-RESTORED = {"alternate_on": "0", "cursor_flag": "1"} | {m: "0" for m in MODES[2:]}
+from tests.e2e.targets import Target, pyspy_of, start_target, wait_gone
 
-
-def until_sized(width: int = 120, height: int = 40) -> str:
-    """Shell code that waits (up to 5 s) for the pane to have its size before going on.
-
-    tmux may size a new pane after its command has started; a program that reads its size
-    before installing its SIGWINCH handler would then draw at the old size for good. It also
-    unsets COLUMNS and LINES: pytest-xdist exports 80 and 24 to its workers, and perftop (through
-    Textual's use of shutil.get_terminal_size) would take them over the real size.
-    """
-    return (
-        "unset COLUMNS LINES; "
-        f'for _ in $(seq 50); do [ "$(stty size)" = "{height} {width}" ] && break; '
-        "sleep 0.1; done; "
-    )
-
-
-def shell_command(
-    tmp_path: Path,
-    *args: str,
-    cwd: Path | None = None,
-    prefix: str = "",
-    size: tuple[int, int] = (120, 40),
-    program: tuple[str, ...] = ("-m", "perftop"),
-) -> str:
-    """A pane command running perftop under bash, which then records the terminal state."""
-    perftop = " ".join(shlex.quote(a) for a in [sys.executable, *program, *args])
-    script = (
-        f"cd {shlex.quote(str(cwd or tmp_path))}; "
-        f"{until_sized(*size)}"
-        f"stty -a > {tmp_path}/stty.before; "
-        f"{prefix}{perftop}; "
-        f'echo "{EXITED} $?"; '
-        f"stty -a > {tmp_path}/stty.after; "
-        "exec sleep 3600"
-    )
-    return "bash -c " + shlex.quote(script)
-
-
-def modes(tmux: Tmux) -> dict[str, str]:
-    fmt = " ".join(f"#{{{m}}}" for m in MODES)
-    out = subprocess.run(
-        ["tmux", "display-message", "-p", "-t", tmux.name, fmt],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    return dict(zip(MODES, out, strict=True))
-
-
-def stty_settings(path: Path) -> str:
-    """`stty -a` without the size, on one line: its line breaks follow the terminal's width."""
-    return " ".join(re.sub(r"rows \d+; columns \d+;", "", path.read_text()).split())
-
-
-def perftop_pid(tmux: Tmux) -> int:
-    """perftop under the pane's shell (setpriv and runuser exec it: the same process)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for proc in psutil.Process(tmux.pane_pid()).children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                if "perftop" in proc.cmdline():
-                    return proc.pid
-        time.sleep(0.1)
-    raise AssertionError("perftop did not start")
-
-
-def head(screen: str) -> str:
-    return screen.splitlines()[0] if screen else ""
-
-
-def samples(screen: str) -> int:
-    found = re.search(r"samples ([\d,]+)", head(screen))
-    return int(found.group(1).replace(",", "")) if found else -1
-
-
-def flat(screen: str) -> str:
-    """The screen without blanks and borders: toasts wrap their text over several lines."""
-    return re.sub(r"[\s▌▐│]+", "", screen)
-
-
-def no_traceback(tmux: Tmux) -> None:
-    screen = tmux.screen()
-    assert "Traceback" not in screen and "Error:" not in screen, screen
-
-
-@pytest.fixture
-def tmux() -> Iterator[Tmux]:
-    session = Tmux()
-    yield session
-    session.kill()
-
-
-@pytest.fixture
-def target(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    (tmp_path / "e2e_target.py").write_text(TARGET)
-    # A short command line: the profile's head line then has room for its sample count.
-    proc = subprocess.Popen([sys.executable, "e2e_target.py"], cwd=tmp_path)
-    yield proc
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(proc.pid, signal.SIGCONT)
-    proc.kill()
-    proc.wait()
+pytestmark = [needs_tmux]
 
 
 def attach(tmux: Tmux, tmp_path: Path, pid: int, cwd: Path | None = None) -> int:
@@ -160,29 +52,36 @@ def attach(tmux: Tmux, tmp_path: Path, pid: int, cwd: Path | None = None) -> int
     return samples(screen)
 
 
-def grows(tmux: Tmux, than: int, timeout: float = 15.0) -> int:
+def grows(tmux: Tmux, than: int, timeout: float = 20.0) -> int:
     """Wait until the live profile holds more than `than` samples; the new count."""
-    screen = tmux.wait_for(lambda s: samples(s) > than and " LIVE " in head(s), timeout)
+    screen = tmux.wait_for(
+        lambda s: samples(s) > than and " LIVE " in head(s),
+        timeout,
+        what=f"the live profile to hold more than {than} samples",
+    )
     return samples(screen)
+
+
+def small(screen: str, width: int = 40, height: int = 12) -> bool:
+    lines = screen.splitlines()
+    return len(lines) <= height and max(map(len, lines), default=0) <= width
+
+
+def quit_cleanly(tmux: Tmux) -> None:
+    tmux.keys("F10")
+    assert exited(tmux) == 0
+    no_traceback(tmux)
 
 
 # --- exit paths -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "how",
-    [
-        "quit",
-        "ctrl-c",
-        "SIGTERM",
-        "SIGHUP",
-    ],
-)
+@pytest.mark.parametrize("how", ["quit", "ctrl-c", "SIGTERM", "SIGHUP"])
 def test_every_exit_path_ends_pyspy_and_restores_the_terminal(
-    tmux: Tmux, tmp_path: Path, target: subprocess.Popen[bytes], how: str
+    tmux: Tmux, tmp_path: Path, target: Target, how: str
 ) -> None:
     attach(tmux, tmp_path, target.pid)
-    assert modes(tmux)["alternate_on"] == "1"
+    assert tmux.modes()["alternate_on"] == "1"
     assert pyspy_of(target.pid)
     pid = perftop_pid(tmux)
     if how == "quit":
@@ -191,14 +90,11 @@ def test_every_exit_path_ends_pyspy_and_restores_the_terminal(
         tmux.keys("C-c")
     else:
         os.kill(pid, getattr(signal, how))
-    tmux.wait_for(lambda s: EXITED in s, timeout=15)
+    exited(tmux)
     wait_gone(target.pid)
     assert target.poll() is None, "the target itself is left alone"
     no_traceback(tmux)
-    time.sleep(0.3)  # the shell's `stty -a` after perftop
-    before, after = (stty_settings(tmp_path / f"stty.{when}") for when in ("before", "after"))
-    assert after == before, "terminal settings (stty) restored"
-    assert modes(tmux) == RESTORED, "normal screen, cursor shown, mouse reporting off"
+    assert_terminal_restored(tmux, tmp_path)
 
 
 # A signal that lands while the main thread holds the lock of Textual's output queue (it does,
@@ -237,78 +133,68 @@ def test_a_hang_up_mid_frame_still_ends_perftop_and_restores_the_terminal(
     (tmp_path / "mid_frame.py").write_text(MID_FRAME)
     tmux.start(shell_command(tmp_path, "-d", "1", program=("mid_frame.py",)))
     try:
-        screen = tmux.wait_for(lambda s: EXITED in s, timeout=20)
+        status = exited(tmux)
     finally:  # a hung perftop would outlive the pane: end it here, not for good
         for proc in psutil.Process(tmux.pane_pid()).children(recursive=True):
             with contextlib.suppress(psutil.Error):
                 if "mid_frame.py" in proc.cmdline():
                     proc.kill()
-    assert f"{EXITED} {128 + signal.SIGHUP}" in screen, "ended by the hang-up, not stuck"
+    assert status == 128 + signal.SIGHUP, "ended by the hang-up, not stuck"
     no_traceback(tmux)
-    time.sleep(0.3)  # the shell's `stty -a` after perftop
-    before, after = (stty_settings(tmp_path / f"stty.{when}") for when in ("before", "after"))
-    assert after == before, "terminal settings (stty) restored"
-    assert modes(tmux) == RESTORED, "normal screen, cursor shown, mouse reporting off"
+    assert_terminal_restored(tmux, tmp_path)
 
 
 # --- the profiled process ----------------------------------------------------------------------
 
 
 def test_target_exit_keeps_the_profile_and_it_exports(
-    tmux: Tmux, tmp_path: Path, target: subprocess.Popen[bytes]
+    tmux: Tmux, tmp_path: Path, target: Target
 ) -> None:
     attach(tmux, tmp_path, target.pid)
     before = grows(tmux, 150)
     target.kill()
-    target.wait()
-    screen = tmux.wait_for(lambda s: " ENDED " in head(s), timeout=15)
+    # The head line and the toast that says why come in that order: wait for both.
+    screen = tmux.wait_for(
+        lambda s: " ENDED " in head(s) and "theprofileiskept" in flat(s), timeout=20
+    )
     assert samples(screen) >= before, "no sample lost when the target exits"
     assert "perftop_e2e_leaf" in screen
-    assert "theprofileiskept" in flat(screen), "a message says the target exited"
-    tmux.keys("e")
-    time.sleep(0.5)
-    tmux.keys("Enter")  # the first format: speedscope
-    tmux.wait_for(lambda s: "saved to" in s, timeout=10)
+    export_and_wait(tmux, "savedto")  # the first format: speedscope
     (exported,) = tmp_path.glob(f"perftop-{target.pid}-*.speedscope.json")
     assert "perftop_e2e_leaf" in exported.read_text()
-    tmux.keys("F10")
-    tmux.wait_for(lambda s: EXITED in s)
-    no_traceback(tmux)
-
-
-def coverage(screen: str) -> int:
-    found = re.search(r"coverage (\d+)%", head(screen))
-    return int(found.group(1)) if found else -1
+    quit_cleanly(tmux)
 
 
 def test_sigstopped_target_keeps_the_profile_and_releases_it(
-    tmux: Tmux, tmp_path: Path, target: subprocess.Popen[bytes]
+    tmux: Tmux, tmp_path: Path, target: Target
 ) -> None:
     attach(tmux, tmp_path, target.pid)
     before = grows(tmux, 100)
     os.kill(target.pid, signal.SIGSTOP)
-    screen = tmux.wait_for(lambda s: " LIVE " not in head(s), timeout=20)
+    said = re.compile(r"stopped|suspend", re.IGNORECASE)  # a message says what happened
+    screen = tmux.wait_for(lambda s: " LIVE " not in head(s) and said.search(s), timeout=20)
     assert samples(screen) >= before, "the samples taken before the stop are kept"
-    assert re.search(r"stopped|suspend", screen, re.IGNORECASE), "a message says what happened"
     wait_gone(target.pid)  # py-spy lets go of the stopped process
     status = Path(f"/proc/{target.pid}/status").read_text()
     assert "TracerPid:\t0" in status, "the target is not left under ptrace"
     os.kill(target.pid, signal.SIGCONT)
-    time.sleep(0.3)
     # Running again (perftop's py-spy, back on it, may hold it for a sample: t, not T).
-    assert psutil.Process(target.pid).status() != psutil.STATUS_STOPPED
-    tmux.keys("F10")
-    tmux.wait_for(lambda s: EXITED in s)
-    no_traceback(tmux)
+    wait_until(
+        lambda: psutil.Process(target.pid).status() != psutil.STATUS_STOPPED,
+        f"PID {target.pid} to run again after SIGCONT",
+    )
+    quit_cleanly(tmux)
 
 
 def test_sampling_resumes_when_a_stopped_target_continues(
-    tmux: Tmux, tmp_path: Path, target: subprocess.Popen[bytes]
+    tmux: Tmux, tmp_path: Path, target: Target
 ) -> None:
     attach(tmux, tmp_path, target.pid)
     os.kill(target.pid, signal.SIGSTOP)
-    screen = tmux.wait_for(lambda s: " STOPPED " in head(s), timeout=10)
-    assert f"kill -CONT {target.pid}" in screen, "the message says how to continue"
+    # The head line first, then the toast that says how to continue: wait for both.
+    tmux.wait_for(
+        lambda s: " STOPPED " in head(s) and f"kill-CONT{target.pid}" in flat(s), timeout=20
+    )
     wait_gone(target.pid)  # nothing stays attached while it is stopped
     stopped_at = samples(tmux.screen())
     os.kill(target.pid, signal.SIGCONT)
@@ -345,8 +231,7 @@ THREAD_CHURN = textwrap.dedent(
 
 
 def test_target_that_spawns_and_ends_threads(tmux: Tmux, tmp_path: Path) -> None:
-    (tmp_path / "e2e_threads.py").write_text(THREAD_CHURN)
-    proc = subprocess.Popen([sys.executable, "e2e_threads.py"], cwd=tmp_path)
+    proc = start_target(tmp_path, THREAD_CHURN, name="e2e_threads.py")
     try:
         first = attach(tmux, tmp_path, proc.pid)
         count = first
@@ -357,13 +242,10 @@ def test_target_that_spawns_and_ends_threads(tmux: Tmux, tmp_path: Path) -> None
         tmux.keys("t")  # the thread picker lists what was seen, ended threads included
         screen = tmux.wait_for(lambda s: "%" in s and "all threads" in s.lower(), timeout=10)
         tmux.keys("Escape")
-        tmux.keys("F10")
-        tmux.wait_for(lambda s: EXITED in s)
+        quit_cleanly(tmux)
         wait_gone(proc.pid)
-        no_traceback(tmux)
     finally:
-        proc.kill()
-        proc.wait()
+        proc.end()
 
 
 # --- py-spy killed under perftop ---------------------------------------------------------------
@@ -380,7 +262,7 @@ def kill_pyspy(pid: int) -> list[int]:
 
 
 def test_killed_pyspy_is_replaced_and_no_sample_is_lost(
-    tmux: Tmux, tmp_path: Path, target: subprocess.Popen[bytes]
+    tmux: Tmux, tmp_path: Path, target: Target
 ) -> None:
     attach(tmux, tmp_path, target.pid)
     count = grows(tmux, 100)
@@ -388,25 +270,23 @@ def test_killed_pyspy_is_replaced_and_no_sample_is_lost(
         killed = kill_pyspy(target.pid)
         count = grows(tmux, count)
         assert {p.pid for p in pyspy_of(target.pid)} - set(killed), "a new py-spy samples"
-    tmux.keys("F10")
-    tmux.wait_for(lambda s: EXITED in s)
+    quit_cleanly(tmux)
     wait_gone(target.pid)
-    no_traceback(tmux)
 
 
-def test_killed_pyspy_is_reported(
-    tmux: Tmux, tmp_path: Path, target: subprocess.Popen[bytes]
-) -> None:
+def test_killed_pyspy_is_reported(tmux: Tmux, tmp_path: Path, target: Target) -> None:
     attach(tmux, tmp_path, target.pid)
     count = grows(tmux, 100)
-    assert coverage(tmux.screen()) >= 90
+    # Covered time over elapsed time: above one half (py-spy keeps up, even on a loaded
+    # machine), a lost batch followed by a covered one can only lower it.
+    before = coverage(tmux.screen())
+    assert before > 50, tmux.report()
     kill_pyspy(target.pid)
     said = re.compile(r"py-spy.{0,60}(killed|ended|died|exited|restart)", re.IGNORECASE)
-    screen = tmux.wait_for(lambda s: bool(said.search(flat(s))), timeout=8)
-    assert "signal9" in flat(screen)
+    tmux.wait_for(lambda s: said.search(flat(s)) and "signal9" in flat(s), timeout=20)
     # The lost batch is uncovered time (the head line is redrawn with the next batch).
-    screen = tmux.wait_for(lambda s: samples(s) > count and " LIVE " in head(s), timeout=10)
-    assert 0 <= coverage(screen) < 100, head(screen)
+    screen = tmux.wait_for(lambda s: samples(s) > count and " LIVE " in head(s))
+    assert 0 <= coverage(screen) < min(before, 100), head(screen)
 
 
 # --- exporting to a full or read-only disk ------------------------------------------------------
@@ -442,15 +322,8 @@ def fill(directory: Path) -> Path:
     return filler
 
 
-def export_and_wait(tmux: Tmux, expected: str) -> str:
-    tmux.keys("e")
-    tmux.wait_for(lambda s: "Export the profile as" in s, timeout=10)
-    tmux.keys("Enter")
-    return tmux.wait_for(lambda s: expected in flat(s), timeout=15)
-
-
 def test_export_to_a_full_then_read_only_disk_says_why_and_loses_nothing(
-    tmux: Tmux, tmp_path: Path, target: subprocess.Popen[bytes], small_disk: Path
+    tmux: Tmux, tmp_path: Path, target: Target, small_disk: Path
 ) -> None:
     attach(tmux, tmp_path, target.pid, cwd=small_disk)
     count = grows(tmux, 100)
@@ -471,9 +344,7 @@ def test_export_to_a_full_then_read_only_disk_says_why_and_loses_nothing(
     data = json.loads(exported.read_text())
     kept = sum(sum(p["weights"]) for p in data["profiles"])
     assert kept >= count, "every sample taken through the failures is in the file"
-    tmux.keys("F10")
-    tmux.wait_for(lambda s: EXITED in s)
-    no_traceback(tmux)
+    quit_cleanly(tmux)
 
 
 def test_exported_columns_and_lines_do_not_override_the_terminal(
@@ -488,23 +359,14 @@ def test_exported_columns_and_lines_do_not_override_the_terminal(
 # --- the terminal resized to 40x12 and back -------------------------------------------------------
 
 
-def resize(tmux: Tmux, width: int, height: int) -> None:
-    subprocess.run(
-        ["tmux", "resize-window", "-t", tmux.name, "-x", str(width), "-y", str(height)],
-        check=True,
-    )
-
-
 def test_resize_to_40x12_and_back_under_a_live_profile(
-    tmux: Tmux, tmp_path: Path, target: subprocess.Popen[bytes]
+    tmux: Tmux, tmp_path: Path, target: Target
 ) -> None:
     attach(tmux, tmp_path, target.pid)
     count = grows(tmux, 100)
-    resize(tmux, 40, 12)
-    time.sleep(2.0)  # two batches while small
-    screen = tmux.screen()
-    assert len(screen.splitlines()) <= 12 and "LIVE" in screen, screen
-    resize(tmux, 120, 40)
+    tmux.resize(40, 12)
+    tmux.wait_for(lambda s: small(s) and "LIVE" in s, what="the live profile redrawn at 40x12")
+    tmux.resize(120, 40)
     # The head line is repainted first; the flame follows within a frame or two.
     screen = tmux.wait_for(
         lambda s: (
@@ -512,13 +374,11 @@ def test_resize_to_40x12_and_back_under_a_live_profile(
         )
     )
     assert "perftop_e2e_hot_function" in screen, "the profile kept growing while small"
-    resize(tmux, 40, 12)
+    tmux.resize(40, 12)
     tmux.keys("q")  # back to the dashboard, still small
     wait_gone(target.pid)
-    time.sleep(1.5)
+    tmux.wait_for(lambda s: small(s) and "LIVE" not in s, what="the dashboard redrawn at 40x12")
     no_traceback(tmux)
-    resize(tmux, 120, 40)
-    screen = tmux.wait_for(lambda s: "PID USER" in s and "memory" in s and "tasks" in s)
-    tmux.keys("F10")
-    tmux.wait_for(lambda s: EXITED in s)
-    no_traceback(tmux)
+    tmux.resize(120, 40)
+    tmux.wait_for(lambda s: "PID USER" in s and "memory" in s and "tasks" in s)
+    quit_cleanly(tmux)

@@ -10,25 +10,25 @@ through would also change the pane's title, which tmux reports.
 from __future__ import annotations
 
 import contextlib
-import shlex
-import shutil
-import subprocess
-import sys
 import textwrap
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_faults import until_sized
-from tests.e2e.test_tmux import Tmux, perftop_command, pyspy_of, wait_gone
+from tests.e2e.harness import (
+    Tmux,
+    head,
+    needs_tmux,
+    open_filter,
+    samples,
+    sized_command,
+    wait_until,
+)
+from tests.e2e.targets import Target, pyspy_of, start_target, wait_gone
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
-]
+pytestmark = [needs_tmux]
 
 TITLE = "\x1b]0;PWNED\x07"  # OSC 0: set the window title
 CLEAR = "\x1b[2J"  # erase the screen
@@ -56,19 +56,15 @@ HOSTILE = textwrap.dedent(
 
 
 @pytest.fixture
-def hostile(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    (tmp_path / "h.py").write_text(HOSTILE)
+def hostile(tmp_path: Path) -> Iterator[tuple[Target, str]]:
     marker = f"hostile_{uuid.uuid4().hex[:8]}"  # tests running side by side: one row each
-    proc = subprocess.Popen([sys.executable, "h.py", marker, *ARGV], cwd=tmp_path)
+    proc = start_target(tmp_path, HOSTILE, [marker, *ARGV], name="h.py")
     try:
-        deadline = time.monotonic() + 10
-        while Path(f"/proc/{proc.pid}/comm").read_bytes() != COMM.encode() + b"\n":
-            assert time.monotonic() < deadline, "the target did not rename itself"
-            time.sleep(0.05)
+        comm = Path(f"/proc/{proc.pid}/comm")
+        wait_until(lambda: comm.read_bytes() == COMM.encode() + b"\n", "the target's new name")
         yield proc, marker
     finally:
-        proc.kill()
-        proc.wait()
+        proc.end()
 
 
 @pytest.fixture
@@ -78,76 +74,61 @@ def wide() -> Iterator[Tmux]:
     session.kill()
 
 
-def start(tmux: Tmux, *args: str) -> None:
-    wait = until_sized(tmux.width, tmux.height)
-    tmux.start("bash -c " + shlex.quote(wait + perftop_command(*args)))
-
-
-def record(tmux: Tmux, path: Path) -> None:
-    subprocess.run(["tmux", "pipe-pane", "-o", "-t", tmux.name, f"cat >> {path}"], check=True)
-
-
 def pane_title(tmux: Tmux) -> str:
-    return subprocess.run(
-        ["tmux", "display-message", "-p", "-t", tmux.name, "#{pane_title}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    return tmux.display("#{pane_title}")
 
 
 def assert_nothing_raw(raw: Path, tmux: Tmux, title: str) -> None:
-    time.sleep(0.5)  # pipe-pane's cat catches up
+    # pipe-pane's cat is behind the screen: wait until it has the hostile text (escaped).
+    wait_until(lambda: raw.exists() and b"PWNED" in raw.read_bytes(), f"PWNED in {raw}")
     written = raw.read_bytes()
-    assert written, "pipe-pane recorded the output"
     for needle in RAW:
         assert needle not in written, f"{needle!r} was written to the terminal raw"
     assert pane_title(tmux) == title, "the window title was not changed"
 
 
 def test_names_and_command_lines_are_shown_escaped(
-    wide: Tmux, tmp_path: Path, hostile: tuple[subprocess.Popen[bytes], str]
+    wide: Tmux, tmp_path: Path, hostile: tuple[Target, str]
 ) -> None:
     proc, marker = hostile
     raw = tmp_path / "raw.bin"
-    start(wide)
-    record(wide, raw)
+    wide.start(sized_command(wide))
+    wide.pipe_to(raw)
     wide.wait_for(lambda s: "PID USER" in s)
     title = pane_title(wide)
-    time.sleep(1.0)
-    wide.keys("/")
-    wide.wait_for(lambda s: "filter: name" in s)
-    wide.keys("-l", marker)
+    open_filter(wide)
+    wide.type(marker)
     wide.keys("Enter")
-    screen = wide.wait_for(lambda s: "1 shown" in s)
     # The table: the command line, each control character as \xNN.
-    assert marker + r" \x1b]0;PWNED\x07 \x1b[2J bell\x07 cr\x0dend" in screen
+    wide.wait_for(
+        lambda s: "1 shown" in s and marker + r" \x1b]0;PWNED\x07 \x1b[2J bell\x07 cr\x0dend" in s
+    )
     wide.keys("i")  # the detail pane: the name (comm) and the command line
     screen = wide.wait_for(lambda s: "command" in s and "cwd" in s)
     assert rf"{proc.pid} hx\x1b[2J\x07\x0dz" in screen
     assert r"\x1b]0;PWNED\x07" in screen
     wide.keys("F8")  # renice: the notification names the process
-    screen = wide.wait_for(lambda s: "nice 1" in s)
-    assert r"hx\x1b[2J\x07\x0dz) nice 1" in screen
+    wide.wait_for(lambda s: r"hx\x1b[2J\x07\x0dz) nice 1" in s)
     assert_nothing_raw(raw, wide, title)
     wide.keys("F10")
 
 
 def test_function_names_in_the_flame_are_shown_escaped(
-    wide: Tmux, tmp_path: Path, hostile: tuple[subprocess.Popen[bytes], str]
+    wide: Tmux, tmp_path: Path, hostile: tuple[Target, str]
 ) -> None:
     proc, _ = hostile
     raw = tmp_path / "raw.bin"
-    start(wide, "--pid", str(proc.pid))
-    record(wide, raw)
+    wide.start(sized_command(wide, "--pid", str(proc.pid)))
+    wide.pipe_to(raw)
     title = pane_title(wide)
     try:
         # py-spy's raw format splits frames on ';', so the OSC's ';' cuts the name in two.
         screen = wide.wait_for(lambda s: "top functions" in s and r"PWNED\x07\x1b[2J" in s, 30)
         assert r"perftop_e2e_hot\x1b]0" in screen
-        time.sleep(2.0)  # a few more redraws of the flame
-        screen = wide.screen()
-        assert screen.splitlines()[0].startswith(" LIVE "), "nothing erased the screen"
+        first = samples(screen)
+        # A few more redraws of the flame, each with the hostile names in it.
+        screen = wide.wait_for(lambda s: samples(s) > first + 100, what="more samples")
+        assert head(screen).startswith(" LIVE "), "nothing erased the screen"
         assert "flame" in screen.splitlines()[1]
         assert_nothing_raw(raw, wide, title)
     finally:

@@ -15,23 +15,26 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_faults import (
-    EXITED,
+from tests.e2e.harness import (
+    Tmux,
+    exited,
     export_and_wait,
     flat,
-    grows,
+    head,
     no_traceback,
+    open_filter,
+    perftop_argv,
     perftop_pid,
+    samples,
     shell_command,
 )
-from tests.e2e.test_tmux import TARGET, Tmux, pyspy_of, wait_gone
+from tests.e2e.targets import Target, pyspy_of, start_target, wait_gone
 
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
@@ -55,51 +58,44 @@ def _nobody_can_run_perftop() -> str:
 
 
 _WHY_NOT = _nobody_can_run_perftop() if shutil.which("tmux") else "tmux is not installed"
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(_WHY_NOT), reason=_WHY_NOT)]
+pytestmark = [pytest.mark.skipif(bool(_WHY_NOT), reason=_WHY_NOT)]
 PREFIX = " ".join([*AS_NOBODY, "--reset-env"]) + " "
 
 
-@pytest.fixture
-def tmux() -> Iterator[Tmux]:
-    session = Tmux()
-    yield session
-    session.kill()
+def grows(tmux: Tmux, than: int, timeout: float = 30.0) -> int:
+    screen = tmux.wait_for(lambda s: samples(s) > than and " LIVE " in head(s), timeout)
+    return samples(screen)
 
 
 @pytest.fixture
-def root_target(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def root_target(tmp_path: Path) -> Iterator[tuple[Target, str]]:
     """A root-owned Python process with a marker in its command line."""
     marker = f"root_target_{uuid.uuid4().hex[:8]}"
-    proc = subprocess.Popen([sys.executable, "-c", TARGET, marker], cwd=tmp_path)
+    proc = start_target(tmp_path, args=[marker])
     yield proc, marker
-    proc.kill()
-    proc.wait()
+    proc.end()
 
 
 @pytest.fixture
-def nobody_target() -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+def nobody_target() -> Iterator[tuple[Target, Path]]:
     """A Python process of nobody's, and its directory: root's, 0755, so not writable by
     nobody (tmp_path is root's and 0700: nobody cannot even look into it)."""
     public = Path(tempfile.mkdtemp(prefix="perftop-e2e-"))
     try:
         public.chmod(0o755)
-        (public / "t.py").write_text(TARGET)
-        (public / "t.py").chmod(0o644)
-        # A short command line: the profile's head line keeps room for the sample count.
-        proc = subprocess.Popen([*AS_NOBODY, sys.executable, "t.py"], cwd=public)
+        proc = start_target(public, name="t.py", prefix=AS_NOBODY)
         yield proc, public
-        proc.kill()
-        proc.wait()
+        proc.end()
     finally:
         shutil.rmtree(public)
 
 
 def test_cli_attach_to_another_users_process_says_what_is_needed(
-    root_target: tuple[subprocess.Popen[bytes], str],
+    root_target: tuple[Target, str],
 ) -> None:
     proc, _ = root_target
     done = subprocess.run(
-        [*AS_NOBODY, sys.executable, "-m", "perftop", "--pid", str(proc.pid)],
+        [*AS_NOBODY, *perftop_argv("--pid", str(proc.pid))],
         capture_output=True,
         text=True,
         check=False,
@@ -114,17 +110,15 @@ def test_cli_attach_to_another_users_process_says_what_is_needed(
 
 
 def test_other_users_processes_are_shown_and_attaching_explains(
-    tmux: Tmux, tmp_path: Path, root_target: tuple[subprocess.Popen[bytes], str]
+    tmux: Tmux, tmp_path: Path, root_target: tuple[Target, str]
 ) -> None:
     proc, marker = root_target
     tmux.start(shell_command(tmp_path, prefix=PREFIX))
     tmux.wait_for(lambda s: "PID USER" in s)
     status = Path(f"/proc/{perftop_pid(tmux)}/status").read_text()
     assert re.search(r"^Uid:\t65534\t65534", status, re.MULTILINE), "perftop runs as nobody"
-    time.sleep(1.0)  # the first frame can precede the key bindings on a loaded machine
-    tmux.keys("/")
-    tmux.wait_for(lambda s: "filter: name" in s)
-    tmux.keys("-l", marker)
+    open_filter(tmux)
+    tmux.type(marker)
     tmux.keys("Enter")
     # Keys typed before the Enter is handled still go to the filter box: wait for the table's
     # keys to be back in the footer (the box has let go of the focus).
@@ -153,12 +147,12 @@ def test_other_users_processes_are_shown_and_attaching_explains(
     tmux.keys("q")
     tmux.wait_for(lambda s: "PID USER" in s)
     tmux.keys("F10")
-    tmux.wait_for(lambda s: EXITED in s)
+    assert exited(tmux) == 0
     no_traceback(tmux)
 
 
 def test_own_process_is_profiled_and_an_unwritable_export_says_why(
-    tmux: Tmux, tmp_path: Path, nobody_target: tuple[subprocess.Popen[bytes], Path]
+    tmux: Tmux, tmp_path: Path, nobody_target: tuple[Target, Path]
 ) -> None:
     proc, public = nobody_target
     tmux.start(shell_command(tmp_path, "--pid", str(proc.pid), cwd=public, prefix=PREFIX))
@@ -168,13 +162,13 @@ def test_own_process_is_profiled_and_an_unwritable_export_says_why(
     assert [p.name for p in public.iterdir()] == ["t.py"], "nothing half-written"
     grows(tmux, count)  # still sampling
     tmux.keys("F10")
-    tmux.wait_for(lambda s: EXITED in s)
+    assert exited(tmux) == 0
     wait_gone(proc.pid)
     no_traceback(tmux)
 
 
 def test_export_to_a_directory_that_cannot_be_searched_says_why(
-    tmux: Tmux, tmp_path: Path, nobody_target: tuple[subprocess.Popen[bytes], Path]
+    tmux: Tmux, tmp_path: Path, nobody_target: tuple[Target, Path]
 ) -> None:
     proc, _ = nobody_target
     tmux.start(shell_command(tmp_path, "--pid", str(proc.pid), prefix=PREFIX))  # 0700, root's

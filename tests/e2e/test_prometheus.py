@@ -10,7 +10,6 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
 import textwrap
 import time
 import urllib.parse
@@ -21,8 +20,9 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.harness import log_tail, perftop_argv
+
 pytestmark = [
-    pytest.mark.e2e,
     pytest.mark.skipif(
         shutil.which("prometheus") is None,
         reason="Debian's prometheus is not installed (scripts/test.sh installs it)",
@@ -49,28 +49,21 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def perftop_port() -> Iterator[int]:
+def perftop_port(tmp_path: Path) -> Iterator[int]:
     port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "perftop",
-            "serve",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--top",
-            str(TOP_N),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log = tmp_path / "perftop-serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            perftop_argv("serve", "--listen", f"127.0.0.1:{port}", "--top", str(TOP_N)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        _wait_for(lambda: _get(f"http://127.0.0.1:{port}/metrics"), "perftop serve", proc)
+        _wait_for(lambda: _get(f"http://127.0.0.1:{port}/metrics"), "perftop serve", proc, log)
         yield port
     finally:
         _stop(proc)
-        assert proc.returncode == 0, proc.stdout.read() if proc.stdout else ""
+        assert proc.returncode == 0, log.read_text(errors="replace")
 
 
 @pytest.fixture
@@ -90,19 +83,21 @@ def prometheus(tmp_path: Path, perftop_port: int) -> Iterator[str]:
             """
         )
     )
-    proc = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = tmp_path / "prometheus.log"  # a file, not a pipe: nobody reads a pipe until the end
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(lambda: _get(f"{base}/-/ready"), "prometheus", proc)
+        _wait_for(lambda: _get(f"{base}/-/ready"), "prometheus", proc, log)
         yield base
     finally:
         _stop(proc)
@@ -113,17 +108,21 @@ def _get(url: str) -> str:
         return str(response.read().decode())
 
 
-def _wait_for(probe: Any, what: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait_for(
+    probe: Any, what: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            pytest.fail(f"{what} exited with {proc.returncode}")
+            pytest.fail(f"{what} exited with {proc.returncode}; its output:\n{log_tail(log)}")
         try:
             probe()
             return
         except OSError:
             if time.monotonic() > deadline:
-                pytest.fail(f"{what} did not answer within {timeout} s")
+                pytest.fail(
+                    f"{what} did not answer within {timeout} s; its output:\n{log_tail(log)}"
+                )
             time.sleep(0.2)
 
 

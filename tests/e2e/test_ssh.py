@@ -14,7 +14,6 @@ import shlex
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,8 +22,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.e2e.test_faults import until_sized
-from tests.e2e.test_tmux import TARGET, Tmux, pyspy_of, wait_gone
+from tests.e2e.harness import Tmux, perftop_argv, until_sized, wait_until
+from tests.e2e.targets import pyspy_of, start_target, wait_gone
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +39,7 @@ def _why_not() -> str:
     return ""
 
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(_why_not()), reason=_why_not())]
+pytestmark = [pytest.mark.skipif(bool(_why_not()), reason=_why_not())]
 
 
 @dataclass
@@ -147,15 +146,12 @@ def small() -> Iterator[Tmux]:
 
 
 def remote_perftop(*args: str) -> str:
-    argv = [sys.executable, "-m", "perftop", *args]
+    argv = perftop_argv(*args)
     return f"cd {shlex.quote(str(REPO))} && exec " + " ".join(shlex.quote(a) for a in argv)
 
 
-def wait_no_perftop(sshd: Sshd, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while sshd.perftops() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not sshd.perftops(), "perftop ended with its SSH session"
+def wait_no_perftop(sshd: Sshd, timeout: float = 15.0) -> None:
+    wait_until(lambda: not sshd.perftops(), "perftop to end with its SSH session", timeout)
 
 
 @pytest.mark.parametrize("term", ["xterm", "linux"])
@@ -166,7 +162,6 @@ def test_dashboard_over_ssh_at_80x24(sshd: Sshd, small: Tmux, term: str) -> None
     assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
     (perftop,) = sshd.perftops()
     assert perftop.environ().get("TERM") == term, "the session's TERM reached perftop"
-    time.sleep(1.0)
     small.wait_for(lambda s: "tasks" in s)  # the status line: a tick went through
     assert "Traceback" not in small.screen()
     small.keys("q")
@@ -176,8 +171,7 @@ def test_dashboard_over_ssh_at_80x24(sshd: Sshd, small: Tmux, term: str) -> None
 def test_a_dropped_ssh_session_ends_perftop_and_pyspy(
     sshd: Sshd, small: Tmux, tmp_path: Path
 ) -> None:
-    (tmp_path / "t.py").write_text(TARGET)
-    target = subprocess.Popen([sys.executable, "t.py"], cwd=tmp_path)
+    target = start_target(tmp_path, name="t.py")
     try:
         small.start(sshd.command(remote_perftop("--pid", str(target.pid)), "xterm"))
         small.wait_for(lambda s: "LIVE" in s and "perftop_e2e" in s, 30)
@@ -189,5 +183,4 @@ def test_a_dropped_ssh_session_ends_perftop_and_pyspy(
         wait_no_perftop(sshd)
         assert target.poll() is None, "the target itself is left alone"
     finally:
-        target.kill()
-        target.wait()
+        target.end()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
 from textual.pilot import Pilot
@@ -20,19 +22,24 @@ def make_app(
 
 
 async def ticks(pilot: Pilot[None], n: int = 1) -> None:
-    """Run `n` sampling ticks to completion."""
+    """Run `n` sampling ticks to completion, then let the screen catch up.
+
+    Between ticks it yields to the event loop (the tick is delivered and shown as in the app)
+    but does not force a repaint, as `pilot.pause` would: the screen repaints at its own pace,
+    and once more at the end. A tick waited for is a condition, not a time: 20 s on a loaded
+    machine is far more than one needs.
+    """
     app = pilot.app
     assert isinstance(app, PerftopApp)
     for _ in range(n):
         before = len(app.history.timestamps())
         if before or app.dashboard.snapshot is not None:
             app.sample_now()
-        for _ in range(400):
-            await pilot.pause(0.005)
-            if len(app.history.timestamps()) > before:
-                break
-        else:
-            raise AssertionError("the sampler produced no tick")
+        deadline = time.monotonic() + 20
+        while len(app.history.timestamps()) <= before:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the sampler produced no tick after {before}")
+            await asyncio.sleep(0.002)
     await pilot.pause()
 
 
