@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import psutil
+import pytest
 
 from perftop.model.frames import Frame
 from perftop.model.profile import Profile
@@ -29,6 +30,8 @@ from perftop.system.fake import FakeProcessCollector, FakeSystemSampler
 from perftop.system.history import DEFAULT_CAPACITY, SystemHistory
 from perftop.system.processes import SortKey, ViewOptions, build_view
 from perftop.system.samples import ProcessSnapshot
+
+pytestmark = pytest.mark.slow  # minutes: out of the fast loop (pyproject.toml's markers)
 
 DAY = 86_400
 WARM_UP = 2 * DEFAULT_CAPACITY  # the history's rings are full, and have wrapped once

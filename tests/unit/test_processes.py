@@ -274,13 +274,8 @@ def test_io_of_a_process_that_ran_is_charged_to_the_last_tick(fake_proc: FakePro
 
 # --- the live collector ------------------------------------------------------------------
 
-SPIN_CHILD = (
-    "import sys, time\n"
-    "sys.stdin.readline()\n"
-    "end = time.monotonic() + 1.0\n"
-    "while time.monotonic() < end: pass\n"
-    "time.sleep(60)\n"
-)
+# Idle until told "go" on stdin, then busy until the test kills it.
+SPIN_CHILD = "import sys\nsys.stdin.readline()\nwhile True: pass\n"
 
 
 @pytest.fixture
@@ -293,6 +288,14 @@ def child() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     proc.wait()
     if proc.stdin:
         proc.stdin.close()
+
+
+BUSY_S = 0.3
+
+
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def wait_for_cmdline(pid: int, marker: str) -> None:
@@ -320,9 +323,16 @@ def test_collector_sees_a_child_and_its_cpu(
     assert proc.stdin is not None
     proc.stdin.write(b"go\n")
     proc.stdin.flush()
-    time.sleep(0.5)
+    started = time.monotonic()
+    collector.sample()  # CPU% is over the time from here to the next sample
+    baseline = cpu_seconds(proc.pid)  # at least what that sample read
+    deadline = started + 30
+    while cpu_seconds(proc.pid) < baseline + BUSY_S:  # busy for BUSY_S, however loaded
+        assert time.monotonic() < deadline, "the child never got the CPU"
+        time.sleep(0.01)
     busy = collector.sample().rows[proc.pid]
-    assert busy.cpu_percent > 20.0
+    # It used at least BUSY_S of CPU between the samples, which lie within `started`..now.
+    assert busy.cpu_percent >= 0.95 * 100 * BUSY_S / (time.monotonic() - started)
     proc.kill()
     proc.wait()
     assert proc.pid not in collector.sample().rows

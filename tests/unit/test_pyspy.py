@@ -396,7 +396,7 @@ def test_a_stopped_target_is_explained_whatever_py_spy_says() -> None:
         assert f"PID {sleeper.pid} is stopped" in error.message
         assert f"kill -CONT {sleeper.pid}" in error.message
         os.kill(sleeper.pid, signal.SIGCONT)
-        time.sleep(0.05)
+        wait_state(sleeper.pid, ("S", "R"))  # the continue is asynchronous too
         running = translate_error("Error: Failed to suspend process", 1, sleeper.pid)
         assert "stopped" not in running.message
     finally:

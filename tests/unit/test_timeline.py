@@ -76,6 +76,7 @@ def test_capacity_below_the_keyframe_interval_still_bounds() -> None:
         Timeline(capacity=0)
 
 
+@pytest.mark.slow  # thousands of ticks: out of the fast loop
 def test_a_day_of_churn_keeps_memory_and_identities_flat() -> None:
     """Memory after 25 capacities equals memory after 8: nothing grows with time."""
     timeline, source = Timeline(capacity=120, keyframe_every=20), Churn()
