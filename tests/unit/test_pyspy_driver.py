@@ -187,3 +187,45 @@ def test_turning_subprocesses_on_mid_session_lists_each_thread_once(
         backend.stop()
     # The target never imports threading, so py-spy knows its one thread by id alone.
     assert profile.threads() == [str(target.pid)]
+
+
+THREADED = textwrap.dedent(
+    f"""
+    import threading
+    def spin():
+        while True:
+            sum(range(1000))
+    threading.Thread(target=spin, name="perftop-spin").start()
+    def {HOT}():
+        while True:
+            sum(range(10**5))
+    print("ready", flush=True)
+    {HOT}()
+    """
+)
+
+
+@needs_pyspy
+def test_a_session_with_subprocesses_survives_its_hand_overs(tmp_path: Path) -> None:
+    # With --subprocesses, a py-spy that collides with the one it takes over from now and
+    # then says "No python processes found": about a target sampled a moment before, that
+    # passes, and must not end the session as "not a Python process".
+    script = tmp_path / "threaded.py"
+    script.write_text(THREADED)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    backend = PySpyBackend()
+    try:
+        backend.start(proc.pid, ProfilerOptions(batch_s=0.2, subprocesses=True))
+        delivered = 0
+        deadline = time.monotonic() + 60
+        while backend._seq < 12:  # py-spys started: 11 hand-overs or restarts
+            assert time.monotonic() < deadline, f"only {backend._seq} py-spys in 60 s"
+            batch = backend.next_batch(0.2)  # raised NotPython here, within a few
+            delivered += batch is not None
+        assert backend.running and delivered >= 2
+    finally:
+        backend.stop()
+        proc.kill()
+        proc.wait()
+    assert pyspy_children() == []

@@ -46,6 +46,7 @@ from perftop.model.profile import Profile
 from perftop.profiling.backend import (
     Batch,
     NoSuchProcess,
+    NotPython,
     ProfilerBackend,
     ProfilerError,
     ProfilerFailed,
@@ -89,8 +90,10 @@ def unforeseen(exc: Exception) -> ProfilerFailed:
     )
 
 
-class _Killed(ProfilerFailed):
-    """py-spy was killed by a signal before it attached: another may well attach."""
+class _Transient(ProfilerFailed):
+    """py-spy gave up before it attached for a reason that passes: killed by a signal, or
+    (with --subprocesses, colliding with the recording it takes over from) "no Python
+    processes found" about a target sampled as Python a moment before. Another may attach."""
 
 
 class PySpyBackend(ProfilerBackend):
@@ -120,6 +123,7 @@ class PySpyBackend(ProfilerBackend):
         self._drained = False
         self._live: set[Recording] = set()
         self._clock = CoverageClock()
+        self._sampled = False  # a py-spy has attached in this session: the target is Python
         self._losses = 0  # recordings lost since the last one that delivered
         self._loss = ""  # why the last one was lost
 
@@ -286,10 +290,14 @@ class PySpyBackend(ProfilerBackend):
                 self._discard(rec)  # py-spy exited before attaching: its stderr says why
                 code = rec.popen.returncode
                 if code is not None and code < 0 and not rec.errors_text.strip():
-                    raise _Killed(f"py-spy was killed (signal {-code})")  # said nothing
-                raise translate_error(
+                    raise _Transient(f"py-spy was killed (signal {-code})")  # said nothing
+                error = translate_error(
                     rec.errors_text, rec.popen.returncode, self._pid, name=process_name(self._pid)
                 )
+                if isinstance(error, NotPython) and self._sampled:
+                    raise _Transient(f"py-spy briefly found no Python in PID {self._pid}")
+                raise error
+        self._sampled = True
         rec.attached_at = time.monotonic()
         with self._lock:
             self._clock.attach(rec.attached_at)
@@ -453,7 +461,7 @@ class PySpyBackend(ProfilerBackend):
         try:
             following = self._launch()
             state = self._attach(following, self._patience(), abortable=True)
-        except ProfilerError:
+        except ProfilerError as exc:
             if self._target_stopped(traced=False):  # `rec` still holds it: T only
                 # A stopped target is let go of until it continues, not given up on.
                 if self._deliver(self._finish(rec)):
@@ -464,6 +472,8 @@ class PySpyBackend(ProfilerBackend):
                 self._wake.wait(0.2)  # `rec` keeps sampling meanwhile; try again shortly
                 return rec, failures + 1
             self._deliver(self._finish(rec))
+            if alive and isinstance(exc, _Transient):
+                return self._restart(), 0  # a fresh start, as after a lost recording
             if alive:
                 raise
             return None, 0
@@ -475,7 +485,12 @@ class PySpyBackend(ProfilerBackend):
             # ptrace), seconds on a loaded machine: deliver now and accept the gap rather
             # than stall the live view.
             self._deliver(batch)
-            if self._attach(following, _ATTACH_TIMEOUT_S) != "attached":
+            try:
+                state = self._attach(following, _ATTACH_TIMEOUT_S)
+            except _Transient as exc:
+                self._losses, self._loss = self._losses + 1, exc.message
+                return self._restart(), 0
+            if state != "attached":
                 self._discard(following)
                 raise ProfilerFailed(f"py-spy did not attach within {_ATTACH_TIMEOUT_S:g} s")
             return following, 0
@@ -516,7 +531,7 @@ class PySpyBackend(ProfilerBackend):
                 return None
             try:
                 return self._start_recording()
-            except _Killed as exc:  # its time is uncovered already; try another
+            except _Transient as exc:  # its time is uncovered already; try another
                 self._losses, self._loss = self._losses + 1, exc.message
             except TargetTraced:
                 if self._target_stopped():
