@@ -315,3 +315,92 @@ def test_replay_history_keeps_step_with_the_ticks_over_a_damaged_record(tmp_path
         assert cpu[13] == cpu[14] == ticks[13][0].cpu.total_percent, "the one before repeats"
         assert cpu[15] == ticks[15][0].cpu.total_percent
         assert history.timestamps().values() == [t[0].timestamp for t in ticks]
+
+
+@pytest.mark.parametrize("bad", ["1e300", "9e999", "-9e999", "-1", str(2**62)])
+@pytest.mark.parametrize("seq", [29, 20, 13])  # the last tick, a keyframe, a delta
+def test_a_tick_at_an_impossible_time_is_skipped(tmp_path: Path, bad: str, seq: int) -> None:
+    import time
+
+    from perftop.formats.recording import replay_history
+
+    path, ticks = tmp_path / "rec.perftop", _ticks(30)
+    _record(path, ticks, keyframe_every=10)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(f"UPDATE ticks SET ts = {bad} WHERE seq = ?", (seq,))
+    with RecordingReader(path) as reader:
+        kept = reader.timestamps()
+        assert ticks[seq][0].timestamp not in kept and len(kept) >= 20
+        assert all(EPOCH <= t <= EPOCH + 29 for t in kept)
+        assert reader.last is not None and time.localtime(reader.last)  # it crashed here
+        history, damaged = replay_history(reader)
+        assert damaged == 0 and len(history) == len(reader)
+        cursor = Cursor(reader)
+        cursor.jump_seconds(-5)
+        assert cursor.label().startswith("paused at")
+
+
+# -- the writer opens nothing it should not: no links, no other program's files -------------------
+
+
+def test_the_writer_does_not_follow_a_dangling_link(tmp_path: Path) -> None:
+    target, link = tmp_path / "elsewhere" / "created", tmp_path / "rec.perftop"
+    target.parent.mkdir()
+    link.symlink_to(target)
+    with pytest.raises(FormatError, match="symbolic link"):
+        RecordingWriter(link)
+    assert not target.exists() and link.is_symlink()  # as root, this made a file under /etc
+
+
+def test_the_writer_does_not_follow_a_link_to_a_recording(tmp_path: Path) -> None:
+    real, link = tmp_path / "real.perftop", tmp_path / "rec.perftop"
+    _record(real, _ticks(2))
+    before = real.read_bytes()
+    link.symlink_to(real)
+    with pytest.raises(FormatError, match="symbolic link"):
+        RecordingWriter(link)
+    assert real.read_bytes() == before
+
+
+def test_the_writer_refuses_an_empty_database_of_another_program(tmp_path: Path) -> None:
+    other = tmp_path / "app.db"
+    with contextlib.closing(sqlite3.connect(other)) as db, db:
+        db.execute("PRAGMA application_id = 1234")
+        db.execute("PRAGMA user_version = 7")
+    assert other.stat().st_size > 0
+    before = other.read_bytes()
+    with pytest.raises(FormatError, match="not a perftop recording"):
+        RecordingWriter(other)
+    assert other.read_bytes() == before and not Path(f"{other}-wal").exists()
+
+
+def test_the_writer_refuses_an_empty_file_it_did_not_create(tmp_path: Path) -> None:
+    empty = tmp_path / "rec.perftop"
+    empty.touch(mode=0o644)
+    with pytest.raises(FormatError, match="not a perftop recording"):
+        RecordingWriter(empty)
+    assert empty.read_bytes() == b""
+
+
+def test_the_writer_leaves_no_file_when_creating_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(self: RecordingWriter, created: bool) -> tuple[int, int]:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(RecordingWriter, "_open", full)
+    path = tmp_path / "rec.perftop"
+    with pytest.raises(OSError, match="disk is full"):
+        RecordingWriter(path)
+    assert list(tmp_path.iterdir()) == []  # was a 0-byte file
+
+
+def test_a_new_recording_is_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0)
+    try:
+        _record(tmp_path / "rec.perftop", _ticks(2))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "rec.perftop").stat().st_mode) == 0o600

@@ -65,6 +65,9 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 _WAL_CHECKPOINT_PAGES = 256  # ~1 MiB of -wal before it is folded into the file
 _TAIL_CHECKS = 240  # how many trailing records the reader may find damaged and skip
+# A tick's time must be one the clock and the calendar can show: 1e300 or inf opened and
+# then crashed the replay. From the epoch to the last second datetime can represent.
+_MAX_TIMESTAMP = 253402300799.0  # 9999-12-31 23:59:59 UTC
 
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -96,6 +99,11 @@ def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def _sane_time(ts: float) -> bool:
+    # Also false for NaN; an int beyond a float's range compares without overflowing.
+    return 0.0 <= ts <= _MAX_TIMESTAMP
+
+
 def _check_file(path: str) -> None:
     """OSError for a file that is missing or a directory; FormatError for an empty one.
 
@@ -121,8 +129,57 @@ def _check_meta(db: sqlite3.Connection, path: str) -> None:
         raise FormatError(path, f"recording version {meta.get('version')!r:.20} is not supported")
 
 
+_NOT_OURS = "exists and is not a perftop recording; remove it or record to another name"
+
+
+def _identity(path: str) -> tuple[int, int]:
+    st = os.lstat(path)
+    return (-1, -1) if stat.S_ISLNK(st.st_mode) else (st.st_dev, st.st_ino)
+
+
+def _claim(path: str) -> tuple[tuple[int, int], bool]:
+    """(device and inode of the file to record to, whether it was created here).
+
+    A new file is created exclusively, owner-only (command lines can carry secrets; SQLite
+    gives -wal and -shm the same mode) and never through a symbolic link: as root, following
+    a dangling one created a file under /etc. An existing one must be a regular, non-empty
+    file; `_open` then checks it is a recording. Only stat, never open an existing file:
+    closing a descriptor drops every POSIX lock this process holds on it, SQLite's too.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(path, flags, 0o600)  # FileExistsError if another process got there
+        try:
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        return (st.st_dev, st.st_ino), True
+    if stat.S_ISLNK(st.st_mode):
+        raise FormatError(path, "is a symbolic link; record to the file itself")
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+    if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+        raise FormatError(path, _NOT_OURS)
+    return (st.st_dev, st.st_ino), False
+
+
+def _unclaim(path: str, created: bool) -> None:
+    """Remove what opening a file created here left, when it failed."""
+    if not created:
+        return
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        with contextlib.suppress(OSError):
+            if not os.path.islink(name):
+                os.unlink(name)
+
+
 class RecordingWriter:
     """Appends ticks to a recording; creates it (mode 0600) or continues an existing one.
+
+    Never through a symbolic link, and never into a file that is not already a recording
+    (an empty file, another program's database, empty or not): FormatError, file untouched.
 
     `max_bytes` (None: unbounded) and `max_age_s` (None: no age limit) drop whole keyframe
     groups from the front when a new group starts. `append` encodes (0.2-1.7 ms with ~480
@@ -146,41 +203,50 @@ class RecordingWriter:
             raise ValueError("max_age_s must be positive")
         self.path = os.fspath(path)
         self.max_bytes, self.max_age_s = max_bytes, max_age_s
-        # Owner only: command lines can carry secrets. SQLite gives -wal/-shm the same mode.
-        # An existing file is left unopened (see _check_file).
-        if not os.path.lexists(self.path):
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._lock = threading.Lock()
+        identity, created = _claim(self.path)
         try:
-            # A second writer on the same file waits this long for the lock, then fails.
+            # mode=rw never creates: a link swapped in after _claim makes no file anywhere.
+            # A second writer on the same file waits `timeout` for the lock, then fails.
+            uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=rw"
             self._db = sqlite3.connect(
-                self.path, timeout=0.5, isolation_level=None, check_same_thread=False
+                uri, uri=True, timeout=0.5, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as e:
+            _unclaim(self.path, created)
             raise OSError(f"{self.path}: {e}") from None
         self._db.text_factory = _lenient_text
         try:
-            self._seq, first_identity = self._open()
+            if _identity(self.path) != identity:
+                raise OSError(f"{self.path}: replaced while being opened")
+            self._seq, first_identity = self._open(created)
         except sqlite3.OperationalError as e:  # locked, read-only, I/O: not the file's fault
             self._db.close()
+            _unclaim(self.path, created)  # a full disk leaves no empty file behind
             raise OSError(f"{self.path}: {e}") from None
         except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
             self._db.close()
+            _unclaim(self.path, created)
             raise FormatError(self.path, f"not a perftop recording ({e})") from None
         except BaseException:
             self._db.close()
+            _unclaim(self.path, created)
             raise
         self._keyframe_every = keyframe_every
         self._encoder = codec.TickEncoder(keyframe_every, first_identity)
         self._group = -1
 
-    def _open(self) -> tuple[int, int]:
+    def _open(self, created: bool) -> tuple[int, int]:
         db = self._db
         # Look before switching to WAL, which would rewrite the header of someone else's file.
         tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if tables:
             _check_meta(db, self.path)
+        elif not created:  # an empty database of another program is not ours to take over
+            raise FormatError(self.path, _NOT_OURS)
+        for suffix in ("-wal", "-shm", "-journal"):
+            if os.path.islink(self.path + suffix):  # SQLite would follow it
+                raise FormatError(self.path + suffix, "is a symbolic link; remove it")
         if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
             raise OSError(f"{self.path}: cannot use a write-ahead log here")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -329,6 +395,8 @@ class RecordingReader:
                 raise FormatError(self.path, f"damaged tick index near record {len(seqs)}")
             if type(ts) not in (float, int):
                 raise FormatError(self.path, f"damaged tick index at record {seq}")
+            if not _sane_time(ts):
+                continue  # a time no clock shows: damaged, skipped like a lost record
             if grp != seq and grp not in seqs:
                 continue  # its keyframe is gone: undecodable, as if never written
             seqs.add(seq)
@@ -406,18 +474,24 @@ class RecordingReader:
     def sample_at(self, index: int) -> SystemSample:
         index = self._index(index)
         try:
-            return codec.tick_system(self._data(index))
+            sample = codec.tick_system(self._data(index))
         except ValueError as e:
             raise FormatError(self.path, f"damaged record {self._seqs[index]}: {e}") from None
+        if not _sane_time(sample.timestamp):
+            raise FormatError(self.path, f"damaged record {self._seqs[index]}: its time")
+        return sample
 
     def processes_at(self, index: int) -> ProcessSnapshot:
         index = self._index(index)
         key = self._groups[bisect_right(self._groups, index) - 1]
         try:
             base = None if key == index else self._keyframe(key)
-            return codec.tick_processes(self._data(index), base, self._identities)
+            snapshot = codec.tick_processes(self._data(index), base, self._identities)
         except ValueError as e:
             raise FormatError(self.path, f"damaged record {self._seqs[index]}: {e}") from None
+        if not _sane_time(snapshot.timestamp):
+            raise FormatError(self.path, f"damaged record {self._seqs[index]}: its time")
+        return snapshot
 
     def _keyframe(self, index: int) -> codec.Columns:
         cols = self._keyframes.get(index)
