@@ -5,8 +5,9 @@ snapshot into rows with the pure `build_view`; reading /proc happens in the app'
 Given a saved snapshot instead, it shows that moment read-only: the same panels and table,
 fed once, with every action that would touch a live process explaining why it does not.
 
-Given the app's timeline (`ticks`), it can pause and rewind (`rewind.RewindableScreen`);
-what it does to the selected process is `process_actions.ProcessActionsScreen`.
+It is composed of two parts with their own modules: pausing and rewinding through the app's
+timeline or a recording (`rewind.Rewind`), and acting on the selected process
+(`process_actions.ProcessActions`). The screen keeps the bindings; its actions hand over.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from perftop.system.history import SystemHistory
@@ -33,15 +35,12 @@ from perftop.system.processes import (
     filter_text_matches,
 )
 from perftop.system.samples import ProcessSnapshot, SystemSample
-from perftop.system.timeline import TickSource
+from perftop.system.timeline import Cursor, TickSource
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.dialogs import SortMenu
-from perftop.ui.screens.process_actions import (
-    LIVE_ACTIONS,
-    ProcessActionsScreen,
-    snapshot_marker,
-)
+from perftop.ui.screens.process_actions import LIVE_ACTIONS, ProcessActions, snapshot_marker
+from perftop.ui.screens.rewind import Rewind
 from perftop.ui.widgets.footer import FittingFooter
 from perftop.ui.widgets.meters import (
     CpuPanel,
@@ -55,7 +54,10 @@ from perftop.ui.widgets.process_detail import ProcessDetailPane
 from perftop.ui.widgets.process_table import ProcessTable
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from perftop.formats.snapshot import Snapshot
+    from perftop.system.source import SystemSource
 
 
 _NICE = Binding.Group("Nice -/+")
@@ -70,7 +72,7 @@ class FilterBox(Input):
     BINDINGS = [Binding("enter", "screen.filter_done", "Apply", show=False, priority=True)]
 
 
-class DashboardScreen(ProcessActionsScreen):
+class DashboardScreen(Screen[None]):
     class ProfileRequested(Message):
         """The user asked to look inside a process; the app attaches the profiler."""
 
@@ -123,7 +125,17 @@ class DashboardScreen(ProcessActionsScreen):
         replay: str | None = None,
         play_every: float = 1.0,
     ) -> None:
-        super().__init__(ticks=ticks, replay=replay, play_every=play_every)
+        super().__init__()
+        self.rewind = Rewind(
+            self,
+            history,
+            draw=self._draw,
+            status=self._update_status,
+            ticks=ticks,
+            replay=replay,
+            play_every=play_every,
+        )
+        self.acts = ProcessActions(self, self.rewind, saved)
         self.history = history
         self.options = options or ViewOptions()
         self.saved = saved
@@ -171,9 +183,69 @@ class DashboardScreen(ProcessActionsScreen):
         self.query_one("#moment-banner").display = False
         if self.saved is not None:
             self.show(self.saved.sample, self.saved.processes)
-        if self.replay is not None and self.cursor is not None and self.ticks:
-            self.cursor.jump_to(self.ticks.timestamp(0))  # a replay starts at its beginning
-            self._show_moment()
+        rewind = self.rewind
+        if rewind.replay is not None and rewind.cursor is not None and rewind.ticks:
+            rewind.cursor.jump_to(rewind.ticks.timestamp(0))  # a replay starts at its beginning
+            rewind.show_moment()
+
+    # --- the parts, as the app and the bindings see them -------------------------------------
+
+    @property
+    def cursor(self) -> Cursor | None:
+        return self.rewind.cursor
+
+    @property
+    def paused(self) -> bool:
+        return self.rewind.paused
+
+    @property
+    def replay(self) -> str | None:
+        return self.rewind.replay
+
+    @property
+    def play_every(self) -> float:
+        return self.rewind.play_every
+
+    @play_every.setter
+    def play_every(self, seconds: float) -> None:
+        self.rewind.play_every = seconds
+
+    @property
+    def machine(self) -> Callable[[], SystemSource] | None:
+        return self.acts.machine
+
+    @machine.setter
+    def machine(self, source: Callable[[], SystemSource] | None) -> None:
+        self.acts.machine = source
+
+    def action_toggle_pause(self) -> None:
+        self.rewind.toggle_pause()
+
+    def action_step(self, n: int) -> None:
+        self.rewind.step(n)
+
+    def action_jump(self, seconds: float) -> None:
+        self.rewind.jump(seconds)
+
+    def action_goto_time(self) -> None:
+        self.rewind.goto_time()
+
+    @on(Panel.MomentClicked)
+    def _graph_clicked(self, event: Panel.MomentClicked) -> None:
+        self.rewind.graph_clicked(event.behind)
+
+    def action_kill(self) -> None:
+        self.acts.kill()
+
+    def action_renice(self, delta: int) -> None:
+        self.acts.renice(delta)
+
+    def action_toggle_detail(self) -> None:
+        self.acts.toggle_detail()
+
+    def refresh_detail(self) -> None:
+        """Called each tick by the app: the detail pane follows the live process."""
+        self.acts.refresh_detail()
 
     def _marker_text(self, saved: Snapshot) -> str:
         text = f" {snapshot_marker(saved)} · read-only"
@@ -186,10 +258,10 @@ class DashboardScreen(ProcessActionsScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "saved_profile":
             return self.saved is not None and self.saved.profile is not None
-        if action in self.MOMENT_ACTIONS:
+        if action in Rewind.MOMENT_ACTIONS:
             return self.cursor is not None
         if action in LIVE_ACTIONS:
-            return not self.read_only  # a saved moment has no process to act on
+            return not self.acts.read_only  # a saved moment has no process to act on
         return True
 
     def on_resize(self) -> None:
@@ -213,7 +285,7 @@ class DashboardScreen(ProcessActionsScreen):
         """The newest data: each live tick, or a saved snapshot's once. While paused, the
         moment looked at stays on screen and only the graphs move on (and their cursor)."""
         if sample is not None:
-            self._live = (sample, snapshot)
+            self.rewind.live = (sample, snapshot)
         if self.paused:
             if self.sample is not None:
                 self._draw(self.sample, None)
@@ -242,7 +314,7 @@ class DashboardScreen(ProcessActionsScreen):
             temps.styles.height = min(len(sample.temps), 6) + 2
         if snapshot is not None:
             self._rebuild_view()
-        self._update_banner()
+        self.rewind.update_banner()
 
     def view_changed(self) -> None:
         """The app changed the view options (F2): show the table with them now."""
@@ -300,7 +372,7 @@ class DashboardScreen(ProcessActionsScreen):
     @on(ProcessTable.Highlighted)
     def _highlighted(self, _event: ProcessTable.Highlighted) -> None:
         if self.query_one("#detail").display:
-            self._load_detail()
+            self.acts.load_detail()
 
     def action_help(self) -> None:
         from perftop.ui.screens.help import HelpScreen
@@ -396,13 +468,13 @@ class DashboardScreen(ProcessActionsScreen):
         box.display = False
         self.query_one(ProcessTable).focus()
 
-    # --- acting on a process: see ProcessActionsScreen for the rest ------------------------
+    # --- acting on a process: see ProcessActions for the rest -------------------------------
 
     def action_profile(self) -> None:
         current = self.query_one(ProcessTable).current
         if current is None:
             return
-        if self._gone_since(current.row):
+        if self.acts.gone_since(current.row):
             return
         title = printable(display_command(current.row))
         self.post_message(self.ProfileRequested(current.row.pid, title))

@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
 
 from perftop.system.errors import ProcessError
 from perftop.system.samples import ProcessRow
 from perftop.ui.fmt import printable
 from perftop.ui.screens.dialogs import Confirm, SignalMenu
-from perftop.ui.screens.rewind import RewindableScreen
+from perftop.ui.screens.rewind import Rewind
 from perftop.ui.widgets.process_detail import ProcessDetailPane
 from perftop.ui.widgets.process_table import ProcessTable
 
@@ -40,23 +41,30 @@ def snapshot_marker(snapshot: Snapshot) -> str:
 LIVE_ACTIONS = frozenset({"kill", "renice", "profile", "toggle_detail"})
 
 
-class ProcessActionsScreen(RewindableScreen):
-    """Needs a ProcessTable and a `#detail` ProcessDetailPane in the screen, and `saved`."""
+class ProcessActions:
+    """A part the dashboard is composed of: what it does to the selected process. Needs a
+    ProcessTable and a `#detail` ProcessDetailPane in `screen`."""
 
-    saved: Snapshot | None  # a snapshot shown read-only; None when live
-    # The source the table's data comes from, set by the app: where effects go.
-    machine: Callable[[], SystemSource] | None = None
+    def __init__(self, screen: Screen[None], rewind: Rewind, saved: Snapshot | None) -> None:
+        self.screen = screen
+        self.rewind = rewind
+        self.saved = saved  # a snapshot shown read-only; None when live
+        # The source the table's data comes from, set by the app: where effects go.
+        self.machine: Callable[[], SystemSource] | None = None
 
     @property
     def read_only(self) -> bool:
-        return self.saved is not None or self.replay is not None or self.machine is None
+        return self.saved is not None or self.rewind.replay is not None or self.machine is None
+
+    def notify(self, message: str, *, severity: SeverityLevel = "information") -> None:
+        self.screen.notify(message, severity=severity)
 
     def _source(self) -> SystemSource:
         assert self.machine is not None  # the actions are not offered without one
         return self.machine()
 
-    def action_kill(self) -> None:
-        current = self.query_one(ProcessTable).current
+    def kill(self) -> None:
+        current = self.screen.query_one(ProcessTable).current
         if current is None:
             return
         row = current.row
@@ -75,14 +83,14 @@ class ProcessActionsScreen(RewindableScreen):
             if sig is None:
                 return
             question = f"Send {signal.Signals(sig).name} to {row.pid} ({printable(row.name)})?"
-            self.app.push_screen(Confirm(question), lambda ok: confirmed(sig, ok))
+            self.screen.app.push_screen(Confirm(question), lambda ok: confirmed(sig, ok))
 
-        self.app.push_screen(SignalMenu(row.pid, printable(row.name)), chosen)
+        self.screen.app.push_screen(SignalMenu(row.pid, printable(row.name)), chosen)
 
-    def _gone_since(self, row: ProcessRow) -> bool:
+    def gone_since(self, row: ProcessRow) -> bool:
         """Paused, a row may name a process that has exited since, or whose PID another
         process now has: say so (True) rather than act on the wrong one."""
-        if not self.paused:
+        if not self.rewind.paused:
             return False
         try:
             started = self._source().start_time(row.pid)
@@ -96,11 +104,11 @@ class ProcessActionsScreen(RewindableScreen):
             return True
         return False
 
-    def action_renice(self, delta: int) -> None:
-        current = self.query_one(ProcessTable).current
+    def renice(self, delta: int) -> None:
+        current = self.screen.query_one(ProcessTable).current
         if current is None:
             return
-        if self._gone_since(current.row):
+        if self.gone_since(current.row):
             return
         try:
             nice = self._source().renice(current.row.pid, delta)
@@ -110,36 +118,42 @@ class ProcessActionsScreen(RewindableScreen):
             current.row.nice = nice
             self.notify(f"{current.row.pid} ({printable(current.row.name)}) nice {nice}")
 
-    def action_toggle_detail(self) -> None:
-        pane = self.query_one("#detail", ProcessDetailPane)
+    def toggle_detail(self) -> None:
+        pane = self.screen.query_one("#detail", ProcessDetailPane)
         pane.display = not pane.display
         if pane.display:
-            self._load_detail()
+            self.load_detail()
 
-    def _load_detail(self) -> None:
-        pid = self.query_one(ProcessTable).current_pid
+    def load_detail(self) -> None:
+        pid = self.screen.query_one(ProcessTable).current_pid
         if pid is None:
             self._show_detail_message("no process selected")
         else:
             self._read_detail(pid)
 
-    @work(thread=True, exclusive=True, group="detail")
     def _read_detail(self, pid: int) -> None:
         """Off the UI thread: open files and connections can take tens of milliseconds."""
-        try:
-            detail = self._source().read_detail(pid)
-        except ProcessError as exc:
-            self.app.call_from_thread(self._show_detail_message, exc.message)
-        else:
-            self.app.call_from_thread(self._show_detail, detail)
+        source, app = self._source(), self.screen.app
+
+        def read() -> None:
+            try:
+                detail = source.read_detail(pid)
+            except ProcessError as exc:
+                app.call_from_thread(self._show_detail_message, exc.message)
+            else:
+                app.call_from_thread(self._show_detail, detail)
+
+        self.screen.run_worker(
+            read, thread=True, exclusive=True, group="detail", description=f"detail {pid}"
+        )
 
     def _show_detail(self, detail: ProcessDetail) -> None:
-        self.query_one("#detail", ProcessDetailPane).show_detail(detail)
+        self.screen.query_one("#detail", ProcessDetailPane).show_detail(detail)
 
     def _show_detail_message(self, message: str) -> None:
-        self.query_one("#detail", ProcessDetailPane).show_message(message)
+        self.screen.query_one("#detail", ProcessDetailPane).show_message(message)
 
     def refresh_detail(self) -> None:
         """Called each tick by the app: the detail pane follows the live process."""
-        if self.query_one("#detail").display:
-            self._load_detail()
+        if self.screen.query_one("#detail").display:
+            self.load_detail()

@@ -3,16 +3,17 @@
 Given every tick kept (the app's Timeline, or a recording), a `Cursor` says which one is
 looked at; the screen draws that tick, sorted and filtered as set, while the graphs go on and
 mark it. Replaying a recording (`replay`) is the same, read-only, with space playing the
-ticks in order instead of returning to live. The dashboard is the one screen built on this;
-it says how to draw a tick (`_draw`) and its status line (`_update_status`).
+ticks in order instead of returning to live. `Rewind` is a part the dashboard is composed of:
+the screen keeps the bindings and says how to draw a tick (`draw`) and its status line
+(`status`); this owns where it looks and how it moves.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from textual import on
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -21,7 +22,6 @@ from perftop.system.history import SystemHistory
 from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.system.timeline import Cursor, TickSource, parse_moment
 from perftop.ui.screens.dialogs import GoToTime
-from perftop.ui.widgets.meters import Panel
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -37,56 +37,62 @@ def _span(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
-class RewindableScreen(Screen[None]):
-    """Pause, step, jump, go to a time, click a graph; play a recording. Needs a `#moment-banner`
-    Static in the screen, and the subclass's `history`, `_draw` and `_update_status`."""
+class Rewind:
+    """Pause, step, jump, go to a time, click a graph; play a recording. Needs a
+    `#moment-banner` Static in `screen`."""
 
     MOMENT_ACTIONS = frozenset({"toggle_pause", "step", "jump", "goto_time"})
-    history: SystemHistory
 
-    def __init__(self, *, ticks: TickSource | None, replay: str | None, play_every: float) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        screen: Screen[None],
+        history: SystemHistory,
+        *,
+        draw: Callable[[SystemSample, ProcessSnapshot | None], None],
+        status: Callable[[], None],
+        ticks: TickSource | None,
+        replay: str | None,
+        play_every: float,
+    ) -> None:
+        self.screen = screen
+        self.history = history
+        self._draw = draw
+        self._update_status = status
         # Every tick kept (the app's Timeline, or a recording), and where the screen looks.
         self.ticks = ticks
         self.cursor = Cursor(ticks) if ticks is not None else None
         self.replay = replay  # "recording of HOST": replayed read-only; None when live
         self.play_every = play_every  # seconds between ticks when a replay plays
         self._playing: Timer | None = None
-        self._live: tuple[SystemSample, ProcessSnapshot] | None = None  # the newest tick
-
-    def _draw(self, sample: SystemSample | None, snapshot: ProcessSnapshot | None) -> None:
-        raise NotImplementedError
-
-    def _update_status(self) -> None:
-        raise NotImplementedError
+        self.live: tuple[SystemSample, ProcessSnapshot] | None = None  # the newest tick
 
     @property
     def paused(self) -> bool:
         return self.cursor is not None and not self.cursor.is_live
 
-    def _show_moment(self) -> None:
+    def show_moment(self) -> None:
         """Show the tick under the cursor, or the newest when live."""
         cursor, ticks = self.cursor, self.ticks
         if cursor is None or ticks is None:
             return
         index = cursor.index
         if index is None:
-            if self._live is not None:
-                self._draw(*self._live)
-            self._update_banner()
+            if self.live is not None:
+                self._draw(*self.live)
+            self.update_banner()
             return
         try:
             sample, snapshot = ticks.sample_at(index), ticks.processes_at(index)
         except FormatError as exc:  # a damaged record in a recording: say so, stay put
-            self.notify(str(exc), severity="error")
+            self.screen.notify(str(exc), severity="error")
             return
         self._draw(sample, snapshot)
 
-    def _update_banner(self) -> None:
+    def update_banner(self) -> None:
         cursor, ticks = self.cursor, self.ticks
         if cursor is None or ticks is None:
             return
-        banner = self.query_one("#moment-banner", Static)
+        banner = self.screen.query_one("#moment-banner", Static)
         index = cursor.index
         if index is None or not len(ticks):
             if banner.display:
@@ -104,10 +110,10 @@ class RewindableScreen(Screen[None]):
         banner.display = True
 
     def _moved(self) -> None:
-        self._show_moment()
+        self.show_moment()
         self._update_status()
 
-    def action_toggle_pause(self) -> None:
+    def toggle_pause(self) -> None:
         cursor = self.cursor
         if cursor is None:
             return
@@ -119,22 +125,22 @@ class RewindableScreen(Screen[None]):
             cursor.live()
         self._moved()
 
-    def action_step(self, n: int) -> None:
+    def step(self, n: int) -> None:
         if self.cursor is not None:
             self._stop_playing()
             self.cursor.step(n)
             self._moved()
 
-    def action_jump(self, seconds: float) -> None:
+    def jump(self, seconds: float) -> None:
         if self.cursor is not None:
             self._stop_playing()
             self.cursor.jump_seconds(seconds)
             self._moved()
 
-    def action_goto_time(self) -> None:
+    def goto_time(self) -> None:
         ticks = self.ticks
         if ticks is None or not len(ticks):
-            self.notify("nothing recorded yet")
+            self.screen.notify("nothing recorded yet")
             return
 
         def clock(i: int) -> str:
@@ -146,23 +152,22 @@ class RewindableScreen(Screen[None]):
             try:
                 when = parse_moment(text, ticks.timestamp(len(ticks) - 1))
             except ValueError as exc:
-                self.notify(str(exc), severity="error")
+                self.screen.notify(str(exc), severity="error")
                 return
             if when < ticks.timestamp(0):
-                self.notify(f"the history kept starts at {clock(0)}: going there")
+                self.screen.notify(f"the history kept starts at {clock(0)}: going there")
             self._stop_playing()
             self.cursor.jump_to(when)
             self._moved()
 
-        self.app.push_screen(GoToTime(f"{clock(0)} to {clock(len(ticks) - 1)}"), chosen)
+        self.screen.app.push_screen(GoToTime(f"{clock(0)} to {clock(len(ticks) - 1)}"), chosen)
 
-    @on(Panel.MomentClicked)
-    def _graph_clicked(self, event: Panel.MomentClicked) -> None:
+    def graph_clicked(self, behind: int) -> None:
         """A click on a graph: go to that sample's moment (graphs and ticks keep step)."""
         if self.cursor is None:
             return
-        stamps = self.history.timestamps().last(event.behind + 1)
-        if len(stamps) == event.behind + 1:
+        stamps = self.history.timestamps().last(behind + 1)
+        if len(stamps) == behind + 1:
             self._stop_playing()
             self.cursor.jump_to(stamps[0])
             self._moved()
@@ -176,7 +181,7 @@ class RewindableScreen(Screen[None]):
             return
         if cursor.index == len(ticks) - 1:  # at the end: play again from the start
             cursor.jump_to(ticks.timestamp(0))
-        self._playing = self.set_interval(self.play_every, self._play_step)
+        self._playing = self.screen.set_interval(self.play_every, self._play_step)
 
     def _play_step(self) -> None:
         cursor, ticks = self.cursor, self.ticks
@@ -190,4 +195,4 @@ class RewindableScreen(Screen[None]):
         if self._playing is not None:
             self._playing.stop()
             self._playing = None
-            self._update_banner()
+            self.update_banner()
