@@ -41,20 +41,25 @@ TARGET = textwrap.dedent(
     """
 )
 # Holds argv[1] under ptrace until its stdin closes; with argv[2] == "stop", stopped too.
+# The tracer is a thread of its own, as py-spy's sampler is: /proc names that thread.
 TRACER = textwrap.dedent(
     """
-    import ctypes, sys, time
+    import ctypes, os, sys, threading, time
     libc = ctypes.CDLL(None, use_errno=True)
     libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
     pid = int(sys.argv[1])
-    deadline = time.monotonic() + 10
-    while libc.ptrace(0x4206, pid, None, None) != 0:  # PTRACE_SEIZE
-        if time.monotonic() > deadline:  # another tracer may hold it for a moment
-            sys.exit(f"cannot seize: errno {ctypes.get_errno()}")
-        time.sleep(0.001)
-    if sys.argv[2] == "stop":
-        libc.ptrace(0x4207, pid, None, None)  # PTRACE_INTERRUPT: stopped, state t
-    print("held", flush=True)
+    def trace():
+        deadline = time.monotonic() + 10
+        while libc.ptrace(0x4206, pid, None, None) != 0:  # PTRACE_SEIZE
+            if time.monotonic() > deadline:  # another tracer may hold it for a moment
+                print(f"cannot seize: errno {ctypes.get_errno()}", flush=True)
+                os._exit(1)
+            time.sleep(0.001)
+        if sys.argv[2] == "stop":
+            libc.ptrace(0x4207, pid, None, None)  # PTRACE_INTERRUPT: stopped, state t
+        print("held", flush=True)
+        threading.Event().wait()  # the tracing thread must live on, or the target is let go
+    threading.Thread(target=trace, daemon=True).start()
     sys.stdin.read()
     """
 )

@@ -113,9 +113,16 @@ def _refused_with_capability(pid: int, facts: PtraceFacts) -> str:
 
 
 def tracer_of(pid: int) -> int:
-    """The PID tracing `pid` now (`TracerPid` in /proc/PID/status); 0 for none or unknown."""
+    """The process tracing `pid` now; 0 for none or unknown.
+
+    `TracerPid` in /proc/PID/status names the tracing *thread* (py-spy samples from a thread
+    of its own), so it is mapped to that thread's process, the PID perftop started.
+    """
     value = _status_field(str(pid), "TracerPid")
-    return int(value) if value and value.isdigit() else 0
+    if not value or not value.isdigit() or value == "0":
+        return 0
+    tgid = _status_field(value, "Tgid")  # /proc/TID/ exists for every thread, unlisted
+    return int(tgid) if tgid and tgid.isdigit() else int(value)
 
 
 def tracer_is_ours(tracer: int) -> bool:

@@ -472,8 +472,9 @@ class PySpyBackend(ProfilerBackend):
                 self._wake.wait(0.2)  # `rec` keeps sampling meanwhile; try again shortly
                 return rec, failures + 1
             self._deliver(self._finish(rec))
-            if alive and isinstance(exc, _Transient):
-                return self._restart(), 0  # a fresh start, as after a lost recording
+            if alive and isinstance(exc, _Transient | TargetTraced):
+                # Both can be `rec` itself in the way: a fresh start, as after a loss.
+                return self._restart(), 0
             if alive:
                 raise
             return None, 0
@@ -487,7 +488,7 @@ class PySpyBackend(ProfilerBackend):
             self._deliver(batch)
             try:
                 state = self._attach(following, _ATTACH_TIMEOUT_S)
-            except _Transient as exc:
+            except (_Transient, TargetTraced) as exc:
                 self._losses, self._loss = self._losses + 1, exc.message
                 return self._restart(), 0
             if state != "attached":
