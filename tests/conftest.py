@@ -1,9 +1,11 @@
 """Shared test set-up: a fixed timezone so clock columns render the same everywhere, a config
 directory of the tests' own so a developer's ~/.config/perftop never changes a result, and the
-`slow` marker on every end-to-end test (so `pytest -m "not slow"` is the fast inner loop).
+fast inner loop, `pytest -m "not slow"`:
 
-Hypothesis runs under the `default` profile; `--hypothesis-profile=fast` (or
-PERFTOP_HYPOTHESIS=fast) caps the examples of the property tests that do not set their own.
+- every end-to-end test (tests/e2e: tmux, py-spy, Prometheus, sshd) is marked `slow` here;
+- with "not slow" in `-m` (and no `--hypothesis-profile` given) the property tests run under
+  the `fast` profile: at most FAST_EXAMPLES examples each, their own `@settings` included, and
+  their `@example`s always. The full run keeps every test's own count.
 """
 
 from __future__ import annotations
@@ -20,19 +22,36 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="perftop-tests-config-")
 
-settings.register_profile("fast", max_examples=20)
-settings.load_profile(os.environ.get("PERFTOP_HYPOTHESIS", "default"))
-
 E2E = Path(__file__).parent / "e2e"
+FAST_EXAMPLES = 50
+settings.register_profile("fast", max_examples=FAST_EXAMPLES)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    fast_loop = "not slow" in (config.option.markexpr or "")
+    if fast_loop and not config.getoption("--hypothesis-profile", None):
+        settings.load_profile("fast")
+
+
+def _cap_examples(item: pytest.Item) -> None:
+    """A test's own `@settings(max_examples=...)` wins over any profile: cap it by hand."""
+    test = getattr(item, "obj", None)
+    own = getattr(test, "_hypothesis_internal_use_settings", None)  # what @given runs with
+    if isinstance(own, settings) and own.max_examples > FAST_EXAMPLES:
+        test._hypothesis_internal_use_settings = settings(own, max_examples=FAST_EXAMPLES)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup hook reads the marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """tests/e2e runs the real perftop in tmux, with py-spy, Prometheus or sshd: all slow.
+    """tests/e2e runs the real perftop in tmux, with py-spy, Prometheus or sshd: all slow. In
+    the fast loop the property tests' examples are capped.
 
     Slow tests go first: a long test picked up last would leave the other worker idle."""
+    fast = settings.get_current_profile_name() == "fast"
     for item in items:
         if item.path.is_relative_to(E2E):
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.slow)
+        elif fast:
+            _cap_examples(item)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

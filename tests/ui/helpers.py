@@ -49,3 +49,16 @@ def table(pilot: Pilot[None]) -> ProcessTable:
 
 def pids(pilot: Pilot[None]) -> list[int]:
     return [v.row.pid for v in table(pilot).rows]
+
+
+async def until(
+    pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 20.0
+) -> None:
+    """Let the app run until `condition()` holds; fail after `timeout` s saying `what`.
+    For what comes at the app's own pace (a timer, a worker, a layout): a condition, not a
+    sleep, so a loaded machine is only slower, never wrong."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await pilot.pause(0.01)

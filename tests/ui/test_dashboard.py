@@ -22,7 +22,7 @@ from perftop.ui.widgets.process_table import (
     format_line,
     layout,
 )
-from tests.ui.helpers import make_app, pids, table, ticks
+from tests.ui.helpers import make_app, pids, table, ticks, until
 
 
 def assert_sorted_within_noise(descending: list[float]) -> None:
@@ -286,7 +286,7 @@ async def test_a_narrow_footer_keeps_quit_and_kill_and_grows_back() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await ticks(pilot, 2)
-        await pilot.pause(0.1)
+        await until(pilot, lambda: "f10" in footer_keys(pilot), "the footer laid out")
         narrow = footer_keys(pilot)
         assert {"f1", "f9", "f10", "^p"} <= set(narrow)
         assert "f3" not in narrow and "f2" not in narrow
@@ -294,8 +294,8 @@ async def test_a_narrow_footer_keeps_quit_and_kill_and_grows_back() -> None:
         shown = [w for w in footer.children if w.display]
         assert shown[-1].region.right <= 80 and shown[-2].region.right <= shown[-1].region.x
         await pilot.resize_terminal(170, 40)
-        await pilot.pause(0.1)
-        assert {"f2", "f3", "f7", "f8", "space", "f10"} <= set(footer_keys(pilot))
+        wide = {"f2", "f3", "f7", "f8", "space", "f10"}
+        await until(pilot, lambda: wide <= set(footer_keys(pilot)), "the footer grown back")
 
 
 async def test_keys_typed_right_after_enter_in_the_filter_reach_the_table() -> None:
@@ -308,7 +308,15 @@ async def test_keys_typed_right_after_enter_in_the_filter_reach_the_table() -> N
         await pilot.pause()
         for key, char in (("enter", "\r"), ("i", "i")):  # queued at once, not one by one
             app.post_message(events.Key(key, char))
-        await pilot.pause(0.2)
+        # The i handled: the detail pane open, or (the bug) an "i" typed into the filter.
+        await until(
+            pilot,
+            lambda: (
+                app.dashboard.query_one("#detail").display
+                or app.dashboard.options.filter_text != "python"
+            ),
+            "the i after Enter handled",
+        )
         assert app.dashboard.options.filter_text == "python"
         assert app.dashboard.query_one("#detail").display, "i opened the detail pane"
         assert isinstance(app.focused, ProcessTable)

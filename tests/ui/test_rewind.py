@@ -15,7 +15,7 @@ from perftop.system.source import FakeSource
 from perftop.ui.screens.dialogs import GoToTime
 from perftop.ui.start import RecordingFile
 from perftop.ui.widgets.meters import CpuPanel
-from tests.ui.helpers import make_app, table, ticks
+from tests.ui.helpers import make_app, table, ticks, until
 
 LEAKY = 2301  # the fake machine's app: its RSS grows a MiB every ten ticks
 
@@ -231,10 +231,14 @@ async def test_replaying_a_recording_steps_plays_and_refuses_to_act(tmp_path: Pa
 
         await pilot.press("space")  # play
         assert "playing" in banner_text(app)
-        await pilot.pause(0.5)
+
+        def index() -> int:
+            cursor = app.dashboard.cursor
+            return -1 if cursor is None or cursor.index is None else cursor.index
+
+        # Playing steps on a timer: wait for the steps rather than for a time.
+        await until(pilot, lambda: index() > 65, "the replay to play past tick 66")
         await pilot.press("space")  # pause
-        cursor = app.dashboard.cursor
-        assert cursor is not None and cursor.index is not None and cursor.index > 65
         assert "playing" not in banner_text(app)
 
         await pilot.press("k")

@@ -26,7 +26,7 @@ from tests.ui.files_helpers import (
     new_profile,
     offline_app,
 )
-from tests.ui.helpers import pids
+from tests.ui.helpers import pids, until
 
 
 @pytest.fixture
@@ -55,8 +55,7 @@ async def test_snapshot_shows_its_processes_and_says_it_is_a_snapshot(utc: None)
     made = NoSource.made
     app = offline_app(start=SnapshotFile(saved))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, DashboardScreen)
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the snapshot shown")
         expected = [v.row.pid for v in build_view(saved.processes, ViewOptions())]
         assert pids(pilot) == expected
         banner = text_of(pilot, "#snapshot-banner")
