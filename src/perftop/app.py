@@ -29,6 +29,7 @@ from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.system.source import SystemSource
 from perftop.system.timeline import Timeline
 from perftop.ui.fmt import printable
+from perftop.ui.guarded_app import GuardedApp
 from perftop.ui.keys import Remappable, remappable, with_ids
 from perftop.ui.screens.dashboard import DashboardScreen
 from perftop.ui.screens.help import screen_actions
@@ -92,7 +93,7 @@ class RecordingFailed(Message):
         self.problem = problem
 
 
-class PerftopApp(App[None]):
+class PerftopApp(GuardedApp):
     TITLE = "perftop"
     # Ctrl-C quits, as in htop and every other monitor (Textual's default only shows a hint).
     BINDINGS = with_ids(

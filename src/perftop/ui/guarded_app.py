@@ -1,0 +1,103 @@
+"""Guards around two crashes of Textual 8.2.8 (the newest 8.x) that random keys find.
+
+Both happen in a plain Textual app too; perftop's app derives from `GuardedApp` so that
+neither ends it with a traceback:
+
+- **PageDown/PageUp in the command palette right after results arrive** raised
+  `KeyError: 0` in `OptionList._move_page`: the list pages by its lines, and it works those
+  out only once it has a size, which it gets at the next layout. Ctrl+P and PageDown in one
+  read (a fast typist, a paste, a laggy SSH link) is enough. `GuardedCommandPalette` pages
+  once the list is laid out.
+- **A key queued behind the one that quits** (q then Ctrl+P, F10 then F6) opened a screen
+  while the app was ending. Textual mounts nothing once exiting, so the new screen had no
+  children and its own `on_mount` raised `NoMatches` ('CommandList', or a menu's
+  'OptionList'). `GuardedApp` drops input and opens no screen once an exit is under way:
+  whatever those keys meant, the user has already asked to leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from asyncio import Future
+from typing import Any, cast
+
+from rich.console import RenderableType
+from textual import events
+from textual.app import App
+from textual.command import CommandList, CommandPalette
+from textual.css.query import NoMatches
+from textual.driver import Driver
+from textual.widget import AwaitMount
+
+
+class GuardedCommandPalette(CommandPalette):
+    """Textual's command palette, paging only a list that has been laid out."""
+
+    def _action_command_list(self, action: str) -> None:
+        if action in ("page_up", "page_down"):
+            try:
+                commands = self.query_one(CommandList)
+            except NoMatches:  # the palette is closing: nothing to page
+                return
+            if commands.option_count and not commands.scrollable_content_region:
+                # New results since the last layout: page once the list has its size.
+                self.call_after_refresh(self._page_laid_out, action)
+                return
+        super()._action_command_list(action)
+
+    def _page_laid_out(self, action: str) -> None:
+        try:
+            commands = self.query_one(CommandList)
+        except NoMatches:
+            return
+        if commands.scrollable_content_region:
+            super()._action_command_list(action)
+
+
+class GuardedApp(App[None]):
+    """An App that ignores what is asked of it once it is ending, and pages the palette safely."""
+
+    _quitting = False
+
+    def exit(
+        self,
+        result: None = None,
+        return_code: int = 0,
+        message: RenderableType | None = None,
+    ) -> None:
+        self._quitting = True
+        super().exit(result, return_code, message)
+
+    async def on_event(self, event: events.Event) -> None:
+        if self._quitting and isinstance(event, events.InputEvent):
+            return  # queued behind the key that quit
+        await super().on_event(event)
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._quitting:
+            # A key handled after the one that quit (it was already on its way to a widget):
+            # the screen would be mounted empty, as nothing is mounted once exiting.
+            wait = kwargs.get("wait_for_dismiss", args[1] if len(args) > 1 else False)
+            if wait:
+                never: Future[None] = asyncio.get_running_loop().create_future()
+                return never  # the app ends before anyone could dismiss it
+            return AwaitMount(self.screen, [])
+        return super().push_screen(screen, *args, **kwargs)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's own driver, but perftop's version of the Linux one (perftop/terminal.py:
+        a stop from outside, and the terminal given back as it was found)."""
+        driver = super().get_driver_class()
+        try:
+            from textual.drivers.linux_driver import LinuxDriver
+        except ImportError:  # no termios: not a Unix terminal
+            return driver
+        if driver is not LinuxDriver:  # chosen through TEXTUAL_DRIVER: left alone
+            return driver
+        from perftop.terminal import PerftopDriver
+
+        return PerftopDriver
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(cast(App[object], self)):
+            self.push_screen(GuardedCommandPalette(id="--command-palette"))
