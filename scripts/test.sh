@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian machine and runs them:
 # Debian packages (tmux, prometheus and openssh for the end-to-end tests, python3-venv), a virtualenv with perftop and
-# its test extras, then pytest (which also runs ruff and mypy). Extra arguments go to pytest.
+# its test extras, then pytest on two workers (which also runs ruff and mypy, once each). Extra arguments go to
+# pytest: `scripts/test.sh -m "not slow"` is the fast loop (no tmux, py-spy, Prometheus or sshd; tests/conftest.py).
+# Work stealing: the tests vary from milliseconds to a minute, and an idle worker takes over queued ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +23,4 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-exec .venv/bin/python -m pytest -n 2 "$@"
+exec .venv/bin/python -m pytest -n 2 --dist worksteal "$@"
