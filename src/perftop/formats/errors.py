@@ -1,15 +1,8 @@
-"""The one error every reader raises for a file it cannot make sense of."""
+"""The one error every reader raises for a file it cannot make sense of (defined with the
+model, whose text form raises it too; re-exported here for the formats)."""
 
 from __future__ import annotations
 
+from perftop.model.errors import FormatError
 
-class FormatError(Exception):
-    """A profile file (or text) is not what its format says. The message is one line."""
-
-    def __init__(self, source: str, problem: str, line: int | None = None) -> None:
-        self.source = source
-        # One line whatever the input: the CLI prints it to stderr and the UI in a status line.
-        self.problem = " ".join(problem.split())
-        self.line = line
-        where = f"{source}:{line}" if line is not None else source
-        super().__init__(f"{where}: {self.problem}")
+__all__ = ["FormatError"]

@@ -41,7 +41,7 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from perftop import children
-from perftop.formats.errors import FormatError
+from perftop.model.errors import FormatError
 from perftop.model.profile import Profile
 from perftop.profiling.backend import (
     Batch,

@@ -35,7 +35,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from perftop import children
-from perftop.formats.folded import loads_folded
+from perftop.model.folded import loads_folded
 from perftop.model.frames import Frame
 from perftop.model.profile import Profile
 from perftop.profiling.backend import (
