@@ -9,6 +9,7 @@ well-formed inputs cut short, nested deep or with one value swapped for somethin
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import tempfile
@@ -31,11 +32,13 @@ from perftop.config import (
     Problem,
     loads_config,
 )
+from perftop.formats.snapshot import dumps_snapshot
 from perftop.model.frames import Frame
 from perftop.profiling.backend import ProfilerError, ThreadStack
 from perftop.profiling.pyspy_cli import parse_dump
 from perftop.system import procfs
 from perftop.system.processes import SortKey
+from tests.unit.test_snapshot_format import make_snapshot
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -272,3 +275,96 @@ def test_parse_dump_raises_only_profiler_error(text: str, with_locals: bool) -> 
         assert stack.name is None or isinstance(stack.name, str)
         assert all(isinstance(f, Frame) and isinstance(f.line, int) for f in stack.frames)
         assert len(stack.locals) == (len(stack.frames) if with_locals else 0)
+
+
+# --- read_any: a Profile, a Snapshot or one FormatError, whatever the file ----------------------
+
+DATA = Path(__file__).parent.parent / "data"
+PROFILE_FILES = sorted(
+    p
+    for p in DATA.rglob("*")
+    if p.is_file() and p.suffix in (".txt", ".json") and p.stat().st_size < 200_000
+)
+
+
+@functools.cache
+def _snapshot_bytes() -> bytes:
+    return dumps_snapshot(make_snapshot())
+
+
+@st.composite
+def mangled_files(draw: st.DrawFn) -> bytes:
+    """A real profile or snapshot, cut short, spliced with junk, or with a number swapped."""
+    source = draw(st.sampled_from([*PROFILE_FILES, None]))
+    data = source.read_bytes() if source is not None else _snapshot_bytes()
+    how = draw(st.sampled_from(["cut", "splice", "number", "as is"]))
+    at = draw(st.integers(0, len(data)))
+    if how == "cut":
+        return data[:at]
+    if how == "splice":
+        junk = draw(st.binary(max_size=16) | st.sampled_from([b"9" * 400, b" " * 5000, b";;"]))
+        return data[:at] + junk + data[at + draw(st.integers(0, 16)) :]
+    if how == "number":
+        number = draw(st.sampled_from([b"9" * 400, b"1e999", b"-1", b"5e-324", b"1" * 31]))
+        digit = next((i for i in range(at, len(data)) if data[i : i + 1].isdigit()), None)
+        if digit is not None:
+            return data[:digit] + number + data[digit + 1 :]
+    return data
+
+
+@FUZZ
+@given(mangled_files())
+def test_read_any_returns_a_profile_or_raises_format_error(data: bytes) -> None:
+    from perftop.formats.detect import read_any
+    from perftop.formats.errors import FormatError
+    from perftop.formats.snapshot import Snapshot
+    from perftop.model.profile import Profile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "fuzz.data")
+        path.write_bytes(data)
+        try:
+            got = read_any(path)
+        except FormatError as exc:
+            assert str(exc).startswith(str(path)) and "\n" not in str(exc)
+            return
+    assert isinstance(got, Profile | Snapshot)
+    if isinstance(got, Profile):
+        assert got.total_samples >= 0 and all(c >= 0 for _, c, _ in got.stacks())
+
+
+@pytest.mark.slow
+def test_readers_fuzzed_under_a_memory_limit(tmp_path: Path) -> None:
+    # Mangled inputs blown up (repeated) so that a reader whose memory grows faster than
+    # its input hits the limit: a test failure, not a machine swapping for minutes.
+    from tests.unit.bounded import run_bounded
+
+    files = [str(p) for p in PROFILE_FILES]
+    outcome = run_bounded(
+        f"""
+        import random, tempfile
+        from pathlib import Path
+        from perftop.formats.detect import read_any
+        from perftop.formats.errors import FormatError
+        bad = []
+        with tempfile.TemporaryDirectory(dir={str(tmp_path)!r}) as tmp:
+            for seed in range(150):
+                rng = random.Random(seed)
+                data = Path(rng.choice({files!r})).read_bytes()
+                at = rng.randrange(len(data) + 1)
+                data = data[:at] + rng.randbytes(rng.randrange(8)) + data[at:]
+                data = data * rng.choice([1, 1, 50, 400])
+                path = Path(tmp, "f.data")
+                path.write_bytes(data)
+                try:
+                    read_any(path)
+                except FormatError:
+                    pass
+                except BaseException as e:
+                    bad.append((seed, type(e).__name__, str(e)[:200]))
+        result = bad
+        """,
+        timeout_s=300,
+        memory_mb=1536,
+    )
+    assert outcome.error is None and outcome.result == []

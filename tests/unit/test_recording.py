@@ -404,3 +404,11 @@ def test_a_new_recording_is_owner_only_whatever_the_umask(tmp_path: Path) -> Non
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "rec.perftop").stat().st_mode) == 0o600
+
+
+def test_the_writer_refuses_a_link_where_sqlite_puts_its_log(tmp_path: Path) -> None:
+    path, target = tmp_path / "rec.perftop", tmp_path / "elsewhere"
+    Path(f"{path}-wal").symlink_to(target)
+    with pytest.raises(FormatError, match="symbolic link"):
+        RecordingWriter(path)
+    assert not target.exists() and not path.exists()  # and the new file is removed again

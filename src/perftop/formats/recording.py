@@ -50,6 +50,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
+from perftop.formats.claim import claim, identity, side_file_links, unclaim
 from perftop.formats.errors import FormatError
 from perftop.system import codec
 from perftop.system.history import SystemHistory
@@ -132,49 +133,6 @@ def _check_meta(db: sqlite3.Connection, path: str) -> None:
 _NOT_OURS = "exists and is not a perftop recording; remove it or record to another name"
 
 
-def _identity(path: str) -> tuple[int, int]:
-    st = os.lstat(path)
-    return (-1, -1) if stat.S_ISLNK(st.st_mode) else (st.st_dev, st.st_ino)
-
-
-def _claim(path: str) -> tuple[tuple[int, int], bool]:
-    """(device and inode of the file to record to, whether it was created here).
-
-    A new file is created exclusively, owner-only (command lines can carry secrets; SQLite
-    gives -wal and -shm the same mode) and never through a symbolic link: as root, following
-    a dangling one created a file under /etc. An existing one must be a regular, non-empty
-    file; `_open` then checks it is a recording. Only stat, never open an existing file:
-    closing a descriptor drops every POSIX lock this process holds on it, SQLite's too.
-    """
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(path, flags, 0o600)  # FileExistsError if another process got there
-        try:
-            st = os.fstat(fd)
-        finally:
-            os.close(fd)
-        return (st.st_dev, st.st_ino), True
-    if stat.S_ISLNK(st.st_mode):
-        raise FormatError(path, "is a symbolic link; record to the file itself")
-    if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(errno.EISDIR, "is a directory", path)
-    if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
-        raise FormatError(path, _NOT_OURS)
-    return (st.st_dev, st.st_ino), False
-
-
-def _unclaim(path: str, created: bool) -> None:
-    """Remove what opening a file created here left, when it failed."""
-    if not created:
-        return
-    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
-        with contextlib.suppress(OSError):
-            if not os.path.islink(name):
-                os.unlink(name)
-
-
 class RecordingWriter:
     """Appends ticks to a recording; creates it (mode 0600) or continues an existing one.
 
@@ -204,7 +162,7 @@ class RecordingWriter:
         self.path = os.fspath(path)
         self.max_bytes, self.max_age_s = max_bytes, max_age_s
         self._lock = threading.Lock()
-        identity, created = _claim(self.path)
+        ident, created = claim(self.path, _NOT_OURS)
         try:
             # mode=rw never creates: a link swapped in after _claim makes no file anywhere.
             # A second writer on the same file waits `timeout` for the lock, then fails.
@@ -213,24 +171,24 @@ class RecordingWriter:
                 uri, uri=True, timeout=0.5, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as e:
-            _unclaim(self.path, created)
+            unclaim(self.path, created)
             raise OSError(f"{self.path}: {e}") from None
         self._db.text_factory = _lenient_text
         try:
-            if _identity(self.path) != identity:
+            if identity(self.path) != ident:
                 raise OSError(f"{self.path}: replaced while being opened")
             self._seq, first_identity = self._open(created)
         except sqlite3.OperationalError as e:  # locked, read-only, I/O: not the file's fault
             self._db.close()
-            _unclaim(self.path, created)  # a full disk leaves no empty file behind
+            unclaim(self.path, created)  # a full disk leaves no empty file behind
             raise OSError(f"{self.path}: {e}") from None
         except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
             self._db.close()
-            _unclaim(self.path, created)
+            unclaim(self.path, created)
             raise FormatError(self.path, f"not a perftop recording ({e})") from None
         except BaseException:
             self._db.close()
-            _unclaim(self.path, created)
+            unclaim(self.path, created)
             raise
         self._keyframe_every = keyframe_every
         self._encoder = codec.TickEncoder(keyframe_every, first_identity)
@@ -244,9 +202,9 @@ class RecordingWriter:
             _check_meta(db, self.path)
         elif not created:  # an empty database of another program is not ours to take over
             raise FormatError(self.path, _NOT_OURS)
-        for suffix in ("-wal", "-shm", "-journal"):
-            if os.path.islink(self.path + suffix):  # SQLite would follow it
-                raise FormatError(self.path + suffix, "is a symbolic link; remove it")
+        links = side_file_links(self.path)
+        if links:
+            raise FormatError(links[0], "is a symbolic link, which SQLite would follow; remove it")
         if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
             raise OSError(f"{self.path}: cannot use a write-ahead log here")
         db.execute("PRAGMA synchronous=NORMAL")
