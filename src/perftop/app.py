@@ -27,12 +27,13 @@ from perftop.system.history import SystemHistory
 from perftop.system.processes import ViewOptions
 from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.system.source import SystemSource
-from perftop.system.timeline import Timeline
+from perftop.system.timeline import TickSource, Timeline
 from perftop.ui.fmt import printable
 from perftop.ui.guarded_app import GuardedApp
 from perftop.ui.keys import Remappable, remappable, with_ids
 from perftop.ui.screens.dashboard import DashboardScreen
 from perftop.ui.screens.help import screen_actions
+from perftop.ui.screens.process_actions import snapshot_marker
 from perftop.ui.start import (
     AppStart,
     DiffOfFiles,
@@ -44,7 +45,7 @@ from perftop.ui.start import (
 from perftop.ui.themes import THEMES
 
 if TYPE_CHECKING:
-    from perftop.formats.recording import RecordingReader, RecordingWriter
+    from perftop.formats.recording import RecordingWriter
     from perftop.formats.snapshot import Snapshot
     from perftop.ui.screens.profile import ProfileScreen
 
@@ -126,7 +127,7 @@ class PerftopApp(GuardedApp):
         self.history = saved.history if saved else SystemHistory(config.history_len)
         # Every tick, to rewind through: the live ones, or a recording's.
         self.timeline = Timeline(config.history_len)
-        replay = None
+        replay: str | None = None
         if recording is not None:
             from perftop.formats.recording import replay_history
 
@@ -141,13 +142,19 @@ class PerftopApp(GuardedApp):
         self._clock = clock
         self._next_tick = 0.0
         self._record_failing = False  # a write to the recording failed; said once per streak
+        ticks: TickSource | None = recording if recording is not None else self.timeline
+        if saved is not None:
+            # A snapshot with its window of ticks replays like a recording; without, it is
+            # a single moment and nothing rewinds.
+            ticks = saved.timeline if saved.timeline is not None and len(saved.timeline) else None
+            replay = snapshot_marker(saved) if ticks is not None else None
         self.dashboard = DashboardScreen(
             self.history,
             config.view,
             saved,
-            ticks=None if saved else (recording if recording is not None else self.timeline),
+            ticks=ticks,
             replay=replay,
-            play_every=_tick_spacing(recording) if recording is not None else config.delay_s,
+            play_every=_tick_spacing(ticks) if replay is not None and ticks else config.delay_s,
         )
         if not config.offline:  # effects go where the data comes from
             self.dashboard.machine = self.source
@@ -332,7 +339,7 @@ class PerftopApp(GuardedApp):
         Built on the UI thread, where the history and the profile change, from copies: the
         file is then written off the UI thread while sampling goes on.
         """
-        from perftop.formats.snapshot import Snapshot
+        from perftop.formats.snapshot import SNAPSHOT_TICKS, Snapshot
 
         shown = self._profile_screen()
         profile = shown.profile_for_export() if shown is not None else None
@@ -349,6 +356,7 @@ class PerftopApp(GuardedApp):
                 profile=profile or saved.profile,
                 profile_title=title if profile is not None else saved.profile_title,
                 redacted=saved.redacted,
+                timeline=saved.timeline,
             )
         dashboard = self.dashboard
         processes = dashboard.snapshot
@@ -368,6 +376,8 @@ class PerftopApp(GuardedApp):
             processes=processes,
             profile=profile,
             profile_title=title,
+            # Shares the timeline's compressed ticks: cheap here; encoded by the writer thread.
+            timeline=self.timeline.window(SNAPSHOT_TICKS, behind),
         )
 
     def action_save_snapshot(self) -> None:
@@ -456,7 +466,7 @@ class PerftopApp(GuardedApp):
             )
 
 
-def _tick_spacing(recording: RecordingReader) -> float:
+def _tick_spacing(recording: TickSource) -> float:
     """A replay plays at the pace it was recorded: the mean time between its ticks."""
     n = len(recording)
     if n < 2:

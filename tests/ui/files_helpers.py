@@ -12,6 +12,7 @@ from perftop.model.profile import Profile
 from perftop.system.fake import EPOCH, FakeProcessCollector, FakeSystemSampler
 from perftop.system.history import SystemHistory
 from perftop.system.source import SystemSource
+from perftop.system.timeline import Timeline
 
 HOST = "demo-host"  # the fake machine's own name
 CREATED = EPOCH + 3600 + 15 * 60 + 3  # 2026-01-01 01:15:03 UTC
@@ -24,16 +25,21 @@ IDLE = Frame("idle", "/srv/app/app.py", 40)
 CACHE = Frame("cache_lookup", "/srv/app/cache.py", 3)
 
 
-def fake_snapshot(n_ticks: int = 40, profile: Profile | None = None) -> Snapshot:
-    """`n_ticks` of the fake machine, as `perftop snapshot` would have saved them."""
+def fake_snapshot(
+    n_ticks: int = 40, profile: Profile | None = None, *, with_timeline: bool = False
+) -> Snapshot:
+    """`n_ticks` of the fake machine, as `perftop snapshot` would have saved them; with
+    `with_timeline`, every tick too (to rewind through), as snapshots are saved now."""
     system, processes = FakeSystemSampler(), FakeProcessCollector()
     history = SystemHistory(3600)
+    timeline = Timeline(3600)
     sample = None
     table = processes.sample()
     for _ in range(n_ticks):
         sample = system.sample()
         history.append(sample)
         table = processes.sample()
+        timeline.append(sample, table)
     return Snapshot(
         created=CREATED,
         hostname=HOST,
@@ -42,6 +48,7 @@ def fake_snapshot(n_ticks: int = 40, profile: Profile | None = None) -> Snapshot
         processes=table,
         profile=profile,
         profile_title="PID 4242 python3 app.py" if profile is not None else "",
+        timeline=timeline if with_timeline else None,
     )
 
 

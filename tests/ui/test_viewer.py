@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from rich.style import Style
 from textual.pilot import Pilot
 
-from perftop.app import PerftopApp
+from perftop.app import AppConfig, PerftopApp
 from perftop.system.processes import ViewOptions, build_view
+from perftop.system.source import FakeSource
 from perftop.ui.screens.dashboard import DashboardScreen
 from perftop.ui.screens.dialogs import SignalMenu
 from perftop.ui.screens.diff import DiffScreen
@@ -233,3 +235,44 @@ async def test_diff_search_and_quit() -> None:
         await pilot.press("q")
         await pilot.pause()
     assert not pilot.app.is_running
+
+
+async def test_a_snapshot_with_its_ticks_rewinds_like_a_recording(tmp_path: Path) -> None:
+    """Opened from its file, a snapshot starts on its moment and steps back to the spike."""
+    from perftop.formats.snapshot import read_snapshot, write_snapshot
+
+    path = tmp_path / "s.perftop"
+    write_snapshot(fake_snapshot(40, with_timeline=True), path)
+    saved = read_snapshot(path)
+    assert saved.timeline is not None and len(saved.timeline) == 40
+    app = offline_app(start=SnapshotFile(saved))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        cursor = app.dashboard.cursor
+        assert cursor is not None and cursor.index == 39, "opens on the moment saved"
+        assert "40/40" in text_of(pilot, "#moment-banner")
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await pilot.pause()
+        assert cursor.index == 37 and "38/40" in text_of(pilot, "#moment-banner")
+        rows = app.dashboard.snapshot
+        assert rows is not None and rows.timestamp == saved.timeline.processes_at(37).timestamp
+        offered = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+        assert "kill" not in offered, "still read-only"
+        await pilot.press("q")
+
+
+async def test_x_saves_the_window_of_ticks_up_to_the_moment(tmp_path: Path) -> None:
+    from perftop.formats.snapshot import read_snapshot
+    from tests.ui.helpers import ticks
+
+    app = PerftopApp(FakeSource, AppConfig(delay_s=3600, export_dir=tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 6)
+        await pilot.press("space", "left_square_bracket", "left_square_bracket")  # 2 back
+        kept = len(app.timeline)
+        await pilot.press("x")
+        await until(pilot, lambda: bool(list(tmp_path.glob("*.perftop"))), "the snapshot file")
+    (path,) = tmp_path.glob("*.perftop")  # renamed into place whole: complete once it exists
+    saved = read_snapshot(path)
+    assert saved.timeline is not None and len(saved.timeline) == kept - 2, "up to the moment"
+    assert saved.timeline.timestamp(-1) == saved.created

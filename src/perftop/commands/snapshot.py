@@ -70,7 +70,9 @@ def snapshot(
     Raises UsageError (nothing sampled) if `path` is refused. Returns the exit code."""
     from perftop.formats.errors import FormatError
     from perftop.formats.snapshot import Snapshot, write_snapshot
+    from perftop.formats.snapshot import SNAPSHOT_TICKS
     from perftop.system.history import SystemHistory
+    from perftop.system.timeline import Timeline
 
     out = out or sys.stdout
     err = err or sys.stderr
@@ -80,6 +82,7 @@ def snapshot(
 
         source = LiveSource()
     history = SystemHistory()
+    timeline = Timeline(SNAPSHOT_TICKS)  # every tick, so `perftop view` can step through them
     ticks = max(1, round(duration_s / tick_s))
     enabled = sys.stderr.isatty() if progress is None else progress
     started = time.monotonic()
@@ -91,6 +94,7 @@ def snapshot(
             for taken in _ticks(ticks, tick_s, started, stop.event):
                 sample, processes = source.sample_system(), source.sample_processes()
                 history.append(sample)
+                timeline.append(sample, processes)
                 bar.update(taken * tick_s, f"{len(processes.rows)} processes")
         elapsed = time.monotonic() - started
         if stop.requested:
@@ -101,6 +105,7 @@ def snapshot(
             history=history,
             sample=sample,
             processes=processes,
+            timeline=timeline,
         )
         try:
             write_snapshot(snap, path, redact=redact)

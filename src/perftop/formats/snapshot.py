@@ -4,7 +4,10 @@ versioned file that `perftop view` reopens (gzip-compressed JSON, suffix `.perft
 Layout (version 1): `{"format": "perftop-snapshot", "version": 1, "created", "hostname",
 "redacted", "history": SystemHistory.to_dict(), "sample": SystemSample | null, "processes":
 {"timestamp", "core_count", "rows": [ProcessRow, ...]}, "profile": speedscope document |
-null, "profile_title", "profile_metadata", "profile_ended", "profile_end_reason"}`. Samples
+null, "profile_title", "profile_metadata", "profile_ended", "profile_end_reason", "timeline":
+Timeline.to_plain() | absent}`. The timeline holds every tick of the last minutes (at most
+`SNAPSHOT_TICKS`, delta-encoded as in a recording), so `perftop view` can step back through
+them as through a recording; snapshots without one still open, as a single moment. Samples
 and rows are their dataclass fields by name; a missing field with a default takes it, unknown
 keys are ignored, so later versions can add fields without breaking this reader.
 
@@ -35,6 +38,7 @@ from perftop.formats.speedscope import dumps_speedscope, speedscope_from_json
 from perftop.model.profile import Profile
 from perftop.system.history import SystemHistory
 from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
+from perftop.system.timeline import Timeline
 
 __all__ = [
     "MAX_DECOMPRESSED_BYTES",
@@ -57,6 +61,10 @@ MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 4 * 1024 * 1024  # decompressed at a time, between checks of size and cost
 _MASK = "***"
+# Ticks a snapshot carries to rewind through: ten minutes at the default refresh. A reader
+# takes up to an hour's (a snapshot written with a faster refresh or by a later version).
+SNAPSHOT_TICKS = 600
+MAX_READ_TICKS = 3600
 _PROFILE_COMMAND_KEYS = ("command", "title")
 
 
@@ -70,6 +78,8 @@ class Snapshot:
     profile: Profile | None = None
     profile_title: str = ""
     redacted: bool = False
+    # Every tick of the window before the moment (the moment last), to rewind through.
+    timeline: Timeline | None = None
 
 
 def redact_command(cmdline: str) -> str:
@@ -135,6 +145,12 @@ def dumps_snapshot(snapshot: Snapshot, *, redact: bool = False) -> bytes:
         "profile_ended": profile.ended if profile is not None else False,
         "profile_end_reason": profile.end_reason if profile is not None else "",
     }
+    if snapshot.timeline is not None and len(snapshot.timeline):
+        plain = snapshot.timeline.to_plain()
+        if redact:  # identities are [id, pid, ppid, name, user, start time, command line]
+            for identity in plain["identities"]:
+                identity[6] = redact_command(identity[6])
+        doc["timeline"] = plain
     text = json.dumps(doc, separators=(",", ":"), allow_nan=False)
     # mtime=0: the same snapshot gives the same bytes.
     return gzip.compress(text.encode("utf-8", "replace"), compresslevel=6, mtime=0)
@@ -239,6 +255,12 @@ def snapshot_from_json(doc: object, source: str) -> Snapshot:
         reason = _decode(str, doc.get("profile_end_reason", ""), "profile_end_reason")
     except ValueError as e:
         raise FormatError(source, str(e)) from None
+    raw_timeline = doc.get("timeline")
+    if raw_timeline is not None:
+        try:
+            snapshot.timeline = Timeline.from_plain(raw_timeline, MAX_READ_TICKS)
+        except (ValueError, TypeError, IndexError) as e:  # a damaged tick, whatever its shape
+            raise FormatError(source, str(e)) from None
     raw_profile = doc.get("profile")
     if raw_profile is not None:
         if not isinstance(raw_profile, dict):

@@ -185,7 +185,10 @@ class DashboardScreen(Screen[None]):
             self.show(self.saved.sample, self.saved.processes)
         rewind = self.rewind
         if rewind.replay is not None and rewind.cursor is not None and rewind.ticks:
-            rewind.cursor.jump_to(rewind.ticks.timestamp(0))  # a replay starts at its beginning
+            if self.saved is not None:
+                rewind.cursor.pause()  # a snapshot opens on its moment, the newest tick
+            else:
+                rewind.cursor.jump_to(rewind.ticks.timestamp(0))  # a recording: its beginning
             rewind.show_moment()
 
     # --- the parts, as the app and the bindings see them -------------------------------------
