@@ -33,7 +33,6 @@ from perftop.ui.guarded_app import GuardedApp
 from perftop.ui.keys import Remappable, remappable, with_ids
 from perftop.ui.screens.dashboard import DashboardScreen
 from perftop.ui.screens.help import screen_actions
-from perftop.ui.screens.process_actions import snapshot_marker
 from perftop.ui.start import (
     AppStart,
     DiffOfFiles,
@@ -147,7 +146,8 @@ class PerftopApp(GuardedApp):
             # A snapshot with its window of ticks replays like a recording; without, it is
             # a single moment and nothing rewinds.
             ticks = saved.timeline if saved.timeline is not None and len(saved.timeline) else None
-            replay = snapshot_marker(saved) if ticks is not None else None
+            # The snapshot banner above names the host and time; this one says what moves.
+            replay = "ticks saved with it" if ticks is not None else None
         self.dashboard = DashboardScreen(
             self.history,
             config.view,
