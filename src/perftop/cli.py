@@ -108,7 +108,7 @@ def _snapshot_command(mode: TakeSnapshot) -> int:
 
 
 def _serve_command(mode: Serve) -> int:
-    from perftop import serve
+    from perftop.commands import serve
 
     try:
         return serve.serve(serve.parse_listen(mode.listen), mode.top)

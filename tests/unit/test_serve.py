@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from perftop.serve import (
+from perftop.commands.serve import (
     PerftopCollector,
     ServeError,
     make_registry,

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 from prometheus_client.registry import CollectorRegistry
 
-from perftop.serve import Listen, PerftopCollector, make_registry, start_server
+from perftop.commands.serve import Listen, PerftopCollector, make_registry, start_server
 from perftop.system.source import FakeSource
 
 

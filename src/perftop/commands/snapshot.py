@@ -69,8 +69,7 @@ def snapshot(
     perftop snapshot to `path`. A signal ends the sampling early; the ticks so far are kept.
     Raises UsageError (nothing sampled) if `path` is refused. Returns the exit code."""
     from perftop.formats.errors import FormatError
-    from perftop.formats.snapshot import Snapshot, write_snapshot
-    from perftop.formats.snapshot import SNAPSHOT_TICKS
+    from perftop.formats.snapshot import SNAPSHOT_TICKS, Snapshot, write_snapshot
     from perftop.system.history import SystemHistory
     from perftop.system.timeline import Timeline
 

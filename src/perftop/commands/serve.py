@@ -9,13 +9,12 @@ series per metric however many processes the machine runs.
 
 Sampling happens at scrape time (no background loop costs CPU between scrapes): rates and
 process CPU% then cover the interval since the previous scrape, as Prometheus expects.
-The HTTP server is `perftop.serve_http`'s, bounded in threads and connections, with timeouts.
+The HTTP server is `commands/serve_http.py`'s, bounded in threads and connections, with timeouts.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +25,8 @@ import psutil  # type: ignore[import-untyped, unused-ignore]
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from perftop.serve_http import BoundedWSGIServer, start_wsgi
+from perftop.commands.common import StopSignals
+from perftop.commands.serve_http import BoundedWSGIServer, start_wsgi
 from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
 
 if TYPE_CHECKING:
@@ -286,7 +286,7 @@ def start_server(
     listen: Listen, registry: CollectorRegistry, **limits: Any
 ) -> tuple[BoundedWSGIServer, threading.Thread]:
     """Serve `registry` on `listen` from a daemon thread: a few workers, idle and slow
-    clients timed out (see `perftop.serve_http`; `limits` override its bounds)."""
+    clients timed out (see `perftop.commands.serve_http`; `limits` override its bounds)."""
     from prometheus_client import make_wsgi_app
 
     return start_wsgi(listen.host, listen.port, make_wsgi_app(registry), **limits)
@@ -301,14 +301,13 @@ def serve(listen: Listen, top_n: int, *, announce: Callable[[str], None] = print
         server, thread = start_server(listen, registry)
     except OSError as exc:
         raise ServeError(f"cannot listen on {listen.host}:{listen.port}: {exc.strerror}") from None
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, lambda *_: stop.set())
     where = "" if listen.loopback else " (reachable from other machines)"
     announce(f"perftop: serving Prometheus metrics on {listen.url}{where}")
     try:
-        while not stop.wait(3600):
-            pass
+        # The headless commands' one signal handling: SIGINT, SIGTERM, SIGHUP end it cleanly.
+        with StopSignals() as stop:
+            while not stop.event.wait(3600):
+                pass
     finally:
         server.shutdown()
         server.server_close()
