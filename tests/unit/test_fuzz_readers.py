@@ -302,10 +302,12 @@ def mangled_files(draw: st.DrawFn) -> bytes:
     if how == "cut":
         return data[:at]
     if how == "splice":
-        junk = draw(st.binary(max_size=16) | st.sampled_from([b"9" * 400, b" " * 5000, b";;"]))
+        # Long runs of digits or spaces are left to the bounded test below: a reader gone
+        # exponential on them would hang this process.
+        junk = draw(st.binary(max_size=16) | st.sampled_from([b";;", b"\xff\xfe", b"{}"]))
         return data[:at] + junk + data[at + draw(st.integers(0, 16)) :]
     if how == "number":
-        number = draw(st.sampled_from([b"9" * 400, b"1e999", b"-1", b"5e-324", b"1" * 31]))
+        number = draw(st.sampled_from([b"1e999", b"-1", b"5e-324", b"1e300", b"0.5"]))
         digit = next((i for i in range(at, len(data)) if data[i : i + 1].isdigit()), None)
         if digit is not None:
             return data[:digit] + number + data[digit + 1 :]
@@ -352,7 +354,8 @@ def test_readers_fuzzed_under_a_memory_limit(tmp_path: Path) -> None:
                 rng = random.Random(seed)
                 data = Path(rng.choice({files!r})).read_bytes()
                 at = rng.randrange(len(data) + 1)
-                data = data[:at] + rng.randbytes(rng.randrange(8)) + data[at:]
+                junk = rng.choice([rng.randbytes(8), b"9" * 400, b" " * 5000, b"1" * 31])
+                data = data[:at] + junk + data[at + rng.randrange(4) :]
                 data = data * rng.choice([1, 1, 50, 400])
                 path = Path(tmp, "f.data")
                 path.write_bytes(data)
