@@ -10,7 +10,6 @@ exit code says the asked-for file was not written.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import tempfile
@@ -178,29 +177,20 @@ def _write_profile(profile: Profile, path: str, err: TextIO) -> tuple[str, str] 
 
 def _write_new(profile: Profile, wanted: str) -> tuple[str, str]:
     """Write to `wanted`, or `wanted` with a number added if that exists: always a new file,
-    owner-only, never through a symlink nor over another file. (path, format).
+    owner-only, never through a symlink nor over another file (`write_new`). (path, format)."""
+    from perftop.formats.atomic import write_new
+    from perftop.formats.export import PROFILE_FORMATS, render_profile
 
-    Written first to a private temporary file (mkstemp: O_EXCL, 0600), then hard-linked to
-    its name: link(2) fails on any existing name, a symlink included, and never follows it.
-    """
-    from perftop.formats.export import PROFILE_FORMATS, write_profile
-
+    fmt, data = render_profile(profile, wanted)
     directory, name = os.path.split(wanted)
     lower = name.lower()
     suffix = next((name[-len(e) :] for e in PROFILE_FORMATS if lower.endswith(e)), "")
     base = name[: len(name) - len(suffix)]
-    fd, tmp = tempfile.mkstemp(prefix=".perftop-", suffix=suffix, dir=directory)
-    os.close(fd)
-    try:
-        fmt = write_profile(profile, tmp)
-        for n in range(100):
-            candidate = os.path.join(directory, f"{base}-{n}{suffix}" if n else name)
-            try:
-                os.link(tmp, candidate)
-            except FileExistsError:
-                continue
-            return candidate, fmt
-        raise FileExistsError(f"no free name for {wanted}")
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    for n in range(100):
+        candidate = os.path.join(directory, f"{base}-{n}{suffix}" if n else name)
+        try:
+            write_new(candidate, data)
+        except FileExistsError:
+            continue
+        return candidate, fmt
+    raise FileExistsError(f"no free name for {wanted}")

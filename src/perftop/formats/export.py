@@ -13,7 +13,7 @@ from perftop.formats.atomic import write_atomic
 from perftop.formats.errors import FormatError
 from perftop.model.profile import Profile
 
-__all__ = ["PROFILE_FORMATS", "profile_format_for", "write_profile"]
+__all__ = ["PROFILE_FORMATS", "profile_format_for", "render_profile", "write_profile"]
 
 # Extension -> format name, for callers that list or check them (`.speedscope.json` first:
 # matching takes the longest extension that fits).
@@ -31,10 +31,16 @@ def profile_format_for(path: str | os.PathLike[str]) -> str:
     return fmt.name
 
 
-def write_profile(profile: Profile, path: str | os.PathLike[str]) -> str:
-    """Write `profile` atomically (owner-only) in the format of its extension; that format."""
+def render_profile(profile: Profile, path: str | os.PathLike[str]) -> tuple[str, str | bytes]:
+    """(format, contents) of `profile` in the format of `path`'s extension."""
     fmt = registry.by_name(profile_format_for(path))
     write = fmt.write
     assert write is not None  # only writable formats have an extension to name them
-    write_atomic(path, write(profile), mode=0o600)
-    return fmt.name
+    return fmt.name, write(profile)
+
+
+def write_profile(profile: Profile, path: str | os.PathLike[str]) -> str:
+    """Write `profile` atomically (owner-only) in the format of its extension; that format."""
+    name, data = render_profile(profile, path)
+    write_atomic(path, data, mode=0o600)
+    return name
