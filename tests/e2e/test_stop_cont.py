@@ -6,28 +6,26 @@ blank screen and a process waiting for ever on a second input thread. Each case 
 perftop in a real terminal (tmux), stops and continues it, ends it, and reads the terminal's
 modes with `stty` once it is gone.
 
-Self-contained on purpose (its own small tmux helper) while the shared e2e helpers move.
+The shared harness (tests/e2e/harness.py) drives tmux: a wait that times out shows the screen,
+the command and perftop's log.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import signal
-import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
+from tests.e2e.harness import Tmux, needs_tmux, wait_until
+
 pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
+    needs_tmux,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux terminal driver"),
 ]
 
@@ -37,64 +35,36 @@ PERFTOP = [sys.executable, "-m", "perftop", "--demo"]
 MODES = ("icanon", "echo", "isig", "iexten")
 
 
-def wait_until(
-    check: Callable[[], object], what: str, pane: Pane | None = None, timeout: float = 20.0
-) -> object:
-    """Poll `check` until it returns something true; fail naming `what` (and showing the
-    pane) after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            screen = pane.screen() if pane is not None else ""
-            raise AssertionError(f"timed out waiting for {what}\n{screen}")
-        time.sleep(0.05)
+def pane_with(command: str) -> Tmux:
+    pane = Tmux()
+    pane.start(command)
+    return pane
 
 
-class Pane:
-    """One tmux server of the test's own, one window, one pane."""
-
-    def __init__(self, command: str) -> None:
-        self.socket = f"perftop-stopcont-{uuid.uuid4().hex[:8]}"
-        self.tmux("new-session", "-d", "-x", "120", "-y", "40", command)
-
-    def tmux(self, *args: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True
-        )
-        return done.stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p")
-
-    def keys(self, *keys: str) -> None:
-        self.tmux("send-keys", *keys)
-
-    def shell_pid(self) -> int:
-        return int(self.tmux("display-message", "-p", "#{pane_pid}").strip())
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
-
-
-def perftop_in(pane: Pane) -> psutil.Process:
+def perftop_in(pane: Tmux) -> psutil.Process:
     """The perftop process under the pane's shell, once its dashboard is drawn."""
-    wait_until(lambda: "PID USER" in pane.screen(), "the dashboard")
-    shell = psutil.Process(pane.shell_pid())
+    pane.wait_for(lambda s: "PID USER" in s, what="the dashboard")
+    shell = psutil.Process(pane.pane_pid())
     found = wait_until(
         lambda: [p for p in shell.children(recursive=True) if "perftop" in " ".join(p.cmdline())],
         "the perftop process",
+        explain=pane.report,
     )
-    assert isinstance(found, list)
     return found[0]
 
 
-def stop_and_continue(proc: psutil.Process) -> None:
+def stop(proc: psutil.Process, pane: Tmux) -> None:
     os.kill(proc.pid, signal.SIGSTOP)
-    wait_until(lambda: proc.status() == psutil.STATUS_STOPPED, "perftop stopped")
-    os.kill(proc.pid, signal.SIGCONT)
+    wait_until(
+        lambda: proc.status() == psutil.STATUS_STOPPED, "perftop stopped", explain=pane.report
+    )
+
+
+def ended(proc: psutil.Process) -> bool:
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def lflags(stty: str) -> dict[str, bool]:
@@ -119,17 +89,18 @@ def test_ended_after_a_stop_from_outside_it_gives_the_terminal_back(
         f"stty -a > {before}; {env} {shlex.join(PERFTOP)}; "
         f"echo ended $?; stty -a > {after}; exec sleep 600"
     )
-    pane = Pane(f"bash -c {shlex.quote(script)}")
+    pane = pane_with(f"bash -c {shlex.quote(script)}")
     try:
         proc = perftop_in(pane)
-        stop_and_continue(proc)
+        stop(proc, pane)
+        os.kill(proc.pid, signal.SIGCONT)
         # Continued, it draws again and still takes keys (F1 opens the help).
         pane.keys("F1")
-        wait_until(lambda: "inside of one Python process" in pane.screen(), "the help screen")
+        pane.wait_for(lambda s: "inside of one Python process" in s, what="the help screen")
         pane.keys("Escape")
-        wait_until(lambda: "inside of one" not in pane.screen(), "the help closed")
+        pane.wait_for(lambda s: "inside of one" not in s, what="the help closed")
         pane.keys(key)
-        wait_until(lambda: not proc.is_running() or proc.status() == "zombie", "perftop to end")
+        wait_until(lambda: ended(proc), "perftop to end", explain=pane.report)
         wait_until(lambda: after.exists() and after.read_text(), "stty after perftop")
         assert lflags(after.read_text()) == lflags(before.read_text()), after.read_text()
         assert all(lflags(before.read_text()).values())
@@ -140,28 +111,33 @@ def test_ended_after_a_stop_from_outside_it_gives_the_terminal_back(
 def test_a_stopped_job_continued_in_the_background_resumes_on_fg(env: str) -> None:
     # An interactive shell takes the terminal back when its job stops; continued from outside,
     # perftop is then a background job and must wait (SIGTTOU) until `fg`, then draw again.
-    pane = Pane("bash --norc --noprofile -i")
+    pane = pane_with("bash --norc --noprofile -i")
     try:
-        wait_until(lambda: "$" in pane.screen() or "#" in pane.screen(), "the shell's prompt")
+        pane.wait_for(lambda s: "$" in s or "#" in s, what="the shell's prompt")
         pane.keys(f"cd {shlex.quote(str(REPO))} && {env} {shlex.join(PERFTOP)}", "Enter")
         proc = perftop_in(pane)
-        stop_and_continue(proc)
-        wait_until(lambda: "Stopped" in pane.screen(), "the shell reporting the stopped job")
-        wait_until(lambda: proc.status() == psutil.STATUS_STOPPED, "perftop waiting for fg")
-        pane.keys("clear; fg", "Enter")
+        stop(proc, pane)
+        # The shell must see the stop before the continue: continued first, the stop is
+        # never reported (waitpid then says "continued"), and perftop stays in the foreground.
+        pane.wait_for(lambda s: "Stopped" in s, what="the shell reporting the stopped job")
+        os.kill(proc.pid, signal.SIGCONT)
+        # A background job now: its first write to the terminal stops it again (SIGTTOU).
         wait_until(
-            lambda: (
-                all(part in pane.screen() for part in ("╭─ cpu", "PID USER", "f10 Quit"))
-                and "Stopped" not in pane.screen()
+            lambda: proc.status() == psutil.STATUS_STOPPED,
+            "perftop waiting for fg",
+            explain=pane.report,
+        )
+        pane.keys("clear; fg", "Enter")
+        pane.wait_for(
+            lambda s: (
+                all(part in s for part in ("╭─ cpu", "PID USER", "f10 Quit")) and "Stopped" not in s
             ),
-            "the dashboard drawn again after fg",
-            pane,
+            what="the dashboard drawn again after fg",
         )
         pane.keys("q")
-        wait_until(lambda: not proc.is_running() or proc.status() == "zombie", "perftop to end")
+        wait_until(lambda: ended(proc), "perftop to end", explain=pane.report)
         pane.keys("clear; stty -a", "Enter")
-        stty = wait_until(lambda: "speed" in pane.screen() and pane.screen(), "stty's output")
-        assert isinstance(stty, str)
+        stty = pane.wait_for(lambda s: "speed" in s, what="stty's output")
         assert all(lflags(stty).values()), stty
     finally:
         pane.kill()
