@@ -434,19 +434,12 @@ class PerftopApp(GuardedApp):
             return None
 
     def write_in_background(self, path: Path, what: str, write: Callable[[], object]) -> None:
-        """Run `write` off the UI thread, then toast where the file went, or why it did not."""
+        """Run `write` off the UI thread, then toast where the file went, or why it did not.
 
-        def job() -> None:
-            try:
-                write()
-            except OSError as exc:
-                self.call_from_thread(self._toast_error, describe_error(exc, path))
-            except FormatError as exc:
-                self.call_from_thread(self._toast_error, f"could not export: {exc.problem}")
-            else:
-                self.call_from_thread(self.notify, f"{what} saved to {path}", title="Saved")
-
-        self.run_worker(job, thread=True, group="export", description=f"write {path.name}")
+        In a child process (perftop/ui/writes.py): a "writing…" toast while it takes a while,
+        Ctrl+X cancels it, and quitting ends it rather than waiting for it.
+        """
+        self.start_write(path, what, write)
 
     def _toast_error(self, message: str) -> None:
         self.notify(message, severity="error", timeout=10)

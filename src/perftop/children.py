@@ -1,7 +1,8 @@
 """Every subprocess perftop starts, and how each one ends with it.
 
 perftop starts two kinds of children: profilers (py-spy) and launched targets
-(`perftop run -- python app.py`). Whatever way perftop ends, none may outlive it:
+(`perftop run -- python app.py`); `fork` also starts copies of perftop itself for heavy work
+(perftop/forked.py), ended like targets. Whatever way perftop ends, none may outlive it:
 
 - a normal exit or an exception: `terminate_all` runs from `atexit`;
 - SIGTERM or SIGHUP (the SSH session dropped): `install_signal_handlers` ends the children, then
@@ -40,16 +41,20 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn, Protocol, TypeVar
 
 __all__ = [
+    "ENDING_SIGNALS",
+    "Child",
     "ChildKind",
     "ChildrenClosed",
     "add_cleanup",
     "exit_by_signal",
+    "fork",
     "install_signal_handlers",
     "remove_cleanup",
     "spawn",
@@ -70,8 +75,29 @@ class ChildrenClosed(RuntimeError):
     """Raised by `spawn` once perftop is shutting down: a new child would outlive it."""
 
 
+class Child(Protocol):
+    """What this module needs of a child: a `subprocess.Popen`, or a `forked.Forked`."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    @property
+    def args(self) -> Any: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+
+C = TypeVar("C", bound=Child)
+
 _lock = threading.RLock()  # re-entrant: signal handlers run on the main thread, maybe mid-call
-_children: dict[subprocess.Popen[bytes], ChildKind] = {}
+_children: dict[Child, ChildKind] = {}
 _closing = False
 _cleanups: list[Callable[[], None]] = []
 _PR_SET_PDEATHSIG = 1
@@ -112,7 +138,7 @@ def _death_signal_setter(sig: int) -> Callable[[], None] | None:
     return preexec
 
 
-def _kind_of(popen: subprocess.Popen[bytes]) -> ChildKind:
+def _kind_of(popen: Child) -> ChildKind:
     args = popen.args
     if isinstance(args, str | bytes | os.PathLike):
         first = os.fsdecode(args).split(" ", 1)[0]
@@ -121,7 +147,7 @@ def _kind_of(popen: subprocess.Popen[bytes]) -> ChildKind:
     return ChildKind.PROFILER if os.path.basename(first).startswith("py-spy") else ChildKind.TARGET
 
 
-def track(popen: subprocess.Popen[bytes], kind: ChildKind | None = None) -> subprocess.Popen[bytes]:
+def track(popen: C, kind: ChildKind | None = None) -> C:
     """Register a child started elsewhere, so it ends with perftop. Returns it for chaining.
 
     Without `kind`, a py-spy executable is a profiler and anything else a target.
@@ -131,13 +157,13 @@ def track(popen: subprocess.Popen[bytes], kind: ChildKind | None = None) -> subp
     return popen
 
 
-def untrack(popen: subprocess.Popen[bytes]) -> None:
+def untrack(popen: Child) -> None:
     """Forget a child perftop no longer owns (it was reaped, or handed over)."""
     with _lock:
         _children.pop(popen, None)
 
 
-def tracked() -> list[subprocess.Popen[bytes]]:
+def tracked() -> list[Child]:
     """The children still registered, in the order they were started."""
     with _lock:
         return list(_children)
@@ -151,7 +177,7 @@ class _Spawner:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def run(self, job: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    def run(self, job: Callable[[], C]) -> C:
         if threading.current_thread() is self._thread:
             return job()
         with self._start_lock:
@@ -160,7 +186,7 @@ class _Spawner:
                     target=self._loop, name="perftop-spawner", daemon=True
                 )
                 self._thread.start()
-        future: Future[subprocess.Popen[bytes]] = Future()
+        future: Future[C] = Future()
         self._jobs.put((job, future))
         return future.result()
 
@@ -199,15 +225,59 @@ def spawn(args: Sequence[str], *, kind: ChildKind, **popen_kwargs: Any) -> subpr
     return _spawner.run(job)
 
 
-def _send(popen: subprocess.Popen[bytes], sig: int) -> None:
+def fork(child_main: Callable[[], NoReturn], wrap: Callable[[int], C]) -> C:
+    """Fork a copy of perftop running `child_main`, registered as `wrap(pid)`, ended as a target.
+
+    `child_main` runs in the child, on the spawner thread's copy (the only thread a fork
+    keeps), with ENDING_SIGNALS blocked: it installs handlers of its own, then unblocks them.
+    It ends the child with `os._exit`; if it returns the child exits 70, if it raises 1 (a
+    SystemExit: its code), by `os._exit` too: nothing of the parent's (atexit, Textual) may
+    run there. Raises `ChildrenClosed` once perftop is ending, OSError if the fork fails.
+    """
+    death = _death_signal_setter(_POLITE_SIGNAL[ChildKind.TARGET])
+
+    def job() -> C:
+        with _lock:  # as in spawn: terminate_all cannot miss a child being born
+            if _closing:
+                raise ChildrenClosed("perftop is exiting; not starting a worker")
+            # Blocked across the fork, so that the child never runs perftop's own handlers
+            # (which would end perftop's other children) before it has its own.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING_SIGNALS)
+            with warnings.catch_warnings():
+                # Python 3.12+ warns of forking with threads, on the terminal the TUI draws
+                # on; the child here only runs its own code (see perftop/forked.py).
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+            if pid == 0:  # the child
+                code = 70  # EX_SOFTWARE: child_main returned
+                try:
+                    if death is not None:
+                        death()
+                    child_main()
+                except SystemExit as stop:  # a signal turned into an exit, or sys.exit
+                    code = stop.code if isinstance(stop.code, int) else 1
+                except BaseException:
+                    code = 1
+                finally:
+                    os._exit(code)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            child = wrap(pid)
+            _children[child] = ChildKind.TARGET
+            return child
+
+    return _spawner.run(job)
+
+
+ENDING_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP, signal.SIGINT})
+
+
+def _send(popen: Child, sig: int) -> None:
     # Popen.send_signal does nothing once the child is reaped, so a recycled PID is never hit.
     with contextlib.suppress(ProcessLookupError):
         popen.send_signal(sig)
 
 
-def _wait_all(
-    popens: list[subprocess.Popen[bytes]], deadline: float
-) -> list[subprocess.Popen[bytes]]:
+def _wait_all(popens: list[Child], deadline: float) -> list[Child]:
     alive = [p for p in popens if p.poll() is None]
     while alive and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -215,7 +285,7 @@ def _wait_all(
     return alive
 
 
-def terminate(popen: subprocess.Popen[bytes], timeout: float = 1.0) -> int | None:
+def terminate(popen: Child, timeout: float = 1.0) -> int | None:
     """End one child politely (by its kind), then by force after `timeout`. Returns its status."""
     with _lock:
         kind = _children.get(popen) or _kind_of(popen)
@@ -262,7 +332,7 @@ def remove_cleanup(callback: Callable[[], None]) -> None:
         _cleanups.remove(callback)
 
 
-def _end(pairs: list[tuple[subprocess.Popen[bytes], ChildKind]], timeout: float) -> None:
+def _end(pairs: list[tuple[Child, ChildKind]], timeout: float) -> None:
     for popen, kind in pairs:
         if popen.poll() is None:
             _send(popen, _POLITE_SIGNAL[kind])

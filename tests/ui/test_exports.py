@@ -30,11 +30,17 @@ def live_app(export_dir: Path) -> PerftopApp:
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Let background writes finish and their toasts arrive."""
+    """Let background writes (child processes, perftop/ui/writes.py) finish and their toasts
+    arrive."""
     await pilot.pause()
-    writes = [w for w in pilot.app.workers if w.group == "export"]
-    if writes:  # an empty list would mean every worker, the profiler's pump included
-        await pilot.app.workers.wait_for_complete(writes)
+    app = pilot.app
+    assert isinstance(app, PerftopApp)
+    for _ in range(2000):  # a condition, bounded: 20 s of a loaded machine
+        if not app.writes:
+            break
+        await pilot.pause(0.01)
+    else:
+        raise AssertionError(f"writes still running: {[w.path for w in app.writes]}")
     await pilot.pause()
 
 

@@ -45,3 +45,21 @@ async def test_keys_queued_behind_quit_open_nothing() -> None:
             burst(pilot, *keys)
             await pilot.pause()
         assert app.return_code == 0, keys
+
+
+async def test_a_second_enter_behind_the_one_that_closes_a_menu_leaves_the_screen_under_it() -> (
+    None
+):
+    # Was a blank screen: the menu, dismissed twice, popped the dashboard too (and a command
+    # chosen in the palette then ran on the dashboard taken apart: NoMatches '#temps').
+    for opener in ("f6", "ctrl+p"):
+        app = make_app()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await ticks(pilot)
+            await pilot.press(opener)
+            assert app.screen is not app.dashboard
+            burst(pilot, "enter", "enter")
+            await pilot.pause()
+            await pilot.pause()
+            assert app.screen is app.dashboard, opener
+            assert app.dashboard.query("#temps"), opener

@@ -8,11 +8,16 @@ neither ends it with a traceback:
   out only once it has a size, which it gets at the next layout. Ctrl+P and PageDown in one
   read (a fast typist, a paste, a laggy SSH link) is enough. `GuardedCommandPalette` pages
   once the list is laid out.
-- **A key queued behind the one that quits** (q then Ctrl+P, F10 then F6) opened a screen
-  while the app was ending. Textual mounts nothing once exiting, so the new screen had no
-  children and its own `on_mount` raised `NoMatches` ('CommandList', or a menu's
-  'OptionList'). `GuardedApp` drops input and opens no screen once an exit is under way:
+- **A key queued behind the one that quits** (Ctrl+C then Ctrl+P, F10 then F6) opened a
+  screen while the app was ending. Textual mounts nothing once exiting, so the new screen had
+  no children and its own `on_mount` raised `NoMatches` ('CommandList', or a menu's
+  'OptionList'); an action on a screen being taken apart did the same ('#temps').
+  `GuardedApp` drops input, runs no action and opens no screen once an exit is under way:
   whatever those keys meant, the user has already asked to leave.
+- **A second Enter queued behind the one that closes a menu** (the palette, F6's sort menu)
+  dismissed it twice, and `Screen.dismiss` pops whatever screen is on top: the dashboard went
+  too, leaving a blank screen (and the palette's command then ran on a screen taken apart,
+  `NoMatches '#temps'`). A screen no longer on the stack pops nothing.
 """
 
 from __future__ import annotations
@@ -23,11 +28,17 @@ from typing import Any, cast
 
 from rich.console import RenderableType
 from textual import events
+from textual._context import active_message_pump
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.command import CommandList, CommandPalette
 from textual.css.query import NoMatches
+from textual.dom import DOMNode
 from textual.driver import Driver
+from textual.screen import Screen
 from textual.widget import AwaitMount
+
+from perftop.ui.writes import WritingApp
 
 
 class GuardedCommandPalette(CommandPalette):
@@ -54,8 +65,10 @@ class GuardedCommandPalette(CommandPalette):
             super()._action_command_list(action)
 
 
-class GuardedApp(App[None]):
-    """An App that ignores what is asked of it once it is ending, and pages the palette safely."""
+class GuardedApp(WritingApp):
+    """perftop's App underneath its screens: it ignores what is asked of it once it is ending,
+    pages the palette safely, drives the terminal with perftop/terminal.py's driver, and
+    writes files in the background (perftop/ui/writes.py)."""
 
     _quitting = False
 
@@ -72,6 +85,26 @@ class GuardedApp(App[None]):
         if self._quitting and isinstance(event, events.InputEvent):
             return  # queued behind the key that quit
         await super().on_event(event)
+
+    async def run_action(
+        self, action: Any, default_namespace: DOMNode | None = None, *args: Any, **kwargs: Any
+    ) -> bool:
+        if self._quitting:
+            # A key already on its way to a widget when another quit: the screens are being
+            # taken apart, and what the action queries may be gone.
+            return True
+        if default_namespace is not None and not default_namespace.is_attached:
+            return True  # a palette command of a screen closed since the palette opened
+        return await super().run_action(action, default_namespace, *args, **kwargs)
+
+    def pop_screen(self) -> AwaitComplete:
+        pump = active_message_pump.get(None)
+        screen = pump if isinstance(pump, Screen) else getattr(pump, "screen", None)
+        if isinstance(screen, Screen) and screen not in self.screen_stack:
+            # A screen already dismissed, dismissing itself again (a second Enter queued
+            # behind the first): the screen it would pop is the one underneath.
+            return AwaitComplete()  # already complete: nothing to wait for
+        return super().pop_screen()
 
     def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
         if self._quitting:
