@@ -29,6 +29,7 @@ Textual could not.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -55,32 +56,41 @@ class TerminalModes:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.saved: list[Any] | None = None
-        # Set while application mode is on: ending then also needs the escape sequences.
+        # Set while application mode is on: an exit that finds it still on (Textual never got
+        # to leave it) also writes the escape sequences that leave it.
         self.in_application_mode = False
         with contextlib.suppress(termios.error, OSError):
             if os.isatty(fd):
                 self.saved = termios.tcgetattr(fd)
         if self.saved is not None:
-            children.add_cleanup(self.restore)
+            # On SIGTERM and SIGHUP too (a fatal signal skips atexit): the modes only, as the
+            # screen is then given back from the event loop (perftop/commands/tui.py), and
+            # escape codes written from a signal handler could land in the middle of a frame.
+            children.add_cleanup(self.restore_modes)
+            atexit.register(self.restore)
 
     def restore(self) -> None:
-        """Give the terminal back as it was; safe from a signal handler and when in the
-        background. Does nothing if nothing was saved."""
-        if self.saved is None:
-            return
-        if self.in_application_mode:
+        """At exit: leave application mode if Textual could not, then restore the modes."""
+        if self.saved is not None and self.in_application_mode:
             self.in_application_mode = False
             # os.write, not a Python file: no lock that interrupted code could be holding.
             with contextlib.suppress(OSError):
                 os.write(self.fd, _LEAVE_APPLICATION_MODE.encode())
+        self.restore_modes()
+
+    def restore_modes(self) -> None:
+        """Put the saved modes back; safe from a signal handler and in the background."""
+        if self.saved is None:
+            return
         # A background process that sets the terminal's modes is stopped by SIGTTOU unless it
         # ignores the signal: ending must never stop, whoever has the terminal now.
         previous: Any = None
         with contextlib.suppress(ValueError):  # not the main thread: signals stay as they are
             previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
         try:
+            # TCSANOW: TCSADRAIN would wait for ever on a terminal stopped by ^S.
             with contextlib.suppress(termios.error, OSError):
-                termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+                termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
         finally:
             if previous is not None:
                 with contextlib.suppress(ValueError):
@@ -118,7 +128,7 @@ class PerftopDriver(LinuxDriver):
 
     def close(self) -> None:
         super().close()
-        self.modes.restore()
+        self.modes.restore_modes()
 
     def _sigcont_application(self, *args: Any) -> None:
         loop = self._loop  # Driver's: the app's event loop
