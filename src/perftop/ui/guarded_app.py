@@ -1,13 +1,16 @@
-"""Guards around two crashes of Textual 8.2.8 (the newest 8.x) that random keys find.
+"""Guards around the crashes of Textual 8.2.8 (the newest 8.x) that random keys find.
 
-Both happen in a plain Textual app too; perftop's app derives from `GuardedApp` so that
-neither ends it with a traceback:
+Each is Textual's (the first, the third and the fourth happen in a plain Textual app too);
+perftop's app derives from `GuardedApp` so that none ends it with a traceback or a blank
+screen. Most need two keys in one read: a fast typist, a paste, a laggy SSH link.
 
 - **PageDown/PageUp in the command palette right after results arrive** raised
   `KeyError: 0` in `OptionList._move_page`: the list pages by its lines, and it works those
-  out only once it has a size, which it gets at the next layout. Ctrl+P and PageDown in one
-  read (a fast typist, a paste, a laggy SSH link) is enough. `GuardedCommandPalette` pages
-  once the list is laid out.
+  out only once it has a size, which it gets at the next layout. `GuardedCommandPalette`
+  pages once the list is laid out.
+- **A search still running in a palette just closed** (Escape, then Ctrl+P and a letter)
+  showed its results in a list already taken away: `NoMatches 'CommandList'` in its worker.
+  `GuardedCommandPalette` lets a closed palette's search end quietly.
 - **A key queued behind the one that quits** (Ctrl+C then Ctrl+P, F10 then F6) opened a
   screen while the app was ending. Textual mounts nothing once exiting, so the new screen had
   no children and its own `on_mount` raised `NoMatches` ('CommandList', or a menu's
@@ -27,7 +30,7 @@ from asyncio import Future
 from typing import Any, cast
 
 from rich.console import RenderableType
-from textual import events
+from textual import events, work
 from textual._context import active_message_pump
 from textual.app import App
 from textual.await_complete import AwaitComplete
@@ -40,9 +43,24 @@ from textual.widget import AwaitMount
 
 from perftop.ui.writes import WritingApp
 
+# What @work wraps: the palette's search itself, run here inside a guard.
+_gather = CommandPalette._gather_commands.__wrapped__  # type: ignore[attr-defined]
+
 
 class GuardedCommandPalette(CommandPalette):
-    """Textual's command palette, paging only a list that has been laid out."""
+    """Textual's command palette, paging only a list that has been laid out, and searching
+    without crashing once it has been closed."""
+
+    @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
+    async def _gather_commands(self, search_value: str) -> None:
+        try:
+            await _gather(self, search_value)
+        except NoMatches:
+            # Closed while the search ran (Escape, then a key that reopened it, in one read):
+            # cancelling the search does not stop it at once, and it then shows its results
+            # in a list already taken away.
+            if self in self.app.screen_stack:
+                raise
 
     def _action_command_list(self, action: str) -> None:
         if action in ("page_up", "page_down"):
