@@ -105,8 +105,10 @@ class PerftopDriver(LinuxDriver):
         super().__init__(*args, **kwargs)
         self.modes = TerminalModes(sys.__stdin__.fileno() if sys.__stdin__ else 0)
         self._mode_on = False  # application mode is on
+        self._started = False  # Textual has started it once (it may have had to wait)
 
     def start_application_mode(self) -> None:
+        self._started = True
         self._writer_thread = None  # set again only if the start goes through
         super().start_application_mode()  # type: ignore[no-untyped-call]
         # Textual gives up before starting anything when it may not set the terminal (in the
@@ -141,6 +143,8 @@ class PerftopDriver(LinuxDriver):
     def _continued(self) -> None:
         """On the event loop after a SIGCONT: enter application mode, leaving it first if
         it is still on (a stop from outside; after its own Ctrl+Z it is already off)."""
+        if not self._started or self._app.return_code is not None:
+            return  # not started yet, or ending: Textual's own start or stop is on its way
         if self._mode_on:
             self.suspend_application_mode()
         self.resume_application_mode()
