@@ -60,7 +60,7 @@ echo "under-load: $burners CPU burners (PIDs ${pids[*]}) on $(nproc) cores"
 for run in $(seq "$runs"); do
     started=$(date +%s)
     status=0
-    .venv/bin/python -m pytest -n 2 --dist worksteal -p no:cacheprovider "$@" &
+    .venv/bin/python -m pytest -n 2 --dist load --maxschedchunk 1 -p no:cacheprovider "$@" &
     suite=$!
     wait "$suite" || status=$?
     suite=""

@@ -3,7 +3,8 @@
 # Debian packages (tmux, prometheus and openssh for the end-to-end tests, python3-venv), a virtualenv with perftop and
 # its test extras, then pytest on two workers (which also runs ruff and mypy, once each). Extra arguments go to
 # pytest: `scripts/test.sh -m "not slow"` is the fast loop (no tmux, py-spy, Prometheus or sshd; tests/conftest.py).
-# Work stealing: the tests vary from milliseconds to a minute, and an idle worker takes over queued ones.
+# One test at a time to each worker, longest first (tests/conftest.py orders them): the tests vary from milliseconds
+# to minutes, and a long one handed out last would leave the other worker idle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +24,4 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-exec .venv/bin/python -m pytest -n 2 --dist worksteal "$@"
+exec .venv/bin/python -m pytest -n 2 --dist load --maxschedchunk 1 "$@"

@@ -23,6 +23,7 @@ time.tzset()
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="perftop-tests-config-")
 
 E2E = Path(__file__).parent / "e2e"
+LONGEST = {"test_long_run.py"}  # minutes each: started first, one on each worker
 FAST_EXAMPLES = 50
 settings.register_profile("fast", max_examples=FAST_EXAMPLES)
 
@@ -46,7 +47,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """tests/e2e runs the real perftop in tmux, with py-spy, Prometheus or sshd: all slow. In
     the fast loop the property tests' examples are capped.
 
-    Slow tests go first: a long test picked up last would leave the other worker idle."""
+    The longest go first: a long test picked up last would leave the other worker idle. The
+    in-process long runs (the simulated day: minutes) before the end-to-end tests, which come
+    before the rest."""
     fast = settings.get_current_profile_name() == "fast"
     for item in items:
         if item.path.is_relative_to(E2E):
@@ -54,4 +57,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
         elif fast:
             _cap_examples(item)
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+    def order(item: pytest.Item) -> int:
+        if item.path.name in LONGEST:
+            return 0
+        if item.get_closest_marker("slow") is None:
+            return 3
+        return 2 if item.get_closest_marker("e2e") is not None else 1
+
+    items.sort(key=order)
