@@ -36,7 +36,7 @@ KEYS = (
     + ["right_curly_bracket", "ctrl+d", "ctrl+u", "ctrl+f", "ctrl+b", "ctrl+s"]
 )
 KEYS_PER_RUN = 160
-SEEDS = (1, 2)
+SEEDS = (14, 16)  # both crashed Textual 8.2.8 on the dashboard before perftop/ui/guarded_app.py
 
 
 class _SafeApp(PerftopApp):
