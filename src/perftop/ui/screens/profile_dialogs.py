@@ -152,6 +152,8 @@ class ProfilerSettings(ModalScreen[ProfilerOptions | None]):
 
 
 SNAPSHOT_CHOICE = "\x00snapshot"
+
+
 @dataclass(frozen=True)
 class ExportChoice:
     id: str  # a profile format's file suffix, or SNAPSHOT_CHOICE
