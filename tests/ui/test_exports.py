@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import queue
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,15 @@ from perftop.exports import export_path, export_stem
 from perftop.formats.detect import read_any
 from perftop.formats.snapshot import SNAPSHOT_SUFFIX, read_snapshot
 from perftop.model.profile import Profile
-from perftop.profiling.backend import Batch, ProfilerBackend, ProfilerOptions, ThreadStack
+from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.session import ProfileSession, SessionState
 from perftop.system.fake import EPOCH
 from perftop.system.source import FakeSource
 from perftop.ui.screens.profile import ProfileScreen
 from perftop.ui.screens.profile_dialogs import ExportMenu, profile_export_choices
 from perftop.ui.start import ProfileFile, SnapshotFile
-from tests.ui.files_helpers import MAIN, PARSE, base_profile, fake_snapshot, offline_app
+from tests.hand_backend import HandBackend
+from tests.ui.files_helpers import base_profile, fake_snapshot, offline_app
 from tests.ui.helpers import ticks
 
 
@@ -154,49 +154,9 @@ async def test_each_profile_format_writes_a_readable_file(tmp_path: Path, index:
         assert isinstance(back, Profile) and back.total_samples == profile.total_samples
 
 
-class FeedBackend(ProfilerBackend):
-    """A live profiler the test feeds by hand, one batch at a time."""
-
-    def __init__(self) -> None:
-        self.batches: queue.Queue[Batch] = queue.Queue()
-        self._running = False
-
-    def feed(self, samples: int) -> None:
-        profile = Profile()
-        profile.add_stack([MAIN, PARSE], samples)
-        self.batches.put(Batch(profile, 1.0, samples, 0, False))
-
-    def start(self, pid: int, options: ProfilerOptions) -> None:
-        self._running = True
-
-    def next_batch(self, timeout: float) -> Batch | None:
-        try:
-            return self.batches.get(timeout=min(timeout, 0.05))
-        except queue.Empty:
-            return None
-
-    def pause(self) -> None: ...
-
-    def resume(self) -> None: ...
-
-    def dump_threads(self, with_locals: bool = False) -> list[ThreadStack]:
-        return []
-
-    def stop(self) -> None:
-        self._running = False
-
-    @property
-    def coverage(self) -> float:
-        return 1.0
-
-    @property
-    def running(self) -> bool:
-        return self._running
-
-
 async def test_exporting_a_live_profile_keeps_sampling(tmp_path: Path) -> None:
     app = live_app(tmp_path)
-    backend = FeedBackend()
+    backend = HandBackend()
     async with app.run_test(size=(120, 40)) as pilot:
         await ticks(pilot)
         session = ProfileSession(4242, ProfilerOptions(), lambda: backend)
