@@ -2,7 +2,7 @@
 # Installs everything the tests need on a fresh Debian machine and runs them:
 # Debian packages (tmux, prometheus and openssh for the end-to-end tests, python3-venv), a virtualenv with perftop and
 # its test extras, then pytest on two workers (which also runs ruff and mypy, once each). Extra arguments go to
-# pytest: `scripts/test.sh -m "not slow"` is the fast loop (no tmux, py-spy, Prometheus or sshd; tests/conftest.py).
+# pytest: `scripts/test.sh -m "not slow"` is the fast loop (faster still with `-n 4`, see README) (no tmux, py-spy, Prometheus or sshd; tests/conftest.py).
 # One test at a time to each worker, longest first (tests/conftest.py orders them): the tests vary from milliseconds
 # to minutes, and a long one handed out last would leave the other worker idle.
 set -euo pipefail

@@ -2,7 +2,8 @@
 directory of the tests' own so a developer's ~/.config/perftop never changes a result, and the
 fast inner loop, `pytest -m "not slow"`:
 
-- every end-to-end test (tests/e2e: tmux, py-spy, Prometheus, sshd) is marked `slow` here;
+- every end-to-end test (tests/e2e: tmux, py-spy, Prometheus, sshd) is marked `slow` here,
+  and the unit tests that run a real py-spy on a real target mark themselves;
 - with "not slow" in `-m` (and no `--hypothesis-profile` given) the property tests run under
   the `fast` profile: at most FAST_EXAMPLES examples each, their own `@settings` included, and
   their `@example`s always. The full run keeps every test's own count.

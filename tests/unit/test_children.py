@@ -79,6 +79,7 @@ def test_untracked_child_is_left_alone() -> None:
     sleeper.wait()
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 def test_profilers_get_sigint_and_the_stubborn_get_sigkill() -> None:
     polite = children.spawn(
         [sys.executable, "-c", INT_ONLY], kind=ChildKind.PROFILER, stdout=subprocess.PIPE
@@ -189,6 +190,7 @@ def pyspys_on(target: int) -> set[int]:
     return found
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @pytest.mark.skipif(not HAVE_PYSPY, reason="py-spy is not installed")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_signal_ends_every_pyspy(sig: signal.Signals) -> None:

@@ -118,6 +118,7 @@ def function_names(profile: Profile) -> set[str]:
     return {f.name for f in profile.frames}
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_live_sampling_coverage_pause_dump_and_stop(target: subprocess.Popen[bytes]) -> None:
     backend = PySpyBackend()
@@ -166,6 +167,7 @@ def test_live_sampling_coverage_pause_dump_and_stop(target: subprocess.Popen[byt
     backend.stop()  # idempotent
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_target_killed_mid_sampling_keeps_samples(target: subprocess.Popen[bytes]) -> None:
     backend = PySpyBackend()
@@ -194,6 +196,7 @@ def test_target_killed_mid_sampling_keeps_samples(target: subprocess.Popen[bytes
     assert pyspy_children() == []
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_dump_threads_shows_functions_threads_and_locals(target: subprocess.Popen[bytes]) -> None:
     stacks = dump_threads(target.pid, with_locals=True)
@@ -234,6 +237,7 @@ def test_non_python_process_is_not_python() -> None:
         sleeper.wait()
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_launched_target_is_sampled_and_logged(tmp_path: Path) -> None:
     script = tmp_path / "app.py"
@@ -264,6 +268,7 @@ def test_launch_errors_are_one_line() -> None:
     PYSPY is None or os.geteuid() != 0 or shutil.which("setpriv") is None,
     reason="needs root and setpriv to run py-spy as nobody",
 )
+@pytest.mark.slow  # a real py-spy on a real target
 def test_real_permission_denied_as_nobody(target: subprocess.Popen[bytes]) -> None:
     assert PYSPY is not None
     where = Path(tempfile.mkdtemp(prefix="perftop-test-"))  # /tmp/pytest-of-root is 0700
@@ -435,6 +440,7 @@ def sampled(batch: Batch) -> bool:
     return HOT in function_names(batch.profile)
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_stopped_target_is_let_go_and_sampled_again_when_it_continues(
     target: subprocess.Popen[bytes],
@@ -467,6 +473,7 @@ def test_stopped_target_is_let_go_and_sampled_again_when_it_continues(
     assert pyspy_children() == []
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_a_stopped_target_that_is_killed_ends_the_session_as_an_exit(
     target: subprocess.Popen[bytes],
@@ -490,6 +497,7 @@ def test_a_stopped_target_that_is_killed_ends_the_session_as_an_exit(
         backend.stop()
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_killed_pyspy_is_restarted_reported_and_costs_coverage(
     target: subprocess.Popen[bytes],
@@ -515,6 +523,7 @@ def test_killed_pyspy_is_restarted_reported_and_costs_coverage(
     assert pyspy_children() == []
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_a_pyspy_killed_again_and_again_ends_the_session(
     target: subprocess.Popen[bytes],

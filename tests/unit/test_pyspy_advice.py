@@ -119,6 +119,7 @@ def release(tracer: subprocess.Popen[bytes]) -> None:
     children.untrack(tracer)
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_a_dump_during_a_recording_never_reads_as_a_permission_problem(
     target: subprocess.Popen[bytes],
@@ -139,6 +140,7 @@ def test_a_dump_during_a_recording_never_reads_as_a_permission_problem(
         backend.stop()
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 @needs_ptrace
 def test_a_foreign_tracer_is_named_not_taken_for_a_permission_problem(
@@ -156,6 +158,7 @@ def test_a_foreign_tracer_is_named_not_taken_for_a_permission_problem(
     assert dump_threads(target.pid)  # once it let go, the dump works
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 @needs_ptrace
 def test_a_stop_under_a_tracer_is_not_called_a_sigstop(target: subprocess.Popen[bytes]) -> None:
@@ -174,6 +177,7 @@ def test_a_stop_under_a_tracer_is_not_called_a_sigstop(target: subprocess.Popen[
         release(tracer)
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_ptrace
 def test_a_stop_under_perftops_own_tracer_is_sampling_not_a_stop(
     target: subprocess.Popen[bytes],

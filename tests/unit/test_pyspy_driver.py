@@ -107,6 +107,7 @@ def high_descriptors() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_live_sampling_works_with_descriptors_past_1024(
     target: subprocess.Popen[bytes], high_descriptors: None
@@ -125,6 +126,7 @@ def test_live_sampling_works_with_descriptors_past_1024(
     assert pyspy_children() == []
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_an_unforeseen_fault_in_the_driver_ends_the_session_as_profiler_failed(
     target: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
@@ -171,6 +173,7 @@ def test_the_targets_own_threads_keep_their_bare_names_under_subprocesses() -> N
     assert all("(pid" not in key for key in plain.threads())
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_turning_subprocesses_on_mid_session_lists_each_thread_once(
     target: subprocess.Popen[bytes],
@@ -205,6 +208,7 @@ THREADED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a real py-spy on a real target
 @needs_pyspy
 def test_a_session_with_subprocesses_survives_its_hand_overs(tmp_path: Path) -> None:
     # With --subprocesses, a py-spy that collides with the one it takes over from now and
