@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from perftop.profiling.backend import (
     ProfilerOptions,
     ThreadStack,
 )
+from perftop.system.samples import ProcessSnapshot
 from perftop.system.source import FakeSource
 from perftop.ui.start import DiffOfFiles, ProfileFile, SnapshotFile
 
@@ -299,13 +299,23 @@ def test_snapshot_stopped_by_a_signal_keeps_its_ticks(tmp_path: Path) -> None:
     path = tmp_path / "early.perftop"
     err = io.StringIO()
     before = signal.getsignal(signal.SIGTERM)
-    threading.Timer(0.35, os.kill, (os.getpid(), signal.SIGTERM)).start()
-    started = time.monotonic()
-    code = snapshot.snapshot(str(path), 30, source=FakeSource(), tick_s=0.1, err=err)
+
+    class TermAfter(FakeSource):
+        """SIGTERM to this process at its 4th process table: mid-snapshot, whatever the load
+        (the first reading is the baseline, then ticks 1..3)."""
+
+        taken = 0
+
+        def sample_processes(self) -> ProcessSnapshot:
+            self.taken += 1
+            if self.taken == 4:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return super().sample_processes()
+
+    code = snapshot.snapshot(str(path), 30, source=TermAfter(), tick_s=0.1, err=err)
     assert code == 0
-    assert time.monotonic() - started < 5
     assert "stopped by SIGTERM" in err.getvalue()
-    assert 2 <= len(read_snapshot(path).history) <= 5
+    assert len(read_snapshot(path).history) == 3, "the ticks taken before it, not 300"
     # The handlers are the test process's own again.
     assert signal.getsignal(signal.SIGTERM) is before
 
@@ -399,14 +409,27 @@ def test_record_for_a_duration_merges_every_batch(tmp_path: Path) -> None:
     assert err == ""
 
 
+class CtrlCAfter(ScriptedBackend):
+    """Presses Ctrl-C (SIGINT to this process) once it has delivered `batches`: while the
+    command is recording, whatever the machine's load, rather than after a guessed delay."""
+
+    def __init__(self, batches: int) -> None:
+        super().__init__()
+        self.batches = batches
+
+    def next_batch(self, timeout: float) -> Batch | None:
+        batch = super().next_batch(timeout)
+        if batch is not None and self.delivered == self.batches:
+            os.kill(os.getpid(), signal.SIGINT)
+        return batch
+
+
 def test_record_ctrl_c_stops_early_and_still_writes(tmp_path: Path) -> None:
-    backend = ScriptedBackend()
+    backend = CtrlCAfter(3)
     before = signal.getsignal(signal.SIGINT)
-    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
-    started = time.monotonic()
     code, _, err, path = record(tmp_path, backend, None)
     assert code == 0
-    assert time.monotonic() - started < 3
+    assert backend.stopped and backend.delivered == 4, "stopped at once: 3, then the last"
     assert "stopped by Ctrl-C" in err
     profile = read_any(path)
     assert isinstance(profile, Profile)

@@ -87,8 +87,8 @@ def record(
     if backend is not None:
         given = backend
         factory = lambda: given  # noqa: E731 - a test's backend, made once
-    session = new_session(pid, options, command=command_line(pid), factory=factory)
-    with StopSignals() as stop:
+    with StopSignals() as stop:  # first: a Ctrl-C from here on stops and saves
+        session = new_session(pid, options, command=command_line(pid), factory=factory)
         try:
             session.start()
             if session.state is SessionState.FAILED:
