@@ -426,15 +426,23 @@ class CtrlCAfter(ScriptedBackend):
 
 def test_record_ctrl_c_stops_early_and_still_writes(tmp_path: Path) -> None:
     backend = CtrlCAfter(3)
+    # As in a terminal. A background job (`... &`, as scripts/test-under-load.sh may be run)
+    # inherits SIGINT ignored, and record rightly leaves an ignored SIGINT ignored.
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
     before = signal.getsignal(signal.SIGINT)
-    code, _, err, path = record(tmp_path, backend, None)
+    try:
+        # 30 s: a bound, so that a Ctrl-C that went astray fails the test instead of hanging.
+        code, _, err, path = record(tmp_path, backend, 30)
+    finally:
+        after = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, ignored)
     assert code == 0
     assert backend.stopped and backend.delivered == 4, "stopped at once: 3, then the last"
     assert "stopped by Ctrl-C" in err
     profile = read_any(path)
     assert isinstance(profile, Profile)
     assert profile.total_samples == 3 * backend.delivered > 0  # the cut-short batch too
-    assert signal.getsignal(signal.SIGINT) is before
+    assert after is before
 
 
 def test_record_target_exit_writes_and_says_so(tmp_path: Path) -> None:
