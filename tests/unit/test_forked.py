@@ -12,6 +12,7 @@ import pytest
 
 from perftop import children
 from perftop.forked import fork_call
+from tests.waiting import wait_until
 
 
 def gone(pid: int, within: float = 5.0) -> bool:
@@ -79,10 +80,7 @@ def test_a_child_deaf_to_sigterm_is_killed_after_the_grace(tmp_path: Path) -> No
         return forever()
 
     call = fork_call(deaf, name="test")
-    deadline = time.monotonic() + 10
-    while not ready.exists():  # deaf only once it says so
-        assert time.monotonic() < deadline, "the child never got ready"
-        time.sleep(0.01)
+    wait_until(ready.exists, 10, "the child to say it is deaf")
     call.cancel()
     assert call.result() is None
     assert call.child.returncode == -signal.SIGKILL

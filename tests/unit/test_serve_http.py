@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from types import SimpleNamespace
 
@@ -18,6 +18,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from perftop.commands.serve import Listen, PerftopCollector, make_registry, start_server
 from perftop.system.source import FakeSource
+from tests.waiting import wait_until
 
 
 def _registry() -> CollectorRegistry:
@@ -42,13 +43,6 @@ def _scrape(port: int, timeout: float = 5.0) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as reply:
         assert reply.status == 200
         return str(reply.read().decode())
-
-
-def _wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
-        time.sleep(0.02)
 
 
 def _closed_by_server(sock: socket.socket) -> bool:
@@ -76,7 +70,7 @@ def test_a_scrape_answers_through_a_flood_of_idle_connections(
         assert time.monotonic() - started < 5
         # Every idle socket was accepted before the scrape was; none holds a thread.
         assert threading.active_count() - before <= 8
-        _wait_for(
+        wait_until(
             lambda: all(_closed_by_server(s) for s in socks), 10 * idle + 5, "idle sockets closed"
         )
 
@@ -96,7 +90,7 @@ def test_requests_that_stop_half_way_hold_no_worker_and_are_cut_off(
         assert "perftop_cpus" in _scrape(port)
         assert time.monotonic() - started < 5  # not queued behind the half requests
         assert threading.active_count() - before <= 8
-        _wait_for(
+        wait_until(
             lambda: all(_closed_by_server(s) for s in socks), 10 * idle + 5, "half requests cut"
         )
 
@@ -111,7 +105,7 @@ def test_past_the_cap_the_longest_waiting_make_room_for_a_scrape() -> None:
                 for _ in range(12)
             ]
             # Accepted in order: each past the fifth closes the one waiting longest.
-            _wait_for(lambda: all(_closed_by_server(s) for s in socks[:7]), 5, "oldest closed")
+            wait_until(lambda: all(_closed_by_server(s) for s in socks[:7]), 5, "oldest closed")
             assert "perftop_cpus" in _scrape(port)  # it takes the place of the oldest left
             assert _closed_by_server(socks[7])
             assert not any(_closed_by_server(s) for s in socks[8:])
