@@ -14,7 +14,6 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from perftop.formats import perf_script
 from perftop.formats.errors import FormatError
 from perftop.formats.perf_script import (
     collapse_perf_script,
@@ -22,6 +21,7 @@ from perftop.formats.perf_script import (
     looks_like_perf_script,
     read_perf_script,
 )
+from perftop.model import perf_text as perf_script
 from perftop.model.frames import Frame, FrameKind
 from perftop.model.profile import Profile
 from tests.unit.bounded import run_bounded
@@ -187,14 +187,28 @@ def test_speedscope_perf_fixtures() -> None:
 def test_frame_kinds_and_metadata() -> None:
     p = read_perf_script(PERF / "perf-java-stacks-01.txt")
     kinds = {f.name: f.kind for f in p.frames}
-    assert kinds["sys_write"] is FrameKind.NATIVE  # kernel: what --kernel marks _[k]
+    assert kinds["sys_write"] is FrameKind.KERNEL  # [kernel.kallsyms]: what --kernel marks _[k]
     assert kinds["__write_nocancel"] is FrameKind.NATIVE  # libpthread .so
-    assert Frame("sys_write") in p.frames  # kernel frames carry no file
+    assert Frame("sys_write", "[kernel.kallsyms]") in p.frames  # the module is the file
     funcab = read_perf_script(PERF / "perf-funcab-cmd-01.txt")
     assert Frame("func_a", "/root/lang/func_ab").kind is FrameKind.OWN
     assert Frame("func_a", "/root/lang/func_ab") in funcab.frames
     assert funcab.metadata["command"].endswith("perf record -F 99 -g ./func_ab")
     assert [f.name for f in funcab.frames[:1]] == ["func_ab"]  # comm is the root frame
+
+
+def test_kinds_of_perf_modules() -> None:
+    assert Frame("tcp_sendmsg", "[kernel.kallsyms]").kind is FrameKind.KERNEL
+    assert Frame("ext4_file_write_iter", "[ext4]").kind is FrameKind.KERNEL
+    assert Frame("do_syscall_64", "/boot/vmlinux").kind is FrameKind.KERNEL
+    assert Frame("__vdso_clock_gettime", "[vdso]").kind is FrameKind.NATIVE
+    assert Frame("LazyCompile:*fib /srv/a.js:3", "/tmp/perf-4242.map").kind is FrameKind.JIT
+    assert Frame("Interpreter", "/tmp/jitted-4242-17.so").kind is FrameKind.JIT
+    assert Frame("[unknown]", "//anon").kind is FrameKind.JIT
+    assert Frame("memcpy", "/usr/lib/x86_64-linux-gnu/libc.so.6").kind is FrameKind.NATIVE
+    # Names stackcollapse-perf.pl marked with --kernel / --jit, read back from folded text.
+    assert Frame("schedule_[k]").kind is FrameKind.KERNEL
+    assert Frame("fib_[j]").kind is FrameKind.JIT
 
 
 def test_detection() -> None:

@@ -1,8 +1,9 @@
 """Stack frames as every profiler source, file format and view shares them.
 
 A frame is (function, file, line). Its *kind* (the target's own code, the standard library,
-third-party packages, native code) drives the flame view's colours; it is derived from the file
-path, so readers of every format get it for free.
+third-party packages, native code, the kernel, JIT-compiled code) drives the flame view's
+colours; it is derived from the file path (for perf's frames, the module), so readers of every
+format get it for free.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ class FrameKind(enum.Enum):
     OWN = "own"
     STDLIB = "stdlib"
     THIRD_PARTY = "third_party"
-    NATIVE = "native"
+    NATIVE = "native"  # compiled user-space code: binaries and shared libraries
+    KERNEL = "kernel"
+    JIT = "jit"  # code a runtime compiled, named through /tmp/perf-PID.map or jitdump
     THREAD = "thread"  # synthetic root frames naming a thread or process
 
 
@@ -56,6 +59,9 @@ def _stdlib_prefixes() -> tuple[str, ...]:
 
 _STDLIB = _stdlib_prefixes()
 _NATIVE_SUFFIXES = (".so", ".c", ".cpp", ".cc", ".h", ".rs", ".S")
+# perf's bracketed modules that are user space; the others ([kernel.kallsyms], [ext4], ...)
+# are the kernel and its modules.
+_USER_BRACKETS = ("[vdso]", "[vsyscall]", "[vectors]", "[heap]", "[stack]", "[uprobes]")
 
 
 @lru_cache(maxsize=65536)
@@ -63,6 +69,19 @@ def classify(filename: str, name: str = "") -> FrameKind:
     """Guess where a frame's code comes from, from its file path alone."""
     if name.startswith(("thread (", "process ")) and not filename:
         return FrameKind.THREAD
+    # stackcollapse-perf.pl's --kernel and --jit mark names, not files: read those back too.
+    if name.endswith("_[k]"):
+        return FrameKind.KERNEL
+    if name.endswith("_[j]"):
+        return FrameKind.JIT
+    if filename.startswith("["):
+        if filename.startswith(_USER_BRACKETS) or filename.startswith("[anon"):
+            return FrameKind.JIT if filename.startswith("[anon") else FrameKind.NATIVE
+        return FrameKind.KERNEL
+    if filename.endswith("vmlinux"):
+        return FrameKind.KERNEL
+    if _is_jit_module(filename):
+        return FrameKind.JIT
     if not filename or filename.startswith("<"):
         # `<frozen importlib._bootstrap>` and friends are the standard library; `<string>`
         # is code the target ran itself.
@@ -76,6 +95,17 @@ def classify(filename: str, name: str = "") -> FrameKind:
     if filename.startswith(_STDLIB) or _looks_like_stdlib(filename):
         return FrameKind.STDLIB
     return FrameKind.OWN
+
+
+def _is_jit_module(filename: str) -> bool:
+    # perf names JIT code by the map a runtime writes (/tmp/perf-PID.map), the .so perf
+    # inject makes of a jitdump (jitted-PID-N.so), or anonymous executable memory (//anon).
+    base = filename.rsplit("/", 1)[-1]
+    return (
+        (base.startswith("perf-") and base.endswith(".map"))
+        or (base.startswith("jitted-") and base.endswith(".so"))
+        or filename.startswith("//anon")
+    )
 
 
 def _looks_like_stdlib(filename: str) -> bool:

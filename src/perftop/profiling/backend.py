@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from perftop.model.profile import Profile
 
 __all__ = [
+    "BACKEND_CHOICES",
     "Batch",
     "NoSuchProcess",
     "NotPython",
@@ -35,6 +36,8 @@ __all__ = [
     "permission_advice",
 ]
 
+# Which profiler samples: "auto" picks by what the target is (py-spy for Python, perf else).
+BACKEND_CHOICES = ("auto", "py-spy", "perf")
 MIN_BATCH_S = 0.1
 MAX_BATCH_S = 60.0
 
@@ -79,6 +82,8 @@ class ProfilerOptions:
     native: bool = False  # C/C++/Cython frames too
     subprocesses: bool = False  # also sample the target's Python children
     batch_s: float = 1.0  # how often a batch is delivered: the live view's refresh
+    backend: str = "auto"  # one of BACKEND_CHOICES
+    dwarf: bool = False  # perf: unwind with DWARF (binaries without frame pointers), not fp
 
     def __post_init__(self) -> None:
         self.validate()
@@ -96,6 +101,12 @@ class ProfilerOptions:
                 "native stacks need the target paused while sampling: "
                 "turn off either native or nonblocking"
             )
+        if self.backend not in BACKEND_CHOICES:
+            raise ProfilerError(
+                f"unknown profiler {self.backend!r}: choose one of {', '.join(BACKEND_CHOICES)}"
+            )
+        if self.dwarf and self.backend == "py-spy":
+            raise ProfilerError("DWARF unwinding is perf's: choose the perf (or auto) profiler")
         if not MIN_BATCH_S <= self.batch_s <= MAX_BATCH_S:
             raise ProfilerError(
                 f"batch length {self.batch_s} s out of range: {MIN_BATCH_S} to {MAX_BATCH_S} s"

@@ -2,11 +2,17 @@
 
 A backend declares its name, how to make one, and how to check, before any screen opens,
 that it can sample a given process (a refusal then is one line on stderr, not a screen with
-an error on it). Adding a backend (native code, memory) touches this file and its own module.
+an error on it). Adding a backend (memory, another runtime) touches this file and its own
+module.
+
+`auto` (the default) picks by what the target is: py-spy for a Python process (it reads the
+interpreter's own frames: function, file and line), perf for anything else (native code, JIT
+runtimes through their perf maps, the kernel). A whole-machine session is always perf's.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +27,15 @@ from perftop.profiling.backend import (
 )
 from perftop.profiling.session import ProfileSession
 
-__all__ = ["BACKENDS", "BackendSpec", "check_target", "new_session"]
+__all__ = [
+    "BACKENDS",
+    "BackendSpec",
+    "check_target",
+    "choose_backend",
+    "is_python",
+    "new_machine_session",
+    "new_session",
+]
 
 
 @dataclass(frozen=True)
@@ -59,10 +73,54 @@ def _pyspy_preflight(pid: int, options: ProfilerOptions) -> None:
             time.sleep(0.1)
 
 
+def _perf_factory() -> ProfilerBackend:
+    from perftop.profiling.perf import PerfBackend
+
+    return PerfBackend()
+
+
+def _perf_preflight(pid: int, options: ProfilerOptions) -> None:
+    # perf's own answer is the check: start it on the target, and stop it once it samples.
+    from perftop.profiling.perf import PerfBackend
+
+    backend = PerfBackend()
+    try:
+        backend.start(pid, options)
+    finally:
+        backend.stop()
+
+
 BACKENDS: dict[str, BackendSpec] = {
     "py-spy": BackendSpec("py-spy", _pyspy_factory, _pyspy_preflight),
+    "perf": BackendSpec("perf", _perf_factory, _perf_preflight),
 }
 DEFAULT_BACKEND = "py-spy"
+
+
+def is_python(pid: int) -> bool:
+    """Whether `pid` runs a Python interpreter: its program is python*, or it has libpython
+    mapped (uwsgi, a C program that embeds Python). False where /proc cannot be read."""
+    try:
+        exe = os.path.basename(os.readlink(f"/proc/{pid}/exe"))
+    except OSError:
+        exe = ""
+    if exe.startswith("python") or exe.startswith("pypy"):
+        return True
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as maps:
+            for line in maps:
+                if b"/libpython" in line:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def choose_backend(pid: int, options: ProfilerOptions) -> str:
+    """The backend that samples `pid` with `options`: the one asked for, or by the target."""
+    if options.backend != "auto":
+        return options.backend
+    return "py-spy" if is_python(pid) else "perf"
 
 
 def command_line(pid: int) -> str:
@@ -73,12 +131,12 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def check_target(pid: int, options: ProfilerOptions, backend: str = DEFAULT_BACKEND) -> str:
+def check_target(pid: int, options: ProfilerOptions, backend: str | None = None) -> str:
     """Fail before any screen opens: ProfilerError with one line if `pid` cannot be sampled.
     Returns the target's command line."""
     if pid <= 0 or not psutil.pid_exists(pid):
         raise NoSuchProcess(f"no process with PID {pid}")
-    BACKENDS[backend].preflight(pid, options)
+    BACKENDS[backend or choose_backend(pid, options)].preflight(pid, options)
     return command_line(pid)
 
 
@@ -87,9 +145,32 @@ def new_session(
     options: ProfilerOptions,
     *,
     command: str = "",
-    backend: str = DEFAULT_BACKEND,
+    backend: str | None = None,
     factory: Callable[[], ProfilerBackend] | None = None,
 ) -> ProfileSession:
-    """A session on `pid`, not yet started. `factory` replaces the registry's (tests)."""
-    spec = BACKENDS[backend]
-    return ProfileSession(pid, options, factory or spec.factory, command=command, source=spec.name)
+    """A session on `pid`, not yet started; the backend is `backend`, or chosen by
+    `choose_backend` (again at each restart, so the settings can switch it). `factory`
+    replaces the registry's (tests)."""
+    if factory is not None:
+        name = backend or (options.backend if options.backend != "auto" else DEFAULT_BACKEND)
+        return ProfileSession(pid, options, factory, command=command, source=name)
+
+    def chooser(opts: ProfilerOptions) -> tuple[str, Callable[[], ProfilerBackend]]:
+        spec = BACKENDS[backend or choose_backend(pid, opts)]
+        return spec.name, spec.factory
+
+    name, made = chooser(options)
+    return ProfileSession(pid, options, made, command=command, source=name, chooser=chooser)
+
+
+def new_machine_session(options: ProfilerOptions) -> ProfileSession:
+    """A session sampling every CPU with perf (kernel included), each process its own root."""
+    from perftop.profiling.perf import MACHINE_PID, PerfBackend
+
+    return ProfileSession(
+        MACHINE_PID,
+        options,
+        lambda: PerfBackend(machine=True),
+        command="all CPUs",
+        source="perf",
+    )

@@ -45,7 +45,7 @@ class SessionState(enum.Enum):
 
 
 # What describes the target rather than its samples: kept by reset, given to exports.
-_TARGET_KEYS = ("source", "pid", "command", "rate_hz")
+_TARGET_KEYS = ("source", "pid", "command", "rate_hz", "unwinding")
 
 
 @dataclass
@@ -68,10 +68,14 @@ class ProfileSession:
         command: str = "",
         source: str = "py-spy",
         clock: Callable[[], float] = time.monotonic,
+        chooser: Callable[[ProfilerOptions], tuple[str, Callable[[], ProfilerBackend]]]
+        | None = None,
     ) -> None:
         self.pid = pid
         self.options = options
         self._factory = backend_factory
+        # Picks the backend again for new options (the settings may switch profiler).
+        self._chooser = chooser
         self._clock = clock
         self.backend: ProfilerBackend = backend_factory()
         self.metadata: dict[str, str] = {
@@ -159,6 +163,8 @@ class ProfileSession:
         self.backend.stop()
         self.options = options
         self.metadata["rate_hz"] = str(options.rate_hz)
+        if self._chooser is not None:
+            self.metadata["source"], self._factory = self._chooser(options)
         self.backend = self._factory()
         self.state = SessionState.STARTING
         self.error = None
