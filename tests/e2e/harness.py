@@ -335,3 +335,32 @@ def export_and_wait(tmux: Tmux, expected: str) -> str:
     press_until(tmux, "e", lambda s: "Export the profile as" in s, "the export menu")
     tmux.keys("Enter")
     return tmux.wait_for(lambda s: expected in flat(s), what=f"{expected!r} once exported")
+
+
+def first_row(screen: str) -> str:
+    """The table's first row (the line under its header); '' before there is one."""
+    below = screen.split("START COMMAND", 1)
+    return below[1].splitlines()[1] if len(below) == 2 and below[1].count("\n") > 1 else ""
+
+
+def filter_to(tmux: Tmux, marker: str, pid: int) -> str:
+    """Type `marker` into the filter box and wait until the one row left is `pid`'s, with the
+    focus back on the table. The marker is typed, not given as --filter: perftop's own command
+    line would then match it too."""
+    open_filter(tmux)
+    tmux.type(marker)
+    tmux.keys("Enter")
+    return tmux.wait_for(
+        lambda s: (
+            "1 shown" in s
+            and first_row(s).lstrip().startswith(f"{pid} ")
+            and "Profile" in s.splitlines()[-1]  # the footer shows the table's keys again
+        ),
+        what=f"the table filtered to PID {pid} alone, and focused",
+    )
+
+
+def progress_samples(screen: str) -> int:
+    """The sample count on the progress bar; -1 before there is one."""
+    found = re.search(r"Recording PID.* (\d+) samples", screen)
+    return int(found.group(1)) if found else -1

@@ -27,6 +27,7 @@ from tests.e2e.harness import (
     needs_tmux,
     perftop_argv,
     perftop_pid,
+    progress_samples,
     shell_command,
 )
 from tests.e2e.targets import Target, pyspy_available, pyspy_of, start_target, wait_gone
@@ -64,12 +65,6 @@ def perftop_record(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
         text=True,
         env=env,
     )
-
-
-def progress_samples(screen: str) -> int:
-    """The sample count on the progress bar; -1 before there is one."""
-    found = re.search(r"Recording PID.* (\d+) samples", screen)
-    return int(found.group(1)) if found else -1
 
 
 def written_samples(text: str) -> int:
@@ -133,7 +128,8 @@ def test_target_exit_mid_recording(tmux: Tmux, tmp_path: Path, target: Target) -
 def test_default_name_and_bad_targets(tmp_path: Path) -> None:
     sleeper = subprocess.Popen(["sleep", "3600"])
     try:
-        proc = perftop_record(tmp_path, str(sleeper.pid), "-d", "1")
+        # py-spy asked for by name: auto would sample `sleep` with perf.
+        proc = perftop_record(tmp_path, "--profiler", "py-spy", str(sleeper.pid), "-d", "1")
         out, err = proc.communicate(timeout=60)
     finally:
         sleeper.kill()

@@ -15,33 +15,17 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.e2e.harness import Tmux, head, needs_tmux, open_filter, perftop_command, wait_until
+from tests.e2e.harness import (
+    Tmux,
+    filter_to,
+    head,
+    needs_tmux,
+    perftop_command,
+    wait_until,
+)
 from tests.e2e.targets import Target, pyspy_of, start_target, wait_gone
 
 pytestmark = [needs_tmux]
-
-
-def first_row(screen: str) -> str:
-    """The table's first row (the line under its header); '' before there is one."""
-    below = screen.split("START COMMAND", 1)
-    return below[1].splitlines()[1] if len(below) == 2 and below[1].count("\n") > 1 else ""
-
-
-def filter_to(tmux: Tmux, marker: str, pid: int) -> str:
-    """Type `marker` into the filter box and wait until the one row left is `pid`'s, with the
-    focus back on the table. The marker is typed, not given as --filter: perftop's own command
-    line would then match it too."""
-    open_filter(tmux)
-    tmux.type(marker)
-    tmux.keys("Enter")
-    return tmux.wait_for(
-        lambda s: (
-            "1 shown" in s
-            and first_row(s).lstrip().startswith(f"{pid} ")
-            and "Profile" in s.splitlines()[-1]  # the footer shows the table's keys again
-        ),
-        what=f"the table filtered to PID {pid} alone, and focused",
-    )
 
 
 @pytest.fixture
