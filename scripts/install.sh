@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Installs perftop from this clone on a fresh Debian machine: Debian's python3-venv when it is
-# missing (through sudo unless already root: a root shell often has no sudo), then a virtualenv
-# in .venv with perftop in it. Run perftop afterwards with .venv/bin/perftop.
+# Installs perftop from this clone on a fresh Debian machine: Debian's python3-venv and
+# linux-perf (perf: profiling native code, JIT runtimes and the kernel) when they are missing
+# (through sudo unless already root: a root shell often has no sudo), then a virtualenv in
+# .venv with perftop in it. Run perftop afterwards with .venv/bin/perftop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+need=()
+python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+command -v perf >/dev/null || need+=(linux-perf)
+if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check .

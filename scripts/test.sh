@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian machine and runs them:
-# Debian packages (tmux, prometheus and openssh for the end-to-end tests, python3-venv), a virtualenv with perftop and
+# Debian packages (tmux, prometheus and openssh for the end-to-end tests; linux-perf, gcc and nodejs for the native
+# profiling tests, which compile a C program and run a Node one; python3-venv), a virtualenv with perftop and
 # its test extras, then pytest on two workers (which also runs ruff and mypy, once each). Extra arguments go to
 # pytest: `scripts/test.sh -m "not slow"` is the fast loop (faster still with `-n 4`, see README) (no tmux, py-spy, Prometheus or sshd; tests/conftest.py).
 # One test at a time to each worker, longest first (tests/conftest.py orders them): the tests vary from milliseconds
@@ -15,6 +16,10 @@ command -v prometheus >/dev/null || need+=(prometheus)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+# The perf backend's tests: perf itself, a C compiler for their target, Node for JIT frames.
+command -v perf >/dev/null || need+=(linux-perf)
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
+command -v node >/dev/null || command -v nodejs >/dev/null || need+=(nodejs)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
