@@ -29,10 +29,15 @@ if TYPE_CHECKING:  # for annotations only: importing these at run time would slo
     from perftop.config import Config
 
 
-def _profiler_options(args: argparse.Namespace) -> object:
+def _profiler_options(args: argparse.Namespace, *, machine: bool = False) -> object:
+    """The profiler's options: the flags over the config. `machine` (`record --all`): perf's,
+    whatever the config names (runmode has refused a --profiler py-spy with it)."""
     from perftop.profiling.backend import ProfilerError, ProfilerOptions
 
     settings: Config = args.settings
+    backend = "perf" if machine else args.profiler or settings.profiler
+    # The config's DWARF is for when perf samples: a --profiler py-spy given here outranks it.
+    dwarf = args.dwarf or (settings.dwarf and backend != "py-spy")
     try:
         return ProfilerOptions(
             rate_hz=args.rate if args.rate is not None else settings.rate_hz,
@@ -41,6 +46,8 @@ def _profiler_options(args: argparse.Namespace) -> object:
             idle=args.idle,
             native=args.native,
             subprocesses=args.subprocesses,
+            backend=backend,
+            dwarf=dwarf,
         )
     except ProfilerError as exc:
         raise CliError(exc.message) from None
@@ -84,7 +91,7 @@ def _record_command(args: argparse.Namespace, mode: RecordProfile) -> int:
     from perftop.commands.record import default_record_path, record
     from perftop.profiling.backend import ProfilerOptions
 
-    options = _profiler_options(args)
+    options = _profiler_options(args, machine=mode.pid is None)
     assert isinstance(options, ProfilerOptions)
     path = mode.output or default_record_path(mode.pid)
     try:

@@ -14,6 +14,12 @@ from typing import NoReturn
 from perftop import __version__
 from perftop.limits import MAX_DELAY_S, MIN_DELAY_S
 
+# profiling/backend.py's BACKEND_CHOICES (a test holds them equal): importing it here would
+# load the profiler for `--help`.
+PROFILERS = ("auto", "py-spy", "perf")
+# py-spy's own sampling flags: they mean nothing to perf.
+PYSPY_FLAGS = ("nonblocking", "gil", "idle", "native", "subprocesses")
+
 EXAMPLES = """\
 examples:
   perftop                      the live dashboard, refreshed every second
@@ -27,13 +33,19 @@ examples:
                                keep only the last two hours in it (or a size: 50M, 1G)
 
   perftop --pid 4242           attach the profiler to PID 4242 and open its live flame view
+                               (py-spy for a Python process, perf for anything else)
   perftop --pid 4242 -r 250 --nonblocking
+  perftop --pid $(pidof -s postgres)
+                               profile native code with perf (--dwarf where it was built
+                               without frame pointers)
   perftop run -- python app.py launch a command and profile it from its first line
 
   perftop record 4242 -d 30 -o app.speedscope.json
                                profile PID 4242 for 30 s without the TUI; Ctrl-C stops and
                                saves; the extension picks the format (.speedscope.json,
                                .folded, .txt, .html, .pyisession)
+  perftop record --all -d 10 -o box.folded
+                               every CPU for 10 s with perf, each process its own root
   perftop snapshot --redact    save 5 s of the machine and its processes to a .perftop file
   perftop view app.speedscope.json
                                reopen a saved profile or snapshot
@@ -42,7 +54,8 @@ examples:
   perftop serve --top 20       serve metrics to Prometheus on 127.0.0.1:9464/metrics
 
 keys: F1 help, / filter, F3 search, F5 tree, F6 sort, F7/F8 nice, F9 or k kill,
-      i details, Enter/p profile, c CPU% per core / per machine, q quit;
+      i details, Enter/p profile, W profile the whole machine,
+      c CPU% per core / per machine, q quit;
       space pause / live, [ ] step a tick, { } a minute, @ go to a time;
       Ctrl+P lists every action.
 """
@@ -180,10 +193,19 @@ def _file_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     record = commands.add_parser(
         "record",
         help="profile a process without the TUI and write the profile to a file",
-        description="Profile a running Python process with py-spy and write one file. "
-        "Runs for -d, or until the process exits or Ctrl-C (which still writes the file).",
+        description="Profile a running process and write one file: py-spy for a Python "
+        "process, perf for anything else (--profiler picks), or with --all every CPU with "
+        "perf. Runs for -d, or until the process exits or Ctrl-C (which still writes the file).",
     )
     record.add_argument("target_pid", nargs="?", type=int, metavar="PID", help="process to profile")
+    record.add_argument(
+        "-a",
+        "--all",
+        dest="all_cpus",
+        action="store_true",
+        help="the whole machine instead of one process: every CPU, kernel included, with "
+        "perf; each process is a root of the profile",
+    )
     record.add_argument(
         "-d",
         "--duration",
@@ -196,7 +218,8 @@ def _file_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--output",
         metavar="FILE",
         help="where to write; the extension picks the format: .speedscope.json, .folded, "
-        ".txt, .html, .pyisession (default: perftop-PID-TIME.speedscope.json)",
+        ".txt, .html, .pyisession (default: perftop-PID-TIME.speedscope.json, "
+        "perftop-all-TIME... with --all)",
     )
     _profiler_arguments(record, subcommand=True)
 
@@ -264,7 +287,7 @@ def _file_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _profiler_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
-    group = parser.add_argument_group("profiling (py-spy)")
+    group = parser.add_argument_group("profiling")
 
     def default(value: object) -> object:
         # A subcommand's own defaults would overwrite what was given before its name
@@ -281,18 +304,32 @@ def _profiler_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = F
         else "attach to this process and show its flame view",
     )
     group.add_argument(
+        "--profiler",
+        choices=PROFILERS,
+        default=default(None),
+        help="which profiler samples: auto (py-spy for a Python process, perf for the rest), "
+        "py-spy or perf (default auto, or the config's)",
+    )
+    group.add_argument(
         "-r",
         "--rate",
         type=int,
         default=default(None),
         help="samples per second (default 100, or the config's)",
     )
+    group.add_argument(
+        "--dwarf",
+        action="store_true",
+        default=default(False),
+        help="perf: unwind stacks with DWARF, for code built without frame pointers (copies "
+        "8 KB of stack per sample: more overhead and bigger output)",
+    )
     flags = {
-        "--nonblocking": "do not pause the target to sample",
-        "--gil": "only sample the thread holding the GIL",
-        "--idle": "include idle (waiting) threads",
-        "--native": "include native C/C++ frames",
-        "--subprocesses": "also profile child processes",
+        "--nonblocking": "py-spy: do not pause the target to sample",
+        "--gil": "py-spy: only sample the thread holding the GIL",
+        "--idle": "py-spy: include idle (waiting) threads",
+        "--native": "py-spy: include native C/C++ frames",
+        "--subprocesses": "py-spy: also profile child processes",
     }
     for flag, text in flags.items():
         group.add_argument(flag, action="store_true", default=default(False), help=text)

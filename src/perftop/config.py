@@ -26,7 +26,7 @@ from perftop.limits import (
     MIN_HISTORY,
     MIN_RATE_HZ,
 )
-from perftop.profiling.backend import ProfilerOptions
+from perftop.profiling.backend import BACKEND_CHOICES, ProfilerOptions
 from perftop.system.levels import Band, Thresholds
 from perftop.system.processes import COLUMNS, SortKey, ViewOptions, default_reverse
 
@@ -64,6 +64,8 @@ class Config:
     cpu_per_core: bool = True
     rate_hz: int = 100
     nonblocking: bool = False
+    profiler: str = "auto"  # one of BACKEND_CHOICES: auto is py-spy for Python, perf else
+    dwarf: bool = False  # perf unwinds with DWARF rather than frame pointers
     keys: dict[str, str] = field(default_factory=dict)  # binding id → "key,key"
     export_dir: str = ""  # empty: the current directory
     # [thresholds]: [warn, crit] for each figure the meters colour
@@ -98,6 +100,15 @@ def apply_profiler_settings(settings: Config, options: ProfilerOptions) -> None:
     """What the settings decide of how the profiler samples; flags may add to it after."""
     options.rate_hz = settings.rate_hz
     options.nonblocking = settings.nonblocking
+    options.backend = settings.profiler
+    options.dwarf = settings.dwarf and settings.profiler != "py-spy"
+
+
+def profiler_conflict(settings: Config) -> str | None:
+    """Why the [profiler] settings cannot go together, or None: DWARF is perf's unwinding."""
+    if settings.dwarf and settings.profiler == "py-spy":
+        return 'DWARF unwinding is perf\'s: it does nothing with profiler = "py-spy"'
+    return None
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,13 @@ def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
     return value
+
+
+def _profiler(value: Any) -> str:
+    text = _text(value)
+    if text not in BACKEND_CHOICES:
+        raise ValueError(f"unknown profiler {text!r}; choose one of: {', '.join(BACKEND_CHOICES)}")
+    return text
 
 
 def _column(value: Any) -> SortKey:
@@ -193,6 +211,8 @@ _SCHEMA: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("processes", "cpu_per_core"): ("cpu_per_core", _boolean),
     ("profiler", "rate"): ("rate_hz", _number(MIN_RATE_HZ, MAX_RATE_HZ, integer=True)),
     ("profiler", "nonblocking"): ("nonblocking", _boolean),
+    ("profiler", "profiler"): ("profiler", _profiler),
+    ("profiler", "dwarf"): ("dwarf", _boolean),
     ("thresholds", "cpu"): ("cpu_levels", _band(100)),
     ("thresholds", "memory"): ("memory_levels", _band(100)),
     ("thresholds", "iowait"): ("iowait_levels", _band(100)),
@@ -252,6 +272,11 @@ def loads_config(text: str, path: str = "<config>") -> tuple[Config, list[Proble
                 setattr(config, name, convert(value))
             except ValueError as exc:
                 problems.append(Problem(path, line, f"[{section}] {key}", str(exc)))
+    conflict = profiler_conflict(config)
+    if conflict is not None:
+        config.dwarf = False
+        line = _line_of(text, "profiler", "dwarf")
+        problems.append(Problem(path, line, "[profiler] dwarf", conflict))
     return config, problems
 
 

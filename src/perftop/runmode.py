@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from perftop.cli_args import CliError
+from perftop.cli_args import PYSPY_FLAGS, CliError
 
 __all__ = [
     "Dashboard",
@@ -64,9 +64,10 @@ class DiffFiles:
 
 @dataclass(frozen=True)
 class RecordProfile:
-    """`perftop record PID`: a profile to a file, without the TUI."""
+    """`perftop record PID`: a profile to a file, without the TUI; `perftop record --all`
+    (`pid` None): every CPU of the machine."""
 
-    pid: int
+    pid: int | None
     output: str | None
     duration_s: float | None
 
@@ -103,7 +104,9 @@ _FLAG_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
     "filter": ("--filter", _TUI),
     "machine_cpu": ("--machine-cpu", _TUI),
     "kernel_threads": ("--kernel-threads", _TUI),
+    "profiler": ("--profiler", _PROFILING),
     "rate": ("--rate", _PROFILING),
+    "dwarf": ("--dwarf", _PROFILING),
     "nonblocking": ("--nonblocking", _PROFILING),
     "gil": ("--gil", _PROFILING),
     "idle": ("--idle", _PROFILING),
@@ -132,6 +135,24 @@ def _refuse_strays(args: argparse.Namespace, command: str) -> None:
             raise CliError(f"{flag} does not go with {where}")
     if command in ("dashboard", "run") and args.record_limit and not args.record:
         raise CliError("--record-limit limits a --record FILE; give one")
+    if command in _PROFILING:
+        _refuse_other_profilers(args)
+
+
+def _refuse_other_profilers(args: argparse.Namespace) -> None:
+    """A flag of one profiler where the other one is sure to sample. With `auto` the
+    target decides, later: py-spy's flags and --dwarf both stand, each for its own."""
+    machine = bool(getattr(args, "all_cpus", False))
+    chosen = getattr(args, "profiler", None)
+    if machine and chosen == "py-spy":
+        raise CliError("--all samples every CPU with perf: --profiler py-spy does not go with it")
+    if machine or chosen == "perf":
+        with_what = "--all" if machine else "--profiler perf"
+        for name in PYSPY_FLAGS:
+            if _given(args, name):
+                raise CliError(f"--{name} is py-spy's: it does not go with {with_what}")
+    if chosen == "py-spy" and _given(args, "dwarf"):
+        raise CliError("--dwarf is perf's: it does not go with --profiler py-spy")
 
 
 def run_mode(args: argparse.Namespace) -> RunMode:
@@ -164,12 +185,19 @@ def run_mode(args: argparse.Namespace) -> RunMode:
     return Dashboard(demo=args.demo, record=record, attach=args.pid)
 
 
-def _record_pid(args: argparse.Namespace) -> int:
+def _record_pid(args: argparse.Namespace) -> int | None:
+    """The PID to record, or None for every CPU (`--all`)."""
     pid: int | None = args.target_pid
     given: int | None = getattr(args, "pid", None)
     if pid is not None and given is not None and pid != given:
         raise CliError(f"two PIDs given ({pid} and --pid {given}); record one process at a time")
     pid = pid if pid is not None else given
+    if args.all_cpus:
+        if pid is not None:
+            raise CliError(f"--all records every CPU: give it no PID ({pid} given)")
+        return None
     if pid is None:
-        raise CliError("record which process? give its PID, e.g. perftop record 4242")
+        raise CliError(
+            "record which process? give its PID (perftop record 4242), or --all for every CPU"
+        )
     return pid

@@ -169,6 +169,8 @@ def test_default_names() -> None:
     when = time.mktime((2024, 3, 5, 14, 7, 9, 0, 0, -1))
     named = record_command.default_record_path(42, when)
     assert named == "perftop-42-20240305-140709.speedscope.json"
+    named = record_command.default_record_path(None, when)
+    assert named == "perftop-all-20240305-140709.speedscope.json"
     named = snapshot.default_snapshot_path(False, when)
     assert named.startswith("perftop-snapshot-") and named.endswith("-20240305-140709.perftop")
     assert len(named) > len("perftop-snapshot-20240305-140709.perftop")
@@ -526,12 +528,82 @@ def test_the_non_python_target_is_refused_from_the_command_line(
 
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
-        code, _, err = run_cli(capsys, "record", str(sleeper.pid), "-o", str(tmp_path / "x.txt"))
+        out = str(tmp_path / "x.txt")
+        code, _, err = run_cli(
+            capsys, "record", str(sleeper.pid), "--profiler", "py-spy", "-o", out
+        )
         assert_one_line_error(code, err, "not a Python process")
     finally:
         sleeper.kill()
         sleeper.wait()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_record_of_native_code_goes_to_perf(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """auto: a process that is not Python is recorded with perf (here a scripted stand-in)."""
+    import subprocess
+
+    from perftop.profiling import backends
+
+    made: list[str] = []
+
+    def scripted(name: str) -> backends.BackendSpec:
+        def factory() -> ProfilerBackend:
+            made.append(name)
+            return ScriptedBackend()
+
+        return backends.BackendSpec(name, factory, backends.BACKENDS[name].preflight)
+
+    monkeypatch.setattr(backends, "BACKENDS", {n: scripted(n) for n in backends.BACKENDS})
+    sleeper = subprocess.Popen(["sleep", "30"])
+    path = tmp_path / "x.folded"
+    try:
+        code, out, err = run_cli(capsys, "record", str(sleeper.pid), "-d", "0.3", "-o", str(path))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert code == 0, err
+    assert made == ["perf"]
+    assert "wrote" in out and path.exists()
+
+
+def test_record_all_samples_every_cpu(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perftop.profiling import backends
+    from perftop.profiling.session import ProfileSession
+
+    asked: list[ProfilerOptions] = []
+
+    def machine(options: ProfilerOptions) -> ProfileSession:
+        asked.append(options)
+        return ProfileSession(0, options, ScriptedBackend, command="all CPUs", source="perf")
+
+    monkeypatch.setattr(backends, "new_machine_session", machine)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "record", "--all", "-d", "0.3", "--dwarf")
+    assert code == 0, err
+    (written,) = tmp_path.glob("perftop-all-*.speedscope.json")
+    assert str(written.name) in out
+    assert [(o.backend, o.dwarf) for o in asked] == [("perf", True)]
+    profile = read_any(written)
+    assert isinstance(profile, Profile) and profile.total_samples > 0
+
+
+def test_record_all_with_a_scripted_backend_is_perf_on_all_cpus(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    path = tmp_path / "box.speedscope.json"
+    options = ProfilerOptions(backend="perf")
+    code = record_command.record(
+        None, options, str(path), 0.3, backend=ScriptedBackend(), out=out, err=err
+    )
+    assert code == 0, err.getvalue()
+    assert f"wrote {path}" in out.getvalue()
+    profile = read_any(path)
+    assert isinstance(profile, Profile) and profile.total_samples > 0
+    assert profile.metadata["command"] == "all CPUs"
 
 
 def test_record_a_pid_that_is_gone(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from perftop.config import (
     Config,
+    apply_profiler_settings,
     default_path,
     dumps_config,
     load_config,
@@ -17,6 +18,7 @@ from perftop.config import (
     save_config,
     sort_key_named,
 )
+from perftop.profiling.backend import ProfilerOptions
 from perftop.system.processes import SortKey
 
 GOOD = textwrap.dedent(
@@ -35,6 +37,8 @@ GOOD = textwrap.dedent(
     [profiler]
     rate = 250
     nonblocking = true
+    profiler = "perf"
+    dwarf = true
 
     [keys]
     "dashboard.tree" = "t, f5"
@@ -51,6 +55,7 @@ def test_a_good_file_sets_everything() -> None:
     assert config.columns == [SortKey.PID, SortKey.CPU, SortKey.MEM, SortKey.COMMAND]
     assert (config.sort, config.reverse, config.tree) == (SortKey.MEM, False, True)
     assert (config.rate_hz, config.nonblocking) == (250, True)
+    assert (config.profiler, config.dwarf) == ("perf", True)
     assert config.keys == {"dashboard.tree": "t,f5", "quit": "q"}
 
 
@@ -78,6 +83,9 @@ def test_a_bad_value_names_file_line_and_key_and_keeps_the_rest() -> None:
         ("[processes]\ncolumns = ['PID', 'pid']\n", "listed twice"),
         ("[processes]\ntree = 'yes'\n", "expected true or false"),
         ("[keys]\nquit = 3\n", "[keys]"),
+        ("[profiler]\nprofiler = 'ebpf'\n", "[profiler] profiler: unknown profiler 'ebpf'"),
+        ("[profiler]\nprofiler = 3\n", "[profiler] profiler: expected a string"),
+        ("[profiler]\ndwarf = 'yes'\n", "[profiler] dwarf: expected true or false"),
         ("[display\nrefresh = 1\n", "c.toml:1:"),
         ("refresh = = 1\n", "c.toml:1:"),
     ],
@@ -88,6 +96,28 @@ def test_problems_are_one_line_each(text: str, fragment: str) -> None:
     assert fragment in str(problems[0])
     assert "\n" not in str(problems[0])
     assert isinstance(config, Config)
+
+
+def test_dwarf_with_py_spy_is_a_problem_and_left_off() -> None:
+    text = "[profiler]\nprofiler = 'py-spy'\ndwarf = true\nrate = 50\n"
+    config, problems = loads_config(text, "c.toml")
+    (problem,) = problems
+    assert str(problem) == (
+        "c.toml:3: [profiler] dwarf: DWARF unwinding is perf's: "
+        'it does nothing with profiler = "py-spy"'
+    )
+    assert (config.profiler, config.dwarf, config.rate_hz) == ("py-spy", False, 50)
+
+
+def test_profiler_settings_apply_to_the_options() -> None:
+    options = ProfilerOptions()
+    apply_profiler_settings(Config(rate_hz=99, profiler="perf", dwarf=True), options)
+    assert (options.rate_hz, options.backend, options.dwarf) == (99, "perf", True)
+    options.validate()
+    # Made by hand (F2 checks the form), py-spy with DWARF still gives options that work.
+    apply_profiler_settings(Config(profiler="py-spy", dwarf=True), options)
+    assert (options.backend, options.dwarf) == ("py-spy", False)
+    options.validate()
 
 
 def test_missing_default_file_is_fine_but_a_named_one_is_not(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,14 @@ def test_the_modes() -> None:
     assert mode("diff", "a", "b") == DiffFiles("a", "b")
     assert mode("record", "42", "-d", "3") == RecordProfile(42, None, 3.0)
     assert mode("--pid", "42", "record") == RecordProfile(42, None, None)
+    assert mode("record", "--all", "-d", "10", "-o", "box.folded") == RecordProfile(
+        None, "box.folded", 10.0
+    )
+    assert mode("--profiler", "perf", "--dwarf", "record", "-a") == RecordProfile(None, None, None)
+    assert mode("--profiler", "perf", "--dwarf", "--pid", "42") == Dashboard(attach=42)
+    assert mode("--profiler", "py-spy", "--gil", "run", "--", "x") == Dashboard(launch=("x",))
+    # auto: the target decides later, so both profilers' flags stand.
+    assert mode("--dwarf", "--native", "record", "42") == RecordProfile(42, None, None)
 
 
 @pytest.mark.parametrize(
@@ -50,10 +59,21 @@ def test_the_modes() -> None:
         (["--record-limit", "2h"], "--record-limit limits a --record FILE"),
         (["-d", "5", "record", "42"], "-d/--delay does not go with perftop record"),
         (["record", "1", "--pid", "2"], "two PIDs given"),
+        (["record", "--all", "42"], "--all records every CPU: give it no PID"),
+        (["--pid", "42", "record", "--all"], "--all records every CPU: give it no PID"),
+        (["record"], "give its PID (perftop record 4242), or --all for every CPU"),
+        (["record", "--all", "--profiler", "py-spy"], "--all samples every CPU with perf"),
+        (["--gil", "record", "--all"], "--gil is py-spy's: it does not go with --all"),
+        (["--profiler", "perf", "--native", "--pid", "1"], "--native is py-spy's"),
+        (["record", "1", "--profiler", "perf", "--idle"], "--idle is py-spy's"),
+        (["--profiler", "py-spy", "--dwarf", "--pid", "1"], "--dwarf is perf's"),
+        (["--profiler", "perf", "diff", "a", "b"], "--profiler does not go with perftop diff"),
+        (["--dwarf", "view", "x"], "--dwarf does not go with perftop view"),
+        (["--profiler", "perf", "serve"], "--profiler does not go with perftop serve"),
     ],
 )
 def test_impossible_combinations_are_refused(argv: list[str], message: str) -> None:
-    with pytest.raises(CliError, match=message):
+    with pytest.raises(CliError, match=re.escape(message)):
         mode(*argv)
 
 
@@ -67,6 +87,18 @@ def test_from_the_command_line_a_refusal_is_one_line_and_exit_2() -> None:
     )
     assert result.returncode == 2
     assert result.stderr == "perftop: --record does not go with perftop diff\n"
+
+
+def test_record_all_with_a_pid_is_one_line_and_exit_2() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "perftop", "record", "--all", "42"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "perftop: --all records every CPU: give it no PID (42 given)\n"
 
 
 def test_record_while_attaching_reaches_the_app_with_both(

@@ -1,11 +1,12 @@
-"""`perftop record PID`: profile a process without the TUI and write one file.
+"""`perftop record PID`: profile a process without the TUI and write one file; `perftop
+record --all`: every CPU of the machine with perf, each process a root of the profile.
 
 It drives the same ProfileSession as the live flame view, so the file carries the same
-metadata (source, command, rate, duration) an export from the screen does. py-spy is always
-stopped (with SIGINT, through the backend) and `children.terminate_all` runs before the file
-is written. If the file cannot be written (disk full, directory gone meanwhile), the profile
-goes to a new file in the temporary directory instead, never over an existing one, and the
-exit code says the asked-for file was not written.
+metadata (source, command, rate, duration) an export from the screen does. The profiler is
+always stopped (py-spy with SIGINT, through the backend) and `children.terminate_all` runs
+before the file is written. If the file cannot be written (disk full, directory gone
+meanwhile), the profile goes to a new file in the temporary directory instead, never over an
+existing one, and the exit code says the asked-for file was not written.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ __all__ = ["check_profile_output", "default_record_path", "record"]
 EXIT_FALLBACK = 3
 
 
-def default_record_path(pid: int, now: float | None = None) -> str:
-    return f"perftop-{pid}-{stamp(now)}.speedscope.json"
+def default_record_path(pid: int | None, now: float | None = None) -> str:
+    """`perftop-PID-TIME.speedscope.json`; `perftop-all-TIME...` for every CPU (pid None)."""
+    return f"perftop-{'all' if pid is None else pid}-{stamp(now)}.speedscope.json"
 
 
 def check_profile_output(path: str) -> str:
@@ -59,7 +61,7 @@ def check_profile_output(path: str) -> str:
 
 
 def record(
-    pid: int,
+    pid: int | None,
     options: ProfilerOptions,
     path: str,
     duration_s: float | None = None,
@@ -69,32 +71,29 @@ def record(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Profile `pid` until `duration_s` has passed, the target exits or a signal asks to stop,
-    then write one file in the format `path`'s extension names. Returns the exit code.
+    """Profile `pid` (None: every CPU) until `duration_s` has passed, the target exits or a
+    signal asks to stop, then write one file in the format `path`'s extension names. Returns
+    the exit code.
 
     Raises UsageError (nothing sampled, nothing written) if `path` or the target is refused.
     """
     from perftop import children
-    from perftop.profiling.backends import command_line, new_session
     from perftop.profiling.session import SessionState
 
     out = out or sys.stdout
     err = err or sys.stderr
     check_profile_output(path)
-    if pid <= 0:
+    if pid is not None and pid <= 0:
         raise UsageError(f"no process with PID {pid}")
-    factory: Callable[[], ProfilerBackend] | None = None
-    if backend is not None:
-        given = backend
-        factory = lambda: given  # noqa: E731 - a test's backend, made once
+    what = "every CPU" if pid is None else f"PID {pid}"
     with StopSignals() as stop:  # first: a Ctrl-C from here on stops and saves
-        session = new_session(pid, options, command=command_line(pid), factory=factory)
+        session = _session(pid, options, backend)
         try:
             session.start()
             if session.state is SessionState.FAILED:
-                raise UsageError(session.error or f"cannot profile PID {pid}")
+                raise UsageError(session.error or f"cannot profile {what}")
             try:
-                _record_loop(session, stop, duration_s, progress)
+                _record_loop(session, stop, duration_s, progress, what)
             finally:
                 session.stop()  # SIGINT to py-spy: its last batch is written, stays readable
                 session.drain()
@@ -102,7 +101,7 @@ def record(
             children.terminate_all()
         elapsed = session.elapsed_s
         if session.profile.ended:
-            note(err, f"PID {pid} exited after {elapsed:.1f} s; saving what was collected")
+            note(err, f"{what} exited after {elapsed:.1f} s; saving what was collected")
         elif stop.requested:
             note(err, f"stopped by {stop.name} after {elapsed:.1f} s; saving what was collected")
         if session.error:
@@ -122,15 +121,41 @@ def record(
     return 1 if session.error else 0
 
 
+def _session(
+    pid: int | None, options: ProfilerOptions, backend: ProfilerBackend | None
+) -> ProfileSession:
+    """The session on `pid`, or on every CPU; `backend` (a test's) replaces the profiler."""
+    from perftop.profiling.backends import command_line, new_machine_session, new_session
+    from perftop.profiling.session import ProfileSession
+
+    factory: Callable[[], ProfilerBackend] | None = None
+    if backend is not None:
+        given = backend
+        factory = lambda: given  # noqa: E731 - a test's backend, made once
+    if pid is not None:
+        return new_session(pid, options, command=command_line(pid), factory=factory)
+    if factory is None:
+        return new_machine_session(options)
+    from perftop.profiling.perf import MACHINE_PID
+
+    return ProfileSession(MACHINE_PID, options, factory, command="all CPUs", source="perf")
+
+
 def _record_loop(
-    session: ProfileSession, stop: StopSignals, duration_s: float | None, progress: bool | None
+    session: ProfileSession,
+    stop: StopSignals,
+    duration_s: float | None,
+    progress: bool | None,
+    what: str,
 ) -> None:
     from perftop.profiling.backend import ProfilerError
 
     enabled = sys.stderr.isatty() if progress is None else progress
-    until = "" if duration_s is not None else " until it exits"
+    until = ""
+    if duration_s is None:
+        until = " until Ctrl-C" if what == "every CPU" else " until it exits"
     started = time.monotonic()
-    with Progress(f"Recording PID {session.pid}{until}", duration_s, enabled) as bar:
+    with Progress(f"Recording {what}{until}", duration_s, enabled) as bar:
         while not stop.requested and session.pumping:
             now = time.monotonic()
             if duration_s is not None and now - started >= duration_s:
