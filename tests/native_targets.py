@@ -90,13 +90,15 @@ def have(program: str) -> bool:
     return shutil.which(program) is not None
 
 
-def build_c(directory: Path, name: str = "perftop_native") -> Path:
+def build_c(
+    directory: Path, name: str = "perftop_native", flags: tuple[str, ...] = C_FLAGS
+) -> Path:
     """Compile C_SOURCE into `directory/name`."""
     source = directory / f"{name}.c"
     source.write_text(C_SOURCE)
     binary = directory / name
     subprocess.run(
-        ["gcc", *C_FLAGS, "-pthread", "-o", str(binary), str(source)],
+        ["gcc", *flags, "-pthread", "-o", str(binary), str(source)],
         check=True,
         capture_output=True,
         timeout=120,
@@ -115,9 +117,14 @@ def _start(argv: list[str], cwd: Path, label: Path, busy_s: float) -> Target:
     return target
 
 
-def start_c(directory: Path, name: str = "perftop_native", busy_s: float = 0.2) -> Target:
-    """The C program, built in `directory` and running there, busy."""
-    binary = build_c(directory, name)
+def start_c(
+    directory: Path,
+    name: str = "perftop_native",
+    busy_s: float = 0.2,
+    flags: tuple[str, ...] = C_FLAGS,
+) -> Target:
+    """The C program, built in `directory` (with `flags`) and running there, busy."""
+    binary = build_c(directory, name, flags)
     return _start([str(binary)], directory, binary, busy_s)
 
 

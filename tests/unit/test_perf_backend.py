@@ -110,6 +110,29 @@ def test_the_c_programs_functions_in_call_order(native: Target) -> None:
     assert native.poll() is None, "the target is left running"
 
 
+def test_dwarf_unwinds_a_binary_built_without_frame_pointers(tmp_path: Path) -> None:
+    target = start_c(tmp_path, flags=("-O2", "-g", "-fomit-frame-pointer"))
+    sessions = {
+        dwarf: new_session(target.pid, ProfilerOptions(rate_hz=199, batch_s=0.3, dwarf=dwarf))
+        for dwarf in (False, True)
+    }
+    try:
+        for session in sessions.values():
+            session.start()
+            pump(session, lambda s: s.profile.total_samples > 40, "samples")
+            session.stop()
+            session.drain()
+    finally:
+        target.end()
+    with_fp = chain_of(sessions[False].profile, "perftop_native_leaf")
+    with_dwarf = chain_of(sessions[True].profile, "perftop_native_leaf")
+    # Frame pointers lose the callers (the leaf's caller is not even on the chain); DWARF reads
+    # them all back from the copied stack.
+    assert "perftop_native_middle" not in with_fp, with_fp
+    assert with_dwarf[-4:] == ["main", *C_FUNCTIONS], with_dwarf
+    assert sessions[True].metadata["unwinding"] == "dwarf"
+
+
 def test_pause_lets_go_and_resume_samples_again(native: Target) -> None:
     session = new_session(native.pid, OPTIONS)
     session.start()
