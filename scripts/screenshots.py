@@ -1,7 +1,8 @@
 """Make the README's pictures from the real app: `python scripts/screenshots.py`.
 
 The dashboard is drawn from the deterministic fake machine so the pictures are stable; the flame
-view is a real py-spy profile of a small Python program this script starts and samples itself.
+views are real profiles of small programs this script starts and samples itself: a Python one
+with py-spy, and a C one (compiled here with gcc) with perf, kernel frames included.
 Each picture is an SVG in screenshots/ (Textual's own screenshot), the size a 120x40 terminal.
 """
 
@@ -46,6 +47,37 @@ TARGET = textwrap.dedent(
     threading.Thread(target=background_compaction, name="compactor", daemon=True).start()
     while True:
         handle_request()
+    """
+)
+
+
+# A native service's hot path: its own functions, libc, and write(2) into the kernel.
+NATIVE = textwrap.dedent(
+    r"""
+    #include <fcntl.h>
+    #include <string.h>
+    #include <unistd.h>
+
+    static char block[1 << 16], out[1 << 16];
+
+    __attribute__((noipa)) unsigned checksum(const char *p, int n) {
+        unsigned s = 0;
+        for (int i = 0; i < n; i++) s = s * 31 + p[i];
+        return s;
+    }
+    __attribute__((noipa)) int compress_block(int n) {
+        for (int i = 0; i < n; i += 64) memcpy(out + i / 2, block + i, 32);
+        return n / 2;
+    }
+    __attribute__((noipa)) void handle_request(int fd) {
+        int n = compress_block(sizeof block);
+        block[0] = (char)checksum(out, n);
+        write(fd, out, n);
+    }
+    int main(void) {
+        int fd = open("/dev/null", O_WRONLY);
+        for (;;) handle_request(fd);
+    }
     """
 )
 
@@ -103,11 +135,39 @@ async def flame(seconds: float = 6.0) -> None:
         script.unlink(missing_ok=True)
 
 
+async def native_flame(seconds: float = 6.0) -> None:
+    source = OUT / "_native.c"
+    binary = OUT / "_native"
+    source.write_text(NATIVE)
+    flags = ["-O0", "-g", "-fno-omit-frame-pointer"]
+    subprocess.run(["gcc", *flags, "-o", str(binary), str(source)], check=True)
+    target = subprocess.Popen([str(binary)])
+    try:
+        time.sleep(0.3)
+        app = PerftopApp(FakeSource, AppConfig(delay_s=3600))
+        async with app.run_test(size=SIZE) as pilot:
+            options = ProfilerOptions(backend="perf")
+            session = new_session(target.pid, options, command="./blockd")
+            screen = ProfileScreen(session, title=f"PID {target.pid} ./blockd")
+            await app.push_screen(screen)
+            await pilot.pause(seconds)
+            await pilot.press("down", "down", "down", "down")
+            await pilot.pause(0.3)
+            app.save_screenshot("flame-native.svg", str(OUT))
+            screen.stop()
+    finally:
+        target.kill()
+        target.wait()
+        source.unlink(missing_ok=True)
+        binary.unlink(missing_ok=True)
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     asyncio.run(dashboard())
     asyncio.run(rewind())
     asyncio.run(flame())
+    asyncio.run(native_flame())
     for path in sorted(OUT.glob("*.svg")):
         print(path.relative_to(OUT.parent))
 

@@ -80,14 +80,10 @@ def _perf_factory() -> ProfilerBackend:
 
 
 def _perf_preflight(pid: int, options: ProfilerOptions) -> None:
-    # perf's own answer is the check: start it on the target, and stop it once it samples.
+    # perf's own answer is the check: start it on the target, and end it once it samples.
     from perftop.profiling.perf import PerfBackend
 
-    backend = PerfBackend()
-    try:
-        backend.start(pid, options)
-    finally:
-        backend.stop()
+    PerfBackend().probe(pid, options)
 
 
 BACKENDS: dict[str, BackendSpec] = {

@@ -206,6 +206,20 @@ class PerfBackend(ProfilerBackend):
         )
         self._thread.start()
 
+    def probe(self, pid: int, options: ProfilerOptions) -> None:
+        """Check that perf can sample `pid` (raise its refusal as `start` would), then end it at
+        once: the check made before a screen opens. perf holds nothing of the target's (no
+        ptrace), so it is killed rather than left to wind down."""
+        self.start(pid, options)
+        with self._lock:
+            self._want_stop = True  # first: the driver must not take the kill for a crash
+            pipe = self._pipe
+        if pipe is not None:
+            for popen in (pipe.record, pipe.script):
+                with contextlib.suppress(ProcessLookupError):
+                    popen.kill()
+        self.stop()
+
     def next_batch(self, timeout: float) -> Batch | None:
         if self._drained:
             return None
@@ -573,8 +587,10 @@ class PerfBackend(ProfilerBackend):
             self._clock.attach(now)
 
     def _finish(self, pipe: _Pipeline, pause: bool) -> _Pipeline | None:
-        complete = self._end_pipeline(pipe)
+        # The window ends when the stop was asked: perf takes up to a second to wind down,
+        # sampling next to nothing meanwhile, and that is not time sampled.
         now = time.monotonic()
+        complete = self._end_pipeline(pipe)
         exited = not self._target_alive()
         warnings = [] if complete else ["perf did not stop in time; its last samples are lost"]
         self._batches.put(self._cut(now, exited=exited, warnings=warnings))
@@ -596,6 +612,9 @@ class PerfBackend(ProfilerBackend):
         return self._start_pipeline()
 
     def _ended(self, pipe: _Pipeline) -> _Pipeline | None:
+        if self._want_stop or self._want_pause:
+            # Ended because we asked (a probe kills it): not a crash to restart from.
+            return self._finish(pipe, pause=not self._want_stop)
         said = pipe.errors()
         code = pipe.record.poll()
         self._end_pipeline(pipe, signal_first=False)
