@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,6 +94,32 @@ def test_attach_from_the_table_shows_the_c_functions(tmux: Tmux, native: Target)
     wait_until(lambda: not perfs_on(native.pid), "perf to end with the flame view")
     tmux.keys("F10")
     assert native.poll() is None, "the target is left running"
+
+
+@needs_tmux
+@pytest.mark.parametrize("how", ["quit", "ctrl-c", "SIGTERM", "SIGHUP"])
+def test_no_perf_survives_perftop(tmux: Tmux, native: Target, how: str) -> None:
+    tmux.start(perftop_command("--pid", str(native.pid)))
+    tmux.wait_for(lambda s: LEAF in s, what="the C program's leaf in the flame view")
+    assert perfs_on(native.pid)
+    perftop_pid = tmux.pane_pid()
+    if how == "quit":
+        tmux.keys("F10")
+    elif how == "ctrl-c":
+        tmux.keys("C-c")
+    else:
+        os.kill(perftop_pid, getattr(signal, how))
+    wait_until(lambda: not perfs_on(native.pid), f"every perf to end after {how}")
+    wait_until(
+        lambda: (
+            not psutil.pid_exists(perftop_pid)
+            or psutil.Process(perftop_pid).status() == psutil.STATUS_ZOMBIE
+        ),
+        "perftop to end",
+        15,
+        tmux.report,
+    )
+    assert native.poll() is None, "the target itself is left alone"
 
 
 def test_record_writes_folded_and_speedscope_with_the_frames_in_order(

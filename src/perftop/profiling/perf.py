@@ -35,7 +35,6 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from perftop import children
-from perftop.model.frames import Frame
 from perftop.model.perf_text import SampleReader, _Flags, _Sample, perf_frame
 from perftop.model.profile import Profile
 from perftop.profiling.backend import (
@@ -163,7 +162,7 @@ class PerfBackend(ProfilerBackend):
         self._samples = 0
         self._window_start = 0.0
         self._reader = SampleReader(_LIVE_FLAGS, "perf")
-        self._recent: dict[str, tuple[float, int, str, list[Frame]]] = {}
+        self._recent: dict[str, tuple[float, int, str, list[tuple[str, str]]]] = {}
 
     # --- the public interface -------------------------------------------------------------
 
@@ -262,7 +261,7 @@ class PerfBackend(ProfilerBackend):
                 name=name,
                 active=True,
                 owns_gil=False,
-                frames=frames[::-1],  # innermost first, as a dump lists them
+                frames=[perf_frame(*key) for key in reversed(frames)],  # innermost first
             )
             for _key, (seen, tid, name, frames) in recent
             if now - seen <= _DUMP_RECENT_S
@@ -441,12 +440,8 @@ class PerfBackend(ProfilerBackend):
         except ValueError:
             tid = 0
         with self._lock:
-            self._recent[thread or sample.pid] = (
-                time.monotonic(),
-                tid,
-                sample.comm,
-                [perf_frame(*key) for key in frames],
-            )
+            # The (name, module) pairs: Frames are made only if a dump asks.
+            self._recent[thread or sample.pid] = (time.monotonic(), tid, sample.comm, frames)
 
     def _cut(
         self,
