@@ -54,6 +54,13 @@ def perfs_on(pid: int) -> list[psutil.Process]:
     return found
 
 
+def ended(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
+
+
 def record(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """`perftop record ARGS` without a terminal: (exit status, stdout, stderr)."""
     done = subprocess.run(
@@ -110,15 +117,7 @@ def test_no_perf_survives_perftop(tmux: Tmux, native: Target, how: str) -> None:
     else:
         os.kill(perftop_pid, getattr(signal, how))
     wait_until(lambda: not perfs_on(native.pid), f"every perf to end after {how}")
-    wait_until(
-        lambda: (
-            not psutil.pid_exists(perftop_pid)
-            or psutil.Process(perftop_pid).status() == psutil.STATUS_ZOMBIE
-        ),
-        "perftop to end",
-        15,
-        tmux.report,
-    )
+    wait_until(lambda: ended(perftop_pid), "perftop to end", 15, tmux.report)
     assert native.poll() is None, "the target itself is left alone"
 
 
