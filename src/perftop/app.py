@@ -224,10 +224,21 @@ class PerftopApp(GuardedApp):
         screen = ProfileScreen(session, title=f"PID {pid} {title}".strip(), can_snapshot=True)
         self.push_screen(screen)
 
+    def open_machine_profile(self) -> None:
+        """Sample every CPU with perf (the kernel too) and show it: each process is a root."""
+        from perftop.profiling.backends import new_machine_session
+        from perftop.ui.screens.profile import ProfileScreen
+
+        session = new_machine_session(self.config.profiler)
+        self.push_screen(ProfileScreen(session, title="all CPUs", can_snapshot=True))
+
     def on_dashboard_screen_profile_requested(
         self, message: DashboardScreen.ProfileRequested
     ) -> None:
         self.open_profile(message.pid, message.title)
+
+    def on_dashboard_screen_machine_profile_requested(self) -> None:
+        self.open_machine_profile()
 
     # --- sampling: one thread worker, re-armed after each tick so ticks never overlap -------
 

@@ -40,10 +40,14 @@ SEEDS = (14, 16)  # both crashed Textual 8.2.8 on the dashboard before perftop/u
 
 
 class _SafeApp(PerftopApp):
-    """perftop as a user has it, except that Enter on a process does not attach py-spy."""
+    """perftop as a user has it, except that Enter on a process attaches no profiler, and
+    W (or the palette) does not start perf on every CPU."""
 
     def open_profile(self, pid: int, title: str = "") -> None:
         self.notify(f"would profile {pid}")
+
+    def open_machine_profile(self) -> None:
+        self.notify("would profile every CPU")
 
 
 def _app(screen: str, export_dir: Path) -> PerftopApp:

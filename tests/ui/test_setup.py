@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from textual.app import App
-from textual.widgets import Input, SelectionList, Static, Switch
+from textual.widgets import Input, Select, SelectionList, Static, Switch
 
 from perftop.app import AppConfig, PerftopApp
 from perftop.config import Config, load_config
@@ -66,6 +66,23 @@ async def test_a_bad_value_is_explained_and_nothing_is_returned() -> None:
     assert app.result is None
 
 
+async def test_the_profiler_and_dwarf_are_chosen_and_checked_together() -> None:
+    app = _Host(Config())
+    async with app.run_test(size=(100, 50)) as pilot:
+        screen = app.screen
+        screen.query_one("#profiler", Select).value = "py-spy"
+        screen.query_one("#dwarf", Switch).value = True
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        error = str(screen.query_one("#setup-error", Static).render())
+        assert "DWARF unwinding is perf's" in error and app.result == "unset"
+        screen.query_one("#profiler", Select).value = "perf"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert isinstance(app.result, Config)
+    assert (app.result.profiler, app.result.dwarf) == ("perf", True)
+
+
 async def test_f2_applies_and_saves_settings_and_remaps_keys(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -78,6 +95,7 @@ async def test_f2_applies_and_saves_settings_and_remaps_keys(
         form = app.screen
         assert isinstance(form, SetupScreen)
         form.query_one("#tree", Switch).value = True
+        form.query_one("#profiler", Select).value = "perf"
         form.query_one("#key-dashboard--toggle_tree", Input).value = "z"
         columns = form.query_one("#columns", SelectionList)
         for hidden in (SortKey.STATE, SortKey.THREADS, SortKey.START):
@@ -85,6 +103,7 @@ async def test_f2_applies_and_saves_settings_and_remaps_keys(
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.config.view.tree is True
+        assert app.config.profiler.backend == "perf", "the next profile samples with perf"
         header = app.screen.query_one(ProcessTable).render_line(0).text.split()
         assert "S" not in header and "THR" not in header and "START" not in header
         assert header[0] == "PID" and header[-1] == "COMMAND", "the others keep their order"

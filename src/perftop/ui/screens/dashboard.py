@@ -81,6 +81,9 @@ class DashboardScreen(Screen[None]):
             self.pid = pid
             self.title = title
 
+    class MachineProfileRequested(Message):
+        """The user asked to profile the whole machine: every CPU, every process."""
+
     BINDINGS = with_ids(
         "dashboard",
         [
@@ -98,6 +101,7 @@ class DashboardScreen(Screen[None]):
             Binding("f8", "renice(1)", "Nice +", group=_NICE),
             Binding("f9,k", "kill", "Kill"),
             Binding("enter,p", "profile", "Profile"),
+            Binding("W", "profile_machine", "Profile whole machine", show=False),
             Binding("i", "toggle_detail", "Info"),
             # Announced by the snapshot banner, which has the room the footer lacks.
             Binding("v", "saved_profile", "Saved profile", show=False),
@@ -481,6 +485,9 @@ class DashboardScreen(Screen[None]):
             return
         title = printable(display_command(current.row))
         self.post_message(self.ProfileRequested(current.row.pid, title))
+
+    def action_profile_machine(self) -> None:
+        self.post_message(self.MachineProfileRequested())
 
     def action_saved_profile(self) -> None:
         if self.saved is None or self.saved.profile is None:

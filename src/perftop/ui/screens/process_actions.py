@@ -37,8 +37,8 @@ def snapshot_marker(snapshot: Snapshot) -> str:
     return f"snapshot of {printable(snapshot.hostname) or 'an unnamed host'} at {when}"
 
 
-# What needs the live machine behind the table.
-LIVE_ACTIONS = frozenset({"kill", "renice", "profile", "toggle_detail"})
+# What needs the live machine behind the table (the whole machine's profile too).
+LIVE_ACTIONS = frozenset({"kill", "renice", "profile", "profile_machine", "toggle_detail"})
 
 
 class ProcessActions:

@@ -28,6 +28,7 @@ from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.flame_screen import FlameScreen
 from perftop.ui.screens.profile_dialogs import (
+    PYSPY_FLAGS,
     SNAPSHOT_CHOICE,
     ExportChoice,
     ExportMenu,
@@ -35,7 +36,7 @@ from perftop.ui.screens.profile_dialogs import (
     ThreadDump,
     profile_export_choices,
 )
-from perftop.ui.widgets.flame import KIND_COLOURS, KIND_NAMES, FlameView
+from perftop.ui.widgets.flame import INTO_NATIVE, KIND_COLOURS, KIND_NAMES, FlameView
 from perftop.ui.widgets.footer import FittingFooter
 from perftop.ui.widgets.top_functions import TopFunctions
 
@@ -54,9 +55,21 @@ class ProfilerFailed(Message):
 
 def legend() -> str:
     """Colour key for the flame's border, as Textual markup."""
-    return " ".join(
+    kinds = " ".join(
         f"[black on {KIND_COLOURS[kind][0]}] {name} [/]" for kind, name in KIND_NAMES.items()
     )
+    return f"{kinds} {INTO_NATIVE} Python→native"
+
+
+def sampling_text(source: str, options: ProfilerOptions) -> str:
+    """Which profiler samples and how, for the head line: `py-spy 100 Hz gil`,
+    `perf 99 Hz frame pointers`, `perf 100 Hz dwarf`."""
+    parts = [source, f"{options.rate_hz} Hz"] if source else [f"{options.rate_hz} Hz"]
+    if source == "perf":
+        parts.append("dwarf" if options.dwarf else "frame pointers")
+    else:  # py-spy's own flags; perf has none of them
+        parts += [name for name in PYSPY_FLAGS if getattr(options, name)]
+    return " ".join(parts)
 
 
 class ProfileScreen(FlameScreen):
@@ -107,6 +120,13 @@ class ProfileScreen(FlameScreen):
     @property
     def pid(self) -> int | None:
         return self.session.pid if self.session is not None else None
+
+    @property
+    def machine(self) -> bool:
+        """Sampling every CPU (perf's whole-machine session), not one process."""
+        from perftop.profiling.perf import MACHINE_PID
+
+        return self.session is not None and self.session.pid == MACHINE_PID
 
     @property
     def state(self) -> SessionState:
@@ -241,16 +261,8 @@ class ProfileScreen(FlameScreen):
         text.append(f"  samples {self.profile.total_samples:,}")
         session = self.session
         if session is not None:
-            options = session.options
-            text.append(f"  {options.rate_hz} Hz")
+            text.append("  " + sampling_text(session.metadata.get("source", ""), session.options))
             text.append(f"  coverage {100 * session.coverage:.0f}%")
-            flags = [
-                name
-                for name in ("nonblocking", "gil", "idle", "native", "subprocesses")
-                if getattr(options, name)
-            ]
-            if flags:
-                text.append("  " + " ".join(flags))
         thread = self.query_one(FlameView).thread
         text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
         if session is not None and session.error:
@@ -319,7 +331,9 @@ class ProfileScreen(FlameScreen):
         if self.session is None or not self.session.state.sampling:
             self.notify("thread dumps need a live process", severity="warning")
             return
-        self.app.push_screen(ThreadDump(self.session.backend))
+        # perf's dump is its last samples: no local variables to add.
+        with_locals = self.session.metadata.get("source") == "py-spy"
+        self.app.push_screen(ThreadDump(self.session.backend, can_show_locals=with_locals))
 
     def profile_for_export(self) -> Profile:
         """The profile as it is now: for a live one, the session's copy, which carries the
@@ -343,7 +357,10 @@ class ProfileScreen(FlameScreen):
                 self.post_message(self.SnapshotRequested())
                 return
             pid = self.profile.metadata.get("pid", "")
-            stem = export_stem(self.pid, self.title_text or (f"PID {pid}" if pid else ""))
+            if self.machine:
+                stem = export_stem(None, "all")
+            else:
+                stem = export_stem(self.pid, self.title_text or (f"PID {pid}" if pid else ""))
             profile = self.profile_for_export()
             self.post_message(self.ExportRequested(profile, stem, choice, labels[choice]))
 
@@ -364,7 +381,7 @@ class ProfileScreen(FlameScreen):
                 self._pump(session)
             self._refresh_head()
 
-        self.app.push_screen(ProfilerSettings(session.options), chosen)
+        self.app.push_screen(ProfilerSettings(session.options, machine=self.machine), chosen)
 
     def action_close(self) -> None:
         self.stop()

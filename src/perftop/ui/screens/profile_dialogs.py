@@ -11,10 +11,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from perftop.profiling.backend import ProfilerBackend, ProfilerError, ProfilerOptions, ThreadStack
+from perftop.profiling.backend import (
+    BACKEND_CHOICES,
+    ProfilerBackend,
+    ProfilerError,
+    ProfilerOptions,
+    ThreadStack,
+)
+from perftop.profiling.perf_cli import DWARF_STACK_BYTES
 from perftop.ui.fmt import printable
 
 ALL_THREADS = "\x00all"
@@ -71,7 +78,8 @@ def render_dump(stacks: list[ThreadStack]) -> Text:
 
 
 class ThreadDump(ModalScreen[None]):
-    """`py-spy dump` of every thread, refreshed on `r`; `l` adds local variables."""
+    """Every thread's stack now (py-spy dump; perf's last sample of each thread that ran),
+    refreshed on `r`; `l` adds local variables where the profiler reads them (py-spy)."""
 
     BINDINGS = [
         Binding("escape,q,d", "app.pop_screen", "Close"),
@@ -79,18 +87,23 @@ class ThreadDump(ModalScreen[None]):
         Binding("l", "toggle_locals", "Locals"),
     ]
 
-    def __init__(self, backend: ProfilerBackend) -> None:
+    def __init__(self, backend: ProfilerBackend, *, can_show_locals: bool = True) -> None:
         super().__init__()
         self.backend = backend
+        self.can_show_locals = can_show_locals
         self.with_locals = False
 
     def compose(self) -> ComposeResult:
+        keys = "r refresh, l locals, Esc close" if self.can_show_locals else "r refresh, Esc close"
         with VerticalScroll(classes="dialog help"):
-            yield Label("Threads (r refresh, l locals, Esc close)", classes="dialog-title")
+            yield Label(f"Threads ({keys})", classes="dialog-title")
             yield Static("reading…", id="dump-body")
 
     def on_mount(self) -> None:
         self.action_reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.can_show_locals if action == "toggle_locals" else True
 
     def action_toggle_locals(self) -> None:
         self.with_locals = not self.with_locals
@@ -103,31 +116,96 @@ class ThreadDump(ModalScreen[None]):
     def _load(self, with_locals: bool) -> None:
         try:
             body: Text = render_dump(self.backend.dump_threads(with_locals))
-        except ProfilerError as exc:
+        except ProfilerError as exc:  # one line of why, in the dialog: nothing to dump now
             body = Text(exc.message, "red")
-        self.app.call_from_thread(self.query_one("#dump-body", Static).update, body)
+        self.app.call_from_thread(self._show, body)
+
+    def _show(self, body: Text) -> None:
+        if self.is_attached:  # closed while the dump was read: nothing to show it in
+            self.query_one("#dump-body", Static).update(body)
+
+
+PYSPY_FLAGS = ("nonblocking", "gil", "idle", "native", "subprocesses")
+PROFILER_LABELS = {
+    "auto": "auto: py-spy for Python, perf else",
+    "py-spy": "py-spy",
+    "perf": "perf",
+}
+
+
+def dwarf_cost(rate_hz: int) -> str:
+    """What DWARF unwinding costs at `rate_hz`, in one line for the dialog."""
+    per_second = DWARF_STACK_BYTES * rate_hz / 1e6
+    return (
+        f"DWARF copies {DWARF_STACK_BYTES // 1024} KB of stack a sample: "
+        f"~{per_second:.1f} MB/s per busy thread at {rate_hz} Hz, and perf script's CPU "
+        "to unwind it"
+    )
 
 
 class ProfilerSettings(ModalScreen[ProfilerOptions | None]):
-    """Rate and py-spy's sampling flags; applying restarts sampling, keeping the profile."""
+    """Which profiler, its rate and its flags; applying restarts sampling, keeping the
+    profile. A whole-machine session is always perf's: no choice of profiler there."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    FLAGS = ("nonblocking", "gil", "idle", "native", "subprocesses")
+    FLAGS = PYSPY_FLAGS
 
-    def __init__(self, options: ProfilerOptions) -> None:
+    def __init__(self, options: ProfilerOptions, *, machine: bool = False) -> None:
         super().__init__()
         self.options = options
+        self.machine = machine
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        options = self.options
+        with VerticalScroll(classes="dialog"):
             yield Label("Profiler settings", classes="dialog-title")
             with Horizontal(classes="setting-row"):
-                yield Label("rate (Hz) ")
-                yield Input(str(self.options.rate_hz), id="rate", type="integer")
-            for flag in self.FLAGS:
-                yield Checkbox(flag, getattr(self.options, flag), id=flag)
+                yield Label("profiler   ")
+                if self.machine:
+                    yield Label("perf (every CPU)", id="profiler-fixed")
+                else:
+                    yield Select(
+                        [(PROFILER_LABELS[name], name) for name in BACKEND_CHOICES],
+                        value=options.backend,
+                        id="profiler",
+                        allow_blank=False,
+                    )
+            with Horizontal(classes="setting-row"):
+                yield Label("rate (Hz)  ")
+                yield Input(str(options.rate_hz), id="rate", type="integer")
+            yield Label("perf", classes="settings-section")
+            yield Checkbox(
+                "DWARF unwinding (code without frame pointers)",
+                options.dwarf,
+                id="dwarf",
+                compact=True,
+            )
+            yield Static(dwarf_cost(options.rate_hz), id="dwarf-cost", classes="settings-note")
+            if not self.machine:
+                yield Label("py-spy only", classes="settings-section")
+                for flag in self.FLAGS:
+                    yield Checkbox(flag, getattr(options, flag), id=flag, compact=True)
             yield Label("", id="settings-error")
             yield Button("Apply", id="apply", variant="primary")
+
+    def on_mount(self) -> None:
+        self._enable_for(self.options.backend)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._enable_for(str(event.value))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "rate" and event.value.isdigit():
+            self.query_one("#dwarf-cost", Static).update(dwarf_cost(int(event.value)))
+
+    def _enable_for(self, backend: str) -> None:
+        """Grey out what the chosen profiler ignores: DWARF under py-spy, py-spy's flags
+        under perf. Their values stay, for when the choice comes back."""
+        if self.machine:
+            return
+        self.query_one("#dwarf", Checkbox).disabled = backend == "py-spy"
+        for flag in self.FLAGS:
+            self.query_one(f"#{flag}", Checkbox).disabled = backend == "perf"
 
     def on_button_pressed(self) -> None:
         self._apply()
@@ -135,11 +213,26 @@ class ProfilerSettings(ModalScreen[ProfilerOptions | None]):
     def on_input_submitted(self) -> None:
         self._apply()
 
+    def _chosen_backend(self) -> str:
+        if self.machine:
+            return self.options.backend
+        return str(self.query_one("#profiler", Select).value)
+
     def _apply(self) -> None:
         try:
             rate = int(self.query_one("#rate", Input).value)
-            flags = {flag: self.query_one(f"#{flag}", Checkbox).value for flag in self.FLAGS}
-            options = ProfilerOptions(rate_hz=rate, batch_s=self.options.batch_s, **flags)
+            backend = self._chosen_backend()
+            dwarf = self.query_one("#dwarf", Checkbox).value and backend != "py-spy"
+            flags = {flag: getattr(self.options, flag) for flag in self.FLAGS}
+            if not self.machine:
+                flags = {flag: self.query_one(f"#{flag}", Checkbox).value for flag in self.FLAGS}
+            options = ProfilerOptions(
+                rate_hz=rate,
+                batch_s=self.options.batch_s,
+                backend=backend,
+                dwarf=dwarf,
+                **flags,
+            )
             options.to_args()  # validates the combination (e.g. native with nonblocking)
         except (ValueError, ProfilerError) as exc:
             message = exc.message if isinstance(exc, ProfilerError) else "rate must be a number"

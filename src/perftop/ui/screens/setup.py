@@ -15,7 +15,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static, Switch
 
-from perftop.config import Config, set_keys, set_value
+from perftop.config import Config, profiler_conflict, set_keys, set_value
+from perftop.profiling.backend import BACKEND_CHOICES
 from perftop.system.processes import COLUMNS, SortKey
 
 
@@ -43,6 +44,12 @@ _SWITCHES = {
     "tree": ("processes", "tree"),
     "cpu_per_core": ("processes", "cpu_per_core"),
     "nonblocking": ("profiler", "nonblocking"),
+    "dwarf": ("profiler", "dwarf"),
+}
+PROFILER_LABELS = {
+    "auto": "auto: py-spy for Python, perf for the rest",
+    "py-spy": "py-spy",
+    "perf": "perf",
 }
 
 
@@ -123,10 +130,21 @@ class SetupScreen(ModalScreen[Config | None]):
                     yield Switch(c.cpu_per_core, id="cpu_per_core")
                 yield Static("Profiler", classes="setup-section")
                 with Horizontal(classes="setup-row"):
+                    yield Label("profiler", classes="setup-label")
+                    yield Select(
+                        [(PROFILER_LABELS[name], name) for name in BACKEND_CHOICES],
+                        value=c.profiler,
+                        id="profiler",
+                        allow_blank=False,
+                    )
+                with Horizontal(classes="setup-row"):
                     yield Label("rate (Hz)", classes="setup-label")
                     yield Input(str(c.rate_hz), id="rate", type="integer")
                 with Horizontal(classes="setup-row"):
-                    yield Label("nonblocking", classes="setup-label")
+                    yield Label("DWARF unwinding (perf)", classes="setup-label")
+                    yield Switch(c.dwarf, id="dwarf")
+                with Horizontal(classes="setup-row"):
+                    yield Label("nonblocking (py-spy)", classes="setup-label")
                     yield Switch(c.nonblocking, id="nonblocking")
                 yield Static(
                     "Thresholds: where a meter turns warn and crit", classes="setup-section"
@@ -186,6 +204,10 @@ class SetupScreen(ModalScreen[Config | None]):
                 set_value(config, "thresholds", key, pair)
             except ValueError as exc:
                 raise ValueError(f"thresholds {key}: {exc}") from None
+        set_value(config, "profiler", "profiler", self.query_one("#profiler", Select).value)
+        conflict = profiler_conflict(config)
+        if conflict is not None:
+            raise ValueError(f"dwarf: {conflict}")
         config.theme = str(self.query_one("#theme", Select).value)
         config.export_dir = self.query_one("#export_dir", Input).value.strip()
         config.sort = SortKey(self.query_one("#sort", Select).value)

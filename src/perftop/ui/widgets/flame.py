@@ -32,6 +32,8 @@ KIND_COLOURS: dict[FrameKind, tuple[str, str]] = {
     FrameKind.STDLIB: ("#3f7fbf", "#5a97d1"),
     FrameKind.THIRD_PARTY: ("#3f9f5f", "#5bb676"),
     FrameKind.NATIVE: ("#8a6fbf", "#a08ad1"),
+    FrameKind.KERNEL: ("#d46a8e", "#e08aa8"),
+    FrameKind.JIT: ("#2fa3a3", "#4fbaba"),
     FrameKind.THREAD: ("#777777", "#8f8f8f"),
 }
 KIND_NAMES = {
@@ -39,7 +41,13 @@ KIND_NAMES = {
     FrameKind.STDLIB: "stdlib",
     FrameKind.THIRD_PARTY: "third-party",
     FrameKind.NATIVE: "native",
+    FrameKind.KERNEL: "kernel",
+    FrameKind.JIT: "JIT",
 }
+# Where Python calls into C (py-spy --native): a native frame under a Python one starts with
+# this, so the way out of the interpreter stands out among native frames.
+INTO_NATIVE = "▸"
+_PYTHON_KINDS = frozenset({FrameKind.OWN, FrameKind.STDLIB, FrameKind.THIRD_PARTY})
 # Differential flames (Brendan Gregg's): red where the new profile spends more, blue where it
 # spends less, deeper the bigger the change; grey when the change is too small to matter.
 DIFF_GREW = ((0xF2, 0xC4, 0xC4), (0xC8, 0x1E, 0x1E))  # (faint, strongest)
@@ -193,6 +201,12 @@ class FlameView(Widget, can_focus=True):
             frame = self.profile.frame(node.frame_id) if node.frame_id >= 0 else None
             # Function names come from the target: escaped, as process names are.
             label = printable(frame.label) if frame is not None else "all"
+            if (
+                frame is not None
+                and frame.kind is FrameKind.NATIVE
+                and self._called_from_python(node)
+            ):
+                label = INTO_NATIVE + label
             shade = (box.x // 3 + depth) % 2
             if frame is not None and node.path() == selected:
                 # Red means "grew" in a diff: there the selection inverts the box's own colour.
@@ -213,6 +227,13 @@ class FlameView(Widget, can_focus=True):
         if x < width:
             segments.append(Segment(" " * (width - x), self.rich_style))
         return Strip(segments, width)
+
+    def _called_from_python(self, node: Node) -> bool:
+        # Only native boxes ask, once per cached strip: one parent lookup, no walk.
+        parent = node.parent
+        if parent is None or parent.frame_id < 0:
+            return False
+        return self.profile.frame(parent.frame_id).kind in _PYTHON_KINDS
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self._rows), 1)
