@@ -206,6 +206,7 @@ def test_kinds_of_perf_modules() -> None:
     assert Frame("Interpreter", "/tmp/jitted-4242-17.so").kind is FrameKind.JIT
     assert Frame("[unknown]", "//anon").kind is FrameKind.JIT
     assert Frame("memcpy", "/usr/lib/x86_64-linux-gnu/libc.so.6").kind is FrameKind.NATIVE
+    assert Frame("PyEval_EvalCode", "/usr/lib64/libpython3.11.so.1.0").kind is FrameKind.NATIVE
     # Names stackcollapse-perf.pl marked with --kernel / --jit, read back from folded text.
     assert Frame("schedule_[k]").kind is FrameKind.KERNEL
     assert Frame("fib_[j]").kind is FrameKind.JIT

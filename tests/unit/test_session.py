@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 
-from perftop.profiling.backend import NotPython, ProfilerFailed, ProfilerOptions
+from perftop.profiling.backend import NotPython, ProfilerBackend, ProfilerFailed, ProfilerOptions
 from perftop.profiling.session import ProfileSession, SessionState
 from tests.hand_backend import HandBackend
 
@@ -120,6 +121,24 @@ def test_restart_with_new_options_keeps_the_samples_and_the_rate_follows() -> No
     assert s.backend is backends[1] and backends[1].started[0].subprocesses
     assert s.state is SessionState.LIVE
     assert s.profile.total_samples == 6 and s.metadata["rate_hz"] == "250"
+
+
+def test_restart_switches_backend_and_forgets_how_the_old_one_unwound() -> None:
+    made: list[str] = []
+
+    def chooser(options: ProfilerOptions) -> tuple[str, Callable[[], ProfilerBackend]]:
+        name = "perf" if options.backend == "perf" else "py-spy"
+        made.append(name)
+        return name, HandBackend
+
+    s = ProfileSession(
+        4242, ProfilerOptions(backend="perf"), HandBackend, source="perf", chooser=chooser
+    )
+    s.start()
+    s.metadata["unwinding"] = "frame pointers"  # what perf's batches say
+    s.restart(ProfilerOptions(backend="py-spy"))
+    assert made == ["py-spy"] and s.metadata["source"] == "py-spy"
+    assert "unwinding" not in s.metadata
 
 
 def test_stop_then_drain_takes_the_last_cut_short_batch() -> None:

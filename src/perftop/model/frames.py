@@ -88,7 +88,11 @@ def classify(filename: str, name: str = "") -> FrameKind:
         if filename.startswith("<frozen"):
             return FrameKind.STDLIB
         return FrameKind.OWN if filename else FrameKind.NATIVE
-    if filename.endswith(_NATIVE_SUFFIXES) or "/lib/x86_64-linux-gnu/" in filename:
+    if (
+        filename.endswith(_NATIVE_SUFFIXES)
+        or ".so." in filename.rsplit("/", 1)[-1]  # versioned: libpython3.11.so.1.0
+        or "/lib/x86_64-linux-gnu/" in filename
+    ):
         return FrameKind.NATIVE
     if "site-packages/" in filename or "dist-packages/" in filename:
         return FrameKind.THIRD_PARTY

@@ -163,6 +163,8 @@ class ProfileSession:
         self.backend.stop()
         self.options = options
         self.metadata["rate_hz"] = str(options.rate_hz)
+        # How the stacks were unwound is the backend's to say again, with its first batch.
+        self.metadata.pop("unwinding", None)
         if self._chooser is not None:
             self.metadata["source"], self._factory = self._chooser(options)
         self.backend = self._factory()

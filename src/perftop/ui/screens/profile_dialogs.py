@@ -65,7 +65,8 @@ def render_dump(stacks: list[ThreadStack]) -> Text:
         state = "active" if stack.active else "idle"
         gil = " +gil" if stack.owns_gil else ""
         text.append(
-            f"Thread {stack.thread_id:#x} ({state}{gil}) {printable(stack.name or '')}\n", "bold"
+            # The OS thread id, in decimal as `ps -L` and the thread roots show it.
+            f"Thread {stack.thread_id} ({state}{gil}) {printable(stack.name or '')}\n", "bold"
         )
         for i, frame in enumerate(stack.frames):
             text.append(f"    {printable(frame.name)} ", "bold" if i == 0 else "")
