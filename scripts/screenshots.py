@@ -71,7 +71,7 @@ NATIVE = textwrap.dedent(
     }
     __attribute__((noipa)) void handle_request(int fd) {
         int n = compress_block(sizeof block);
-        block[0] = (char)checksum(out, n);
+        block[0] = (char)checksum(out, n / 8);
         write(fd, out, n);
     }
     int main(void) {
@@ -137,7 +137,7 @@ async def flame(seconds: float = 6.0) -> None:
 
 async def native_flame(seconds: float = 6.0) -> None:
     source = OUT / "_native.c"
-    binary = OUT / "_native"
+    binary = OUT / "blockd"
     source.write_text(NATIVE)
     flags = ["-O0", "-g", "-fno-omit-frame-pointer"]
     subprocess.run(["gcc", *flags, "-o", str(binary), str(source)], check=True)

@@ -187,8 +187,12 @@ def native_profile() -> Profile:
     deeper = Frame("memcpy", "/usr/lib/x86_64-linux-gnu/libc.so.6")
     syscall = Frame("do_syscall_64", "[kernel.kallsyms]")
     jitted = Frame("LazyCompile:*handler", "/tmp/perf-4242.map")
+    # A C program's own function (the own-code kind, as a binary is) calling libc: not Python.
+    c_main = Frame("handle_request", "/srv/blockd")
+    c_lib = Frame("strlen", "/usr/lib/x86_64-linux-gnu/libc.so.6")
     profile.add_stack([main, into_c, deeper, syscall], 60)
     profile.add_stack([main, jitted], 40)
+    profile.add_stack([c_main, c_lib], 30)
     return profile
 
 
@@ -207,6 +211,7 @@ async def test_native_frames_called_from_python_are_marked() -> None:
         assert f"{INTO_NATIVE}PyObject_Call" in text, "Python → C: marked"
         assert f"{INTO_NATIVE}memcpy" not in text and "memcpy" in text, "C → C: not marked"
         assert f"{INTO_NATIVE}do_syscall_64" not in text and "do_syscall_64" in text
+        assert f"{INTO_NATIVE}strlen" not in text and "strlen" in text, "a binary's own: not"
         subtitle = str(app.screen.query_one("#flame").border_subtitle)
         assert "kernel" in subtitle and "JIT" in subtitle
 

@@ -49,6 +49,13 @@ class Frame:
     def kind(self) -> FrameKind:
         return classify(self.filename, self.name)
 
+    @property
+    def is_python(self) -> bool:
+        """Python code (a .py file, or `<string>`, `<frozen ...>`): the own-code kind covers a
+        native program's own binary too, so the kind alone cannot say where Python calls C."""
+        name = self.filename
+        return name.endswith((".py", ".pyw", ".pyx")) or (name.startswith("<") and len(name) > 2)
+
 
 def _stdlib_prefixes() -> tuple[str, ...]:
     paths = sysconfig.get_paths()

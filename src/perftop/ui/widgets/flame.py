@@ -47,7 +47,6 @@ KIND_NAMES = {
 # Where Python calls into C (py-spy --native): a native frame under a Python one starts with
 # this, so the way out of the interpreter stands out among native frames.
 INTO_NATIVE = "▸"
-_PYTHON_KINDS = frozenset({FrameKind.OWN, FrameKind.STDLIB, FrameKind.THIRD_PARTY})
 # Differential flames (Brendan Gregg's): red where the new profile spends more, blue where it
 # spends less, deeper the bigger the change; grey when the change is too small to matter.
 DIFF_GREW = ((0xF2, 0xC4, 0xC4), (0xC8, 0x1E, 0x1E))  # (faint, strongest)
@@ -233,7 +232,7 @@ class FlameView(Widget, can_focus=True):
         parent = node.parent
         if parent is None or parent.frame_id < 0:
             return False
-        return self.profile.frame(parent.frame_id).kind in _PYTHON_KINDS
+        return self.profile.frame(parent.frame_id).is_python
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self._rows), 1)
