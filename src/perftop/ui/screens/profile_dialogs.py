@@ -66,7 +66,8 @@ def render_dump(stacks: list[ThreadStack]) -> Text:
         gil = " +gil" if stack.owns_gil else ""
         text.append(
             # The OS thread id, in decimal as `ps -L` and the thread roots show it.
-            f"Thread {stack.thread_id} ({state}{gil}) {printable(stack.name or '')}\n", "bold"
+            f"Thread {stack.thread_id} ({state}{gil}) {printable(stack.name or '')}\n",
+            "bold",
         )
         for i, frame in enumerate(stack.frames):
             text.append(f"    {printable(frame.name)} ", "bold" if i == 0 else "")
