@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs perftop from this clone on a fresh Debian machine: Debian's python3-venv and
-# linux-perf (perf: profiling native code, JIT runtimes and the kernel) when they are missing
+# Installs perftop from this clone on a fresh Debian machine: Debian's python3-venv, linux-perf
+# (perf: profiling native code, JIT runtimes and the kernel) and gdb (attaching the memory
+# profiler to a running Python) when they are missing
 # (through sudo unless already root: a root shell often has no sudo), then a virtualenv in
 # .venv with perftop in it. Run perftop afterwards with .venv/bin/perftop.
 set -euo pipefail
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 need=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 command -v perf >/dev/null || need+=(linux-perf)
+command -v gdb >/dev/null || need+=(gdb)  # memory profiling attaches with it
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"

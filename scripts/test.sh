@@ -20,6 +20,8 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 command -v perf >/dev/null || need+=(linux-perf)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v node >/dev/null || command -v nodejs >/dev/null || need+=(nodejs)
+# Memory profiling injects its tracker into a running Python with gdb.
+command -v gdb >/dev/null || need+=(gdb)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"

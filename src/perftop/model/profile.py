@@ -271,6 +271,12 @@ class Profile:
         if self._merged is not None:
             self._merged.merge_from(other._all(), remap)
 
+    def clear_samples(self) -> None:
+        """Forget every sample, keeping the interned frames (and so their ids): a live memory
+        view replaces its bytes with each snapshot, and the flame's zoom path stays valid."""
+        self._threads = {}
+        self._merged = None
+
     def mark_ended(self, reason: str) -> None:
         """The target went away: keep what was collected and say why it stopped."""
         self.ended = True
@@ -417,3 +423,19 @@ def _samples_under(tree: _Tree, matched: frozenset[int]) -> int:
             elif child.children:
                 pending.append(child)
     return total
+
+
+def growth_between(base: Profile, now: Profile) -> Profile:
+    """What grew from `base` to `now`: each stack's count in `now` less its count in `base`
+    (matched by frames and thread), where that is positive. For memory snapshots: the bytes
+    allocated between two moments and still live."""
+    before: dict[tuple[tuple[Frame, ...], str], int] = {}
+    for ids, count, thread in base.stacks():
+        before[(tuple(base.frame(i) for i in ids), thread)] = count
+    grown = Profile(now.metadata)
+    for ids, count, thread in now.stacks():
+        frames = tuple(now.frame(i) for i in ids)
+        delta = count - before.get((frames, thread), 0)
+        if delta > 0:
+            grown.add_stack(frames, delta, thread)
+    return grown

@@ -36,8 +36,9 @@ __all__ = [
     "permission_advice",
 ]
 
-# Which profiler samples: "auto" picks by what the target is (py-spy for Python, perf else).
-BACKEND_CHOICES = ("auto", "py-spy", "perf")
+# Which profiler samples: "auto" picks by what the target is (py-spy for Python, perf else);
+# "memory" tracks a Python process's live allocations instead of sampling its CPU.
+BACKEND_CHOICES = ("auto", "py-spy", "perf", "memory")
 MIN_BATCH_S = 0.1
 MAX_BATCH_S = 60.0
 
@@ -105,7 +106,7 @@ class ProfilerOptions:
             raise ProfilerError(
                 f"unknown profiler {self.backend!r}: choose one of {', '.join(BACKEND_CHOICES)}"
             )
-        if self.dwarf and self.backend == "py-spy":
+        if self.dwarf and self.backend in ("py-spy", "memory"):
             raise ProfilerError("DWARF unwinding is perf's: choose the perf (or auto) profiler")
         if not MIN_BATCH_S <= self.batch_s <= MAX_BATCH_S:
             raise ProfilerError(
@@ -142,6 +143,9 @@ class Batch:
     # One line each, for a person: what went wrong in this window without ending the session
     # (a profiler killed and restarted, its samples lost). Shown, never raised.
     warnings: list[str] = field(default_factory=list)
+    # The profile is the whole state now (a memory snapshot: the bytes live at this moment),
+    # not samples to add: the session replaces its profile's samples with it.
+    replaces: bool = False
 
 
 @dataclass

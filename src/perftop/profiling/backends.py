@@ -86,9 +86,25 @@ def _perf_preflight(pid: int, options: ProfilerOptions) -> None:
     PerfBackend().probe(pid, options)
 
 
+def _memory_factory() -> ProfilerBackend:
+    from perftop.profiling.memory import MemoryBackend
+
+    return MemoryBackend()
+
+
+def _memory_preflight(pid: int, options: ProfilerOptions) -> None:
+    # What can be known without touching the target: injecting takes it a second or two.
+    from perftop.profiling.inject import find_gdb
+    from perftop.profiling.memory import MemoryBackend
+
+    MemoryBackend.check_target(pid)
+    find_gdb()
+
+
 BACKENDS: dict[str, BackendSpec] = {
     "py-spy": BackendSpec("py-spy", _pyspy_factory, _pyspy_preflight),
     "perf": BackendSpec("perf", _perf_factory, _perf_preflight),
+    "memory": BackendSpec("memory", _memory_factory, _memory_preflight),
 }
 DEFAULT_BACKEND = "py-spy"
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from perftop.model.profile import Profile
+from perftop.model.profile import Profile, growth_between
 from perftop.profiling.backend import (
     Batch,
     ProfilerBackend,
@@ -93,6 +93,7 @@ class ProfileSession:
         self._sampled_s = 0.0  # wall time of the batches absorbed since the last reset
         self._started_at: float | None = None
         self._ended_at: float | None = None
+        self.marked: Profile | None = None  # the profile as it was at the user's mark
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -124,6 +125,8 @@ class ProfileSession:
 
     def absorb(self, batch: Batch) -> Absorbed:
         """Merge one batch and take its news: warnings, a stopped or an exited target."""
+        if batch.replaces:
+            self.profile.clear_samples()  # a snapshot of what is live now, not more samples
         self.profile.merge(batch.profile)
         for key, value in batch.profile.metadata.items():
             self.metadata.setdefault(key, value)
@@ -181,6 +184,17 @@ class ProfileSession:
         self._sampled_s = 0.0
         if self.state.sampling or self.state is SessionState.PAUSED:
             self._started_at = self._clock()
+
+    def mark(self) -> None:
+        """Remember the profile as it is now: `grown_since_mark` is measured from here."""
+        self.marked = self.profile.copy()
+
+    def grown_since_mark(self) -> Profile | None:
+        """What grew since `mark` (for memory: bytes allocated since and still live); None
+        before a mark."""
+        if self.marked is None:
+            return None
+        return growth_between(self.marked, self.profile)
 
     def stop(self) -> None:
         """End sampling (idempotent); batches not yet read stay readable for `drain`."""

@@ -1,0 +1,440 @@
+"""Live memory of a Python process: which code holds the bytes that are still allocated.
+
+An allocation tracker is injected into the running target (perftop.profiling.inject, the payload
+in perftop.profiling.memory_payload): memray where it loads (the Python perftop's memray is built
+for), the standard library's tracemalloc otherwise. Either way the target sends back, once a
+batch, what it allocated since the attach and still holds, by stack, and each Batch is that
+whole state (`replaces`): a flame weighted by bytes, in which a leak is the box that keeps
+growing. The session's mark (perftop.profiling.session) gives what grew between two moments.
+
+tracemalloc knows each frame's file and line but not its function: the name is read from the
+target's own source (through /proc/PID/root, so a container's files are found) with `ast`, once
+per file. Pause and stop close the connection, and the target's side of the tracker stops itself
+on that; so does a perftop that dies. Resume injects again.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import json
+import os
+import queue
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from perftop import children
+from perftop.model.frames import Frame
+from perftop.model.profile import Profile
+from perftop.profiling.backend import (
+    Batch,
+    NoSuchProcess,
+    NotPython,
+    ProfilerBackend,
+    ProfilerError,
+    ProfilerFailed,
+    ProfilerOptions,
+    ThreadStack,
+)
+from perftop.profiling.coverage import CoverageClock
+from perftop.profiling.inject import find_gdb, inject
+from perftop.profiling.memory_payload import payload
+
+__all__ = ["MemoryBackend", "function_at"]
+
+_CONNECT_TIMEOUT_S = 15.0
+_POLL_S = 0.1
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@lru_cache(maxsize=512)
+def _functions(path: str, mtime_ns: int) -> tuple[tuple[int, int, str], ...]:
+    """(first line, last line, qualified name) of every function and class in a source file."""
+    try:
+        tree = ast.parse(Path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return ()
+    spans: list[tuple[int, int, str]] = []
+
+    def walk(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = f"{prefix}{child.name}"
+                end = getattr(child, "end_lineno", None) or child.lineno
+                spans.append((child.lineno, end, name))
+                walk(child, name + ".")
+            else:
+                walk(child, prefix)
+
+    walk(tree, "")
+    return tuple(spans)
+
+
+def function_at(filename: str, line: int, root: str = "/") -> str:
+    """The innermost function (or class body) holding `line` of `filename`, read under
+    `root`; `<module>` at the top level, and the file's base name where it cannot be read."""
+    path = os.path.join(root, filename.lstrip("/")) if filename.startswith("/") else filename
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
+        return f"<{os.path.basename(filename) or '?'}:{line}>"
+    best = "<module>"
+    best_size = None
+    for first, last, name in _functions(path, mtime):
+        if first <= line <= last and (best_size is None or last - first < best_size):
+            best, best_size = name, last - first
+    return best
+
+
+class MemoryBackend(ProfilerBackend):
+    """Live bytes of one Python process, by stack, from a tracker injected into it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._batches: queue.Queue[Batch | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._error: ProfilerError | None = None
+        self._pid = 0
+        self._options = ProfilerOptions()
+        self._stopped = False
+        self._drained = False
+        self._want_pause = False
+        self._paused = threading.Event()
+        self._clock = CoverageClock()
+        self._links: Path | None = None
+        self.mode = ""  # "memray" or "tracemalloc", once attached
+        self.why_not_memray = ""
+        self._names: dict[tuple[str, int], str] = {}
+
+    # --- the public interface -------------------------------------------------------------
+
+    def start(self, pid: int, options: ProfilerOptions) -> None:
+        if self._thread is not None and self._thread.is_alive() and not self._stopped:
+            raise ProfilerError("this profiler is already tracking; stop it first")
+        options.validate()
+        self._pid, self._options = pid, options
+        self._stopped = self._drained = self._want_pause = False
+        self._batches = queue.Queue()
+        self._error = None
+        self.check_target(pid)
+        find_gdb()
+        connection, reader = self._attach()
+        self._thread = threading.Thread(
+            target=self._drive,
+            args=(connection, reader),
+            name=f"perftop-memory-{pid}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def next_batch(self, timeout: float) -> Batch | None:
+        if self._drained:
+            return None
+        try:
+            batch = self._batches.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if batch is None:
+            self._drained = True
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+        return batch
+
+    def pause(self) -> None:
+        if self._thread is None or self._stopped:
+            return
+        self._paused.clear()
+        self._want_pause = True
+        self._wake.set()
+        self._paused.wait(timeout=10.0)
+
+    def resume(self) -> None:
+        self._want_pause = False
+        self._wake.set()
+
+    def dump_threads(self, with_locals: bool = False) -> list[ThreadStack]:
+        raise ProfilerError(
+            "thread dumps are the CPU profiler's: open the process's CPU profile (Enter) for them"
+        )
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+        self._remove_links()
+
+    @property
+    def coverage(self) -> float:
+        # A tracker sees every allocation while it is attached: the share of time attached.
+        with self._lock:
+            return self._clock.fraction(time.monotonic())
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._stopped and not self._drained
+
+    # --- attaching ----------------------------------------------------------------------------
+
+    @staticmethod
+    def check_target(pid: int) -> None:
+        """NoSuchProcess or NotPython, in one line, before any injection."""
+        from perftop.profiling.backends import is_python
+
+        if pid <= 0 or not os.path.exists(f"/proc/{pid}"):
+            raise NoSuchProcess(f"PID {pid} does not exist")
+        if not is_python(pid):
+            raise NotPython(
+                f"PID {pid} is not a Python process: memory profiling reads Python allocations"
+            )
+
+    def _memray_dir(self) -> str:
+        """A folder holding links to memray (and what it loads: its libraries, rich) alone,
+        readable by any user, for the target's `sys.path`; "" where perftop has no memray."""
+        try:
+            import memray
+        except ImportError:
+            return ""
+        package = Path(memray.__file__).parent
+        if self._links is None:
+            links = Path(tempfile.mkdtemp(prefix="perftop-memray-"))
+            links.chmod(0o755)  # the target may run as another user
+            # memray imports rich (pure Python, nothing else of perftop's) as it loads.
+            for name in ("memray", "memray.libs", "rich"):
+                source = package.parent / name
+                if source.exists():
+                    (links / name).symlink_to(source)
+            self._links = links
+            children.add_cleanup(self._remove_links)
+        return str(self._links)
+
+    def _remove_links(self) -> None:
+        children.remove_cleanup(self._remove_links)
+        if self._links is not None:
+            shutil.rmtree(self._links, ignore_errors=True)
+            self._links = None
+
+    def _attach(self) -> tuple[socket.socket, Any]:
+        """Inject the tracker and take its connection; the memray reader too, if memray."""
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with contextlib.closing(server):
+            server.bind(("127.0.0.1", 0))
+            server.listen(1)
+            memray_port = _free_port()
+            source = payload(
+                server.getsockname()[1],
+                memray_dir=self._memray_dir(),
+                memray_port=memray_port,
+                python=(sys.version_info[0], sys.version_info[1]),
+                interval=self._options.batch_s,
+            )
+            inject(self._pid, source)
+            server.settimeout(_CONNECT_TIMEOUT_S)
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                raise ProfilerFailed(
+                    f"the tracker injected into PID {self._pid} never connected back"
+                ) from None
+        connection.settimeout(_CONNECT_TIMEOUT_S)
+        hello = _read_line(connection)
+        mode, _, why = hello.partition(" ")
+        reader = None
+        if mode == "memray":
+            import memray
+
+            reader = memray.SocketReader(port=memray_port)
+            reader.__enter__()
+        elif mode != "tracemalloc":
+            connection.close()
+            raise ProfilerFailed(f"the tracker in PID {self._pid} said {hello[:80]!r}")
+        self.mode, self.why_not_memray = mode, why
+        now = time.monotonic()
+        with self._lock:
+            self._clock.attach(now)
+        self._attached_at = now
+        return connection, reader
+
+    # --- the driver thread ------------------------------------------------------------------
+
+    def _drive(self, connection: socket.socket, reader: Any) -> None:
+        buffer = bytearray()
+        try:
+            while True:
+                if self._stopped or self._want_pause:
+                    self._detach(connection, reader)
+                    if self._stopped or not self._sit_out_pause():
+                        return
+                    connection, reader = self._attach()
+                    buffer = bytearray()
+                if reader is not None:
+                    batch = self._memray_batch(reader, connection)
+                else:
+                    batch = self._tracemalloc_batch(connection, buffer)
+                if batch is not None:
+                    self._batches.put(batch)
+                    if batch.target_exited:
+                        self._detach(connection, reader)
+                        return
+        except ProfilerError as exc:
+            self._error = exc
+        except OSError as exc:
+            self._error = ProfilerFailed(f"memory session failed: {exc}")
+        except Exception as exc:  # a fault of ours must reach the reader, not end in silence
+            self._error = ProfilerFailed(f"memory session failed: {type(exc).__name__}: {exc}")
+        finally:
+            with contextlib.suppress(OSError):
+                connection.close()
+            with self._lock:
+                self._clock.stop(time.monotonic())
+            self._paused.set()
+            self._batches.put(None)
+
+    def _sit_out_pause(self) -> bool:
+        self._paused.set()
+        while self._want_pause and not self._stopped:
+            self._wake.wait(0.5)
+            self._wake.clear()
+        return not self._stopped and self._alive()
+
+    def _detach(self, connection: socket.socket, reader: Any) -> None:
+        with contextlib.suppress(OSError):
+            connection.close()  # the target's tracker stops itself on this
+        if reader is not None:
+            with contextlib.suppress(Exception):
+                reader.__exit__(None, None, None)
+        now = time.monotonic()
+        with self._lock:
+            for at in list(self._clock.attached):
+                self._clock.detach(at, now, delivered=True)
+            self._clock.stop(now)
+
+    def _alive(self) -> bool:
+        return os.path.exists(f"/proc/{self._pid}")
+
+    def _wait(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not (self._stopped or self._want_pause):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._wake.wait(min(left, _POLL_S))
+            self._wake.clear()
+
+    def _memray_batch(self, reader: Any, connection: socket.socket) -> Batch | None:
+        self._wait(self._options.batch_s)
+        if self._stopped or self._want_pause:
+            return None
+        exited = not reader.is_active or not self._alive()
+        records = list(reader.get_current_snapshot(merge_threads=False))
+        profile = Profile()
+        for record in records:
+            stack = record.stack_trace()  # innermost first
+            frames = [Frame(str(fn), str(file), int(line)) for fn, file, line in reversed(stack)]
+            profile.add_stack(frames, int(record.size), str(record.thread_name or ""))
+        return self._batch(profile, exited)
+
+    def _tracemalloc_batch(self, connection: socket.socket, buffer: bytearray) -> Batch | None:
+        connection.settimeout(_POLL_S)
+        while b"\n" not in buffer:
+            if self._stopped or self._want_pause:
+                return None
+            try:
+                data = connection.recv(1 << 20)
+            except TimeoutError:
+                if not self._alive():
+                    return self._batch(Profile(), True)
+                continue
+            if not data:  # the target closed it: it exited (or its thread died)
+                return self._batch(Profile(), True) if not self._alive() else self._lost()
+            buffer += data
+        line, _, rest = bytes(buffer).partition(b"\n")
+        buffer[:] = rest
+        try:
+            stats = json.loads(line)
+        except ValueError:
+            raise ProfilerFailed("the tracker sent something that is not JSON") from None
+        return self._batch(self._tracemalloc_profile(stats), False)
+
+    def _lost(self) -> Batch:
+        raise ProfilerFailed(f"the tracker in PID {self._pid} stopped answering")
+
+    def _tracemalloc_profile(self, stats: Iterable[Any]) -> Profile:
+        profile = Profile()
+        root = f"/proc/{self._pid}/root"
+        for entry in stats:
+            try:
+                where, size, _count = entry
+                frames = [self._frame(str(f), int(n), root) for f, n in where]
+            except (TypeError, ValueError):
+                continue
+            if not frames:
+                frames = [Frame("(smaller allocations)")]
+            profile.add_stack(frames, int(size))
+        return profile
+
+    def _frame(self, filename: str, line: int, root: str) -> Frame:
+        key = (filename, line)
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = function_at(filename, line, root)
+        return Frame(name, filename, line)
+
+    def _batch(self, profile: Profile, exited: bool) -> Batch:
+        profile.metadata.update(
+            {
+                "source": self.mode or "memory",
+                "pid": str(self._pid),
+                "unit": "bytes",
+                "rate_hz": str(self._options.rate_hz),
+            }
+        )
+        if exited:
+            profile.mark_ended("target exited")
+        warnings = []
+        if self.why_not_memray and not getattr(self, "_said", False):
+            self._said = True
+            warnings.append(f"tracemalloc, not memray: {self.why_not_memray}")
+        now = time.monotonic()
+        wall = now - getattr(self, "_last_cut", self._attached_at)
+        self._last_cut = now
+        return Batch(
+            profile=profile,
+            wall_s=wall,
+            samples=profile.total_samples,
+            errors=0,
+            target_exited=exited,
+            warnings=warnings,
+            replaces=True,
+        )
+
+
+def _read_line(connection: socket.socket) -> str:
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        try:
+            chunk = connection.recv(1)
+        except TimeoutError:
+            raise ProfilerFailed("the injected tracker did not say which tracker it runs") from None
+        if not chunk:
+            raise ProfilerFailed("the injected tracker closed its connection at once")
+        data += chunk
+    return data.decode("utf-8", "replace").strip()
