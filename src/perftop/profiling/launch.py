@@ -18,8 +18,11 @@ from perftop.profiling.backend import ProfilerError
 __all__ = ["launch"]
 
 
-def launch(argv: list[str], log_path: str | None) -> subprocess.Popen[bytes]:
-    """Start `argv` with stdout and stderr appended to `log_path` (None: discarded).
+def launch(
+    argv: list[str], log_path: str | None, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `argv` with stdout and stderr appended to `log_path` (None: discarded), in `env`
+    (None: perftop's own environment; `perftop run --memory` adds its tracker's hook).
 
     Raises ProfilerError with one line of advice when the program cannot be started.
     """
@@ -39,6 +42,7 @@ def launch(argv: list[str], log_path: str | None) -> subprocess.Popen[bytes]:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=env,
             )
         except FileNotFoundError:
             raise ProfilerError(f"command not found: {argv[0]}") from None

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -99,10 +99,103 @@ def function_at(filename: str, line: int, root: str = "/") -> str:
     return best
 
 
-class MemoryBackend(ProfilerBackend):
-    """Live bytes of one Python process, by stack, from a tracker injected into it."""
+_SITECUSTOMIZE = """\
+# Written by perftop for `perftop run --memory`: starts its allocation tracker in this
+# program, then steps aside (off sys.path and PYTHONPATH, so the program's own imports and its
+# children see what they would without perftop) and runs the real sitecustomize, if any.
+import os as _os, sys as _sys
 
-    def __init__(self) -> None:
+_here = _os.path.dirname(_os.path.abspath(__file__))
+_sys.path[:] = [p for p in _sys.path if _os.path.abspath(p or ".") != _here]
+_paths = [p for p in _os.environ.get("PYTHONPATH", "").split(_os.pathsep) if p and p != _here]
+if _paths:
+    _os.environ["PYTHONPATH"] = _os.pathsep.join(_paths)
+else:
+    _os.environ.pop("PYTHONPATH", None)
+_mine = _os.environ.pop("PERFTOP_MEMORY", "") == {token!r}
+_me = _sys.modules.pop("sitecustomize")
+try:
+    import sitecustomize  # the real one, now that this folder is off the path
+except ImportError:
+    pass
+_sys.modules["sitecustomize"] = _me  # the import that is running this one expects it there
+if _mine:
+{payload}
+"""
+
+
+class MemoryLaunch:
+    """The tracker of a program perftop starts itself (`perftop run --memory`): set up before it
+    starts, through a `sitecustomize` it finds first on its path, so no debugger is needed and
+    nothing of its allocations since its first line is missed. Give `environment()` to the
+    launch, then `MemoryBackend(launch=this)`."""
+
+    def __init__(self, batch_s: float = 1.0) -> None:
+        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(1)
+        self.memray_port = _free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="perftop-run-memory-"))
+        self.folder.chmod(0o755)
+        children.add_cleanup(self.close)
+        self.token = os.urandom(8).hex()
+        self._links: Path | None = None
+        source = payload(
+            self.server.getsockname()[1],
+            memray_dir=_memray_links(self),
+            memray_port=self.memray_port,
+            python=(sys.version_info[0], sys.version_info[1]),
+            interval=batch_s,
+        )
+        body = "\n".join("    " + line if line else "" for line in source.splitlines())
+        (self.folder / "sitecustomize.py").write_text(
+            _SITECUSTOMIZE.replace("{token!r}", repr(self.token)).replace("{payload}", body)
+        )
+
+    def environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        env = dict(os.environ if base is None else base)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(self.folder), env.get("PYTHONPATH", "")) if p
+        )
+        env["PERFTOP_MEMORY"] = self.token
+        return env
+
+    def close(self) -> None:
+        children.remove_cleanup(self.close)
+        with contextlib.suppress(OSError):
+            self.server.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        if self._links is not None:
+            shutil.rmtree(self._links, ignore_errors=True)
+            self._links = None
+
+
+def _memray_links(owner: MemoryLaunch | MemoryBackend) -> str:
+    """A folder holding links to memray (and what it loads: its libraries, rich) alone,
+    readable by any user, for the target's `sys.path`; "" where perftop has no memray."""
+    try:
+        import memray
+    except ImportError:
+        return ""
+    package = Path(memray.__file__).parent
+    if owner._links is None:
+        links = Path(tempfile.mkdtemp(prefix="perftop-memray-"))
+        links.chmod(0o755)  # the target may run as another user
+        # memray imports rich (pure Python, nothing else of perftop's) as it loads.
+        for name in ("memray", "memray.libs", "rich"):
+            source = package.parent / name
+            if source.exists():
+                (links / name).symlink_to(source)
+        owner._links = links
+    return str(owner._links)
+
+
+class MemoryBackend(ProfilerBackend):
+    """Live bytes of one Python process, by stack, from a tracker injected into it (or, for a
+    program perftop started with `launch`, set up before it ran)."""
+
+    def __init__(self, launch: MemoryLaunch | None = None) -> None:
+        self._launch = launch
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._batches: queue.Queue[Batch | None] = queue.Queue()
@@ -130,8 +223,11 @@ class MemoryBackend(ProfilerBackend):
         self._stopped = self._drained = self._want_pause = False
         self._batches = queue.Queue()
         self._error = None
-        self.check_target(pid)
-        find_gdb()
+        if self._launch is None:
+            self.check_target(pid)
+            find_gdb()
+        # A program perftop started has its tracker already, and no debugger is needed; it may
+        # not be Python yet (a pyenv shim, a shell script that runs python): its hook says.
         connection, reader = self._attach()
         self._thread = threading.Thread(
             target=self._drive,
@@ -207,24 +303,10 @@ class MemoryBackend(ProfilerBackend):
             )
 
     def _memray_dir(self) -> str:
-        """A folder holding links to memray (and what it loads: its libraries, rich) alone,
-        readable by any user, for the target's `sys.path`; "" where perftop has no memray."""
-        try:
-            import memray
-        except ImportError:
-            return ""
-        package = Path(memray.__file__).parent
-        if self._links is None:
-            links = Path(tempfile.mkdtemp(prefix="perftop-memray-"))
-            links.chmod(0o755)  # the target may run as another user
-            # memray imports rich (pure Python, nothing else of perftop's) as it loads.
-            for name in ("memray", "memray.libs", "rich"):
-                source = package.parent / name
-                if source.exists():
-                    (links / name).symlink_to(source)
-            self._links = links
+        directory = _memray_links(self)
+        if directory:
             children.add_cleanup(self._remove_links)
-        return str(self._links)
+        return directory
 
     def _remove_links(self) -> None:
         children.remove_cleanup(self._remove_links)
@@ -234,6 +316,9 @@ class MemoryBackend(ProfilerBackend):
 
     def _attach(self) -> tuple[socket.socket, Any]:
         """Inject the tracker and take its connection; the memray reader too, if memray."""
+        launched, self._launch = self._launch, None  # its hook runs once: resume injects
+        if launched is not None:
+            return self._take(launched.server, launched.memray_port, launched.close)
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         with contextlib.closing(server):
             server.bind(("127.0.0.1", 0))
@@ -247,15 +332,23 @@ class MemoryBackend(ProfilerBackend):
                 interval=self._options.batch_s,
             )
             inject(self._pid, source)
-            server.settimeout(_CONNECT_TIMEOUT_S)
-            try:
-                connection, _ = server.accept()
-            except TimeoutError:
-                raise ProfilerFailed(
-                    f"the tracker injected into PID {self._pid} never connected back"
-                ) from None
-        connection.settimeout(_CONNECT_TIMEOUT_S)
-        hello = _read_line(connection)
+            return self._take(server, memray_port, None)
+
+    def _take(
+        self, server: socket.socket, memray_port: int, done: Callable[[], None] | None
+    ) -> tuple[socket.socket, Any]:
+        """The tracker's connection to `server`, its hello, and memray's reader if memray."""
+        # A program that perftop starts may take a while to reach its first line on a busy box.
+        server.settimeout(_CONNECT_TIMEOUT_S * (2 if done is not None else 1))
+        try:
+            connection, _ = server.accept()
+            connection.settimeout(_CONNECT_TIMEOUT_S)
+            # Said once memray is imported (or given up): its links are no longer needed.
+            hello = _read_line(connection)
+        except TimeoutError:
+            raise ProfilerFailed(f"the tracker in PID {self._pid} never connected") from None
+        finally:
+            (done or self._remove_links)()
         mode, _, why = hello.partition(" ")
         reader = None
         if mode == "memray":
