@@ -4,6 +4,7 @@ compute: collectors live in `perftop.system`, views in `perftop.ui`.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
 import time
@@ -23,6 +24,7 @@ from perftop.config import Config
 from perftop.exports import describe_error, export_path
 from perftop.formats.errors import FormatError
 from perftop.profiling.backend import ProfilerOptions
+from perftop.system.growth import GrowthModel
 from perftop.system.history import SystemHistory
 from perftop.system.processes import ViewOptions
 from perftop.system.samples import ProcessSnapshot, SystemSample
@@ -33,6 +35,7 @@ from perftop.ui.guarded_app import GuardedApp
 from perftop.ui.keys import Remappable, remappable, with_ids
 from perftop.ui.screens.dashboard import DashboardScreen
 from perftop.ui.screens.help import screen_actions
+from perftop.ui.screens.process_actions import MEMORY_BINDING, MemoryProfileRequested
 from perftop.ui.start import (
     AppStart,
     DiffOfFiles,
@@ -46,6 +49,8 @@ from perftop.ui.themes import THEMES
 if TYPE_CHECKING:
     from perftop.formats.recording import RecordingWriter
     from perftop.formats.snapshot import Snapshot
+    from perftop.profiling.backend import ProfilerBackend
+    from perftop.profiling.memory import MemoryLaunch
     from perftop.ui.screens.profile import ProfileScreen
 
 
@@ -62,11 +67,19 @@ class AppConfig:
     settings: Config = field(default_factory=Config)  # the config file, as F2 edits it
     settings_path: Path | None = None  # None: the XDG place
     notices: list[str] = field(default_factory=list)  # config problems, shown once started
+    # `perftop run --memory`: the tracker set up in the launched program before it started,
+    # taken by the first memory session on it (later ones inject as for any process).
+    memory_launch: MemoryLaunch | None = None
 
     @property
     def offline(self) -> bool:
         """Showing a file: the live machine is never sampled."""
         return not isinstance(self.start, LiveStart)
+
+    @property
+    def start_pid(self) -> int | None:
+        """The process profiled from the start (`--pid`, `perftop run`), if any."""
+        return self.start.attach if isinstance(self.start, LiveStart) else None
 
     @property
     def recorder(self) -> RecordingWriter | None:
@@ -105,6 +118,7 @@ class PerftopApp(GuardedApp):
             # ctrl+s for those used to it; F12 where a terminal keeps ctrl+s for flow control.
             # Priority, so that dialogs (help, menus) can be pictured too.
             Binding("ctrl+s,f12", "save_svg", "Save screen as SVG", show=False, priority=True),
+            MEMORY_BINDING,
         ],
     )
     # Absolute, because Textual resolves a relative path against each subclass's own module.
@@ -158,6 +172,9 @@ class PerftopApp(GuardedApp):
         )
         if not config.offline:  # effects go where the data comes from
             self.dashboard.machine = self.source
+        # Every live process's memory history, for GROWTH and leak suspects (on_sampled).
+        self.growth = GrowthModel(config.view.growth_window_s)
+        self.dashboard.growth = self.growth
         self.dashboard.thresholds = config.settings.thresholds()
         for theme in THEMES:
             self.register_theme(theme)
@@ -215,14 +232,53 @@ class PerftopApp(GuardedApp):
                 self._source = self._source_factory()
             return self._source
 
-    def open_profile(self, pid: int, title: str = "") -> None:
-        """Attach the sampling profiler to `pid` and show its live flame view."""
+    def open_profile(self, pid: int, title: str = "", *, memory: bool = False) -> None:
+        """Attach the sampling profiler to `pid` and show its live flame view; `memory`: the
+        memory tracker instead, whatever profiler the settings name."""
         from perftop.profiling.backends import new_session
         from perftop.ui.screens.profile import ProfileScreen
 
-        session = new_session(pid, self.config.profiler, command=title)
+        options = self.config.profiler
+        if memory and options.backend != "memory":
+            options = dataclasses.replace(options, backend="memory", dwarf=False)
+        factory = self._launched_tracker(pid) if options.backend == "memory" else None
+        session = new_session(pid, options, command=title, factory=factory)
         screen = ProfileScreen(session, title=f"PID {pid} {title}".strip(), can_snapshot=True)
         self.push_screen(screen)
+
+    def _launched_tracker(self, pid: int) -> Callable[[], ProfilerBackend] | None:
+        """For the program `perftop run --memory` started: a backend taking the tracker set
+        up in it, once; a restart then injects one, as for any other process."""
+        launched = self.config.memory_launch
+        if launched is None or pid != self.config.start_pid:
+            return None
+        self.config.memory_launch = None
+        from perftop.profiling.memory import MemoryBackend
+
+        made: list[bool] = []
+
+        def factory() -> ProfilerBackend:
+            first = not made
+            made.append(True)
+            return MemoryBackend(launch=launched if first else None)
+
+        return factory
+
+    def on_memory_profile_requested(self, message: MemoryProfileRequested) -> None:
+        self.open_profile(message.pid, message.title, memory=True)
+
+    def action_memory_profile(self) -> None:
+        if self._table_in_front():
+            self.dashboard.acts.memory_profile()
+
+    def _table_in_front(self) -> bool:
+        """The dashboard is the screen shown, under any dialogs (help, the palette)."""
+        from textual.screen import ModalScreen
+
+        for screen in reversed(self.screen_stack):
+            if not isinstance(screen, ModalScreen):
+                return screen is self.dashboard
+        return False
 
     def open_machine_profile(self) -> None:
         """Sample every CPU with perf (the kernel too) and show it: each process is a root."""
@@ -276,6 +332,7 @@ class PerftopApp(GuardedApp):
     def on_sampled(self, message: Sampled) -> None:
         self.timeline.append(message.sample, message.snapshot)
         self.history.append(message.sample)
+        self.growth.feed(message.snapshot, message.sample.memory.available_bytes)
         self.dashboard.show(message.sample, message.snapshot)
         self.dashboard.refresh_detail()
         self.set_timer(max(self._next_tick - self._clock(), 0.05), self._sample)
@@ -334,6 +391,9 @@ class PerftopApp(GuardedApp):
         if action == "save_snapshot":
             config = self.config
             return isinstance(config.start, LiveStart | SnapshotFile | RecordingFile)
+        if action == "memory_profile":
+            # Only for a row of the live table: not in a snapshot, a replay, nor elsewhere.
+            return self._table_in_front() and not self.dashboard.acts.read_only
         return True
 
     def _profile_screen(self) -> ProfileScreen | None:

@@ -35,9 +35,11 @@ def _profiler_options(args: argparse.Namespace, *, machine: bool = False) -> obj
     from perftop.profiling.backend import ProfilerError, ProfilerOptions
 
     settings: Config = args.settings
-    backend = "perf" if machine else args.profiler or settings.profiler
-    # The config's DWARF is for when perf samples: a --profiler py-spy given here outranks it.
-    dwarf = args.dwarf or (settings.dwarf and backend != "py-spy")
+    chosen = "memory" if args.memory else args.profiler or settings.profiler
+    backend = "perf" if machine else chosen
+    # The config's DWARF is for when perf samples: a --profiler py-spy (or --memory) given
+    # here outranks it.
+    dwarf = args.dwarf or (settings.dwarf and backend not in ("py-spy", "memory"))
     try:
         return ProfilerOptions(
             rate_hz=args.rate if args.rate is not None else settings.rate_hz,

@@ -9,6 +9,7 @@ one line; `_Parser` makes that line look like every other perftop error.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import NoReturn
 
 from perftop import __version__
@@ -16,7 +17,7 @@ from perftop.limits import MAX_DELAY_S, MIN_DELAY_S
 
 # profiling/backend.py's BACKEND_CHOICES (a test holds them equal): importing it here would
 # load the profiler for `--help`.
-PROFILERS = ("auto", "py-spy", "perf")
+PROFILERS = ("auto", "py-spy", "perf", "memory")
 # py-spy's own sampling flags: they mean nothing to perf.
 PYSPY_FLAGS = ("nonblocking", "gil", "idle", "native", "subprocesses")
 
@@ -40,12 +41,21 @@ examples:
                                without frame pointers)
   perftop run -- python app.py launch a command and profile it from its first line
 
+  perftop --pid 4242 --memory  which code holds the bytes of Python process 4242: a live
+                               flame of what it allocated since the attach and still holds
+                               (memray, or tracemalloc where memray cannot load; needs gdb)
+  perftop run --memory -- python app.py
+                               the same from the program's first line (no gdb needed)
+
   perftop record 4242 -d 30 -o app.speedscope.json
                                profile PID 4242 for 30 s without the TUI; Ctrl-C stops and
                                saves; the extension picks the format (.speedscope.json,
                                .folded, .txt, .html, .pyisession)
   perftop record --all -d 10 -o box.folded
                                every CPU for 10 s with perf, each process its own root
+  perftop record --memory 4242 -d 60 -o live.folded
+                               the bytes PID 4242 holds after 60 s, by stack (folded counts
+                               are bytes; speedscope says so)
   perftop snapshot --redact    save 5 s of the machine and its processes to a .perftop file
   perftop view app.speedscope.json
                                reopen a saved profile or snapshot
@@ -54,7 +64,7 @@ examples:
   perftop serve --top 20       serve metrics to Prometheus on 127.0.0.1:9464/metrics
 
 keys: F1 help, / filter, F3 search, F5 tree, F6 sort, F7/F8 nice, F9 or k kill,
-      i details, Enter/p profile, W profile the whole machine,
+      i details, Enter/p profile, m memory profile, W profile the whole machine,
       c CPU% per core / per machine, q quit;
       space pause / live, [ ] step a tick, { } a minute, @ go to a time;
       Ctrl+P lists every action.
@@ -185,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--log", metavar="FILE", help="where the command's output goes (default: discarded)"
     )
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+    # perftop run --memory -- python app.py; the command is the target, so no --pid.
+    _profiler_arguments(run, subcommand=True, pid=False)
     _file_commands(commands)
     return parser
 
@@ -286,7 +298,9 @@ def _file_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
 
 
-def _profiler_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
+def _profiler_arguments(
+    parser: argparse.ArgumentParser, *, subcommand: bool = False, pid: bool = True
+) -> None:
     group = parser.add_argument_group("profiling")
 
     def default(value: object) -> object:
@@ -294,21 +308,22 @@ def _profiler_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = F
         # (`perftop --native record 42`); suppressed, the main parser's value stands.
         return argparse.SUPPRESS if subcommand else value
 
-    group.add_argument(
-        "-p",
-        "--pid",
-        type=int,
-        default=default(None),
-        help="the process to profile"
-        if subcommand
-        else "attach to this process and show its flame view",
-    )
+    if pid:
+        _pid_argument(group, subcommand, default)
     group.add_argument(
         "--profiler",
         choices=PROFILERS,
         default=default(None),
         help="which profiler samples: auto (py-spy for a Python process, perf for the rest), "
-        "py-spy or perf (default auto, or the config's)",
+        "py-spy, perf, or memory (as --memory) (default auto, or the config's)",
+    )
+    group.add_argument(
+        "--memory",
+        action="store_true",
+        default=default(False),
+        help="a Python process's memory instead of its CPU: which code holds the bytes "
+        "allocated since the attach (memray, or the standard library's tracemalloc where "
+        "memray cannot load; attaching needs gdb)",
     )
     group.add_argument(
         "-r",
@@ -333,3 +348,17 @@ def _profiler_arguments(parser: argparse.ArgumentParser, *, subcommand: bool = F
     }
     for flag, text in flags.items():
         group.add_argument(flag, action="store_true", default=default(False), help=text)
+
+
+def _pid_argument(
+    group: argparse._ArgumentGroup, subcommand: bool, default: Callable[[object], object]
+) -> None:
+    group.add_argument(
+        "-p",
+        "--pid",
+        type=int,
+        default=default(None),
+        help="the process to profile"
+        if subcommand
+        else "attach to this process and show its flame view",
+    )

@@ -105,6 +105,7 @@ _FLAG_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
     "machine_cpu": ("--machine-cpu", _TUI),
     "kernel_threads": ("--kernel-threads", _TUI),
     "profiler": ("--profiler", _PROFILING),
+    "memory": ("--memory", _PROFILING),
     "rate": ("--rate", _PROFILING),
     "dwarf": ("--dwarf", _PROFILING),
     "nonblocking": ("--nonblocking", _PROFILING),
@@ -144,6 +145,9 @@ def _refuse_other_profilers(args: argparse.Namespace) -> None:
     target decides, later: py-spy's flags and --dwarf both stand, each for its own."""
     machine = bool(getattr(args, "all_cpus", False))
     chosen = getattr(args, "profiler", None)
+    if _given(args, "memory") or chosen == "memory":
+        _refuse_with_memory(args, machine, chosen)
+        return
     if machine and chosen == "py-spy":
         raise CliError("--all samples every CPU with perf: --profiler py-spy does not go with it")
     if machine or chosen == "perf":
@@ -153,6 +157,22 @@ def _refuse_other_profilers(args: argparse.Namespace) -> None:
                 raise CliError(f"--{name} is py-spy's: it does not go with {with_what}")
     if chosen == "py-spy" and _given(args, "dwarf"):
         raise CliError("--dwarf is perf's: it does not go with --profiler py-spy")
+
+
+def _refuse_with_memory(args: argparse.Namespace, machine: bool, chosen: str | None) -> None:
+    """The memory tracker samples nothing: every flag of how to sample means nothing to it."""
+    memory = "--memory" if _given(args, "memory") else "--profiler memory"
+    if chosen not in (None, "memory"):
+        raise CliError(f"--memory tracks memory: it does not go with --profiler {chosen}")
+    if machine:
+        raise CliError(f"{memory} tracks one Python process: it does not go with --all")
+    if _given(args, "dwarf"):
+        raise CliError(f"--dwarf is perf's: it does not go with {memory}")
+    for name in PYSPY_FLAGS:
+        if _given(args, name):
+            raise CliError(f"--{name} is py-spy's: it does not go with {memory}")
+    if _given(args, "rate"):
+        raise CliError(f"--rate is a sampling rate: {memory} sees every allocation")
 
 
 def run_mode(args: argparse.Namespace) -> RunMode:

@@ -40,11 +40,11 @@ SEEDS = (14, 16)  # both crashed Textual 8.2.8 on the dashboard before perftop/u
 
 
 class _SafeApp(PerftopApp):
-    """perftop as a user has it, except that Enter on a process attaches no profiler, and
-    W (or the palette) does not start perf on every CPU."""
+    """perftop as a user has it, except that Enter (or m) on a process attaches no profiler,
+    and W (or the palette) does not start perf on every CPU."""
 
-    def open_profile(self, pid: int, title: str = "") -> None:
-        self.notify(f"would profile {pid}")
+    def open_profile(self, pid: int, title: str = "", *, memory: bool = False) -> None:
+        self.notify(f"would profile {'the memory of ' if memory else ''}{pid}")
 
     def open_machine_profile(self) -> None:
         self.notify("would profile every CPU")

@@ -32,7 +32,8 @@ def test_version_and_help() -> None:
     assert perftop("--version").stdout.strip() == f"perftop {__version__}"
     out = perftop("--help").stdout
     assert "examples:" in out and "--pid" in out and "perftop run -- python app.py" in out
-    assert "profiling:" in out and "--profiler {auto,py-spy,perf}" in out and "--dwarf" in out
+    assert "profiling:" in out and "--profiler {auto,py-spy,perf,memory}" in out
+    assert "--dwarf" in out and "--memory" in out and "perftop --pid 4242 --memory" in out
     assert "perftop record --all -d 10 -o box.folded" in out
     record = perftop("record", "--help").stdout
     assert "--all" in record and "perf" in record

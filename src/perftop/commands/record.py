@@ -113,9 +113,14 @@ def record(
     where, fmt = written
     samples = profile.total_samples
     missed = f" ({session.missed} missed)" if session.missed else ""
-    say(out, f"wrote {where} ({fmt}): {samples} samples{missed} over {elapsed:.1f} s")
+    say(out, f"wrote {where} ({fmt}): {_amount(profile)}{missed} over {elapsed:.1f} s")
     if samples == 0:
-        note(err, "no samples were collected")
+        note(
+            err,
+            "no allocations still live were seen"
+            if _bytes(profile)
+            else "no samples were collected",
+        )
     if where != path:
         return EXIT_FALLBACK
     return 1 if session.error else 0
@@ -170,8 +175,22 @@ def _record_loop(
                 return
             if batch is not None and session.absorb(batch).exited:
                 return
-            samples = session.profile.total_samples
-            bar.update(time.monotonic() - started, f"{samples} samples")
+            bar.update(time.monotonic() - started, _amount(session.profile))
+
+
+def _bytes(profile: Profile) -> bool:
+    from perftop.ui.memory_text import is_bytes
+
+    return is_bytes(profile.metadata)
+
+
+def _amount(profile: Profile) -> str:
+    """`1234 samples`, or for a memory profile `12.3 MiB live` (its counts are bytes)."""
+    from perftop.ui.memory_text import size_text
+
+    if _bytes(profile):
+        return f"{size_text(profile.total_samples)} live"
+    return f"{profile.total_samples} samples"
 
 
 def _write_profile(profile: Profile, path: str, err: TextIO) -> tuple[str, str] | None:

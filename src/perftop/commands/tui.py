@@ -19,11 +19,13 @@ from perftop.cli_args import CliError
 from perftop.runmode import Dashboard, DiffFiles, RecordTo, ViewFile
 
 if TYPE_CHECKING:
+    from perftop.app import AppConfig
     from perftop.config import Config
     from perftop.formats.recording import RecordingWriter
     from perftop.formats.snapshot import Snapshot
     from perftop.model.profile import Profile
     from perftop.profiling.backend import ProfilerOptions
+    from perftop.profiling.memory import MemoryLaunch
     from perftop.system.processes import ViewOptions
     from perftop.ui.start import AppStart
 
@@ -48,9 +50,10 @@ def run_tui(
     start = _prepare(mode, profiler)
     if isinstance(mode, Dashboard) and mode.record is not None:
         _check_record_path(mode.record.path)
+    tracker: MemoryLaunch | None = None
     if isinstance(mode, Dashboard) and mode.launch is not None:
         _needs_terminal()  # before the command is started: it would be left running
-        start = _launch(mode.launch, mode.log)
+        start, tracker = _launch(mode.launch, mode.log, profiler)
     # Textual draws on stderr's terminal; checked after the arguments so their errors come first.
     _needs_terminal()
     recorder = None
@@ -61,9 +64,11 @@ def run_tui(
         recorder = _open_recorder(mode.record)
         start = LiveStart(start.attach, start.title, recorder)
     try:
-        return _run(start, mode, view, profiler, settings, settings_path, notices, delay_s)
+        config = _app_config(start, view, profiler, settings, settings_path, notices, delay_s)
+        config.memory_launch = tracker
+        return _run(config, mode)
     finally:
-        for closable in (recorder, getattr(start, "reader", None)):
+        for closable in (recorder, getattr(start, "reader", None), tracker):
             if closable is not None:
                 with contextlib.suppress(Exception):
                     closable.close()
@@ -99,31 +104,45 @@ def check_target(pid: int, options: ProfilerOptions) -> str:
         raise CliError(exc.message) from None
 
 
-def _launch(argv: tuple[str, ...], log: str | None) -> AppStart:
+def _launch(
+    argv: tuple[str, ...], log: str | None, profiler: ProfilerOptions
+) -> tuple[AppStart, MemoryLaunch | None]:
+    """Start the command; with `--memory`, with the memory tracker set up in it before its
+    first line (no debugger needed), which the app's first memory session takes."""
     from perftop.profiling.backend import ProfilerError
     from perftop.profiling.launch import launch
     from perftop.ui.start import LiveStart
 
+    tracker = None
     try:
-        target = launch(list(argv), log)
+        env = None
+        if profiler.backend == "memory":
+            from perftop.profiling.memory import MemoryLaunch
+
+            tracker = MemoryLaunch(batch_s=profiler.batch_s)
+            env = tracker.environment()
+        target = launch(list(argv), log, env=env)
     except ProfilerError as exc:
+        if tracker is not None:
+            tracker.close()
         raise CliError(exc.message) from None
-    return LiveStart(target.pid, " ".join(argv))
+    except OSError as exc:  # the tracker's socket or folder
+        if tracker is not None:
+            tracker.close()
+        raise CliError(f"cannot set up the memory tracker: {exc.strerror or exc}") from None
+    return LiveStart(target.pid, " ".join(argv)), tracker
 
 
-def _run(
+def _app_config(
     start: AppStart,
-    mode: Dashboard | ViewFile | DiffFiles,
     view: ViewOptions,
     profiler: ProfilerOptions,
     settings: Config,
     settings_path: Path | None,
     notices: list[str],
     delay_s: float | None,
-) -> int:
-    from perftop import children
-    from perftop.app import AppConfig, PerftopApp
-    from perftop.system.source import FakeSource, LiveSource, SystemSource
+) -> AppConfig:
+    from perftop.app import AppConfig
 
     config = AppConfig(
         delay_s=delay_s if delay_s is not None else settings.delay_s,
@@ -137,6 +156,14 @@ def _run(
     )
     if settings.export_dir:
         config.export_dir = Path(settings.export_dir).expanduser()
+    return config
+
+
+def _run(config: AppConfig, mode: Dashboard | ViewFile | DiffFiles) -> int:
+    from perftop import children
+    from perftop.app import PerftopApp
+    from perftop.system.source import FakeSource, LiveSource, SystemSource
+
     demo = isinstance(mode, Dashboard) and mode.demo
     source: type[SystemSource] = FakeSource if demo else LiveSource
     app = PerftopApp(source, config)

@@ -1,7 +1,9 @@
 """speedscope JSON (https://www.speedscope.app/file-format-schema.json): write and read.
 
 Writes one sampled profile per thread: `samples` of frame indices root first, `weights` of
-the same length, in sample counts (unit "none"), frames shared. Reads sampled and evented
+the same length, in sample counts (unit "none"), or in bytes (unit "bytes") for a memory
+profile (metadata `unit` = "bytes": the live bytes by stack), frames shared; a file whose
+profiles are all in bytes reads back as a memory profile. Reads sampled and evented
 profiles, validating every field it uses; anything malformed is a FormatError.
 
 Weights and event times become whole sample counts: integral values are taken as they are;
@@ -56,6 +58,7 @@ def dumps_speedscope(profile: Profile) -> str:
             entry["line"] = f.line
         frames.append(entry)
     profiles = []
+    unit = "bytes" if profile.metadata.get("unit") == "bytes" else "none"
     for thread in profile.threads():
         samples: list[list[int]] = []
         weights: list[int] = []
@@ -67,7 +70,7 @@ def dumps_speedscope(profile: Profile) -> str:
                 "type": "sampled",
                 # Read back verbatim, since EXPORTER marks the file as ours (see _thread_of).
                 "name": thread,
-                "unit": "none",
+                "unit": unit,
                 "startValue": 0,
                 "endValue": sum(weights),
                 "samples": samples,
@@ -146,6 +149,8 @@ class _Reader:
         name = doc.get("name")
         if isinstance(name, str) and name:
             self.profile.metadata.setdefault("command", name)
+        if profiles and all(isinstance(p, dict) and p.get("unit") == "bytes" for p in profiles):
+            self.profile.metadata["unit"] = "bytes"  # a memory profile: counts are bytes
         for n, p in enumerate(profiles):
             if not isinstance(p, dict):
                 raise self.fail(f"profile {n} is not an object")

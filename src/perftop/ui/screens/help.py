@@ -18,6 +18,8 @@ from perftop import __version__
 ABOUT = (
     "perftop shows the machine, its processes and the inside of one process (py-spy for\n"
     "Python, perf for native code) or of the whole machine (W, perf on every CPU).\n"
+    "m on a Python process: which code holds its memory (memray or tracemalloc, via gdb);\n"
+    "there, m marks a moment and g shows what grew since.\n"
     "CPU% is per core (100% = one core, as htop) unless toggled to whole-machine with c.\n"
     "Mouse: click a column title to sort, click a row to select, scroll to move."
 )

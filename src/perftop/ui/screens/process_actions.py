@@ -14,10 +14,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from textual.binding import Binding
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from perftop.system.errors import ProcessError
+from perftop.system.processes import display_command
 from perftop.system.samples import ProcessRow
 from perftop.ui.fmt import printable
 from perftop.ui.screens.dialogs import Confirm, SignalMenu
@@ -38,7 +41,21 @@ def snapshot_marker(snapshot: Snapshot) -> str:
 
 
 # What needs the live machine behind the table (the whole machine's profile too).
-LIVE_ACTIONS = frozenset({"kill", "renice", "profile", "profile_machine", "toggle_detail"})
+LIVE_ACTIONS = frozenset(
+    {"kill", "renice", "profile", "profile_machine", "memory_profile", "toggle_detail"}
+)
+# `m` on a row: which code of that Python process holds its bytes. Bound by the app (see
+# PerftopApp.check_action), which offers it only while the table is the screen in front.
+MEMORY_BINDING = Binding("m", "memory_profile", "Memory profile", show=False)
+
+
+class MemoryProfileRequested(Message):
+    """The user asked for the memory of a process; the app attaches the memory tracker."""
+
+    def __init__(self, pid: int, title: str) -> None:
+        super().__init__()
+        self.pid = pid
+        self.title = title
 
 
 class ProcessActions:
@@ -86,6 +103,16 @@ class ProcessActions:
             self.screen.app.push_screen(Confirm(question), lambda ok: confirmed(sig, ok))
 
         self.screen.app.push_screen(SignalMenu(row.pid, printable(row.name)), chosen)
+
+    def memory_profile(self) -> None:
+        """Ask for the selected process's memory flame (the app checks it is Python)."""
+        current = self.screen.query_one(ProcessTable).current
+        if current is None or self.read_only:
+            return
+        if self.gone_since(current.row):
+            return
+        title = printable(display_command(current.row))
+        self.screen.post_message(MemoryProfileRequested(current.row.pid, title))
 
     def gone_since(self, row: ProcessRow) -> bool:
         """Paused, a row may name a process that has exited since, or whose PID another

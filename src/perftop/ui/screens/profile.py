@@ -6,13 +6,16 @@ the session absorbs them here on the UI thread (≤ 20 ms a batch, see bench/), 
 never reads a half-merged tree. The same screen shows a profile opened from a file: then
 there is simply no session. Exports are asked of the app by message: it owns where
 files go and writes them off the UI thread.
+
+A memory session (counts are bytes: `perftop.ui.screens.memory_view`) attaches off the UI
+thread (gdb takes seconds to inject its tracker), shows sizes where samples would be, and
+switches between the bytes live since the attach and what grew since a mark (`m`, `g`).
 """
 
 from __future__ import annotations
 
 import time
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,11 +27,10 @@ from perftop.exports import export_stem
 from perftop.model.profile import Node, Profile
 from perftop.profiling.backend import Batch, ProfilerError, ProfilerOptions
 from perftop.profiling.session import ProfileSession, SessionState
-from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.flame_screen import FlameScreen
+from perftop.ui.screens.memory_view import MemoryView, is_memory
 from perftop.ui.screens.profile_dialogs import (
-    PYSPY_FLAGS,
     SNAPSHOT_CHOICE,
     ExportChoice,
     ExportMenu,
@@ -36,9 +38,14 @@ from perftop.ui.screens.profile_dialogs import (
     ThreadDump,
     profile_export_choices,
 )
-from perftop.ui.widgets.flame import INTO_NATIVE, KIND_COLOURS, KIND_NAMES, FlameView
+
+# Re-exported: the screen's tests and the screenshot script read them from here.
+from perftop.ui.screens.profile_text import frame_status, head_line, legend, sampling_text
+from perftop.ui.widgets.flame import FlameView
 from perftop.ui.widgets.footer import FittingFooter
 from perftop.ui.widgets.top_functions import TopFunctions
+
+__all__ = ["ProfileScreen", "legend", "sampling_text"]
 
 
 class BatchReady(Message):
@@ -53,23 +60,12 @@ class ProfilerFailed(Message):
         self.error = error
 
 
-def legend() -> str:
-    """Colour key for the flame's border, as Textual markup."""
-    kinds = " ".join(
-        f"[black on {KIND_COLOURS[kind][0]}] {name} [/]" for kind, name in KIND_NAMES.items()
-    )
-    return f"{kinds} {INTO_NATIVE} Python→native"
+class StartReturned(Message):
+    """A start (or restart) made off the UI thread has returned: live, or failed."""
 
-
-def sampling_text(source: str, options: ProfilerOptions) -> str:
-    """Which profiler samples and how, for the head line: `py-spy 100 Hz gil`,
-    `perf 99 Hz frame pointers`, `perf 100 Hz dwarf`."""
-    parts = [source, f"{options.rate_hz} Hz"] if source else [f"{options.rate_hz} Hz"]
-    if source == "perf":
-        parts.append("dwarf" if options.dwarf else "frame pointers")
-    else:  # py-spy's own flags; perf has none of them
-        parts += [name for name in PYSPY_FLAGS if getattr(options, name)]
-    return " ".join(parts)
+    def __init__(self, session: ProfileSession) -> None:
+        super().__init__()
+        self.session = session
 
 
 class ProfileScreen(FlameScreen):
@@ -96,6 +92,8 @@ class ProfileScreen(FlameScreen):
             Binding("d", "dump", "Thread dump"),
             Binding("e", "export", "Export"),
             Binding("S", "settings", "Profiler settings"),
+            Binding("m", "mark", "Mark now"),
+            Binding("g", "toggle_growth", "Live/grown since mark"),
             Binding("q", "close", "Back"),
             Binding("f10", "app.quit", "Quit", show=False),
         ],
@@ -116,6 +114,7 @@ class ProfileScreen(FlameScreen):
         self.title_text = title
         self.search_text = ""
         self._last_table = 0.0
+        self.memory = MemoryView(self.session) if self.session is not None else None
 
     @property
     def pid(self) -> int | None:
@@ -127,6 +126,11 @@ class ProfileScreen(FlameScreen):
         from perftop.profiling.perf import MACHINE_PID
 
         return self.session is not None and self.session.pid == MACHINE_PID
+
+    @property
+    def tracks_memory(self) -> bool:
+        """The session tracks allocations (`--memory`): its counts are bytes."""
+        return is_memory(self.session)
 
     @property
     def state(self) -> SessionState:
@@ -144,6 +148,8 @@ class ProfileScreen(FlameScreen):
                 "setup",
                 "toggle_orientation",
                 "reset",
+                "toggle_growth",
+                "mark",
                 "dump",
                 "threads",
                 "settings",
@@ -164,8 +170,14 @@ class ProfileScreen(FlameScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A profile from a file has no profiler to pause, dump, tune or restart: those keys
         # would do nothing, so they are not offered (footer, help, palette).
-        if action in ("pause", "reset", "dump", "settings"):
+        if action in ("pause", "settings"):
             return self.session is not None
+        # A memory session has no thread dumps, and its next snapshot would bring back
+        # whatever a reset forgot: the mark is its "from now on".
+        if action in ("reset", "dump"):
+            return self.session is not None and not self.tracks_memory
+        if action in ("mark", "toggle_growth"):
+            return self.tracks_memory
         return True
 
     # --- the profiler -------------------------------------------------------------------------
@@ -173,11 +185,33 @@ class ProfileScreen(FlameScreen):
     def _start(self) -> None:
         session = self.session
         assert session is not None
+        if self.tracks_memory:
+            self._start_off_thread(session, None)  # seconds of gdb: not on the UI thread
+            return
         session.start()
+        self._started(session)
+
+    def _started(self, session: ProfileSession) -> None:
         if session.state is SessionState.FAILED:
             self._failed()
+        else:
+            self._pump(session)
+        self._refresh_head()
+
+    @work(thread=True, exclusive=True, group="attach")
+    def _start_off_thread(self, session: ProfileSession, options: ProfilerOptions | None) -> None:
+        """Off the UI thread: start the session, or restart it with `options`."""
+        if options is None:
+            session.start()
+        else:
+            session.restart(options)
+        self.post_message(StartReturned(session))
+
+    def on_start_returned(self, message: StartReturned) -> None:
+        if not self.is_attached or message.session is not self.session:
+            message.session.stop()  # the screen closed while gdb was at work
             return
-        self._pump(session)
+        self._started(message.session)
 
     @work(thread=True, exclusive=True, group="profiler")
     def _pump(self, session: ProfileSession) -> None:
@@ -227,7 +261,14 @@ class ProfileScreen(FlameScreen):
 
     def _refresh_views(self, force_table: bool = False) -> None:
         flame = self.query_one(FlameView)
-        flame.relayout()
+        if self.memory is not None and self.tracks_memory:
+            self.profile = self.memory.shown()  # a new profile a batch, in the growth view
+            title = "grown since mark" if self.memory.growth else "live bytes since attach"
+            flame.border_title = title
+        if flame.profile is not self.profile:
+            flame.set_profile(self.profile)
+        else:
+            flame.relayout()
         self._run_search()
         now = time.monotonic()
         # The top table is a DataTable: rebuilding it more than once a second buys nothing.
@@ -239,60 +280,23 @@ class ProfileScreen(FlameScreen):
                 self.profile.thread_samples(flame.thread)
                 if flame.thread is not None
                 else self.profile.total_samples,
+                unit=self.profile.metadata.get("unit", ""),
             )
         self._refresh_head()
         self._refresh_frame_status(flame.selected)
 
     def _refresh_head(self) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        state = self.state
-        # The labels people already know: FAILED reads ERROR.
-        label = "error" if state is SessionState.FAILED else state.value
-        style = {
-            SessionState.LIVE: "bold green",
-            SessionState.PAUSED: "bold yellow",
-            SessionState.STOPPED: "bold yellow",
-            SessionState.ENDED: "bold magenta",
-            SessionState.FAILED: "bold red",
-        }.get(state, "bold")
-        text.append(f" {label.upper()} ", f"reverse {style}")
-        # The figures first, then the error, the title (a command line, often long) last: the
-        # line is cut at the screen's edge, and what is cut must be the least useful part.
-        text.append(f"  samples {self.profile.total_samples:,}")
-        session = self.session
-        if session is not None:
-            text.append("  " + sampling_text(session.metadata.get("source", ""), session.options))
-            text.append(f"  coverage {100 * session.coverage:.0f}%")
         thread = self.query_one(FlameView).thread
-        text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
-        if session is not None and session.error:
-            text.append(f"  {session.error}", "red")
-        elif session is not None and state is SessionState.STOPPED and session.stopped_reason:
-            text.append(f"  {session.stopped_reason}", "yellow")
-        if self.title_text:
-            text.append(f"  {printable(self.title_text)}", "bold")
-        self.query_one("#profile-head", Static).update(text)
+        memory = self.memory if self.tracks_memory else None
+        line = head_line(self.state, self.profile, self.session, memory, thread, self.title_text)
+        self.query_one("#profile-head", Static).update(line)
 
     def _refresh_frame_status(self, node: Node | None) -> None:
-        status = self.query_one("#frame-status", Static)
         flame = self.query_one(FlameView)
-        total = max(flame.profile.root(flame.thread).total, 1)
-        text = Text(no_wrap=True, overflow="ellipsis")
-        if node is not None and node.frame_id >= 0:
-            frame = self.profile.frame(node.frame_id)
-            text.append(printable(frame.name), "bold")
-            text.append(f"  {printable(frame.location)}")
-            text.append(f"  self {node.self_count:,} ({100 * node.self_count / total:.1f}%)")
-            text.append(f"  total {node.total:,} ({100 * node.total / total:.1f}%)")
-        else:
-            text.append("←→↑↓/hjkl move · Enter zoom · Esc out · / search · t threads", "dim")
-        result = self.search_result
-        if result is not None:
-            text.append(
-                f"   search {printable(self.search_text)!r}: {result.percent:.1f}% of samples",
-                "bold yellow",
-            )
-        status.update(text)
+        total = flame.profile.root(flame.thread).total
+        found = (self.search_text, self.search_result)
+        line = frame_status(self.profile, node, total, found)
+        self.query_one("#frame-status", Static).update(line)
 
     @on(FlameView.Selected)
     def _selected(self, event: FlameView.Selected) -> None:
@@ -312,6 +316,13 @@ class ProfileScreen(FlameScreen):
             return
         self.session.toggle_pause()
         self._refresh_head()
+
+    def _forget_samples(self) -> None:
+        """Switching between memory and CPU: neither's counts mean anything to the other."""
+        if self.session is None or self.memory is None:
+            return
+        self.memory.forget()
+        self.action_reset()
 
     def action_reset(self) -> None:
         if self.session is None:
@@ -337,8 +348,32 @@ class ProfileScreen(FlameScreen):
 
     def profile_for_export(self) -> Profile:
         """The profile as it is now: for a live one, the session's copy, which carries the
-        rate and the time sampled (batches keep merging into the original)."""
-        return self.session.profile_for_export() if self.session is not None else self.profile
+        rate and the time sampled (batches keep merging into the original). In the growth
+        view, what grew since the mark, with the same metadata."""
+        if self.session is None:
+            return self.profile
+        exported = self.session.profile_for_export()
+        if self.memory is not None and self.memory.growth and self.profile is not exported:
+            grown = self.profile.copy()
+            grown.metadata = dict(exported.metadata, view="grown since mark")
+            return grown
+        return exported
+
+    def action_mark(self) -> None:
+        if self.memory is None or not self.tracks_memory:
+            return
+        self.memory.mark()
+        self.notify("marked: g shows what grows from now on")
+        self._refresh_views(force_table=True)
+
+    def action_toggle_growth(self) -> None:
+        if self.memory is None or not self.tracks_memory:
+            return
+        if self.memory.toggle():
+            self.notify("marked now: this view shows what grows from here")
+        flame = self.query_one(FlameView)
+        flame.selected_path = ()
+        self._refresh_views(force_table=True)
 
     def action_export(self) -> None:
         if not self.profile.total_samples:
@@ -374,12 +409,14 @@ class ProfileScreen(FlameScreen):
         def chosen(options: ProfilerOptions | None) -> None:
             if options is None:
                 return
+            if (options.backend == "memory") != self.tracks_memory:
+                self._forget_samples()  # bytes and samples do not add up
+            if options.backend == "memory":
+                self._start_off_thread(session, options)  # gdb: off the UI thread
+                self._refresh_head()
+                return
             session.restart(options)
-            if session.state is SessionState.FAILED:
-                self._failed()
-            else:
-                self._pump(session)
-            self._refresh_head()
+            self._started(session)
 
         self.app.push_screen(ProfilerSettings(session.options, machine=self.machine), chosen)
 

@@ -132,6 +132,13 @@ PROFILER_LABELS = {
     "auto": "auto: py-spy for Python, perf else",
     "py-spy": "py-spy",
     "perf": "perf",
+    "memory": "memory (live bytes)",
+}
+# What each profiler leaves unused in the dialog: greyed out while it is chosen.
+_UNUSED = {
+    "py-spy": {"dwarf"},
+    "perf": set(PYSPY_FLAGS),
+    "memory": {"rate", "dwarf", *PYSPY_FLAGS},  # a tracker sees every allocation
 }
 
 
@@ -147,7 +154,8 @@ def dwarf_cost(rate_hz: int) -> str:
 
 class ProfilerSettings(ModalScreen[ProfilerOptions | None]):
     """Which profiler, its rate and its flags; applying restarts sampling, keeping the
-    profile. A whole-machine session is always perf's: no choice of profiler there."""
+    profile (switching between memory and CPU starts afresh: bytes are not samples). A
+    whole-machine session is always perf's: no choice of profiler there."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     FLAGS = PYSPY_FLAGS
@@ -202,12 +210,15 @@ class ProfilerSettings(ModalScreen[ProfilerOptions | None]):
 
     def _enable_for(self, backend: str) -> None:
         """Grey out what the chosen profiler ignores: DWARF under py-spy, py-spy's flags
-        under perf. Their values stay, for when the choice comes back."""
+        under perf, all of them under memory. Their values stay, for when the choice comes
+        back."""
         if self.machine:
             return
-        self.query_one("#dwarf", Checkbox).disabled = backend == "py-spy"
+        unused = _UNUSED.get(backend, set())
+        self.query_one("#rate", Input).disabled = "rate" in unused
+        self.query_one("#dwarf", Checkbox).disabled = "dwarf" in unused
         for flag in self.FLAGS:
-            self.query_one(f"#{flag}", Checkbox).disabled = backend == "perf"
+            self.query_one(f"#{flag}", Checkbox).disabled = flag in unused
 
     def on_button_pressed(self) -> None:
         self._apply()
@@ -222,9 +233,11 @@ class ProfilerSettings(ModalScreen[ProfilerOptions | None]):
 
     def _apply(self) -> None:
         try:
-            rate = int(self.query_one("#rate", Input).value)
             backend = self._chosen_backend()
-            dwarf = self.query_one("#dwarf", Checkbox).value and backend != "py-spy"
+            unused = _UNUSED.get(backend, set()) if not self.machine else set()
+            box = self.query_one("#rate", Input)
+            rate = self.options.rate_hz if "rate" in unused else int(box.value)
+            dwarf = self.query_one("#dwarf", Checkbox).value and "dwarf" not in unused
             flags = {flag: getattr(self.options, flag) for flag in self.FLAGS}
             if not self.machine:
                 flags = {flag: self.query_one(f"#{flag}", Checkbox).value for flag in self.FLAGS}

@@ -1,4 +1,5 @@
-"""The top-functions table beside the flame: own and total share per function, like py-spy top.
+"""The top-functions table beside the flame: own and total share per function, like py-spy top;
+for a memory profile (counts are bytes) own and total are sizes.
 
 Rows are keyed by frame id, so a live refresh keeps the cursor on the same function, and the
 sort order the user picked (click a column title, or `s` to cycle) survives the refresh.
@@ -14,6 +15,7 @@ from textual.widgets.data_table import CellDoesNotExist
 from perftop.model.profile import FunctionStat
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
+from perftop.ui.memory_text import size_text
 
 COLUMNS = ("own%", "total%", "own", "total", "function", "location")
 SORTABLE = ("own", "total", "function")
@@ -37,16 +39,21 @@ class TopFunctions(DataTable[str]):
         self.sort_by = "own"
         self.stats: list[FunctionStat] = []
         self.total_samples = 0
+        self.unit = ""  # "bytes" for a memory profile: own and total shown as sizes
         self.limit = 200
 
     def on_mount(self) -> None:
         for name in COLUMNS:
             self.add_column(name, key=name)
 
-    def show_stats(self, stats: list[FunctionStat], total_samples: int) -> None:
+    def show_stats(self, stats: list[FunctionStat], total_samples: int, *, unit: str = "") -> None:
         self.stats = stats
         self.total_samples = total_samples
+        self.unit = unit
         self._fill()
+
+    def _count(self, n: int) -> str:
+        return size_text(n) if self.unit == "bytes" else str(n)
 
     def _ordered(self) -> list[FunctionStat]:
         if self.sort_by == "total":
@@ -64,8 +71,8 @@ class TopFunctions(DataTable[str]):
                 self.add_row(
                     f"{100 * s.self_samples / total:6.2f}",
                     f"{100 * s.total_samples / total:6.2f}",
-                    str(s.self_samples),
-                    str(s.total_samples),
+                    self._count(s.self_samples),
+                    self._count(s.total_samples),
                     printable(s.frame.name),
                     printable(s.frame.location),
                     key=str(s.frame_id),
