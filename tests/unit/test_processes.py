@@ -23,6 +23,7 @@ from perftop.system.errors import AccessDenied, ProcessError, ProcessGone
 from perftop.system.fake import FakeProcessCollector
 from perftop.system.processes import (
     COLUMNS,
+    DEFAULT_COLUMNS,
     ProcessCollector,
     SortKey,
     ViewOptions,
@@ -394,6 +395,7 @@ EXPECTED_ASCENDING = {
     SortKey.CPU: [3, 9, 5],  # 3 and 9 tie: PID order
     SortKey.MEM: [9, 5, 3],
     SortKey.RSS: [9, 5, 3],
+    SortKey.GROWTH: [3, 5, 9],  # no growth model given: every row blank, PID order
     SortKey.THREADS: [3, 5, 9],
     SortKey.READ: [5, 3, 9],  # None below 0
     SortKey.WRITE: [3, 9, 5],
@@ -409,6 +411,8 @@ def test_sort_by_each_key_both_ways(key: SortKey) -> None:
     down = [v.row.pid for v in build_view(TABLE, ViewOptions(sort_key=key, reverse=True))]
     if key is SortKey.CPU:
         assert down == [5, 3, 9]  # stable: ties keep PID order when reversed too
+    elif key is SortKey.GROWTH:
+        assert down == [3, 5, 9]  # all tie
     else:
         assert down == EXPECTED_ASCENDING[key][::-1]
 
@@ -549,8 +553,11 @@ def test_stable_order_sorts_exactly_after_going_back_in_time() -> None:
 
 def test_column_helpers() -> None:
     assert [k.value for k in COLUMNS] == [
-        "PID", "USER", "S", "CPU%", "MEM%", "RSS", "THR", "READ/s", "WRITE/s", "START", "COMMAND"
+        "PID", "USER", "S", "CPU%", "MEM%", "RSS", "GROWTH", "THR", "READ/s", "WRITE/s", "START",
+        "COMMAND",
     ]  # fmt: skip
+    assert SortKey.GROWTH not in DEFAULT_COLUMNS, "not shown unless chosen: the 80x24 fit"
+    assert [k for k in COLUMNS if k is not SortKey.GROWTH] == list(DEFAULT_COLUMNS)
     assert sort_key_for_column(3) is SortKey.CPU
     assert cycle_sort_key(SortKey.COMMAND) is SortKey.PID
     assert cycle_sort_key(SortKey.PID, -1) is SortKey.COMMAND

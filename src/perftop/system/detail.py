@@ -8,13 +8,16 @@ named in `denied`, so the pane can say "permission denied" instead of showing no
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
-from perftop.system.errors import ProcessGone
+from perftop.system.cgroup_memory import CgroupMemory, read_cgroup_memory
+from perftop.system.errors import AccessDenied, ProcessGone
+from perftop.system.smaps import SmapsRollup, read_smaps_rollup
 
 MAX_OPEN_FILES = 200
 T = TypeVar("T")
@@ -77,6 +80,8 @@ class ProcessDetail:
     nice: int | None = None
     memory: MemoryInfo | None = None
     cpu_times: tuple[float, float] | None = None
+    smaps: SmapsRollup | None = None  # memory by kind; "smaps" in denied when refused
+    cgroup_memory: CgroupMemory | None = None  # the cgroup limit that binds it, if any
     denied: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -106,8 +111,11 @@ def read_cgroup(pid: int, proc_root: str = "/proc") -> str | None:
         return None
 
 
-def read_detail(pid: int, psutil_module: Any = psutil, proc_root: str = "/proc") -> ProcessDetail:
-    """Read one process's detail; raises ProcessGone if it does not exist (or exits)."""
+def read_detail(
+    pid: int, psutil_module: Any = psutil, proc_root: str = "/proc", *, smaps: bool = True
+) -> ProcessDetail:
+    """Read one process's detail; raises ProcessGone if it does not exist (or exits).
+    `smaps`: read its memory by kind too (smaps_rollup, dear for a big process: smaps.py)."""
     ps = psutil_module
     try:
         proc = ps.Process(pid)
@@ -156,6 +164,12 @@ def read_detail(pid: int, psutil_module: Any = psutil, proc_root: str = "/proc")
     except (ProcessLookupError, OSError):
         detail.cgroup = None
     detail.container = guess_container(detail.cgroup)
+    if os.path.isdir(f"{proc_root}/{pid}"):  # Linux: memory by kind, the cgroup's limit
+        try:
+            detail.smaps = read_smaps_rollup(pid, proc_root) if smaps else None
+        except AccessDenied:
+            denied.append("smaps")
+        detail.cgroup_memory = read_cgroup_memory(pid, proc_root)
     # The process may have exited while we read it: say so rather than show a half-empty pane.
     with contextlib.suppress(ps.Error):
         if not proc.is_running():

@@ -6,6 +6,12 @@ randomness, so two runs draw the same screen. Timestamps start at 2026-01-01 00:
 The machine: 4 cores, 16 GiB RAM, 2 GiB swap, disks sda and nvme0n1, interfaces eth0 and lo,
 one CPU temperature, and ~30 processes in a tree (systemd, sshd → bash → python3 app.py,
 postgres and its workers, nginx and its workers, kernel threads).
+
+Two processes show what the growth model (growth.py) is for: the app (2301) leaks a MiB every
+ten ticks inside a cgroup limited to 1 GiB, so it is a leak suspect due to run out within the
+hour once the window has filled; the postgres backend running a query (2210) allocates
+and frees, a sawtooth that must never be flagged. The fake machine runs as alice: the memory
+maps (smaps_rollup) of other users' processes are unreadable, as they would be.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ import math
 import signal
 from dataclasses import dataclass
 
+from perftop.system.cgroup_memory import CgroupMemory
 from perftop.system.detail import MemoryInfo, ProcessDetail
-from perftop.system.errors import ProcessGone
+from perftop.system.errors import AccessDenied, ProcessGone
+from perftop.system.memprobe import MemoryProbe
 from perftop.system.samples import (
     CpuSample,
     DiskSample,
@@ -26,6 +34,7 @@ from perftop.system.samples import (
     SystemSample,
     TempSample,
 )
+from perftop.system.smaps import SmapsRollup
 
 EPOCH = 1_767_225_600.0
 GIB = 1024**3
@@ -38,6 +47,14 @@ BOOT_AGE_S = 3 * 86400 + 4 * 3600 + 17 * 60  # uptime at tick 0
 _ENDING_SIGNALS = frozenset(
     {signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGABRT}
 )
+LEAKER, SAWTOOTH = 2301, 2210
+LEAKER_CGROUP = "/user.slice/user-1000.slice/app.service"
+LEAKER_LIMIT = 1 * GIB
+# The sawtooth: a query allocating up to SAW_MIB over SAW_TICKS ticks, then freeing it all and
+# idling two ticks. Its phase puts ticks 39 and 40, the moments the snapshot tests picture, in
+# the trough: their RSS column reads as it did before the sawtooth was added.
+SAW_MIB, SAW_TICKS = 24.0, 20
+FAKE_USER = "alice"  # whom the fake perftop runs as
 
 
 def _wave(tick: int, period: float, phase: float = 0.0) -> float:
@@ -276,8 +293,53 @@ class FakeProcessCollector:
         self.nice[pid] = value
         return value
 
+    def rss_bytes(self, p: _FakeProc, t: int) -> int:
+        """The process's RSS at tick `t`: flat, but for the leaker and the sawtooth."""
+        mib = p.rss_mib
+        if p.pid == LEAKER:
+            mib += t / 10  # a MiB every ten ticks
+        elif p.pid == SAWTOOTH:
+            mib += SAW_MIB * max((t + 1) % SAW_TICKS - 1, 0) / SAW_TICKS
+        return int(mib * MIB)
+
+    def probe_memory(self, pid: int) -> MemoryProbe:
+        p = self._find(pid)
+        try:
+            smaps: SmapsRollup | None = self._smaps(p)
+        except AccessDenied:
+            smaps = None
+        return MemoryProbe(smaps, smaps is None, self._cgroup(p))
+
+    def _smaps(self, p: _FakeProc) -> SmapsRollup:
+        if p.user != FAKE_USER:
+            raise AccessDenied(p.pid, "read the memory map of")
+        rss = self.rss_bytes(p, max(self.tick - 1, 0))
+        anonymous = rss - int(p.rss_mib * MIB * 0.15)  # what grows is the heap
+        shared = int(p.rss_mib * MIB * 0.05)
+        return SmapsRollup(
+            rss_bytes=rss,
+            pss_bytes=rss - shared // 2,
+            anonymous_bytes=anonymous,
+            file_bytes=rss - anonymous,
+            shared_bytes=shared,
+            swap_bytes=0,
+            uss_bytes=rss - shared,
+        )
+
+    def _cgroup(self, p: _FakeProc) -> CgroupMemory | None:
+        if p.pid != LEAKER:
+            return None
+        usage = self.rss_bytes(p, max(self.tick - 1, 0)) + 16 * MIB
+        return CgroupMemory(LEAKER_CGROUP, LEAKER_LIMIT, usage, 2)
+
     def read_detail(self, pid: int) -> ProcessDetail:
         p = self._find(pid)
+        rss = self.rss_bytes(p, max(self.tick - 1, 0))
+        try:
+            smaps: SmapsRollup | None = self._smaps(p)
+            denied: tuple[str, ...] = ()
+        except AccessDenied:
+            smaps, denied = None, ("smaps",)
         return ProcessDetail(
             pid=pid,
             name=p.name,
@@ -289,7 +351,11 @@ class FakeProcessCollector:
             create_time=EPOCH - p.age_s,
             num_threads=p.threads,
             nice=self.nice.get(pid, p.nice),
-            memory=MemoryInfo(int(p.rss_mib * MIB), int(p.rss_mib * MIB * 4), 0),
+            memory=MemoryInfo(rss, int(p.rss_mib * MIB * 4), 0),
+            cgroup=f"0::{LEAKER_CGROUP}\n" if pid == LEAKER else "0::/\n",
+            smaps=smaps,
+            cgroup_memory=self._cgroup(p),
+            denied=denied,
         )
 
     def sample(self) -> ProcessSnapshot:
@@ -301,8 +367,7 @@ class FakeProcessCollector:
                 continue
             wobble = _wave(t, 11 + i % 7, i)
             cpu = _clamp(p.cpu * (1.0 + 0.3 * wobble), 0.0, 100.0 * CORES) if p.cpu else 0.0
-            # The app leaks a little: its RSS grows a MiB every ten ticks.
-            rss = int((p.rss_mib + (t / 10 if p.pid == 2301 else 0.0)) * MIB)
+            rss = self.rss_bytes(p, t)
             io = None if p.io is None else (p.cpu + 0.5) * 40_000.0 * (1.0 + wobble)
             state = p.state
             if p.pid == 88 and t % 2:

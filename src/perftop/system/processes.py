@@ -17,12 +17,17 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from perftop.system.errors import AccessDenied, ProcessError, ProcessGone
 from perftop.system.samples import ProcessRow, ProcessSnapshot
+
+if TYPE_CHECKING:
+    from perftop.system.trend import Growth
+
+    GrowthOf = Callable[[ProcessRow], Growth | None]  # a row's memory trend (growth.py)
 
 _LINUX = sys.platform.startswith("linux")
 # Two readings of one process's start time may differ by the rounding of the boot time
@@ -181,6 +186,7 @@ class SortKey(enum.Enum):
     CPU = "CPU%"
     MEM = "MEM%"
     RSS = "RSS"
+    GROWTH = "GROWTH"
     THREADS = "THR"
     READ = "READ/s"
     WRITE = "WRITE/s"
@@ -189,6 +195,9 @@ class SortKey(enum.Enum):
 
 
 COLUMNS: tuple[SortKey, ...] = tuple(SortKey)
+# What shows without a [processes] columns setting: all but GROWTH, which would push the
+# 80-column table past its width (the command column keeps its 7); F2 or the config adds it.
+DEFAULT_COLUMNS: tuple[SortKey, ...] = tuple(k for k in COLUMNS if k is not SortKey.GROWTH)
 # Text columns read best A→Z and PIDs ascending; for the measures the biggest comes first.
 _ASCENDING = frozenset({SortKey.PID, SortKey.USER, SortKey.STATE, SortKey.COMMAND})
 
@@ -220,7 +229,8 @@ class ViewOptions:
     cpu_per_core: bool = True  # False: machine-wide, 100 % = every core busy
     follow_pid: int | None = None  # the widget keeps this row selected; see index_of_pid
     show_kernel_threads: bool = True
-    columns: tuple[SortKey, ...] = COLUMNS  # visible, in this order ([processes] columns)
+    columns: tuple[SortKey, ...] = DEFAULT_COLUMNS  # visible, in this order ([processes] columns)
+    growth_window_s: float = 300.0  # GROWTH's fit ([processes] growth_window)
 
 
 @dataclass(slots=True)
@@ -233,6 +243,7 @@ class ViewRow:
     tree_prefix: str
     cpu_display: float
     matched: bool
+    growth: Growth | None = None  # the memory trend, where the view was given one
 
 
 def is_kernel_thread(row: ProcessRow) -> bool:
@@ -281,25 +292,42 @@ _SORT_VALUES: dict[SortKey, Callable[[ProcessRow], Any]] = {
 _BY_PID = operator.attrgetter("pid")
 
 
-def sort_rows(rows: list[ProcessRow], key: SortKey, reverse: bool) -> list[ProcessRow]:
+def _growth_key(growth: GrowthOf | None) -> Callable[[ProcessRow], tuple[bool, float]]:
+    def value(row: ProcessRow) -> tuple[bool, float]:
+        g = growth(row) if growth is not None else None
+        # Blank (too little history) sorts below every figure, as an unreadable I/O rate.
+        return (False, 0.0) if g is None else (True, g.bytes_per_min)
+
+    return value
+
+
+def sort_rows(
+    rows: list[ProcessRow], key: SortKey, reverse: bool, growth: GrowthOf | None = None
+) -> list[ProcessRow]:
     """Sort stably: rows that tie keep ascending PID order in either direction."""
     by_pid = sorted(rows, key=_BY_PID)
-    return sorted(by_pid, key=_SORT_VALUES[key], reverse=reverse)
+    value = _growth_key(growth) if key is SortKey.GROWTH else _SORT_VALUES[key]
+    return sorted(by_pid, key=value, reverse=reverse)
 
 
-def build_view(snapshot: ProcessSnapshot, options: ViewOptions) -> list[ViewRow]:
-    """The rows to draw, in order, with their tree prefixes and display CPU."""
+def build_view(
+    snapshot: ProcessSnapshot, options: ViewOptions, growth: GrowthOf | None = None
+) -> list[ViewRow]:
+    """The rows to draw, in order, with their tree prefixes and display CPU; with `growth`,
+    each row's memory trend too (GrowthModel.lookup)."""
     rows = list(snapshot.rows.values())
     if not options.show_kernel_threads:
         rows = [r for r in rows if not is_kernel_thread(r)]
     text = options.filter_text.strip()
     scale = 1.0 if options.cpu_per_core else 1.0 / max(snapshot.core_count, 1)
-    ordered = sort_rows(rows, options.sort_key, options.reverse)
+    ordered = sort_rows(rows, options.sort_key, options.reverse, growth)
     if not options.tree:
         if text:
             ordered = [r for r in ordered if filter_text_matches(r, text)]
         # Built every tick for every process: positional arguments, no per-row branching.
-        return [ViewRow(r, 0, "", r.cpu_percent * scale, True) for r in ordered]
+        if growth is None:
+            return [ViewRow(r, 0, "", r.cpu_percent * scale, True) for r in ordered]
+        return [ViewRow(r, 0, "", r.cpu_percent * scale, True, growth(r)) for r in ordered]
     matched = {r.pid for r in rows if filter_text_matches(r, text)}
 
     by_pid = {r.pid: r for r in rows}
@@ -334,7 +362,8 @@ def build_view(snapshot: ProcessSnapshot, options: ViewOptions) -> list[ViewRow]
                 continue
             seen.add(row.pid)
             cpu = row.cpu_percent * scale
-            out.append(ViewRow(row, depth, prefix, cpu, not text or row.pid in matched))
+            trend = growth(row) if growth is not None else None
+            out.append(ViewRow(row, depth, prefix, cpu, not text or row.pid in matched, trend))
             kids = [k for k in children.get(row.pid, ()) if k.pid in keep and k.pid not in seen]
             for i in range(len(kids) - 1, -1, -1):
                 last = i == len(kids) - 1
