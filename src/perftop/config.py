@@ -27,8 +27,9 @@ from perftop.limits import (
     MIN_RATE_HZ,
 )
 from perftop.profiling.backend import BACKEND_CHOICES, ProfilerOptions
+from perftop.system.growth import DEFAULT_WINDOW_S, parse_window, window_label
 from perftop.system.levels import Band, Thresholds
-from perftop.system.processes import COLUMNS, SortKey, ViewOptions, default_reverse
+from perftop.system.processes import DEFAULT_COLUMNS, SortKey, ViewOptions, default_reverse
 
 DEFAULT_THEME = "textual-dark"
 
@@ -57,11 +58,12 @@ class Config:
     delay_s: float = 1.0
     history_len: int = 3600
     theme: str = DEFAULT_THEME
-    columns: list[SortKey] = field(default_factory=lambda: list(COLUMNS))
+    columns: list[SortKey] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
     sort: SortKey = SortKey.CPU
     reverse: bool | None = None  # None: the column's natural direction (biggest first for measures)
     tree: bool = False
     cpu_per_core: bool = True
+    growth_window_s: float = DEFAULT_WINDOW_S  # GROWTH's fitted trend, over this long
     rate_hz: int = 100
     nonblocking: bool = False
     profiler: str = "auto"  # one of BACKEND_CHOICES: auto is py-spy for Python, perf else
@@ -94,6 +96,7 @@ def apply_view_settings(settings: Config, view: ViewOptions) -> None:
     view.tree = settings.tree
     view.cpu_per_core = settings.cpu_per_core
     view.columns = tuple(settings.columns)
+    view.growth_window_s = settings.growth_window_s
 
 
 def apply_profiler_settings(settings: Config, options: ProfilerOptions) -> None:
@@ -173,6 +176,12 @@ def _columns(value: Any) -> list[SortKey]:
     return keys
 
 
+def _window(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f'expected a duration such as "5m", got {value!r}')
+    return parse_window(value)
+
+
 def _band(high: float) -> Callable[[Any], list[float]]:
     """`[warn, crit]`: two numbers from 0 to `high`, warn no higher than crit."""
     number = _number(0, high)
@@ -209,6 +218,7 @@ _SCHEMA: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("processes", "reverse"): ("reverse", _boolean),
     ("processes", "tree"): ("tree", _boolean),
     ("processes", "cpu_per_core"): ("cpu_per_core", _boolean),
+    ("processes", "growth_window"): ("growth_window_s", _window),
     ("profiler", "rate"): ("rate_hz", _number(MIN_RATE_HZ, MAX_RATE_HZ, integer=True)),
     ("profiler", "nonblocking"): ("nonblocking", _boolean),
     ("profiler", "profiler"): ("profiler", _profiler),
@@ -322,6 +332,8 @@ def dumps_config(config: Config) -> str:
             continue  # the column's own direction
         if isinstance(value, SortKey):
             value = value.value
+        elif name == "growth_window_s":
+            value = window_label(value)
         elif isinstance(value, list):
             value = [v.value if isinstance(v, SortKey) else v for v in value]
         sections.setdefault(section, []).append(f"{key} = {_toml_value(value)}")

@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Select, SelectionList, Static,
 
 from perftop.config import Config, profiler_conflict, set_keys, set_value
 from perftop.profiling.backend import BACKEND_CHOICES
+from perftop.system.growth import window_label
 from perftop.system.processes import COLUMNS, SortKey
 
 
@@ -51,6 +52,19 @@ PROFILER_LABELS = {
     "py-spy": "py-spy",
     "perf": "perf",
 }
+
+
+def _with_new_columns(listed: list[SortKey], chosen: list[SortKey]) -> list[SortKey]:
+    """`listed` in its order, each newly chosen column put where the table's registry has it:
+    before the first listed column that comes after it there (GROWTH lands after RSS)."""
+    out = list(listed)
+    for key in COLUMNS:
+        if key not in chosen or key in out:
+            continue
+        rank = COLUMNS.index(key)
+        at = next((i for i, k in enumerate(out) if COLUMNS.index(k) > rank), len(out))
+        out.insert(at, key)
+    return out
 
 
 class SetupScreen(ModalScreen[Config | None]):
@@ -128,11 +142,14 @@ class SetupScreen(ModalScreen[Config | None]):
                 with Horizontal(classes="setup-row"):
                     yield Label("CPU% per core", classes="setup-label")
                     yield Switch(c.cpu_per_core, id="cpu_per_core")
+                with Horizontal(classes="setup-row"):
+                    yield Label("GROWTH window (1m-60m)", classes="setup-label")
+                    yield Input(window_label(c.growth_window_s), id="growth_window")
                 yield Static("Profiler", classes="setup-section")
                 with Horizontal(classes="setup-row"):
                     yield Label("profiler", classes="setup-label")
                     yield Select(
-                        [(PROFILER_LABELS[name], name) for name in BACKEND_CHOICES],
+                        [(PROFILER_LABELS.get(name, name), name) for name in BACKEND_CHOICES],
                         value=c.profiler,
                         id="profiler",
                         allow_blank=False,
@@ -208,6 +225,11 @@ class SetupScreen(ModalScreen[Config | None]):
         conflict = profiler_conflict(config)
         if conflict is not None:
             raise ValueError(f"dwarf: {conflict}")
+        window = self.query_one("#growth_window", Input).value.strip()
+        try:
+            set_value(config, "processes", "growth_window", window)
+        except ValueError as exc:
+            raise ValueError(f"GROWTH window: {exc}") from None
         config.theme = str(self.query_one("#theme", Select).value)
         config.export_dir = self.query_one("#export_dir", Input).value.strip()
         config.sort = SortKey(self.query_one("#sort", Select).value)
@@ -216,8 +238,7 @@ class SetupScreen(ModalScreen[Config | None]):
         chosen = self.query_one("#columns", SelectionList).selected
         if not chosen:
             raise ValueError("columns: choose at least one column")
-        listed = [k for k in config.columns if k in chosen]
-        config.columns = listed + [k for k in COLUMNS if k in chosen and k not in listed]
+        config.columns = _with_new_columns([k for k in config.columns if k in chosen], chosen)
         keys: dict[str, str] = {}
         for action in self.actions:
             text = self.query_one(f"#key-{action.id.replace('.', '--')}", Input).value.strip()
