@@ -265,6 +265,17 @@ class PerftopApp(GuardedApp):
         return factory
 
     def on_memory_profile_requested(self, message: MemoryProfileRequested) -> None:
+        # What can be known without touching the target (Python? gdb?) is said here, on the
+        # table, rather than on a flame screen opened for nothing.
+        from perftop.profiling import backends
+        from perftop.profiling.backend import ProfilerError
+
+        options = dataclasses.replace(self.config.profiler, backend="memory", dwarf=False)
+        try:
+            backends.check_target(message.pid, options, backend="memory")
+        except ProfilerError as exc:
+            self._toast_error(exc.message)
+            return
         self.open_profile(message.pid, message.title, memory=True)
 
     def action_memory_profile(self) -> None:

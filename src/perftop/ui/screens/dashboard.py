@@ -5,9 +5,10 @@ snapshot into rows with the pure `build_view`; reading /proc happens in the app'
 Given a saved snapshot instead, it shows that moment read-only: the same panels and table,
 fed once, with every action that would touch a live process explaining why it does not.
 
-It is composed of two parts with their own modules: pausing and rewinding through the app's
-timeline or a recording (`rewind.Rewind`), and acting on the selected process
-(`process_actions.ProcessActions`). The screen keeps the bindings; its actions hand over.
+It is composed of three parts with their own modules: pausing and rewinding through the app's
+timeline or a recording (`rewind.Rewind`), acting on the selected process
+(`process_actions.ProcessActions`), and watching memory grow (`leaks.LeakWatch`: GROWTH, leak
+suspects, the out-of-memory warning). The screen keeps the bindings; its actions hand over.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from perftop.system.timeline import Cursor, TickSource
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.dialogs import SortMenu
+from perftop.ui.screens.leaks import LeakWatch
 from perftop.ui.screens.process_actions import LIVE_ACTIONS, ProcessActions, snapshot_marker
 from perftop.ui.screens.rewind import Rewind
 from perftop.ui.widgets.footer import FittingFooter
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from perftop.formats.snapshot import Snapshot
+    from perftop.system.growth import GrowthModel
     from perftop.system.source import SystemSource
 
 
@@ -140,6 +143,7 @@ class DashboardScreen(Screen[None]):
             play_every=play_every,
         )
         self.acts = ProcessActions(self, self.rewind, saved)
+        self.leaks = LeakWatch(self)
         self.history = history
         self.options = options or ViewOptions()
         self.saved = saved
@@ -183,6 +187,7 @@ class DashboardScreen(Screen[None]):
         self.query_one("#net").border_title = "network"
         self.query_one("#detail").border_title = "process"
         self.query_one(ProcessTable).focus()
+        self.leaks.mounted()
         self._resize_meters()
         self.query_one("#moment-banner").display = False
         if self.saved is not None:
@@ -224,6 +229,20 @@ class DashboardScreen(Screen[None]):
     @machine.setter
     def machine(self, source: Callable[[], SystemSource] | None) -> None:
         self.acts.machine = source
+
+    @property
+    def growth(self) -> GrowthModel | None:
+        """Every live process's memory history (the app's, fed each tick)."""
+        return self.leaks.growth
+
+    @growth.setter
+    def growth(self, model: GrowthModel | None) -> None:
+        self.leaks.growth = model
+
+    @property
+    def live(self) -> bool:
+        """Showing this machine as it runs (paused or not), not a file."""
+        return self.saved is None and self.replay is None
 
     def action_toggle_pause(self) -> None:
         self.rewind.toggle_pause()
@@ -293,6 +312,8 @@ class DashboardScreen(Screen[None]):
         moment looked at stays on screen and only the graphs move on (and their cursor)."""
         if sample is not None:
             self.rewind.live = (sample, snapshot)
+            if self.live:
+                self.leaks.probe_suspects(self.machine)
         if self.paused:
             if self.sample is not None:
                 self._draw(self.sample, None)
@@ -312,6 +333,9 @@ class DashboardScreen(Screen[None]):
             self._resize_meters()
         behind = self.cursor.behind if self.cursor is not None else None
         levels = levels_of(sample, self.thresholds)
+        # The warning is about the processes running now: not shown at a past moment.
+        warning = self.leaks.warning(snapshot) if self.live and behind is None else ()
+        self.query_one("#mem", MemoryPanel).warning = warning
         for panel in self.query(Panel):
             panel.behind = behind
             panel.show(sample, self.history, levels)
@@ -331,7 +355,10 @@ class DashboardScreen(Screen[None]):
     def _rebuild_view(self) -> None:
         if self.snapshot is None:
             return
-        self.view = build_view(self.snapshot, self.options)
+        growth = self.leaks.growth_of(
+            self.options.growth_window_s, self.live, self.cursor, self.rewind.ticks
+        )
+        self.view = build_view(self.snapshot, self.options, growth)
         table = self.query_one(ProcessTable)
         table.sort_key, table.reverse = self.options.sort_key, self.options.reverse
         table.columns = self.options.columns

@@ -323,7 +323,14 @@ class SystemPanel(Panel):
 
 
 class MemoryPanel(Panel):
-    """Memory and swap: used, cached/buffers, available, with history."""
+    """Memory and swap: used, cached/buffers, available, with history; and, when the
+    dashboard gives one (`warning`: ways to say it, longest first; the first that fits is
+    shown), the line saying which process runs out of memory soon, in place of the graph's
+    top row."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.warning: tuple[str, ...] = ()
 
     def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
         text = Lines()
@@ -348,6 +355,11 @@ class MemoryPanel(Panel):
             text.append("Swp ", self.label_style)
             text.append("no swap")
         rows = max(self.size.height - 3, 1)
+        if self.warning:
+            fits = [w for w in self.warning if len(w) + 2 <= width]
+            text.append("\n")
+            text.append(f"⚠ {(fits or self.warning[-1:])[0]}"[:width], self.level_style(Level.CRIT))
+            rows -= 1
         self.graph(text, self.window(h.series("mem.used_percent"), width), width, rows, 100.0)
         return text
 

@@ -1,24 +1,161 @@
 """The process detail pane: everything the table has no room for, for one process.
 
 It renders a ProcessDetail the app read off the UI thread; fields the kernel would not show us
-say so instead of disappearing, so a user knows to retry as root.
+say so instead of disappearing, so a user knows to retry as root. Given the growth model
+(`growth`, set by the dashboard), it also draws the process's memory over time, its trend and
+when it would run out (`MemoryView`).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from perftop.system.growth import WARN_WITHIN_S, GrowthModel, window_label
+from perftop.system.trend import Exhaustion, Growth, time_to_exhaustion
+from perftop.ui.braille import braille_graph
 from perftop.ui.fmt import human_bytes, human_count, printable
+from perftop.ui.widgets.process_table import growth_per_min
 
 if TYPE_CHECKING:  # the reader (psutil calls) loads when a detail is first asked for
     from perftop.system.detail import ProcessDetail
+    from perftop.system.memprobe import MemoryProbe
 
 DENIED = "(permission denied)"
+SMAPS_DENIED = "unreadable: another user's process (run perftop as root or as its owner)"
+GRAPH_ROWS = 3
+_INDENT = " " * 10
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryView:
+    """What the pane shows of a process's memory over time, from the growth model."""
+
+    values: list[int]  # RSS in bytes, oldest first, evenly spaced over `span_s`
+    span_s: float
+    growth: Growth | None
+    window_s: float
+    exhaustion: Exhaustion | None
+    first_probe: tuple[float, MemoryProbe] | None = None  # a suspect's memory kinds, then
+    last_probe: tuple[float, MemoryProbe] | None = None  # and now
+
+
+def memory_view(model: GrowthModel, d: ProcessDetail, slots: int) -> MemoryView | None:
+    """The model's view of the process the detail is of (None if it has no history)."""
+    if d.create_time is None:
+        return None
+    values, span = model.series(d.pid, d.create_time, slots)
+    if not values:
+        return None
+    growth = model.growth(d.pid, d.create_time)
+    exhaustion = None
+    if growth is not None and growth.suspect:
+        cg = d.cgroup_memory  # read with the detail: fresher than a suspect's probe
+        exhaustion = time_to_exhaustion(
+            growth.bytes_per_min,
+            model.available_bytes,
+            cg.limit_bytes if cg else None,
+            cg.usage_bytes if cg else None,
+            cg.path if cg else None,
+        )
+    first, last = model.probes(d.pid, d.create_time)
+    return MemoryView(values, span, growth, model.window_s, exhaustion, first, last)
+
+
+def about(seconds: float) -> str:
+    """`~42 min`, `~3.5 h`, `~4 days`: how long until it runs out."""
+    if seconds < 60:
+        return "under a minute"
+    if seconds < 3600:
+        return f"~{round(seconds / 60)} min"
+    if seconds < 48 * 3600:
+        return f"~{seconds / 3600:.1f} h"
+    return f"~{round(seconds / 86400)} days"
+
+
+def forecast_text(ex: Exhaustion) -> str:
+    """`at +3.1M/min, out of memory in ~42 min (cgroup limit 512M)`."""
+    rate = growth_per_min(ex.bytes_per_min).removesuffix("/m") + "/min"
+    if ex.limit_bytes is not None:
+        against = f"cgroup limit {human_bytes(ex.limit_bytes)}"
+    else:
+        against = f"machine's available memory {human_bytes(ex.headroom_bytes)}"
+    when = "now" if ex.seconds <= 0 else f"in {about(ex.seconds)}"
+    return f"at {rate}, out of memory {when} ({against})"
+
+
+def _span(seconds: float) -> str:
+    return f"{round(seconds / 60)} min" if seconds >= 90 else f"{round(seconds)} s"
+
+
+def _memory_over_time(text: Text, m: MemoryView, width: int) -> None:
+    low, high = min(m.values), max(m.values)
+    # From a floor under the lowest value, not from 0: a leak of 30M in 800M shows its shape.
+    floor = max(low - (high - low) // 4, 0)
+    graph_w = max(width - len(_INDENT), 8)
+    rows = braille_graph([v - floor for v in m.values], graph_w, GRAPH_ROWS, max(high - floor, 1))
+    for row in rows:
+        text.append(_INDENT)
+        text.append(row + "\n", "cyan")
+    text.append(_INDENT)
+    text.append(
+        f"last {_span(m.span_s)}: {human_bytes(m.values[0])} → {human_bytes(m.values[-1])}"
+        f"  (min {human_bytes(low)}, max {human_bytes(high)})\n",
+        "dim",
+    )
+    g = m.growth
+    text.append(f"{'growth':<10}", "bold")
+    if g is None:
+        text.append(f"not enough history yet for the {window_label(m.window_s)} window\n", "dim")
+    else:
+        text.append(f"{growth_per_min(g.bytes_per_min).removesuffix('/m')}/min over ")
+        text.append(f"{window_label(g.window_s)} · ")
+        if g.suspect:
+            text.append(f"LEAK SUSPECT: {g.reason}\n", "bold red")
+        else:
+            text.append(f"no leak: {g.reason}\n")
+    if m.exhaustion is not None:
+        soon = m.exhaustion.seconds < WARN_WITHIN_S
+        text.append(f"{'runs out':<10}", "bold")
+        text.append(forecast_text(m.exhaustion) + "\n", "bold" if soon else "")
+
+
+def _kinds(text: Text, d: ProcessDetail, m: MemoryView | None) -> None:
+    text.append(f"{'kinds':<10}", "bold")
+    if d.smaps is None:
+        if "smaps" in d.denied:
+            text.append(SMAPS_DENIED + "\n", "dim italic")
+        else:
+            text.append("-\n", "dim")
+        return
+    k = d.smaps
+    text.append(
+        f"anon {human_bytes(k.anonymous_bytes)}  file {human_bytes(k.file_bytes)}  "
+        f"shared {human_bytes(k.shared_bytes)}  swap {human_bytes(k.swap_bytes)}  "
+        f"PSS {human_bytes(k.pss_bytes)}  USS {human_bytes(k.uss_bytes)}\n"
+    )
+    if m is None or m.first_probe is None or m.last_probe is None:
+        return
+    (then, first), (now, last) = m.first_probe, m.last_probe
+    if first.smaps is None or last.smaps is None or now <= then:
+        return
+    anon = last.smaps.anonymous_bytes - first.smaps.anonymous_bytes
+    file = last.smaps.file_bytes - first.smaps.file_bytes
+    text.append(_INDENT)
+    text.append(
+        f"anon {_signed(anon)}, file {_signed(file)} in the last {_span(now - then)}"
+        " (a suspect's kinds, read every 30 s)\n",
+        "dim",
+    )
+
+
+def _signed(n: int) -> str:
+    return ("+" if n >= 0 else "-") + human_bytes(abs(n))
 
 
 def _field(text: Text, label: str, value: object, denied: bool = False) -> None:
@@ -32,8 +169,15 @@ def _field(text: Text, label: str, value: object, denied: bool = False) -> None:
     text.append("\n")
 
 
-def render_detail(d: ProcessDetail, *, show_environ: bool = True) -> Text:
-    """The pane's text; pure, so snapshot-free tests can check what it says."""
+def render_detail(
+    d: ProcessDetail,
+    *,
+    show_environ: bool = True,
+    memory: MemoryView | None = None,
+    width: int = 60,
+) -> Text:
+    """The pane's text, `width` columns wide; pure, so snapshot-free tests can check what it
+    says."""
     denied = set(d.denied)
     text = Text(no_wrap=False)
     text.append(f"{d.pid} {printable(d.name or '')}\n", "bold reverse")
@@ -52,6 +196,10 @@ def render_detail(d: ProcessDetail, *, show_environ: bool = True) -> Text:
             "memory",
             f"rss {human_bytes(rss)}  vms {human_bytes(vms)}  shr {human_bytes(shared)}",
         )
+    if memory is not None:
+        _memory_over_time(text, memory, width)
+    if d.smaps is not None or "smaps" in denied:
+        _kinds(text, d, memory)
     if d.cpu_times is not None:
         user, system = d.cpu_times
         _field(text, "cpu time", f"user {user:.2f}s  sys {system:.2f}s")
@@ -102,11 +250,20 @@ def render_detail(d: ProcessDetail, *, show_environ: bool = True) -> Text:
 class ProcessDetailPane(VerticalScroll):
     """A scrollable pane; the app hands it a detail (or a reason there is none)."""
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.growth: GrowthModel | None = None  # every process's memory history, if kept
+
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="detail-body")
 
     def show_detail(self, detail: ProcessDetail) -> None:
-        self.query_one("#detail-body", Static).update(render_detail(detail))
+        width = max(self.scrollable_content_region.width - 1, 20)
+        memory = None
+        if self.growth is not None:
+            memory = memory_view(self.growth, detail, 2 * max(width - len(_INDENT), 8))
+        body = render_detail(detail, memory=memory, width=width)
+        self.query_one("#detail-body", Static).update(body)
 
     def show_message(self, message: str) -> None:
         self.query_one("#detail-body", Static).update(Text(message, "italic"))

@@ -6,7 +6,7 @@ Here the model hands over a sorted, filtered list of rows; the widget turns the 
 into strips, and refreshes only the screen lines whose text changed since the last frame, so an
 idle box sends almost nothing to the terminal. Which columns show, and in what order, is the
 `columns` property ([processes] columns in the config); the command column takes the spare
-width.
+width. A leak suspect (growth.py) carries LEAK_MARK after its RSS and its GROWTH, coloured.
 """
 
 from __future__ import annotations
@@ -45,13 +45,38 @@ def _command(v: ViewRow, _now: float) -> str:
     return v.tree_prefix + printable(display_command(v.row))
 
 
+LEAK_MARK = "▲"
+
+
+def growth_per_min(bytes_per_min: float) -> str:
+    """`+1.2M/m`, `-512K/m`, `0/m` under a KiB a minute either way."""
+    if abs(bytes_per_min) < 1024:
+        return "0/m"
+    sign = "+" if bytes_per_min > 0 else "-"
+    return f"{sign}{human_bytes(abs(bytes_per_min))}/m"
+
+
+def _growth(v: ViewRow, _now: float) -> str:
+    g = v.growth
+    if g is None:
+        return ""  # not enough history yet (or none known at a replayed moment)
+    return growth_per_min(g.bytes_per_min) + (LEAK_MARK if g.suspect else " ")
+
+
+def _rss(v: ViewRow, _now: float) -> str:
+    g = v.growth
+    mark = LEAK_MARK if g is not None and g.suspect else ""
+    return human_bytes(v.row.rss_bytes) + mark
+
+
 COLUMNS: tuple[Column, ...] = (
     Column(SortKey.PID, 7, True, lambda v, _n: str(v.row.pid)),
     Column(SortKey.USER, 9, False, lambda v, _n: printable(v.row.user)[:9]),
     Column(SortKey.STATE, 1, False, lambda v, _n: v.row.state[:1]),
     Column(SortKey.CPU, 6, True, _cpu),
     Column(SortKey.MEM, 5, True, lambda v, _n: f"{v.row.mem_percent:.1f}"),
-    Column(SortKey.RSS, 6, True, lambda v, _n: human_bytes(v.row.rss_bytes)),
+    Column(SortKey.RSS, 6, True, _rss),
+    Column(SortKey.GROWTH, 9, True, _growth),
     Column(SortKey.THREADS, 4, True, lambda v, _n: str(v.row.num_threads)),
     Column(SortKey.READ, 8, True, lambda v, _n: human_rate(v.row.read_bytes_per_s)),
     Column(SortKey.WRITE, 8, True, lambda v, _n: human_rate(v.row.write_bytes_per_s)),
@@ -122,6 +147,11 @@ def column_at(x: int, placed: Sequence[Placed] | None = None) -> SortKey:
 class ProcessTable(Widget, can_focus=True):
     """Rows of processes with a cursor; announces selection and header clicks."""
 
+    # Only the leak mark's colour: the rest of the table's looks are in ui/perftop.tcss.
+    DEFAULT_CSS = """
+    ProcessTable > .process-table--leak { color: $error; text-style: bold; }
+    """
+
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down,j", "cursor(1)", "Down", show=False),
@@ -140,6 +170,7 @@ class ProcessTable(Widget, can_focus=True):
         "process-table--match",
         "process-table--kernel",
         "process-table--running",
+        "process-table--leak",
     }
 
     class Highlighted(Message):
@@ -319,7 +350,26 @@ class ProcessTable(Widget, can_focus=True):
             kind = "kernel"
         else:
             kind = ""
-        return Strip([Segment(text, self._style(kind))], width)
+        style = self._style(kind)
+        if v.growth is not None and v.growth.suspect and LEAK_MARK in text:
+            return Strip(self._marked(text, style, width), width)
+        return Strip([Segment(text, style)], width)
+
+    def _marked(self, text: str, style: Style, width: int) -> list[Segment]:
+        """The line with the leak marks of its RSS and GROWTH cells coloured."""
+        leak = style + self.get_component_rich_style("process-table--leak")
+        segments: list[Segment] = []
+        done = 0
+        for p in self._layout(width):
+            if p.column.key not in (SortKey.RSS, SortKey.GROWTH):
+                continue
+            at = text.find(LEAK_MARK, p.left, p.left + p.width)
+            if at < done:
+                continue
+            segments += [Segment(text[done:at], style), Segment(LEAK_MARK, leak)]
+            done = at + 1
+        segments.append(Segment(text[done:], style))
+        return segments
 
     def _style(self, kind: str) -> Style:
         """The style of a kind of line ('' for a plain row), worked out once per refresh:
