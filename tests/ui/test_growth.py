@@ -3,6 +3,7 @@ a 1 GiB cgroup, its postgres backend (2210) saws. A one-minute window, so ~65 ti
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -12,7 +13,7 @@ from perftop.app import AppConfig, PerftopApp
 from perftop.config import Config, load_config
 from perftop.system.fake import LEAKER, SAWTOOTH
 from perftop.system.processes import DEFAULT_COLUMNS, SortKey, ViewOptions
-from perftop.system.source import FakeSource
+from perftop.system.source import FakeSource, LiveSource
 from perftop.ui.screens.setup import SetupScreen
 from perftop.ui.widgets.meters import MemoryPanel
 from perftop.ui.widgets.process_table import LEAK_MARK, ProcessTable
@@ -211,3 +212,16 @@ async def test_f2_refuses_a_bad_window() -> None:
         assert isinstance(app.screen, SetupScreen)
         error = str(app.screen.query_one("#setup-error", Static).render())
         assert error.startswith("GROWTH window: ")
+
+
+async def test_a_live_process_detail_reads_its_memory_kinds() -> None:
+    """The live source: this test's own process, its smaps_rollup read for the pane."""
+    app = make_app(LiveSource, ViewOptions(filter_text=str(os.getpid())))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await ticks(pilot, 2)
+        assert table(pilot).move_to_pid(os.getpid())
+        await pilot.press("i")
+        await until(pilot, lambda: "kinds     " in detail_text(app), "the memory kinds")
+        text = detail_text(app)
+        assert "kinds     anon " in text or "unreadable" in text
+        assert "growth    not enough history yet for the 5m window" in text
