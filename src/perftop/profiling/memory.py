@@ -62,24 +62,22 @@ def _free_port() -> int:
 
 @lru_cache(maxsize=512)
 def _functions(path: str, mtime_ns: int) -> tuple[tuple[int, int, str], ...]:
-    """(first line, last line, qualified name) of every function and class in a source file."""
+    """(first line, last line, name) of every function and class in a source file: the bare
+    name, as memray and py-spy give it (a code object's co_name)."""
     try:
         tree = ast.parse(Path(path).read_bytes())
     except (OSError, SyntaxError, ValueError, RecursionError):
         return ()
     spans: list[tuple[int, int, str]] = []
 
-    def walk(node: ast.AST, prefix: str) -> None:
+    def walk(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                name = f"{prefix}{child.name}"
                 end = getattr(child, "end_lineno", None) or child.lineno
-                spans.append((child.lineno, end, name))
-                walk(child, name + ".")
-            else:
-                walk(child, prefix)
+                spans.append((child.lineno, end, child.name))
+            walk(child)
 
-    walk(tree, "")
+    walk(tree)
     return tuple(spans)
 
 
@@ -318,6 +316,11 @@ class MemoryBackend(ProfilerBackend):
         """Inject the tracker and take its connection; the memray reader too, if memray."""
         launched, self._launch = self._launch, None  # its hook runs once: resume injects
         if launched is not None:
+            # memray imports parts of itself lazily, as the Tracker starts: its links stay
+            # until the session ends.
+            self._links, launched._links = launched._links, None
+            if self._links is not None:
+                children.add_cleanup(self._remove_links)
             return self._take(launched.server, launched.memray_port, launched.close)
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         with contextlib.closing(server):
@@ -343,19 +346,16 @@ class MemoryBackend(ProfilerBackend):
         try:
             connection, _ = server.accept()
             connection.settimeout(_CONNECT_TIMEOUT_S)
-            # Said once memray is imported (or given up): its links are no longer needed.
             hello = _read_line(connection)
         except TimeoutError:
             raise ProfilerFailed(f"the tracker in PID {self._pid} never connected") from None
         finally:
-            (done or self._remove_links)()
+            if done is not None:
+                done()
         mode, _, why = hello.partition(" ")
         reader = None
         if mode == "memray":
-            import memray
-
-            reader = memray.SocketReader(port=memray_port)
-            reader.__enter__()
+            reader = self._connect_reader(memray_port, connection)
         elif mode != "tracemalloc":
             connection.close()
             raise ProfilerFailed(f"the tracker in PID {self._pid} said {hello[:80]!r}")
@@ -365,6 +365,47 @@ class MemoryBackend(ProfilerBackend):
             self._clock.attach(now)
         self._attached_at = now
         return connection, reader
+
+    def _connect_reader(self, port: int, connection: socket.socket) -> Any:
+        """memray's reader, connected to the target's Tracker. Its connect blocks, and for ever
+        if the Tracker never starts: it runs on a thread of its own while the control connection
+        is watched for the tracker's last words."""
+        import memray
+
+        reader = memray.SocketReader(port=port)
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def enter() -> None:
+            try:
+                reader.__enter__()
+            except BaseException as exc:  # handed to the thread that waits
+                failure.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=enter, name="perftop-memray-reader", daemon=True).start()
+        deadline = time.monotonic() + _CONNECT_TIMEOUT_S
+        connection.settimeout(_POLL_S)
+        said = b""
+        while not done.wait(_POLL_S):
+            problem = ""
+            with contextlib.suppress(TimeoutError):
+                chunk = connection.recv(4096)
+                said += chunk
+                if not chunk or b"\n" in said:
+                    words = said.decode("utf-8", "replace").strip().removeprefix("error ")
+                    problem = f"PID {self._pid}: {words or 'the tracker ended before it started'}"
+            if not problem and time.monotonic() > deadline:
+                problem = f"memray's tracker in PID {self._pid} did not start"
+            if problem:
+                connection.close()
+                _unblock(port, done)
+                raise ProfilerFailed(problem)
+        if failure:
+            connection.close()
+            raise ProfilerFailed(f"memray's reader could not connect: {failure[0]}")
+        return reader
 
     # --- the driver thread ------------------------------------------------------------------
 
@@ -518,6 +559,23 @@ class MemoryBackend(ProfilerBackend):
             warnings=warnings,
             replaces=True,
         )
+
+
+def _unblock(port: int, done: threading.Event) -> None:
+    """Let memray's reader, waiting to connect to a Tracker that never started, connect to us
+    instead and fail: a thread left blocked in its C++ would abort the interpreter at exit."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as stand_in:
+        stand_in.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            stand_in.bind(("127.0.0.1", port))
+        except OSError:
+            return  # taken: the reader is not waiting on it
+        stand_in.listen(1)
+        stand_in.settimeout(2.0)
+        with contextlib.suppress(OSError):
+            client, _ = stand_in.accept()
+            client.close()
+    done.wait(2.0)
 
 
 def _read_line(connection: socket.socket) -> str:

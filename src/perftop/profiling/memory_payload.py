@@ -64,17 +64,31 @@ def _perftop_memory(config):
             except Exception as exc:  # a library it cannot load, another tracker
                 why = "memray could not start: %s" % (exc,)
         if tracker is not None:
+            import time
+
+            # The Tracker of an attach that just ended may still be winding down (it notices
+            # the end within a second): only one can be active at a time.
+            for _ in range(50):
+                if not getattr(memray, "_perftop_tracking", False):
+                    break
+                time.sleep(0.1)
             # Said first: the Tracker waits in its constructor for perftop's reader.
             sock.sendall(b"memray\n")
-            tracker = memray.Tracker(
-                destination=memray.SocketDestination(server_port=config["memray_port"])
-            )
-            tracker.__enter__()
+            try:
+                tracker = memray.Tracker(
+                    destination=memray.SocketDestination(server_port=config["memray_port"])
+                )
+                tracker.__enter__()
+            except Exception as exc:
+                sock.sendall(("error memray could not start: %s\n" % (exc,)).encode())
+                return
+            memray._perftop_tracking = True
             try:
                 while not closed(1.0):
                     pass
             finally:
                 tracker.__exit__(None, None, None)
+                memray._perftop_tracking = False
             return
         import tracemalloc
 
