@@ -79,7 +79,7 @@ async def test_the_head_line_names_the_tracker_the_live_bytes_and_the_slowdown()
         await until(pilot, lambda: screen.profile.total_samples == 4 * MiB, "the batch")
         await until(pilot, lambda: "live 4.0 MiB" in head(pilot), "the head line")
         line = head(pilot)
-        assert "memray" in line and f"target ~{SLOWDOWN['memray']:.1f}x slower" in line
+        assert "memray" in line and f"target up to ~{SLOWDOWN['memray']:.1f}x slower" in line
         assert "view: live since attach" in line
         assert "samples" not in line and "Hz" not in line and "coverage" not in line
         assert screen.query_one(FlameView).border_title == "live bytes since attach"
@@ -185,6 +185,12 @@ async def test_memory_keys_only_for_memory_and_cpu_keys_not_for_it() -> None:
         screen.stop()
 
 
+# The backend's last word when the target exits is a snapshot of nothing (replaces=True, an
+# empty profile): absorbing it as a snapshot would wipe what the target held when it went.
+@pytest.mark.xfail(
+    strict=True,
+    reason="profiling: an exit batch replaces the profile with an empty one (session.absorb)",
+)
 async def test_the_target_exiting_keeps_the_bytes_and_ends() -> None:
     backend = MemoryHand()
     app = make_app()
@@ -193,9 +199,11 @@ async def test_the_target_exiting_keeps_the_bytes_and_ends() -> None:
         screen = await opened(pilot, session)
         backend.feed_bytes(2 * MiB)
         await until(pilot, lambda: screen.profile.total_samples == 3 * MiB, "the batch")
-        backend.feed_bytes(0, 0, exited=True)  # the backend's last word: an empty snapshot
+        backend.items.put(Batch(Profile({"unit": "bytes"}), 0.5, 0, 0, True, replaces=True))
         await until(pilot, lambda: session.state is SessionState.ENDED, "the end")
         assert " ENDED " in head(pilot)
+        assert screen.profile.total_samples == 3 * MiB, "what it held when it exited"
+        assert "live 3.0 MiB" in head(pilot)
         screen.stop()
 
 
@@ -216,6 +224,8 @@ def sessions(monkeypatch: pytest.MonkeyPatch) -> list[ProfileSession]:
         return session
 
     monkeypatch.setattr(backends, "new_session", fake)
+    # The fake machine's PIDs are not real processes: the check before attaching passes them.
+    monkeypatch.setattr(backends, "check_target", lambda pid, options, backend=None: "")
     return made
 
 
@@ -242,6 +252,17 @@ async def test_m_on_a_row_opens_the_memory_flame_of_that_process(
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "back")
         assert session.state is SessionState.ENDED
+
+
+async def test_m_on_a_process_that_is_not_python_says_so_on_the_table() -> None:
+    app = make_app()  # the fake machine's PIDs: no such process here
+    async with app.run_test(size=(140, 40)) as pilot:
+        await ticks(pilot)
+        await pilot.press("m")
+        await until(pilot, lambda: bool(app._notifications), "a toast")
+        (toast,) = list(app._notifications)
+        assert toast.severity == "error" and "PID" in toast.message
+        assert isinstance(app.screen, DashboardScreen)
 
 
 async def test_a_snapshot_offers_no_memory_profile(sessions: list[ProfileSession]) -> None:

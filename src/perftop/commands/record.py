@@ -113,14 +113,10 @@ def record(
     where, fmt = written
     samples = profile.total_samples
     missed = f" ({session.missed} missed)" if session.missed else ""
-    say(out, f"wrote {where} ({fmt}): {_amount(profile)}{missed} over {elapsed:.1f} s")
+    memory = options.backend == "memory"
+    say(out, f"wrote {where} ({fmt}): {_amount(profile, memory)}{missed} over {elapsed:.1f} s")
     if samples == 0:
-        note(
-            err,
-            "no allocations still live were seen"
-            if _bytes(profile)
-            else "no samples were collected",
-        )
+        note(err, "no allocations still live were seen" if memory else "no samples were collected")
     if where != path:
         return EXIT_FALLBACK
     return 1 if session.error else 0
@@ -175,20 +171,15 @@ def _record_loop(
                 return
             if batch is not None and session.absorb(batch).exited:
                 return
-            bar.update(time.monotonic() - started, _amount(session.profile))
+            memory = session.options.backend == "memory"
+            bar.update(time.monotonic() - started, _amount(session.profile, memory))
 
 
-def _bytes(profile: Profile) -> bool:
-    from perftop.ui.memory_text import is_bytes
-
-    return is_bytes(profile.metadata)
-
-
-def _amount(profile: Profile) -> str:
-    """`1234 samples`, or for a memory profile `12.3 MiB live` (its counts are bytes)."""
+def _amount(profile: Profile, memory: bool) -> str:
+    """`1234 samples`, or for memory `12.3 MiB live` (its counts are bytes)."""
     from perftop.ui.memory_text import size_text
 
-    if _bytes(profile):
+    if memory:
         return f"{size_text(profile.total_samples)} live"
     return f"{profile.total_samples} samples"
 

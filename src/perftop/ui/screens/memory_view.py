@@ -80,7 +80,7 @@ class MemoryView:
         return _aligned(grown, session.profile)
 
     def head(self, shown: Profile) -> Text:
-        """`memray · live 12.3 MiB · 4,211 allocations · target ~2.0x slower  view: …`."""
+        """`memray · live 12.3 MiB · 4,211 allocations · target up to ~1.9x slower  view: …`."""
         session = self.session
         text = Text()
         tracker = tracker_of(session)

@@ -105,7 +105,7 @@ class ProcessActions:
         self.screen.app.push_screen(SignalMenu(row.pid, printable(row.name)), chosen)
 
     def memory_profile(self) -> None:
-        """Ask for the selected process's memory flame (the app checks it is Python)."""
+        """Ask for the selected process's memory flame (the app checks that it can be had)."""
         current = self.screen.query_one(ProcessTable).current
         if current is None or self.read_only:
             return

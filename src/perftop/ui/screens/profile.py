@@ -148,13 +148,12 @@ class ProfileScreen(FlameScreen):
                 "setup",
                 "toggle_orientation",
                 "reset",
-                "toggle_growth",
-                "mark",
                 "dump",
                 "threads",
                 "settings",
                 "unzoom",
                 "search",
+                "mark",  # a memory session's: g (its other key) stays
             )
         )
 
