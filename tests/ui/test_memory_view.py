@@ -20,7 +20,7 @@ from perftop.ui.screens.dashboard import DashboardScreen
 from perftop.ui.screens.help import screen_actions
 from perftop.ui.screens.profile import ProfileScreen
 from perftop.ui.screens.profile_dialogs import PROFILER_LABELS, ProfilerSettings
-from perftop.ui.start import SnapshotFile
+from perftop.ui.start import ProfileFile, SnapshotFile
 from perftop.ui.widgets.flame import FlameView
 from perftop.ui.widgets.top_functions import TopFunctions
 from tests.hand_backend import HandBackend
@@ -314,3 +314,17 @@ async def test_the_settings_offer_memory_and_switching_starts_afresh() -> None:
         backend.feed_bytes(MiB)
         await until(pilot, lambda: "live 2.0 MiB" in head(pilot), "bytes on the head line")
         screen.stop()
+
+
+async def test_a_memory_profile_from_a_file_shows_sizes() -> None:
+    """`perftop view live.speedscope.json`: the file says its counts are bytes."""
+    profile = Profile({"unit": "bytes"})
+    profile.add_stack([MAIN, LEAK], 3 * MiB)
+    app = offline_app(start=ProfileFile(profile, "live.speedscope.json"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the flame")
+        assert "live bytes 3.0 MiB" in head(pilot) and "samples" not in head(pilot)
+        top = app.screen.query_one(TopFunctions)
+        await until(pilot, lambda: top.row_count > 0, "the top table")
+        assert {str(top.get_row_at(i)[3]) for i in range(top.row_count)} == {"3.0 MiB"}
+        assert "mark" not in offered(pilot), "no session: nothing to mark"
