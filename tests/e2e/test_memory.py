@@ -97,20 +97,6 @@ def other_python() -> str:
 
 OTHER = other_python()
 
-# Where perftop falls short today, each an xfail until its fix (strict: a fix makes it fail,
-# so the mark goes with the fix).
-MEMRAY_FAILS = (
-    "profiling: memray cannot start in a target without it: Tracker() imports "
-    "memray.reporters.module_tools, which imports typing_extensions, not among the links, and "
-    "the attach then hangs; without trace_python_allocators small objects are seen only as "
-    "the arenas that hold them, charged to whoever allocated first"
-)
-EXIT_WIPES = "profiling: the batch that says the target exited replaces the profile with nothing"
-PERMISSION_SAYS_NOT_PYTHON = (
-    "profiling: is_python reads /proc/PID/exe, which another user's process does not let one "
-    "read: 'not a Python process' instead of the permission it takes"
-)
-
 
 @pytest.fixture(scope="module")
 def venv_python(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -175,8 +161,6 @@ def leaky(
     tracker = str(request.param)
     if tracker == "tracemalloc" and not OTHER:
         pytest.skip("no Python of another version than perftop's to run tracemalloc on")
-    if tracker == "memray":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=MEMRAY_FAILS))
     target = start_python(venv_python if tracker == "memray" else OTHER, tmp_path)
     yield target, tracker
     target.end()
@@ -274,8 +258,6 @@ def test_run_memory_tracks_the_program_from_its_first_line(
 ) -> None:
     if tracker == "tracemalloc" and not OTHER:
         pytest.skip("no Python of another version than perftop's to run tracemalloc on")
-    if tracker == "memray":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=MEMRAY_FAILS))
     (tmp_path / "leaky.py").write_text(SOURCE)  # no lifeline: perftop ends what it started
     python = venv_python if tracker == "memray" else OTHER
     tmux.start(shell_command(tmp_path, "run", "--memory", "--", python, "leaky.py"))
@@ -347,12 +329,8 @@ def test_no_gdb_says_what_to_install(tmp_path: Path, venv_python: str) -> None:
         target.end()
 
 
-def test_a_target_that_exits_keeps_its_profile(
-    request: pytest.FixtureRequest, tmp_path: Path, leaky: tuple[Target, str]
-) -> None:
-    target, tracker = leaky
-    if tracker == "tracemalloc":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=EXIT_WIPES))
+def test_a_target_that_exits_keeps_its_profile(tmp_path: Path, leaky: tuple[Target, str]) -> None:
+    target, _ = leaky
     proc = subprocess.Popen(
         perftop_argv("record", "--memory", str(target.pid), "-d", "120", "-o", "end.folded"),
         cwd=tmp_path,
@@ -379,11 +357,9 @@ def test_a_target_that_exits_keeps_its_profile(
 
 @needs_tmux
 def test_the_flame_says_ended_and_keeps_the_bytes(
-    request: pytest.FixtureRequest, tmux: Tmux, tmp_path: Path, leaky: tuple[Target, str]
+    tmux: Tmux, tmp_path: Path, leaky: tuple[Target, str]
 ) -> None:
-    target, tracker = leaky
-    if tracker == "tracemalloc":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=EXIT_WIPES))
+    target, _ = leaky
     tmux.start(shell_command(tmp_path, "--pid", str(target.pid), "--memory"))
     tmux.wait_for(lambda s: LEAKER in s.split("own%", 1)[-1], 60, what="the leaker shown")
     target.end()
@@ -417,7 +393,6 @@ def _nobody_can_run_perftop() -> str:
 
 
 @pytest.mark.skipif(bool(_nobody_can_run_perftop()), reason=_nobody_can_run_perftop() or "-")
-@pytest.mark.xfail(strict=True, reason=PERMISSION_SAYS_NOT_PYTHON)
 def test_another_users_process_needs_permission(tmp_path: Path, venv_python: str) -> None:
     target = start_python(venv_python, tmp_path)  # root's
     home = Path(tempfile.mkdtemp(prefix="perftop-e2e-home-"))

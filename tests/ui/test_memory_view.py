@@ -187,10 +187,6 @@ async def test_memory_keys_only_for_memory_and_cpu_keys_not_for_it() -> None:
 
 # The backend's last word when the target exits is a snapshot of nothing (replaces=True, an
 # empty profile): absorbing it as a snapshot would wipe what the target held when it went.
-@pytest.mark.xfail(
-    strict=True,
-    reason="profiling: an exit batch replaces the profile with an empty one (session.absorb)",
-)
 async def test_the_target_exiting_keeps_the_bytes_and_ends() -> None:
     backend = MemoryHand()
     app = make_app()

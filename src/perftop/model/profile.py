@@ -433,6 +433,8 @@ def growth_between(base: Profile, now: Profile) -> Profile:
     for ids, count, thread in base.stacks():
         before[(tuple(base.frame(i) for i in ids), thread)] = count
     grown = Profile(now.metadata)
+    for frame in now.frames:  # the same frame ids as `now`: a zoom path means the same there
+        grown.intern(frame)
     for ids, count, thread in now.stacks():
         frames = tuple(now.frame(i) for i in ids)
         delta = count - before.get((frames, thread), 0)

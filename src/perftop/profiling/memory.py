@@ -38,6 +38,7 @@ from perftop.profiling.backend import (
     Batch,
     NoSuchProcess,
     NotPython,
+    PermissionDenied,
     ProfilerBackend,
     ProfilerError,
     ProfilerFailed,
@@ -47,6 +48,7 @@ from perftop.profiling.backend import (
 from perftop.profiling.coverage import CoverageClock
 from perftop.profiling.inject import find_gdb, inject
 from perftop.profiling.memory_payload import payload
+from perftop.profiling.ptrace import PtraceFacts, permission_advice
 
 __all__ = ["MemoryBackend", "function_at"]
 
@@ -169,8 +171,9 @@ class MemoryLaunch:
 
 
 def _memray_links(owner: MemoryLaunch | MemoryBackend) -> str:
-    """A folder holding links to memray (and what it loads: its libraries, rich) alone,
-    readable by any user, for the target's `sys.path`; "" where perftop has no memray."""
+    """A folder holding links to memray (and what it loads: its libraries, rich,
+    typing_extensions) alone, readable by any user, for the target's `sys.path`; "" where
+    perftop has no memray."""
     try:
         import memray
     except ImportError:
@@ -179,8 +182,10 @@ def _memray_links(owner: MemoryLaunch | MemoryBackend) -> str:
     if owner._links is None:
         links = Path(tempfile.mkdtemp(prefix="perftop-memray-"))
         links.chmod(0o755)  # the target may run as another user
-        # memray imports rich (pure Python, nothing else of perftop's) as it loads.
-        for name in ("memray", "memray.libs", "rich"):
+        # What memray imports as it loads and as its Tracker starts, beyond the standard
+        # library: rich and typing_extensions (pure Python). Checked by a test that attaches to a
+        # virtualenv without memray (tests/e2e/test_memory.py).
+        for name in ("memray", "memray.libs", "rich", "typing_extensions.py"):
             source = package.parent / name
             if source.exists():
                 (links / name).symlink_to(source)
@@ -295,6 +300,13 @@ class MemoryBackend(ProfilerBackend):
 
         if pid <= 0 or not os.path.exists(f"/proc/{pid}"):
             raise NoSuchProcess(f"PID {pid} does not exist")
+        try:
+            os.readlink(f"/proc/{pid}/exe")
+        except PermissionError:
+            # Another user's process: what it runs cannot even be read, let alone traced.
+            raise PermissionDenied(permission_advice(pid, PtraceFacts.read(pid))) from None
+        except OSError:
+            pass  # gone, or a kernel thread: said below
         if not is_python(pid):
             raise NotPython(
                 f"PID {pid} is not a Python process: memory profiling reads Python allocations"
@@ -450,8 +462,16 @@ class MemoryBackend(ProfilerBackend):
         return not self._stopped and self._alive()
 
     def _detach(self, connection: socket.socket, reader: Any) -> None:
+        # Our end closed for writing: the target's tracker stops itself on that; with memray it
+        # says when it has, and only then is the reader closed (see memory_payload).
         with contextlib.suppress(OSError):
-            connection.close()  # the target's tracker stops itself on this
+            connection.shutdown(socket.SHUT_WR)
+            if reader is not None:
+                connection.settimeout(3.0)
+                while connection.recv(4096):
+                    pass
+        with contextlib.suppress(OSError):
+            connection.close()
         if reader is not None:
             with contextlib.suppress(Exception):
                 reader.__exit__(None, None, None)
@@ -462,7 +482,23 @@ class MemoryBackend(ProfilerBackend):
             self._clock.stop(now)
 
     def _alive(self) -> bool:
-        return os.path.exists(f"/proc/{self._pid}")
+        """Still running: not gone, and not a zombie (its state follows the last ')')."""
+        try:
+            with open(f"/proc/{self._pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            return False
+        return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] not in (b"Z", b"X")
+
+    def _exited_soon(self, within: float = 3.0) -> bool:
+        """The tracker's connection ended: the target is exiting (its thread goes first), or
+        the tracker died in it. Which, within a moment."""
+        deadline = time.monotonic() + within
+        while self._alive():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def _wait(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -480,11 +516,13 @@ class MemoryBackend(ProfilerBackend):
         exited = not reader.is_active or not self._alive()
         records = list(reader.get_current_snapshot(merge_threads=False))
         profile = Profile()
+        allocations = 0
         for record in records:
             stack = record.stack_trace()  # innermost first
             frames = [Frame(str(fn), str(file), int(line)) for fn, file, line in reversed(stack)]
             profile.add_stack(frames, int(record.size), str(record.thread_name or ""))
-        return self._batch(profile, exited)
+            allocations += int(record.n_allocations)
+        return self._batch(profile, exited, allocations)
 
     def _tracemalloc_batch(self, connection: socket.socket, buffer: bytearray) -> Batch | None:
         connection.settimeout(_POLL_S)
@@ -498,7 +536,7 @@ class MemoryBackend(ProfilerBackend):
                     return self._batch(Profile(), True)
                 continue
             if not data:  # the target closed it: it exited (or its thread died)
-                return self._batch(Profile(), True) if not self._alive() else self._lost()
+                return self._batch(Profile(), True) if self._exited_soon() else self._lost()
             buffer += data
         line, _, rest = bytes(buffer).partition(b"\n")
         buffer[:] = rest
@@ -514,15 +552,18 @@ class MemoryBackend(ProfilerBackend):
     def _tracemalloc_profile(self, stats: Iterable[Any]) -> Profile:
         profile = Profile()
         root = f"/proc/{self._pid}/root"
+        allocations = 0
         for entry in stats:
             try:
-                where, size, _count = entry
+                where, size, count = entry
                 frames = [self._frame(str(f), int(n), root) for f, n in where]
+                allocations += int(count)
             except (TypeError, ValueError):
                 continue
             if not frames:
                 frames = [Frame("(smaller allocations)")]
             profile.add_stack(frames, int(size))
+        profile.metadata["allocations"] = str(allocations)
         return profile
 
     def _frame(self, filename: str, line: int, root: str) -> Frame:
@@ -532,15 +573,18 @@ class MemoryBackend(ProfilerBackend):
             name = self._names[key] = function_at(filename, line, root)
         return Frame(name, filename, line)
 
-    def _batch(self, profile: Profile, exited: bool) -> Batch:
+    def _batch(self, profile: Profile, exited: bool, allocations: int | None = None) -> Batch:
         profile.metadata.update(
             {
-                "source": self.mode or "memory",
+                "source": "memory",
+                "tracker": self.mode,
                 "pid": str(self._pid),
                 "unit": "bytes",
                 "rate_hz": str(self._options.rate_hz),
             }
         )
+        if allocations is not None:
+            profile.metadata["allocations"] = str(allocations)
         if exited:
             profile.mark_ended("target exited")
         warnings = []
@@ -557,7 +601,9 @@ class MemoryBackend(ProfilerBackend):
             errors=0,
             target_exited=exited,
             warnings=warnings,
-            replaces=True,
+            # The batch that says the target exited has nothing live to show: the last
+            # snapshot stands as the profile (what it held when it ended), not an empty one.
+            replaces=not (exited and not profile.total_samples),
         )
 
 

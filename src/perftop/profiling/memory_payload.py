@@ -55,6 +55,7 @@ def _perftop_memory(config):
                 sys.path.insert(0, config["memray_dir"])
                 try:
                     import memray
+                    import memray.reporters.module_tools  # the Tracker imports it as it starts
                 finally:
                     sys.path.remove(config["memray_dir"])
                 active = getattr(memray, "_last_tracker", None)  # a `memray attach` of its own
@@ -75,8 +76,11 @@ def _perftop_memory(config):
             # Said first: the Tracker waits in its constructor for perftop's reader.
             sock.sendall(b"memray\n")
             try:
+                # trace_python_allocators: each small object is seen as itself, not as the
+                # pymalloc arena that holds it (charged to whoever allocated there first).
                 tracker = memray.Tracker(
-                    destination=memray.SocketDestination(server_port=config["memray_port"])
+                    destination=memray.SocketDestination(server_port=config["memray_port"]),
+                    trace_python_allocators=True,
                 )
                 tracker.__enter__()
             except Exception as exc:
@@ -89,6 +93,12 @@ def _perftop_memory(config):
             finally:
                 tracker.__exit__(None, None, None)
                 memray._perftop_tracking = False
+                # Said once the Tracker is off: perftop closes its reader only then, so the
+                # Tracker never finds its reader gone (it would say so on the target's stderr).
+                try:
+                    sock.sendall(b"detached\n")
+                except OSError:
+                    pass
             return
         import tracemalloc
 
@@ -97,15 +107,15 @@ def _perftop_memory(config):
             tracemalloc.start(config["frames"])
         sock.sendall(("tracemalloc %s\n" % why.replace("\n", " ")).encode())
         mine = _perftop_memory.__code__.co_filename
-        ignore = [
-            tracemalloc.Filter(False, tracemalloc.__file__),
-            tracemalloc.Filter(False, json.__file__.rsplit("/", 1)[0] + "/*"),
-            tracemalloc.Filter(False, mine, all_frames=True),  # this thread's own work
-        ]
         try:
             while not closed(config["interval"]):
-                snapshot = tracemalloc.take_snapshot().filter_traces(ignore)
-                stats = snapshot.statistics("traceback")
+                # Grouped first, then this thread's own allocations left out by a look at each
+                # group: Snapshot.filter_traces walks every trace and took seconds of the GIL.
+                stats = [
+                    st
+                    for st in tracemalloc.take_snapshot().statistics("traceback")
+                    if not any(f.filename == mine for f in st.traceback)
+                ]
                 top = stats[: config["top"]]
                 rest = stats[config["top"]:]
                 out = [

@@ -46,6 +46,8 @@ class SessionState(enum.Enum):
 
 # What describes the target rather than its samples: kept by reset, given to exports.
 _TARGET_KEYS = ("source", "pid", "command", "rate_hz", "unwinding")
+# What each snapshot batch (memory) says anew: the last one's stands.
+_SNAPSHOT_KEYS = ("tracker", "allocations")
 
 
 @dataclass
@@ -125,11 +127,19 @@ class ProfileSession:
 
     def absorb(self, batch: Batch) -> Absorbed:
         """Merge one batch and take its news: warnings, a stopped or an exited target."""
-        if batch.replaces:
-            self.profile.clear_samples()  # a snapshot of what is live now, not more samples
+        # A snapshot of what is live now replaces the last, but for the one that only says the
+        # target exited: nothing is live any more, and the last snapshot is what it held.
+        replaces = batch.replaces and not (batch.target_exited and not batch.profile.total_samples)
+        if replaces:
+            self.profile.clear_samples()
         self.profile.merge(batch.profile)
         for key, value in batch.profile.metadata.items():
             self.metadata.setdefault(key, value)
+        if batch.replaces:
+            # What describes the snapshot (which tracker, how many allocations) is its own.
+            for key in _SNAPSHOT_KEYS:
+                if key in batch.profile.metadata:
+                    self.metadata[key] = batch.profile.metadata[key]
         self.missed += batch.errors
         self._sampled_s += batch.wall_s
         news = Absorbed(warnings=list(batch.warnings))
@@ -180,6 +190,7 @@ class ProfileSession:
         kept = {k: v for k, v in self.metadata.items() if k in _TARGET_KEYS}
         self.metadata = kept
         self.profile = self._new_profile()
+        self.marked = None  # a mark of samples now forgotten would measure nothing
         self.missed = 0
         self._sampled_s = 0.0
         if self.state.sampling or self.state is SessionState.PAUSED:

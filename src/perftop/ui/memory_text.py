@@ -13,12 +13,13 @@ __all__ = ["SLOWDOWN", "is_bytes", "size_text", "slowdown_text", "weight_text"]
 # How much slower an allocation-heavy Python program (~5 million allocations a second: the
 # worst case) runs with each tracker attached as perftop attaches it: bench/bench_memory.py,
 # median of 3 rounds on this project's 2-core test machine, load average ~2 (bench/README.md
-# has the run). memray as the payload starts it (perftop.profiling.memory_payload: Python's
-# own allocator not traced; with trace_python_allocators it was 5.8x), tracemalloc with 64
-# frames and its snapshot filtered in the target. A program that allocates less is slowed less.
+# has the run): memray with Python's own allocator traced (perftop.profiling.memory_payload:
+# without it small objects are invisible), tracemalloc with 64 frames and its snapshot grouped
+# before this tracker's own allocations are left out. A program that allocates less is slowed
+# less.
 SLOWDOWN: dict[str, float] = {
-    "memray": 1.9,
-    "tracemalloc": 18.8,
+    "memray": 5.8,
+    "tracemalloc": 10.6,
 }
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
