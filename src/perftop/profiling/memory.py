@@ -53,6 +53,8 @@ from perftop.profiling.ptrace import PtraceFacts, permission_advice
 __all__ = ["MemoryBackend", "function_at"]
 
 _CONNECT_TIMEOUT_S = 15.0
+# The file name memray's injector gives the code it runs: the payload's frames carry it.
+_HOOK_FILE = "_memray_attach_hook.py"
 _POLL_S = 0.1
 
 
@@ -519,6 +521,8 @@ class MemoryBackend(ProfilerBackend):
         allocations = 0
         for record in records:
             stack = record.stack_trace()  # innermost first
+            if any(str(file).endswith(_HOOK_FILE) for _fn, file, _line in stack):
+                continue  # the tracker's own thread, not the target's bytes
             frames = [Frame(str(fn), str(file), int(line)) for fn, file, line in reversed(stack)]
             profile.add_stack(frames, int(record.size), str(record.thread_name or ""))
             allocations += int(record.n_allocations)
