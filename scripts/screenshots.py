@@ -2,7 +2,8 @@
 
 The dashboard is drawn from the deterministic fake machine so the pictures are stable; the flame
 views are real profiles of small programs this script starts and samples itself: a Python one
-with py-spy, and a C one (compiled here with gcc) with perf, kernel frames included.
+with py-spy, a C one (compiled here with gcc) with perf, kernel frames included, and a leaking
+Python one with memray attached (its live bytes).
 Each picture is an SVG in screenshots/ (Textual's own screenshot), the size a 120x40 terminal.
 """
 
@@ -135,6 +136,53 @@ async def flame(seconds: float = 6.0) -> None:
         script.unlink(missing_ok=True)
 
 
+LEAKY = textwrap.dedent(
+    """
+    import time
+
+    sessions = {}
+
+    def remember_session(n):
+        sessions[n] = {"id": n, "token": "x" * 1500, "history": list(range(40))}
+
+    def render_page(n):
+        scratch = [bytearray(8_000) for _ in range(10)]
+        remember_session(n)
+        return len(scratch)
+
+    n = 0
+    while True:
+        n += 1
+        render_page(n)
+        time.sleep(0.002)
+    """
+)
+
+
+async def memory_flame(seconds: float = 8.0) -> None:
+    """A leaking Python service's live bytes, with memray attached to it as it runs."""
+    script = OUT / "_leaky.py"
+    script.write_text(LEAKY)
+    target = subprocess.Popen([sys.executable, str(script)])
+    try:
+        time.sleep(0.5)
+        app = PerftopApp(FakeSource, AppConfig(delay_s=3600))
+        async with app.run_test(size=SIZE) as pilot:
+            options = ProfilerOptions(backend="memory")
+            session = new_session(target.pid, options, command="python webapp.py")
+            screen = ProfileScreen(session, title=f"PID {target.pid} python webapp.py")
+            await app.push_screen(screen)
+            await pilot.pause(seconds)
+            await pilot.press("down", "down", "down")
+            await pilot.pause(0.3)
+            app.save_screenshot("flame-memory.svg", str(OUT))
+            screen.stop()
+    finally:
+        target.kill()
+        target.wait()
+        script.unlink(missing_ok=True)
+
+
 async def native_flame(seconds: float = 6.0) -> None:
     source = OUT / "_native.c"
     binary = OUT / "blockd"
@@ -168,6 +216,7 @@ def main() -> None:
     asyncio.run(rewind())
     asyncio.run(flame())
     asyncio.run(native_flame())
+    asyncio.run(memory_flame())
     for path in sorted(OUT.glob("*.svg")):
         print(path.relative_to(OUT.parent))
 

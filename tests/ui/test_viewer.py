@@ -190,6 +190,17 @@ async def test_diff_colours_growth_red_and_shrinkage_blue() -> None:
         assert "grew" in str(view.border_subtitle) and "shrank" in str(view.border_subtitle)
 
 
+async def test_a_diff_of_memory_profiles_speaks_bytes() -> None:
+    base, new = base_profile(), new_profile()
+    for profile in (base, new):
+        profile.metadata["unit"] = "bytes"  # what memory profiles carry, in every format
+    app = offline_app(start=DiffOfFiles(base, new, "a → b"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        head = text_of(pilot, "#profile-head")
+        assert "base 100 B → new 200 B live" in head and "samples" not in head
+
+
 async def test_diff_status_line_shows_base_new_and_delta() -> None:
     app = diff_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -20,6 +20,7 @@ from perftop.model.diff import DiffProfile
 from perftop.model.profile import Node
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
+from perftop.ui.memory_text import is_bytes, size_text, weight_text
 from perftop.ui.screens.flame_screen import FlameScreen
 from perftop.ui.widgets.changes import ChangesTable, delta_style
 from perftop.ui.widgets.flame import FlameView, diff_legend, diff_style
@@ -98,7 +99,10 @@ class DiffScreen(FlameScreen):
         if self.title_text:
             text.append(f" {printable(self.title_text)}")
         base, new = self.profile.base.total_samples, self.profile.total_samples
-        text.append(f"  base {base:,} samples → new {new:,} samples")
+        if is_bytes(self.profile.base.metadata):  # memory profiles: their counts are bytes
+            text.append(f"  base {size_text(base)} → new {size_text(new)} live")
+        else:
+            text.append(f"  base {base:,} samples → new {new:,} samples")
         text.append("  (shares of each one's total)", "dim")
         thread = self.query_one(FlameView).thread
         text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
@@ -112,8 +116,11 @@ class DiffScreen(FlameScreen):
             text.append(f"  {printable(frame.location)}")
             base_pct = 100 * self.profile.base_fraction(node)
             new_pct = 100 * self.profile.new_fraction(node)
-            text.append(f"  base {base_pct:.1f}% ({self.profile.base_total(node):,})")
-            text.append(f"  new {new_pct:.1f}% ({node.total:,})")
+            meta = self.profile.base.metadata
+            text.append(
+                f"  base {base_pct:.1f}% ({weight_text(self.profile.base_total(node), meta)})"
+            )
+            text.append(f"  new {new_pct:.1f}% ({weight_text(node.total, meta)})")
             text.append("  Δ ")
             delta = new_pct - base_pct
             text.append(f"{delta:+.1f} pts", delta_style(delta))
