@@ -209,7 +209,7 @@ def perftop_command(*args: str) -> str:
 
 
 def until_sized(width: int = 120, height: int = 40) -> str:
-    """Shell code that waits (up to 5 s) for the pane to have its size before going on.
+    """Shell code that waits (up to 20 s: a loaded box) for the pane to have its size first.
 
     tmux may size a new pane after its command has started; a program that reads its size
     before installing its SIGWINCH handler would then draw at the old size for good. It also
@@ -218,7 +218,7 @@ def until_sized(width: int = 120, height: int = 40) -> str:
     """
     return (
         "unset COLUMNS LINES; "
-        f'for _ in $(seq 50); do [ "$(stty size)" = "{height} {width}" ] && break; '
+        f'for _ in $(seq 200); do [ "$(stty size)" = "{height} {width}" ] && break; '
         "sleep 0.1; done; "
     )
 

@@ -96,7 +96,7 @@ def test_ended_after_a_stop_from_outside_it_gives_the_terminal_back(
         os.kill(proc.pid, signal.SIGCONT)
         # Continued, it draws again and still takes keys (F1 opens the help).
         pane.keys("F1")
-        pane.wait_for(lambda s: "inside of one Python process" in s, what="the help screen")
+        pane.wait_for(lambda s: "inside of one process" in s, what="the help screen")
         pane.keys("Escape")
         pane.wait_for(lambda s: "inside of one" not in s, what="the help closed")
         pane.keys(key)

@@ -111,21 +111,43 @@ DEFAULT_BACKEND = "py-spy"
 
 def is_python(pid: int) -> bool:
     """Whether `pid` runs a Python interpreter: its program is python*, or it has libpython
-    mapped (uwsgi, a C program that embeds Python). False where /proc cannot be read."""
+    mapped (uwsgi, a C program that embeds Python). Another user's process hides both: then its
+    command line (which anyone may read) says, so that auto picks py-spy and py-spy says what
+    permission it takes, rather than perf refusing for a reason that is not the point."""
     try:
         exe = os.path.basename(os.readlink(f"/proc/{pid}/exe"))
+    except PermissionError:
+        return _named_python(pid)
     except OSError:
         exe = ""
-    if exe.startswith("python") or exe.startswith("pypy"):
+    if _python_name(exe):
         return True
     try:
         with open(f"/proc/{pid}/maps", "rb") as maps:
             for line in maps:
                 if b"/libpython" in line:
                     return True
+    except PermissionError:
+        return _named_python(pid)
     except OSError:
         pass
     return False
+
+
+def _python_name(name: str) -> bool:
+    return name.startswith(("python", "pypy"))
+
+
+def _named_python(pid: int) -> bool:
+    """From what anyone may read: the first word of the command line, or the comm."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv0 = f.read().split(b"\0", 1)[0].decode("utf-8", "replace")
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            comm = f.read().decode("utf-8", "replace").strip()
+    except OSError:
+        return False
+    return _python_name(os.path.basename(argv0)) or _python_name(comm)
 
 
 def choose_backend(pid: int, options: ProfilerOptions) -> str:
