@@ -326,6 +326,7 @@ def _model_bytes(n: int, moving: bool) -> float:
     return (after - before) / n
 
 
+@pytest.mark.slow  # 18 s: an hour of ticks for thousands of processes
 def test_memory_stays_small() -> None:
     """The figures in growth.py's docstring: a process whose RSS moves every bucket, and an
     idle one."""
