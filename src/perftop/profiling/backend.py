@@ -8,6 +8,7 @@ advice (`.message`), so the CLI and the UI show them as they are.
 from __future__ import annotations
 
 import abc
+import queue
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BACKEND_CHOICES",
     "Batch",
+    "BatchQueue",
     "NoSuchProcess",
     "NotPython",
     "PermissionDenied",
@@ -146,6 +148,38 @@ class Batch:
     # The profile is the whole state now (a memory snapshot: the bytes live at this moment),
     # not samples to add: the session replaces its profile's samples with it.
     replaces: bool = False
+
+
+class BatchQueue:
+    """Where a backend's driver thread puts its batches and `next_batch` takes them: after the
+    last batch, `close` (with the error that ended sampling, if any), which `get` raises once,
+    after the batches queued before it. One copy for every backend driven by a thread."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Batch | None] = queue.Queue()
+        self._error: ProfilerError | None = None
+        self.drained = False  # the end was handed out
+
+    def put(self, batch: Batch) -> None:
+        self._queue.put(batch)
+
+    def close(self, error: ProfilerError | None = None) -> None:
+        self._error = error
+        self._queue.put(None)
+
+    def get(self, timeout: float) -> Batch | None:
+        if self.drained:
+            return None
+        try:
+            batch = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if batch is None:
+            self.drained = True
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+        return batch
 
 
 @dataclass

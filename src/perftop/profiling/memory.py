@@ -19,7 +19,6 @@ import ast
 import contextlib
 import json
 import os
-import queue
 import shutil
 import socket
 import sys
@@ -36,6 +35,7 @@ from perftop.model.frames import Frame
 from perftop.model.profile import Profile
 from perftop.profiling.backend import (
     Batch,
+    BatchQueue,
     NoSuchProcess,
     NotPython,
     PermissionDenied,
@@ -203,13 +203,11 @@ class MemoryBackend(ProfilerBackend):
         self._launch = launch
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._batches: queue.Queue[Batch | None] = queue.Queue()
+        self._batches = BatchQueue()
         self._thread: threading.Thread | None = None
-        self._error: ProfilerError | None = None
         self._pid = 0
         self._options = ProfilerOptions()
         self._stopped = False
-        self._drained = False
         self._want_pause = False
         self._paused = threading.Event()
         self._clock = CoverageClock()
@@ -225,9 +223,8 @@ class MemoryBackend(ProfilerBackend):
             raise ProfilerError("this profiler is already tracking; stop it first")
         options.validate()
         self._pid, self._options = pid, options
-        self._stopped = self._drained = self._want_pause = False
-        self._batches = queue.Queue()
-        self._error = None
+        self._stopped = self._want_pause = False
+        self._batches = BatchQueue()
         if self._launch is None:
             self.check_target(pid)
             find_gdb()
@@ -243,18 +240,7 @@ class MemoryBackend(ProfilerBackend):
         self._thread.start()
 
     def next_batch(self, timeout: float) -> Batch | None:
-        if self._drained:
-            return None
-        try:
-            batch = self._batches.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        if batch is None:
-            self._drained = True
-            if self._error is not None:
-                error, self._error = self._error, None
-                raise error
-        return batch
+        return self._batches.get(timeout)
 
     def pause(self) -> None:
         if self._thread is None or self._stopped:
@@ -291,7 +277,7 @@ class MemoryBackend(ProfilerBackend):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and not self._stopped and not self._drained
+        return self._thread is not None and not self._stopped and not self._batches.drained
 
     # --- attaching ----------------------------------------------------------------------------
 
@@ -425,6 +411,7 @@ class MemoryBackend(ProfilerBackend):
 
     def _drive(self, connection: socket.socket, reader: Any) -> None:
         buffer = bytearray()
+        error: ProfilerError | None = None  # what ended sampling, told after the batches
         try:
             while True:
                 if self._stopped or self._want_pause:
@@ -443,18 +430,18 @@ class MemoryBackend(ProfilerBackend):
                         self._detach(connection, reader)
                         return
         except ProfilerError as exc:
-            self._error = exc
+            error = exc
         except OSError as exc:
-            self._error = ProfilerFailed(f"memory session failed: {exc}")
+            error = ProfilerFailed(f"memory session failed: {exc}")
         except Exception as exc:  # a fault of ours must reach the reader, not end in silence
-            self._error = ProfilerFailed(f"memory session failed: {type(exc).__name__}: {exc}")
+            error = ProfilerFailed(f"memory session failed: {type(exc).__name__}: {exc}")
         finally:
             with contextlib.suppress(OSError):
                 connection.close()
             with self._lock:
                 self._clock.stop(time.monotonic())
             self._paused.set()
-            self._batches.put(None)
+            self._batches.close(error)
 
     def _sit_out_pause(self) -> bool:
         self._paused.set()

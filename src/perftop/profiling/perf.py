@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import select
 import shutil
 import signal
@@ -39,6 +38,7 @@ from perftop.model.perf_text import SampleReader, _Flags, _Sample, perf_frame
 from perftop.model.profile import Profile
 from perftop.profiling.backend import (
     Batch,
+    BatchQueue,
     NoSuchProcess,
     PermissionDenied,
     ProfilerBackend,
@@ -134,9 +134,8 @@ class PerfBackend(ProfilerBackend):
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._paused_ack = threading.Event()
-        self._batches: queue.Queue[Batch | None] = queue.Queue()
+        self._batches = BatchQueue()
         self._thread: threading.Thread | None = None
-        self._error: ProfilerError | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -151,7 +150,6 @@ class PerfBackend(ProfilerBackend):
         self._want_pause = False
         self._want_stop = False
         self._stopped = False
-        self._drained = False
         self._pipe: _Pipeline | None = None
         self._clock = CoverageClock()
         self._losses = 0
@@ -173,8 +171,7 @@ class PerfBackend(ProfilerBackend):
         self.stop()
         self._thread = None
         self._reset()
-        self._batches = queue.Queue()
-        self._error = None
+        self._batches = BatchQueue()
         self._exe = find_perf(self._explicit)
         self._pid, self._options = pid, options
         self._facts = PerfFacts.read()
@@ -220,18 +217,7 @@ class PerfBackend(ProfilerBackend):
         self.stop()
 
     def next_batch(self, timeout: float) -> Batch | None:
-        if self._drained:
-            return None
-        try:
-            batch = self._batches.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        if batch is None:
-            self._drained = True
-            if self._error is not None:
-                error, self._error = self._error, None
-                raise error
-        return batch
+        return self._batches.get(timeout)
 
     def pause(self) -> None:
         with self._lock:
@@ -298,7 +284,7 @@ class PerfBackend(ProfilerBackend):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and not self._stopped and not self._drained
+        return self._thread is not None and not self._stopped and not self._batches.drained
 
     @property
     def paused(self) -> bool:
@@ -504,16 +490,17 @@ class PerfBackend(ProfilerBackend):
 
     def _drive(self, first: _Pipeline) -> None:
         pipe: _Pipeline | None = first
+        error: ProfilerError | None = None  # what ended sampling, told after the batches
         try:
             while pipe is not None:
                 pipe = self._run(pipe)
         except ProfilerError as exc:
-            self._error = exc
+            error = exc
         except OSError as exc:
-            self._error = ProfilerFailed(f"perf session failed: {exc}")
+            error = ProfilerFailed(f"perf session failed: {exc}")
         except Exception as exc:  # a fault of ours must reach the reader, not end in silence
             what = " ".join(str(exc).split())
-            self._error = ProfilerFailed(f"perf session failed: {type(exc).__name__}: {what}")
+            error = ProfilerFailed(f"perf session failed: {type(exc).__name__}: {what}")
         finally:
             if self._pipe is not None:
                 self._kill(self._pipe)
@@ -521,7 +508,7 @@ class PerfBackend(ProfilerBackend):
             with self._lock:
                 self._clock.stop(time.monotonic())
             self._paused_ack.set()
-            self._batches.put(None)
+            self._batches.close(error)
 
     def _run(self, pipe: _Pipeline) -> _Pipeline | None:
         """Read one pipeline until it ends, a pause or a stop; the next pipeline, or None."""

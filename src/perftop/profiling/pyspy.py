@@ -29,7 +29,6 @@ started through `perftop.children`, so none outlives perftop.
 
 from __future__ import annotations
 
-import queue
 import shutil
 import signal
 import subprocess
@@ -45,6 +44,7 @@ from perftop.model.errors import FormatError
 from perftop.model.profile import Profile
 from perftop.profiling.backend import (
     Batch,
+    BatchQueue,
     NoSuchProcess,
     NotPython,
     ProfilerBackend,
@@ -104,9 +104,8 @@ class PySpyBackend(ProfilerBackend):
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._paused_ack = threading.Event()
-        self._batches: queue.Queue[Batch | None] = queue.Queue()  # None: the driver has ended
+        self._batches = BatchQueue()
         self._thread: threading.Thread | None = None
-        self._error: ProfilerError | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -120,7 +119,6 @@ class PySpyBackend(ProfilerBackend):
         self._want_pause = False
         self._want_stop = False
         self._stopped = False
-        self._drained = False
         self._live: set[Recording] = set()
         self._clock = CoverageClock()
         self._sampled = False  # a py-spy has attached in this session: the target is Python
@@ -136,8 +134,7 @@ class PySpyBackend(ProfilerBackend):
         self.stop()  # a session that ended with its target still holds a temporary folder
         self._thread = None
         self._reset()
-        self._batches = queue.Queue()
-        self._error = None
+        self._batches = BatchQueue()
         self._exe = find_pyspy(self._explicit)
         self._pid, self._options = pid, options
         try:
@@ -164,18 +161,7 @@ class PySpyBackend(ProfilerBackend):
         self._thread.start()
 
     def next_batch(self, timeout: float) -> Batch | None:
-        if self._drained:
-            return None
-        try:
-            batch = self._batches.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        if batch is None:
-            self._drained = True
-            if self._error is not None:
-                error, self._error = self._error, None
-                raise error
-        return batch
+        return self._batches.get(timeout)
 
     def pause(self) -> None:
         with self._lock:
@@ -239,7 +225,7 @@ class PySpyBackend(ProfilerBackend):
     def running(self) -> bool:
         # Stays true after the target's exit until its last batch (and any error) was read,
         # so a reader looping on `running` never misses the end.
-        return self._thread is not None and not self._stopped and not self._drained
+        return self._thread is not None and not self._stopped and not self._batches.drained
 
     @property
     def paused(self) -> bool:
@@ -429,6 +415,7 @@ class PySpyBackend(ProfilerBackend):
     def _drive(self, first: Recording) -> None:
         rec: Recording | None = first
         failures = 0
+        error: ProfilerError | None = None  # what ended sampling, told after the batches
         try:
             while rec is not None:
                 self._check_losses()
@@ -442,19 +429,19 @@ class PySpyBackend(ProfilerBackend):
                 else:
                     rec = self._restart() if self._sit_out_pause() else None
         except ProfilerError as exc:
-            self._error = exc
+            error = exc
         except OSError as exc:  # pipes, temporary files: the session ends, perftop does not
-            self._error = ProfilerFailed(f"py-spy session failed: {exc}")
+            error = ProfilerFailed(f"py-spy session failed: {exc}")
         except Exception as exc:
             # A fault nobody foresaw must not end the session in silence (a live view reading
             # 0 samples for ever): the reader gets it, after the batches already queued.
-            self._error = unforeseen(exc)
+            error = unforeseen(exc)
         finally:
             for leftover in list(self._live):
                 self._discard(leftover)  # its samples are lost with it
             self._stop_clock()
             self._paused_ack.set()
-            self._batches.put(None)
+            self._batches.close(error)
 
     def _hand_over(self, rec: Recording, failures: int) -> tuple[Recording | None, int]:
         """Start the next recording, then stop `rec`: the two overlap, so no moment is lost."""
