@@ -13,6 +13,8 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import psutil
+
 from tests.e2e.targets import Target
 
 # Three functions of its own, called outer → middle → leaf, with frame pointers kept in every
@@ -134,3 +136,13 @@ def start_node(directory: Path, busy_s: float = 0.5) -> Target:
     script.write_text(NODE_SOURCE)
     node = shutil.which("node") or shutil.which("nodejs") or "node"
     return _start([node, "--perf-basic-prof", script.name], directory, script, busy_s)
+
+
+def perfs_on(pid: int) -> list[psutil.Process]:
+    """The perf record processes sampling `pid` (`-p PID`)."""
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if proc.info["name"].startswith("perf") and "-p" in cmdline and str(pid) in cmdline:
+            found.append(proc)
+    return found

@@ -364,3 +364,7 @@ def progress_samples(screen: str) -> int:
     """The sample count on the progress bar; -1 before there is one."""
     found = re.search(r"Recording PID.* (\d+) samples", screen)
     return int(found.group(1)) if found else -1
+
+
+# Run a command as `nobody` (the tests run as root): what an ordinary user meets.
+AS_NOBODY = ("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups")

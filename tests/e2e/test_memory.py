@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import (
+    AS_NOBODY,
     Tmux,
     exited,
     flat,
@@ -370,8 +371,6 @@ def test_the_flame_says_ended_and_keeps_the_bytes(
 
 
 # --- permission -----------------------------------------------------------------------------
-
-AS_NOBODY = ("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups")
 
 
 def _nobody_can_run_perftop() -> str:

@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 from tests.e2e.harness import (
+    AS_NOBODY,
     Tmux,
     exited,
     filter_to,
@@ -30,7 +31,7 @@ from tests.e2e.harness import (
     wait_until,
 )
 from tests.e2e.targets import Target
-from tests.native_targets import C_FUNCTIONS, have, start_c, start_node
+from tests.native_targets import C_FUNCTIONS, have, perfs_on, start_c, start_node
 
 pytestmark = pytest.mark.skipif(
     not have("perf") or not have("gcc"), reason="needs perf (linux-perf) and gcc"
@@ -44,15 +45,6 @@ def native(tmp_path: Path) -> Iterator[Target]:
     target = start_c(tmp_path, name="perftop_e2e_native")
     yield target
     target.end()
-
-
-def perfs_on(pid: int) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        cmdline = proc.info["cmdline"] or []
-        if proc.info["name"].startswith("perf") and "record" in cmdline and str(pid) in cmdline:
-            found.append(proc)
-    return found
 
 
 def ended(pid: int) -> bool:
@@ -200,9 +192,6 @@ def test_missing_perf_is_one_line_with_the_package(tmp_path: Path, native: Targe
     assert err.startswith("perftop: ") and "linux-perf" in err
     assert len(err.splitlines()) == 1
     assert not list(tmp_path.glob("perftop-*"))
-
-
-AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root")

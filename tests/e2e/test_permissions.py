@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import (
+    AS_NOBODY,
     Tmux,
     exited,
     export_and_wait,
@@ -35,8 +36,6 @@ from tests.e2e.harness import (
     shell_command,
 )
 from tests.e2e.targets import Target, pyspy_of, start_target, wait_gone
-
-AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
 def _nobody_can_run_perftop() -> str:

@@ -8,7 +8,6 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from perftop.model.frames import FrameKind
@@ -19,7 +18,7 @@ from perftop.profiling.perf import PerfBackend
 from perftop.profiling.session import ProfileSession, SessionState
 from tests.e2e.harness import wait_until
 from tests.e2e.targets import Target
-from tests.native_targets import C_FUNCTIONS, NODE_FUNCTIONS, have, start_c, start_node
+from tests.native_targets import C_FUNCTIONS, NODE_FUNCTIONS, have, perfs_on, start_c, start_node
 
 pytestmark = [
     pytest.mark.slow,
@@ -34,16 +33,6 @@ def native(tmp_path: Path) -> Iterator[Target]:
     target = start_c(tmp_path)
     yield target
     target.end()
-
-
-def perfs_on(pid: int) -> list[psutil.Process]:
-    """perf processes sampling `pid`."""
-    found = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        cmdline = proc.info["cmdline"] or []
-        if proc.info["name"].startswith("perf") and "-p" in cmdline and str(pid) in cmdline:
-            found.append(proc)
-    return found
 
 
 def pump(session: ProfileSession, until: object, what: str, timeout: float = 30.0) -> None:
