@@ -41,7 +41,7 @@ LEAF = C_FUNCTIONS[-1]
 
 @pytest.fixture
 def native(tmp_path: Path) -> Iterator[Target]:
-    # A name of its own, so that the filter finds it and nothing else.
+    # A name of its own, that `record --all` shows it by.
     target = start_c(tmp_path, name="perftop_e2e_native")
     yield target
     target.end()
@@ -70,10 +70,13 @@ def record(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tup
 
 
 @needs_tmux
-def test_attach_from_the_table_shows_the_c_functions(tmux: Tmux, native: Target) -> None:
+def test_attach_from_the_table_shows_the_c_functions(
+    tmux: Tmux, native: Target, tmp_path: Path
+) -> None:
     tmux.start(perftop_command())
     tmux.wait_for(lambda s: "PID USER" in s)
-    filter_to(tmux, "perftop_e2e_native", native.pid)
+    # The test's own folder is in the program's path: another test's C program may be running.
+    filter_to(tmux, tmp_path.name, native.pid)
     tmux.keys("Enter")  # the one row left: the C program; auto picks perf for it
     screen = tmux.wait_for(
         lambda s: "LIVE" in s and all(name in s for name in C_FUNCTIONS),

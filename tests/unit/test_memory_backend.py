@@ -37,6 +37,7 @@ LEAKER = textwrap.dedent(
         return len(scratch)
 
     cache = Cache()
+    print("ready", flush=True)  # the interpreter is up: a debugger may call into it now
     while True:
         cache.remember()
         steady()
@@ -100,11 +101,20 @@ def test_the_payload_is_python_with_its_settings() -> None:
 needs_gdb = pytest.mark.skipif(shutil.which("gdb") is None, reason="needs gdb")
 
 
+def started(python: str, script: Path) -> subprocess.Popen[bytes]:
+    """`script` under `python`, once its interpreter runs the script's loop: gdb calling into
+    an interpreter still starting up (a loaded box makes that long) would fail."""
+    proc = subprocess.Popen([python, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"ready\n", f"{script} died before its loop"
+    return proc
+
+
 @pytest.fixture
 def leaker(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     script = tmp_path / "leaker.py"
     script.write_text(LEAKER)
-    proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE)
+    proc = started(sys.executable, script)
     yield proc
     proc.kill()
     proc.wait()
@@ -161,15 +171,12 @@ def test_memray_attaches_to_a_running_python_and_detaches(
 def test_tracemalloc_where_memray_cannot_load(tmp_path: Path) -> None:
     script = tmp_path / "leaker.py"
     script.write_text(LEAKER)
-    proc = subprocess.Popen([str(OTHER_PYTHONS[0]), str(script)], stdin=subprocess.PIPE)
+    proc = started(str(OTHER_PYTHONS[0]), script)
     try:
-        wait_until(
-            lambda: "python" in Path(f"/proc/{proc.pid}/exe").readlink().name,
-            "the other Python to start",
-        )
         session = new_session(proc.pid, ProfilerOptions(backend="memory", batch_s=0.5))
         session.start()
         try:
+            assert session.state is SessionState.LIVE, session.error
             backend = session.backend
             assert isinstance(backend, MemoryBackend) and backend.mode == "tracemalloc"
             assert "memray is for Python" in backend.why_not_memray
