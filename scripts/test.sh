@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian machine and runs them:
 # Debian packages (tmux, prometheus and openssh for the end-to-end tests; linux-perf, gcc and nodejs for the native
-# profiling tests, which compile a C program and run a Node one; python3-venv), a virtualenv with perftop and
+# profiling tests, which compile a C program and run a Node one; golang-go for the pprof tests, which build a Go
+# program and read perftop's files with `go tool pprof`; python3-venv), a virtualenv with perftop and
 # its test extras, then pytest on two workers (which also runs ruff and mypy, once each). Extra arguments go to
 # pytest: `scripts/test.sh -m "not slow"` is the fast loop (faster still with `-n 4`, see README) (no tmux, py-spy, Prometheus or sshd; tests/conftest.py).
 # One test at a time to each worker, longest first (tests/conftest.py orders them): the tests vary from milliseconds
@@ -22,6 +23,8 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v node >/dev/null || command -v nodejs >/dev/null || need+=(nodejs)
 # Memory profiling injects its tracker into a running Python with gdb.
 command -v gdb >/dev/null || need+=(gdb)
+# pprof: `go build` of a program that writes Go's own profiles, and `go tool pprof -top`.
+command -v go >/dev/null || need+=(golang-go)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -71,7 +71,13 @@ def test_longest_extension_wins_and_every_writer_is_registered() -> None:
     assert registry.format_for_path("a.speedscope.json") == registry.by_name("speedscope")
     assert registry.format_for_path("a.JSON") == registry.by_name("speedscope")
     assert registry.format_for_path(".json") is None
-    assert {f.name for f in registry.writable()} == {"speedscope", "folded", "html", "pyisession"}
+    assert {f.name for f in registry.writable()} == {
+        "speedscope",
+        "folded",
+        "html",
+        "pyisession",
+        "pprof",
+    }
     with pytest.raises(KeyError):
         registry.by_name("nope")
 

@@ -6,10 +6,11 @@ detect.py (`read_any`), export.py (`profile_format_for`, `write_profile`) and th
 export menu all read `FORMATS`.
 
 Recognising is by content, in three layers tried in this order: the raw bytes (a gzip
-stream), the parsed JSON document (when the text starts with `{` or `[`), else the decoded
-text. Within a layer, detectors are tried in table order and a reader without a detector
-(`detect=None`, folded stacks for text) takes what no other claims. pyinstrument costs
-~0.1 s to import, so its formats import it only when used.
+stream: pprof's protobuf, else a perftop snapshot), the parsed JSON document (when the text
+starts with `{` or `[`), else the decoded text. Within a layer, detectors are tried in table
+order and a reader without a detector (`detect=None`, folded stacks for text) takes what no
+other claims. pyinstrument costs ~0.1 s to import, so its formats import it only when used;
+so does protobuf (pprof).
 """
 
 from __future__ import annotations
@@ -103,6 +104,24 @@ def _render_html(profile: Profile) -> str:
     return render_html(profile)
 
 
+def _is_pprof(data: bytes) -> bool:
+    from perftop.formats.pprof import looks_like_pprof
+
+    return looks_like_pprof(data)
+
+
+def _read_pprof(data: bytes, source: str) -> Profile:
+    from perftop.formats.pprof import loads_pprof
+
+    return loads_pprof(data, source)
+
+
+def _dumps_pprof(profile: Profile) -> bytes:
+    from perftop.formats.pprof import dumps_pprof
+
+    return dumps_pprof(profile)
+
+
 def _is_html(text: str) -> bool:
     return text.lstrip()[:15].lower().startswith(("<!doctype html", "<html"))
 
@@ -167,6 +186,15 @@ FORMATS: tuple[Format, ...] = (
         (".pyisession",),
         (Reader("json", lambda doc: "frame_records" in doc, _read_pyisession),),
         _dumps_pyisession,
+    ),
+    Format(
+        "pprof",
+        "pprof (go tool pprof, Pyroscope, Parca)",
+        "",
+        (".pb.gz", ".pprof"),
+        # Before the snapshot's reader: both are gzip, and that one takes any gzip stream.
+        (Reader("bytes", _is_pprof, _read_pprof),),
+        _dumps_pprof,
     ),
     Format(
         "perf script",
