@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, SelectionList, Static
 
@@ -15,7 +16,8 @@ from perftop.system.fake import LEAKER, SAWTOOTH
 from perftop.system.processes import DEFAULT_COLUMNS, SortKey, ViewOptions
 from perftop.system.source import FakeSource, LiveSource
 from perftop.ui.screens.setup import SetupScreen
-from perftop.ui.widgets.meters import MemoryPanel
+from perftop.ui.widgets.compact_meters import CompactMeters
+from perftop.ui.widgets.meters import MemoryPanel, Panel
 from perftop.ui.widgets.process_table import LEAK_MARK, ProcessTable
 from tests.ui.helpers import make_app, table, ticks, until
 
@@ -43,7 +45,10 @@ def cell(pilot: Pilot[None], pid: int, key: SortKey) -> str:
 
 
 def memory_lines(app: PerftopApp) -> list[str]:
-    panel = app.dashboard.query_one("#mem", MemoryPanel)
+    """The memory panel's lines, or at small sizes the folded meters' that show it."""
+    panel: Panel = app.dashboard.query_one("#mem", MemoryPanel)
+    if not panel.size.height:
+        panel = app.dashboard.query_one("#compact", CompactMeters)
     return [panel.render_line(y).text for y in range(panel.size.height)]
 
 
@@ -125,9 +130,10 @@ async def test_the_dashboard_warns_of_the_leaker_running_out_within_the_hour() -
         assert any("⚠" in x for x in memory_lines(app))
 
 
-async def test_the_warning_fits_an_80_column_dashboard() -> None:
+@pytest.mark.parametrize("size", [(80, 24), (80, 34)])  # folded meters, and the panels
+async def test_the_warning_fits_an_80_column_dashboard(size: tuple[int, int]) -> None:
     app = growth_app(DEFAULT_COLUMNS)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await ticks(pilot, FILLED)
         await until(
             pilot, lambda: any("⚠ 2301 python3" in x for x in memory_lines(app)), "the warning"

@@ -17,6 +17,8 @@ from typing import Any
 
 import psutil
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from perftop.system import procfs
 from perftop.system.errors import AccessDenied, ProcessError, ProcessGone
@@ -38,7 +40,7 @@ from perftop.system.processes import (
     sort_key_for_column,
 )
 from perftop.system.samples import ProcessRow, ProcessSnapshot
-from perftop.system.stable_order import StableOrder, within_noise
+from perftop.system.stable_order import Shown, StableOrder
 
 TCK = procfs.CLOCK_TICKS
 BTIME = 1_700_000_000
@@ -482,73 +484,87 @@ def test_a_ppid_cycle_loses_no_rows() -> None:
     assert sorted(v.row.pid for v in build_view(cyclic, ViewOptions(tree=True))) == [7, 8, 9]
 
 
+# How the table reads each value (its own is ui/widgets/process_table.py's SHOWN): to a tenth,
+# and RSS to the MiB here.
+SHOWN: dict[SortKey, Shown] = {
+    SortKey.CPU: lambda v: round(v.cpu_display, 1),
+    SortKey.RSS: lambda v: round(v.row.rss_bytes / 2**20),
+    SortKey.READ: lambda v: v.row.read_bytes_per_s,
+}
+
+
 def cpu_tick(
     order: StableOrder,
     *cpu: tuple[int, float | None],
     key: SortKey = SortKey.CPU,
     reverse: bool = True,
-    moment: float | None = None,
 ) -> list[int]:
     """One tick through build_view then `order`: (pid, reading) pairs, in the view's order."""
     field = {SortKey.CPU: "cpu_percent", SortKey.READ: "read_bytes_per_s"}.get(key, "cpu_percent")
     table = snapshot(*(row(pid, **{field: value}) for pid, value in cpu))
     view = build_view(table, ViewOptions(sort_key=key, reverse=reverse))
-    when = next(TICKS) if moment is None else moment
-    return [v.row.pid for v in order.apply(view, key, reverse, when)]
+    return [v.row.pid for v in order.apply(view, key, reverse, SHOWN.get(key))]
 
 
-TICKS = itertools.count(1000)
-
-
-def test_stable_order_ignores_noise_and_follows_real_changes() -> None:
+def test_rows_that_read_the_same_keep_their_places_and_the_rest_sort_exactly() -> None:
     order = StableOrder()
     assert cpu_tick(order, (1, 5.0), (2, 4.5), (3, 0.0), (4, 0.0)) == [1, 2, 3, 4]
-    # 2 overtakes 1 by a clock tick or less, 4 wakes for one tick: noise, nothing moves.
-    assert cpu_tick(order, (1, 4.2), (2, 5.1), (3, 0.0), (4, 1.0)) == [1, 2, 3, 4]
-    # Exact ties keep the previous order too, not PID order.
-    assert cpu_tick(order, (1, 3.0), (2, 3.0), (3, 0.0), (4, 1.0)) == [1, 2, 3, 4]
-    # A real change re-sorts at once: 4 jumps to the top, 2 climbs past 1.
-    assert cpu_tick(order, (1, 4.0), (2, 9.0), (3, 0.0), (4, 50.0)) == [4, 2, 1, 3]
-    # Relative margin: 50 -> 46 is noise for a busy process, 9 -> 12 is not.
-    assert cpu_tick(order, (1, 4.0), (2, 12.0), (3, 0.0), (4, 46.0)) == [4, 2, 1, 3]
-    assert cpu_tick(order, (1, 4.0), (2, 50.5), (3, 0.0), (4, 46.0)) == [2, 4, 1, 3]
+    # 3 and 4 read 0.0 both: they tie and keep their order, whatever build_view's tie-break.
+    assert cpu_tick(order, (1, 5.0), (2, 4.5), (4, 0.0), (3, 0.0)) == [1, 2, 3, 4]
+    # Below the display's precision is a tie too: 0.04 and 0.01 both read 0.0.
+    assert cpu_tick(order, (1, 5.0), (2, 4.5), (4, 0.04), (3, 0.01)) == [1, 2, 3, 4]
+    # Any change that reads differently re-sorts: a clock tick of 1 % moves 4 past 3, and
+    # 2 passes 1 by a tenth, as the column will read.
+    assert cpu_tick(order, (1, 5.0), (2, 5.1), (3, 0.0), (4, 1.0)) == [2, 1, 4, 3]
     # A new process goes after those it ties with; a gone (or filtered out) one is forgotten.
-    assert cpu_tick(order, (2, 50.5), (4, 46.0), (1, 4.0), (5, 0.0), (3, 0.0)) == [2, 4, 1, 3, 5]
-    assert cpu_tick(order, (2, 50.5), (1, 4.0), (5, 0.0)) == [2, 1, 5]
+    assert cpu_tick(order, (2, 5.1), (1, 5.0), (4, 1.0), (5, 0.0), (3, 0.0)) == [2, 1, 4, 3, 5]
+    assert cpu_tick(order, (2, 5.1), (1, 4.0), (5, 0.0)) == [2, 1, 5]
 
 
-def test_stable_order_drifts_at_most_two_margins() -> None:
+def shown_in_order(descending: list[str]) -> bool:
+    return all(float(a) >= float(b) for a, b in itertools.pairwise(descending))
+
+
+@given(st.lists(st.lists(st.floats(0, 400, allow_nan=False), min_size=6, max_size=6), min_size=1))
+def test_every_tick_reads_sorted(readings: list[list[float]]) -> None:
+    """Whatever came before, the column reads in order: 4.0, 0.0, 0.0, 1.0 never shows."""
     order = StableOrder()
-    cpu_tick(order, (1, 10.0), (2, 9.0))
-    # 1 sinks and 2 rises by less than a margin each: 1 is shown above 2 though lower...
-    assert cpu_tick(order, (1, 9.0), (2, 10.0)) == [1, 2]
-    assert not within_noise(SortKey.CPU, 9.0, 12.5)
-    # ...but once either has moved by more than a margin from where it was ordered, it moves.
-    assert cpu_tick(order, (1, 9.0), (2, 12.5)) == [2, 1]
+    for tick in readings:
+        table = snapshot(*(row(pid, cpu_percent=v) for pid, v in enumerate(tick, 1)))
+        view = order.apply(build_view(table, ViewOptions()), SortKey.CPU, True, SHOWN[SortKey.CPU])
+        assert shown_in_order([f"{v.cpu_display:.1f}" for v in view])
+        assert sorted(v.row.pid for v in view) == list(range(1, 7))
+
+
+def test_rss_ties_as_it_reads() -> None:
+    order = StableOrder()
+    rss = SortKey.RSS
+
+    def tick(*sizes: tuple[int, int]) -> list[int]:
+        table = snapshot(*(row(pid, rss_bytes=n) for pid, n in sizes))
+        view = build_view(table, ViewOptions(sort_key=rss, reverse=True))
+        return [v.row.pid for v in order.apply(view, rss, True, SHOWN[rss])]
+
+    assert tick((1, 125 << 20), (2, 124 << 20)) == [1, 2]
+    # 2 grows by a few KiB past 1: both still read 125M, so nothing moves.
+    assert tick((1, 125 << 20), (2, (125 << 20) + 300_000)) == [1, 2]
+    assert tick((1, 125 << 20), (2, 127 << 20)) == [2, 1]
 
 
 def test_stable_order_resorts_fully_on_an_explicit_sort_change() -> None:
     order = StableOrder()
-    cpu_tick(order, (1, 5.0), (2, 4.5))
-    assert cpu_tick(order, (1, 4.5), (2, 5.0)) == [1, 2]  # held
+    cpu_tick(order, (1, 5.0), (2, 5.0))
+    assert cpu_tick(order, (2, 5.0), (1, 5.0)) == [1, 2]  # a tie: held
     assert cpu_tick(order, (1, 4.5), (2, 5.0), reverse=False) == [1, 2]  # inverted: exact
     assert cpu_tick(order, (1, 4.5), (2, 5.0)) == [2, 1]  # back: exact again
-    # A key without a margin passes build_view's order through, ties by PID.
+    # A key without a shown value passes build_view's order through, ties by PID.
     assert cpu_tick(order, (2, 1.0), (1, 1.0), key=SortKey.PID, reverse=False) == [1, 2]
-    # Unreadable I/O (None) sorts last and is never "noise" next to a number.
+    # Unreadable I/O (None) sorts last, never tied with a number.
     assert cpu_tick(order, (1, None), (2, 0.0), key=SortKey.READ) == [2, 1]
     assert cpu_tick(order, (1, 10_000.0), (2, 0.0), key=SortKey.READ) == [1, 2]
     # The tree keeps its own order.
     tree = build_view(TREE, ViewOptions(tree=True))
-    assert order.apply(tree, SortKey.CPU, True, next(TICKS)) == tree
-
-
-def test_stable_order_sorts_exactly_after_going_back_in_time() -> None:
-    order = StableOrder()
-    cpu_tick(order, (1, 5.0), (2, 4.5), moment=10.0)
-    assert cpu_tick(order, (1, 4.5), (2, 5.0), moment=11.0) == [1, 2]  # the next tick: held
-    assert cpu_tick(order, (1, 4.5), (2, 5.0), moment=11.0) == [1, 2]  # redrawn (a filter)
-    assert cpu_tick(order, (1, 4.5), (2, 5.0), moment=9.0) == [2, 1]  # rewound: exact
+    assert order.apply(tree, SortKey.CPU, True, SHOWN[SortKey.CPU]) == tree
 
 
 def test_column_helpers() -> None:

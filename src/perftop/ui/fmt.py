@@ -10,18 +10,27 @@ import time
 _UNITS = ("B", "K", "M", "G", "T", "P")
 
 
-def human_bytes(n: float, *, suffix: str = "") -> str:
-    """1536 -> '1.5K', like htop: at most 4 significant characters before the unit."""
+def _scaled(n: float) -> tuple[float, int, int]:
+    """`n` in its unit: (value, the unit's index in _UNITS, decimals shown)."""
     value = float(n)
-    for unit in _UNITS:
-        if abs(value) < 1024 or unit == _UNITS[-1]:
-            if unit == "B":
-                return f"{value:.0f}{unit}{suffix}"
-            if abs(value) < 10:
-                return f"{value:.1f}{unit}{suffix}"
-            return f"{value:.0f}{unit}{suffix}"
+    for i in range(len(_UNITS)):
+        if abs(value) < 1024 or i == len(_UNITS) - 1:
+            return value, i, 0 if i == 0 or abs(value) >= 10 else 1
         value /= 1024
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def human_bytes(n: float, *, suffix: str = "") -> str:
+    """1536 -> '1.5K', like htop: at most 4 significant characters before the unit."""
+    value, unit, decimals = _scaled(n)
+    return f"{value:.{decimals}f}{_UNITS[unit]}{suffix}"
+
+
+def shown_bytes(n: float) -> float:
+    """The number `human_bytes(n)` reads as, in bytes: the process table sorts on it, so
+    that rows read in order and rows that read the same do not trade places."""
+    value, unit, decimals = _scaled(n)
+    return round(value, decimals) * 1024.0**unit
 
 
 def human_rate(n: float | None) -> str:

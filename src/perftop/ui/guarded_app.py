@@ -41,6 +41,7 @@ from textual.driver import Driver
 from textual.screen import Screen
 from textual.widget import AwaitMount
 
+from perftop.ui import exact_updates
 from perftop.ui.writes import WritingApp
 
 # What @work wraps: the palette's search itself, run here inside a guard.
@@ -89,6 +90,10 @@ class GuardedApp(WritingApp):
     writes files in the background (perftop/ui/writes.py)."""
 
     _quitting = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        exact_updates.install()  # a partial refresh resends only its own cells
 
     def exit(
         self,

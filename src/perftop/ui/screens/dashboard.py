@@ -43,6 +43,7 @@ from perftop.ui.screens.dialogs import SortMenu
 from perftop.ui.screens.leaks import LeakWatch
 from perftop.ui.screens.process_actions import LIVE_ACTIONS, ProcessActions, snapshot_marker
 from perftop.ui.screens.rewind import Rewind
+from perftop.ui.widgets.compact_meters import CompactMeters
 from perftop.ui.widgets.footer import FittingFooter
 from perftop.ui.widgets.meters import (
     CpuPanel,
@@ -86,6 +87,8 @@ class DashboardScreen(Screen[None]):
 
     class MachineProfileRequested(Message):
         """The user asked to profile the whole machine: every CPU, every process."""
+
+    TABLE_ROWS = 14  # the process rows kept at 80x24 (htop shows 17): meters fold below this
 
     BINDINGS = with_ids(
         "dashboard",
@@ -160,6 +163,7 @@ class DashboardScreen(Screen[None]):
             yield Static(self._marker_text(self.saved), id="snapshot-banner")
         yield Static(id="moment-banner")
         yield SystemPanel(id="topbar")
+        yield CompactMeters(id="compact")
         with Horizontal(id="meters"):
             yield CpuPanel(id="cpu")
             with Vertical(id="mem-col"):
@@ -294,16 +298,30 @@ class DashboardScreen(Screen[None]):
         self._resize_meters()
 
     def _resize_meters(self) -> None:
-        """Give the process table the rows a small terminal lacks: graphs shrink first."""
-        height = self.size.height
+        """Give the process table the rows a small terminal lacks: graphs shrink first, then
+        the bordered panels fold into htop-like lines (`CompactMeters`) where the table would
+        keep fewer than `TABLE_ROWS` rows; they come back when the terminal grows."""
+        height, width = self.size.height, self.size.width
         compact = height < 32
         cores = len(self.sample.cpu.per_core_percent) if self.sample else 1
-        core_rows = CpuPanel.core_rows(cores, max(self.size.width // 2 - 2, 20))
+        core_rows = CpuPanel.core_rows(cores, max(width // 2 - 2, 20))
         graph = 1 if compact else 3
         cpu_h = 2 + 2 + graph + min(core_rows, 4 if compact else 8)
+        io_h = 5 if compact else 8
+        # Besides the meters: the top bar, the status line, the footer and the table's header.
+        chrome = 4 + (self.saved is not None)  # and a saved snapshot's banner
+        folded = height - chrome - cpu_h - io_h < self.TABLE_ROWS
+        lines = self.query_one("#compact", CompactMeters)
+        was_folded = lines.display
+        lines.display = folded
+        lines.styles.height = CompactMeters.rows_for(self.sample, width) + bool(lines.warning)
+        self.query_one("#meters").display = not folded
+        self.query_one("#io").display = not folded
         self.query_one("#meters").styles.height = cpu_h
-        self.query_one("#io").styles.height = 5 if compact else 8
+        self.query_one("#io").styles.height = io_h
         self.set_class(compact, "compact")
+        if folded != was_folded and self.sample is not None:
+            self._draw(self.sample, None)  # the panels just shown draw now, not next tick
 
     # --- data in ------------------------------------------------------------------------------
 
@@ -336,6 +354,10 @@ class DashboardScreen(Screen[None]):
         # The warning is about the processes running now: not shown at a past moment.
         warning = self.leaks.warning(snapshot) if self.live and behind is None else ()
         self.query_one("#mem", MemoryPanel).warning = warning
+        lines = self.query_one("#compact", CompactMeters)
+        if lines.warning != warning:
+            lines.warning = warning
+            lines.styles.height = CompactMeters.rows_for(sample, self.size.width) + bool(warning)
         for panel in self.query(Panel):
             panel.behind = behind
             panel.show(sample, self.history, levels)

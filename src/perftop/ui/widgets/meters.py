@@ -27,7 +27,7 @@ from perftop.system.levels import OK_LEVELS, SampleLevels
 from perftop.system.samples import Level, NetSample, SystemSample
 from perftop.ui.braille import bar, braille_graph, shown_samples
 from perftop.ui.fmt import human_bytes, human_count, human_rate, human_uptime
-from perftop.ui.widgets.process_table import changed_span
+from perftop.ui.widgets.process_table import changed_spans
 
 LEVEL_CLASSES = {
     "meter--ok",
@@ -120,6 +120,9 @@ class Panel(Widget):
         self.history = history
         self.levels = levels
         self._base = None
+        if not self.display:  # folded away (small terminal): drawn again once shown
+            self._shown = []
+            return
         lines = self._build_lines()
         old, self._shown = self._shown, lines
         if len(old) != len(lines):
@@ -131,10 +134,10 @@ class Panel(Widget):
                 continue
             plain_before, plain_after = _plain(before), _plain(after)
             if plain_before != plain_after:
-                start, end = changed_span(plain_before, plain_after)
+                for start, end in changed_spans(plain_before, plain_after):
+                    self.refresh(Region(start, y, end - start, 1))
             else:
-                start, end = 0, width  # same text, new colours (a level changed)
-            self.refresh(Region(start, y, end - start, 1))
+                self.refresh(Region(0, y, width, 1))  # same text, new colours (a level changed)
 
     def _build_lines(self) -> list[list[Run]]:
         if self.sample is None or self.history is None:
@@ -252,7 +255,7 @@ class Panel(Widget):
         self.post_message(self.MomentClicked(window.first_behind - index))
 
 
-def _used_of(used: int, total: int) -> str:
+def used_of(used: int, total: int) -> str:
     """' 428M/1.9G', right-aligned to the widest such figure so that the bar after it stays
     put while the figure changes length, and the memory and swap bars line up."""
     return f"{human_bytes(used)}/{human_bytes(total)}".rjust(11)
@@ -336,7 +339,7 @@ class MemoryPanel(Panel):
         text = Lines()
         m = s.memory
         width = max(self.size.width, 20)
-        figure = _used_of(m.used_bytes, m.total_bytes)
+        figure = used_of(m.used_bytes, m.total_bytes)
         level = self.levels.memory
         self.meter(text, "Mem ", figure, m.used_percent, max(width - 7 - len(figure), 4), level)
         text.append("\n")
@@ -348,7 +351,7 @@ class MemoryPanel(Panel):
         text.append(human_bytes(m.free_bytes))
         text.append("\n")
         if m.swap_total_bytes:
-            figure = _used_of(m.swap_used_bytes, m.swap_total_bytes)
+            figure = used_of(m.swap_used_bytes, m.swap_total_bytes)
             rest = max(width - 7 - len(figure), 4)
             self.meter(text, "Swp ", figure, m.swap_percent, rest, self.levels.swap)
         else:
@@ -364,7 +367,7 @@ class MemoryPanel(Panel):
         return text
 
 
-def _wire(nets: tuple[NetSample, ...]) -> list[NetSample]:
+def wired(nets: tuple[NetSample, ...]) -> list[NetSample]:
     """The interfaces the network panel shows and counts: all but loopback, whose traffic
     never leaves the machine. The same rule as the history's `net.*` sums that the graph
     draws (system/history.py), so that rows, total and graph always agree."""
@@ -404,7 +407,7 @@ class IoPanel(Panel):
         header = ("Net", "rx", "tx", "rxp/s", "txp/s")
         items = [
             (n.name, n.rx_bytes_per_s, n.tx_bytes_per_s, n.rx_packets_per_s, n.tx_packets_per_s)
-            for n in _wire(s.nets)
+            for n in wired(s.nets)
         ]
         return header, "net.rx_bytes_per_s", "net.tx_bytes_per_s", items
 

@@ -25,8 +25,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from perftop.system.processes import SortKey, ViewRow, display_command, is_kernel_thread
-from perftop.system.stable_order import StableOrder
-from perftop.ui.fmt import human_bytes, human_rate, printable, start_time_label
+from perftop.system.stable_order import Shown, StableOrder
+from perftop.ui.fmt import human_bytes, human_rate, printable, shown_bytes, start_time_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +84,22 @@ COLUMNS: tuple[Column, ...] = (
     Column(SortKey.COMMAND, 0, False, _command),
 )
 _BY_KEY = {c.key: c for c in COLUMNS}
+
+
+def _shown_rate(rate: float | None) -> float | None:
+    return None if rate is None else shown_bytes(rate)
+
+
+# Each measure as its cell reads: the table is sorted on these (StableOrder), so that rows
+# read in order and rows that read the same keep their places.
+SHOWN: dict[SortKey, Shown] = {
+    SortKey.CPU: lambda v: round(v.cpu_display, 1),
+    SortKey.MEM: lambda v: round(v.row.mem_percent, 1),
+    SortKey.RSS: lambda v: shown_bytes(v.row.rss_bytes),
+    SortKey.THREADS: lambda v: v.row.num_threads,
+    SortKey.READ: lambda v: _shown_rate(v.row.read_bytes_per_s),
+    SortKey.WRITE: lambda v: _shown_rate(v.row.write_bytes_per_s),
+}
 MIN_REST = len(SortKey.COMMAND.value)  # the flexible column never shrinks below its title
 
 
@@ -132,6 +148,35 @@ def changed_span(old: str, new: str) -> tuple[int, int]:
     while end > start and end <= limit and old[end - 1] == new[end - 1]:
         end -= 1
     return start, max(end, start + 1)
+
+
+# Cells alike between two changes on a line that are resent rather than skipped: skipping
+# them costs a cursor move and the style again, about this many bytes (ui/exact_updates.py).
+SPAN_GAP = 16
+
+
+def changed_spans(old: str, new: str, gap: int = SPAN_GAP) -> list[tuple[int, int]]:
+    """The [start, end) runs of columns where two equally wide lines differ, runs closer than
+    `gap` merged: what the terminal needs resent, as curses would send it, and not the whole
+    line when its neighbours traded places."""
+    if len(old) != len(new):
+        return [changed_span(old, new)]
+    spans: list[tuple[int, int]] = []
+    start = -1
+    same = 0
+    for i, (a, b) in enumerate(zip(old, new, strict=True)):
+        if a != b:
+            if start < 0:
+                start = i
+            elif same >= gap:
+                spans.append((start, i - same))
+                start = i
+            same = 0
+        elif start >= 0:
+            same += 1
+    if start >= 0:
+        spans.append((start, len(new) - same))
+    return spans or [(0, 1)]
 
 
 def column_at(x: int, placed: Sequence[Placed] | None = None) -> SortKey:
@@ -224,11 +269,13 @@ class ProcessTable(Widget, can_focus=True):
     def set_rows(self, rows: list[ViewRow], now: float, keep_pid: bool = True) -> None:
         """Take a new list of rows, keeping the cursor on the same process where possible.
 
-        Rows come sorted by `sort_key`/`reverse`; readings that only jitter keep their
-        previous order (`StableOrder`), so a quiet tick moves no line.
+        Rows come sorted by `sort_key`/`reverse`; they are shown sorted on the values as
+        they read, and rows that read the same keep their previous order (`StableOrder`), so
+        a quiet tick moves no line.
         """
         pid = self.current_pid if keep_pid and self.picked else None
-        self.rows = self._order.apply(rows, self.sort_key, self.reverse, now)
+        shown = SHOWN.get(self.sort_key)
+        self.rows = self._order.apply(rows, self.sort_key, self.reverse, shown)
         self.now = now
         if pid is not None:
             for i, v in enumerate(self.rows):
@@ -321,8 +368,8 @@ class ProcessTable(Widget, can_focus=True):
             if old is None or old[width:] != text[width:]:
                 self.refresh(Region(0, y, width, 1))  # the cursor came or went: whole line
             else:
-                start, end = changed_span(old[:width], text[:width])
-                self.refresh(Region(start, y, end - start, 1))
+                for start, end in changed_spans(old[:width], text[:width]):
+                    self.refresh(Region(start, y, end - start, 1))
 
     def _is_cursor_line(self, y: int) -> bool:
         return y > 0 and self.top + y - 1 == self.cursor and self.has_focus
