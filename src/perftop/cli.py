@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from perftop.cli_args import CliError, build_parser
 from perftop.runmode import (
+    CheckDiff,
     Dashboard,
     DiffFiles,
     RecordProfile,
@@ -125,6 +126,16 @@ def _serve_command(mode: Serve) -> int:
         raise CliError(str(exc)) from None
 
 
+def _check_command(mode: CheckDiff) -> int:
+    from perftop.commands.common import UsageError
+    from perftop.commands.diff_check import check_diff
+
+    try:
+        return check_diff(mode.base, mode.new, mode.threshold_points, mode.output)
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+
+
 def _tui_command(args: argparse.Namespace, mode: Dashboard | ViewFile | DiffFiles) -> int:
     from perftop.commands.tui import run_tui
     from perftop.profiling.backend import ProfilerOptions
@@ -150,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _load_settings(args)
     try:
         mode = run_mode(args)
-        if isinstance(mode, RecordProfile | TakeSnapshot | Serve):
+        if isinstance(mode, RecordProfile | TakeSnapshot | Serve | CheckDiff):
             for problem in args.config_problems:  # no TUI to show them: stderr, then go on
                 print(f"perftop: {problem} (default used)", file=sys.stderr)
         if isinstance(mode, RecordProfile):
@@ -159,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _snapshot_command(mode)
         if isinstance(mode, Serve):
             return _serve_command(mode)
+        if isinstance(mode, CheckDiff):
+            return _check_command(mode)
         # Importing Textual and the screens makes ~70k objects that live as long as perftop,
         # and the collector would walk them again and again while they are made (10-20 ms of
         # the 0.35 s first-screen budget). The TUI collects nothing until they exist, then

@@ -50,7 +50,7 @@ examples:
   perftop record 4242 -d 30 -o app.speedscope.json
                                profile PID 4242 for 30 s without the TUI; Ctrl-C stops and
                                saves; the extension picks the format (.speedscope.json,
-                               .folded, .txt, .html, .pyisession)
+                               .folded, .txt, .html, .pyisession, .pb.gz for pprof)
   perftop record --all -d 10 -o box.folded
                                every CPU for 10 s with perf, each process its own root
   perftop record --memory 4242 -d 60 -o live.folded
@@ -61,6 +61,9 @@ examples:
                                reopen a saved profile or snapshot
   perftop diff before.folded after.folded
                                compare two profiles: what grew, what shrank
+  perftop diff --check main.pb.gz change.pb.gz --threshold 2% --markdown
+                               for CI: the functions that grew beyond sampling noise;
+                               exit 1 if one grew by 2 points of the samples or more
   perftop serve --top 20       serve metrics to Prometheus on 127.0.0.1:9464/metrics
 
 keys: F1 help, / filter, F3 search, F5 tree, F6 sort, F7/F8 nice, F9 or k kill,
@@ -110,6 +113,19 @@ def parse_seconds(text: str) -> float:
     if not 0.1 <= seconds <= 24 * 3600:
         raise argparse.ArgumentTypeError(f"duration {text!r} out of range: 0.1 s to 24 hours")
     return seconds
+
+
+def parse_threshold(text: str) -> float:
+    """`--threshold`: points of a profile's samples, as `5%`, `5` or `0.5%`."""
+    try:
+        points = float(text.strip().removesuffix("%"))
+    except ValueError:
+        points = -1.0
+    if not 0 <= points <= 100:
+        raise argparse.ArgumentTypeError(
+            f"invalid threshold {text!r}: points of the samples from 0 to 100, e.g. 5%"
+        )
+    return points
 
 
 def parse_record_limit(text: str) -> tuple[int | None, float | None]:
@@ -230,7 +246,7 @@ def _file_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--output",
         metavar="FILE",
         help="where to write; the extension picks the format: .speedscope.json, .folded, "
-        ".txt, .html, .pyisession (default: perftop-PID-TIME.speedscope.json, "
+        ".txt, .html, .pyisession, .pb.gz or .pprof (default: perftop-PID-TIME.speedscope.json, "
         "perftop-all-TIME... with --all)",
     )
     _profiler_arguments(record, subcommand=True)
@@ -277,6 +293,26 @@ def _file_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     diff.add_argument("base", metavar="BASE")
     diff.add_argument("new", metavar="NEW")
+    check = diff.add_argument_group("checking, for CI (no TUI)")
+    check.add_argument(
+        "--check",
+        action="store_true",
+        help="print the functions whose share of samples grew beyond sampling noise "
+        "(two-proportion z-test, Holm-corrected); exit 1 if one grew by at least "
+        "--threshold, 0 if none did, 2 if a file cannot be read",
+    )
+    check.add_argument(
+        "--threshold",
+        type=parse_threshold,
+        metavar="POINTS",
+        help="how much a function's share must grow to fail the check, in points of the "
+        "samples (10%% → 15%% is 5%%; default 5%%)",
+    )
+    formats = check.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="print the result as JSON")
+    formats.add_argument(
+        "--markdown", action="store_true", help="print the result as a Markdown table"
+    )
     serve = commands.add_parser(
         "serve",
         help="serve system and process metrics to Prometheus, without the TUI",

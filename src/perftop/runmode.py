@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from typing import Literal
 
 from perftop.cli_args import PYSPY_FLAGS, CliError
 
 __all__ = [
+    "CheckDiff",
     "Dashboard",
     "DiffFiles",
     "RecordProfile",
@@ -63,6 +65,16 @@ class DiffFiles:
 
 
 @dataclass(frozen=True)
+class CheckDiff:
+    """`perftop diff --check BASE NEW`: the significant regressions, printed; no TUI."""
+
+    base: str
+    new: str
+    threshold_points: float
+    output: Literal["text", "json", "markdown"]
+
+
+@dataclass(frozen=True)
 class RecordProfile:
     """`perftop record PID`: a profile to a file, without the TUI; `perftop record --all`
     (`pid` None): every CPU of the machine."""
@@ -86,7 +98,7 @@ class Serve:
     top: int
 
 
-RunMode = Dashboard | ViewFile | DiffFiles | RecordProfile | TakeSnapshot | Serve
+RunMode = Dashboard | ViewFile | DiffFiles | CheckDiff | RecordProfile | TakeSnapshot | Serve
 
 # Flags of the main parser, by the modes they mean something in. A flag given where it
 # means nothing is refused rather than silently dropped.
@@ -113,11 +125,15 @@ _FLAG_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
     "idle": ("--idle", _PROFILING),
     "native": ("--native", _PROFILING),
     "subprocesses": ("--subprocesses", _PROFILING),
+    "threshold": ("--threshold", ("check",)),
+    "json": ("--json", ("check",)),
+    "markdown": ("--markdown", ("check",)),
 }
 _WHAT = {
     "run": "perftop run",
     "view": "perftop view",
     "diff": "perftop diff",
+    "check": "perftop diff --check",
     "record": "perftop record",
     "snapshot": "perftop snapshot",
     "serve": "perftop serve",
@@ -132,6 +148,8 @@ def _given(args: argparse.Namespace, name: str) -> bool:
 def _refuse_strays(args: argparse.Namespace, command: str) -> None:
     for name, (flag, modes) in _FLAG_MODES.items():
         if command not in modes and _given(args, name):
+            if modes == ("check",):
+                raise CliError(f"{flag} goes with perftop diff --check")
             where = _WHAT.get(command, "the dashboard")
             raise CliError(f"{flag} does not go with {where}")
     if command in ("dashboard", "run") and args.record_limit and not args.record:
@@ -178,9 +196,17 @@ def _refuse_with_memory(args: argparse.Namespace, machine: bool, chosen: str | N
 def run_mode(args: argparse.Namespace) -> RunMode:
     """The one mode the command line asks for; CliError (one line) for what cannot be."""
     command = args.command or "dashboard"
+    if command == "diff" and args.check:
+        command = "check"  # no TUI: the TUI's flags mean nothing to it
     _refuse_strays(args, command)
     if command == "view":
         return ViewFile(args.file)
+    if command == "check":
+        output: Literal["text", "json", "markdown"] = (
+            "json" if args.json else "markdown" if args.markdown else "text"
+        )
+        threshold = 5.0 if args.threshold is None else args.threshold
+        return CheckDiff(args.base, args.new, threshold, output)
     if command == "diff":
         return DiffFiles(args.base, args.new)
     if command == "serve":
