@@ -131,7 +131,9 @@ async def test_palette_lists_the_saving_actions(tmp_path: Path) -> None:
 # --- profile exports -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("index", range(4), ids=["speedscope", "folded", "html", "pyisession"])
+@pytest.mark.parametrize(
+    "index", range(5), ids=["speedscope", "folded", "html", "pyisession", "pprof"]
+)
 async def test_each_profile_format_writes_a_readable_file(tmp_path: Path, index: int) -> None:
     choice = profile_export_choices()[index]
     profile = base_profile()
@@ -141,7 +143,7 @@ async def test_each_profile_format_writes_a_readable_file(tmp_path: Path, index:
         await pilot.press("e")
         assert isinstance(app.screen, ExportMenu)
         # An opened profile file has no machine behind it: no snapshot entry.
-        assert len(app.screen.choices) == 4
+        assert len(app.screen.choices) == len(profile_export_choices()) == 5
         await pilot.press(*["down"] * index, "enter")
         await settle(pilot)
         path = written(tmp_path, choice.suffix)

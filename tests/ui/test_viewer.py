@@ -220,9 +220,9 @@ async def test_diff_table_lists_the_biggest_changes_and_highlights_the_flame() -
         changes = pilot.app.screen.query_one(ChangesTable)
         count = changes.row_count
         rows = [[str(cell).strip() for cell in changes.get_row_at(i)] for i in range(count)]
-        names = [row[3] for row in rows]
+        names = [row[4] for row in rows]
         assert set(names[:2]) == {"parse", "render"} and set(names[2:]) == {"cache_lookup", "idle"}
-        by_name = {row[3]: row for row in rows}
+        by_name = {row[4]: row for row in rows}
         assert by_name["idle"][:3] == ["-20.00", "20.00", "0.00"]  # gone from new: still listed
         assert by_name["render"][:3] == ["+30.00", "30.00", "60.00"]
         changes.focus()

@@ -1,7 +1,8 @@
 """The table of a diff's biggest changes: which functions gained or lost self time, and how much.
 
 Rows are keyed by frame id, like the top-functions table, so the flame can highlight the
-function under the cursor and the flame's selection can move the cursor here.
+function under the cursor and the flame's selection can move the cursor here. The `p` column
+is each change's test against sampling noise (model/diff.py), marked where it is flagged.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 from perftop.model.diff import DiffEntry
 from perftop.ui.fmt import printable
 
-COLUMNS = ("Δ self%", "base%", "new%", "function", "location")
+COLUMNS = ("Δ self%", "base%", "new%", "p", "function", "location")
+FLAGGED_MARK = "✱"
 GREW_STYLE = "bold #e05555"
 SHRANK_STYLE = "bold #5f8fe0"
 
@@ -26,6 +28,15 @@ def delta_style(delta_percent: float) -> str:
 
 def delta_text(delta_percent: float) -> Text:
     return Text(f"{delta_percent:+7.2f}", style=delta_style(delta_percent), justify="right")
+
+
+def p_text(entry: DiffEntry) -> Text:
+    """`✱ 4e-14` where flagged, a dim p-value where not, nothing where untested (bytes)."""
+    if entry.p_value is None:
+        return Text("")
+    if entry.significant:
+        return Text(f"{FLAGGED_MARK} {entry.p_value:.0e}", style=delta_style(entry.delta_percent))
+    return Text(f"  {entry.p_value:.2f}", style="dim")
 
 
 class ChangesTable(DataTable[str | Text]):
@@ -45,7 +56,7 @@ class ChangesTable(DataTable[str | Text]):
             self.add_column(name, key=name)
 
     def show_changes(self, entries: list[DiffEntry]) -> None:
-        """Entries as `DiffProfile.biggest_changes` orders them: largest |change| first."""
+        """Entries in the order given (`DiffProfile.biggest_changes`: largest |change| first)."""
         self.entries = entries
         with self.app.batch_update():
             self.clear()
@@ -54,6 +65,7 @@ class ChangesTable(DataTable[str | Text]):
                     delta_text(e.delta_percent),
                     f"{e.base_percent:6.2f}",
                     f"{e.new_percent:6.2f}",
+                    p_text(e),
                     printable(e.frame.name),
                     printable(e.frame.location),
                     key=str(e.frame_id),
