@@ -33,7 +33,7 @@ NOT_COUNTED = (
     "closed between two reads takes its last interval's bytes with it."
 )
 FULL_RESCAN_S = 5.0
-DEFAULT_BUDGET_PERCENT = 1.0  # of one core, the most this part may cost on average
+DEFAULT_BUDGET_PERCENT = 0.5  # of one core: what this part may cost on average
 MAX_INTERVAL_S = 10.0  # however dear a read, a figure at least this fresh
 _SOCKET = "socket:["
 _GONE = object()
