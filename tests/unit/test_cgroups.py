@@ -36,6 +36,7 @@ from tests.unit.cgroup_trees import (
 )
 
 APP = "/system.slice/app.service"
+V2_PIDS = [1, 2, 100, 101, 200]
 DOCKER = f"/docker/{DOCKER_ID}"
 
 
@@ -157,8 +158,9 @@ def test_v2_missing_controllers_are_none(tmp_path: Path) -> None:
     assert docker.quota_cores is None and docker.nr_throttled is None
     assert docker.throttled_s is None and docker.io_read_bytes is None and docker.pressure is None
     assert docker.memory_limit_bytes is None and docker.oom_kills == 0
-    root = group(s.sample(), "/")
+    root = group(s.sample(V2_PIDS), "/")
     assert root.memory_bytes is None, "the v2 root has no memory.current"
+    assert root.pids == (1, 2), "the root holds the processes no other group does"
     assert root.procs_total == 5 and root.depth == 0
 
 
@@ -176,7 +178,7 @@ def test_limits_bind_from_ancestors(tmp_path: Path) -> None:
 def test_pids_under_a_group(tmp_path: Path) -> None:
     v2_tree(tmp_path)
     s, _clock = sampler(tmp_path, V2_MOUNTINFO)
-    snap = s.sample()
+    snap = s.sample(V2_PIDS)
     assert snap.pids_under("/system.slice") == {100, 101, 200}
     assert snap.pids_under(APP) == {100, 101}
     assert snap.pids_under("/") == {1, 2, 100, 101, 200}
@@ -232,6 +234,8 @@ def test_v1_figures(tmp_path: Path) -> None:
 def test_hybrid_takes_each_figure_where_it_is(tmp_path: Path) -> None:
     hybrid_tree(tmp_path)
     s, _clock = sampler(tmp_path, HYBRID_MOUNTINFO)
+    for pid in (1, 2, 300):
+        (tmp_path / "proc" / str(pid)).mkdir()  # listed from /proc when none are given
     snap = s.sample()
     assert snap.layout == "hybrid"
     paths = [g.path for g in snap.groups]
@@ -244,7 +248,8 @@ def test_hybrid_takes_each_figure_where_it_is(tmp_path: Path) -> None:
     assert root.memory_bytes == 900 * MIB and root.nr_throttled == 0, "the rest from v1"
     d = group(snap, DOCKER)
     assert d.versions == (1,) and d.pressure is None and d.quota_cores == pytest.approx(0.2)
-    assert root.procs == 3 and root.procs_total == 3, "one PID in two hierarchies counts once"
+    assert root.pids == (1, 2), "300 is in /docker/ID (in cpu, memory, blkio and pids)"
+    assert root.procs_total == 3, "one PID in several hierarchies counts once"
 
 
 def test_sampler_reads_the_mounts_once(tmp_path: Path) -> None:

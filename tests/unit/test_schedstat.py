@@ -103,6 +103,23 @@ def test_a_reused_pid_starts_over(tmp_path: Path) -> None:
     assert s.sample({5: 2.0})[5].wait_percent is None
 
 
+def test_a_process_left_out_keeps_its_reading_while_alive(tmp_path: Path) -> None:
+    clock = Clock()
+    s = SchedSampler(str(tmp_path), clock, blkio=False)
+    write_proc(tmp_path, 5, 0, 0, 0)
+    write_proc(tmp_path, 6, 0, 0, 0)
+    s.sample([5, 6])
+    clock.now += 1
+    s.sample([6], alive={5, 6})  # 5 did not run: not read
+    write_proc(tmp_path, 5, 0, 3 * 10**8, 0)
+    clock.now += 2
+    f = s.sample([5], alive={5, 6})[5]
+    assert f.wait_percent == pytest.approx(10.0), "0.3 s over the 3 s since its last read"
+    s.sample([6], alive={6})
+    clock.now += 1
+    assert s.sample([5], alive={5, 6})[5].wait_percent is None, "forgotten once not alive"
+
+
 def test_threads_summed(tmp_path: Path) -> None:
     clock = Clock()
     s = SchedSampler(str(tmp_path), clock, blkio=False)
