@@ -222,3 +222,22 @@ def test_any_path_names_or_is_none(path: str) -> None:
 def test_near_miss_paths_never_raise(parts: list[str]) -> None:
     c = parse_container("/" + "/".join(parts))
     assert c is None or isinstance(c.label(), str)
+
+
+def test_process_cgroups_read_once_per_process(tmp_path: Path) -> None:
+    from perftop.system.proccgroups import ProcessCgroups
+
+    _root, proc = machine(tmp_path, V1_MOUNTINFO)
+    proc_cgroup(tmp_path, 7, f"4:memory:/docker/{ID}\n1:name=systemd:/system.slice/x.service\n")
+    proc_cgroup(tmp_path, 8, "1:name=systemd:/system.slice/nginx.service\n0::/\n")
+    known = ProcessCgroups(proc_root=proc)
+    assert known.label(7, 1.0) == f"docker:{ID[:12]}" and known.cgroup(7, 1.0) == "/docker/" + ID
+    assert known.label(8, 1.0) == "nginx.service" and known.label(9, 1.0) == ""
+    assert known.is_under(7, "/docker", 1.0) and not known.is_under(8, "/docker", 1.0)
+    assert known.is_under(8, "/system.slice", 1.0) and known.is_under(9, "/", 1.0)
+    assert not known.is_under(7, "/dock", 1.0), "a path prefix is not a parent"
+    proc_cgroup(tmp_path, 8, "0::/moved\n")
+    assert known.label(8, 1.0) == "nginx.service", "read once per process"
+    assert known.cgroup(8, 2.0) == "/moved", "a reused PID is read afresh"
+    known.retain({7})
+    assert set(known._known) == {7}

@@ -271,6 +271,16 @@ def _read_json(path: str, limit: int) -> object:
         return None
 
 
+def container_of_paths(paths: list[str]) -> Container | None:
+    """The container (else the unit) the deepest telling path of a process names."""
+    found = None
+    for path in sorted(paths, key=lambda p: -p.count("/")):
+        c = parse_container(path)
+        if c is not None and (found is None or (c.runtime and not found.runtime)):
+            found = c
+    return found
+
+
 def container_of_pid(
     pid: int, names: ContainerNames | None = None, proc_root: str = "/proc"
 ) -> Container | None:
@@ -279,11 +289,7 @@ def container_of_pid(
     groups = read_proc_cgroups(pid, proc_root)
     if groups is None:
         return None
-    found = None
-    for path in sorted(groups.paths(), key=lambda p: -p.count("/")):
-        c = parse_container(path)
-        if c is not None and (found is None or (c.runtime and not found.runtime)):
-            found = c
+    found = container_of_paths(groups.paths())
     return names.named(found) if found is not None and names is not None else found
 
 

@@ -1,0 +1,74 @@
+"""Each process's cgroups, for the process table: its CONTAINER label and whether it belongs to
+the group picked in the cgroup view (ui/screens/cgroups.py), read once per process.
+
+A process's cgroup almost never changes while it lives (a move into a container's group
+happens before it runs), so /proc/PID/cgroup is read the first time a (PID, start time) is
+seen, not every tick: ~12 µs a process once, then nothing. `retain` drops the processes gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from perftop.system.cgroupfs import ProcCgroups, read_proc_cgroups
+from perftop.system.containers import Container, ContainerNames, container_of_paths
+
+MAX_KNOWN = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    key: object
+    groups: ProcCgroups | None
+    container: Container | None
+
+
+class ProcessCgroups:
+    """Cached per (PID, start time): the paths of its groups and its container."""
+
+    def __init__(self, names: ContainerNames | None = None, proc_root: str = "/proc") -> None:
+        self.names = names
+        self.proc_root = proc_root
+        self._known: dict[int, _Known] = {}
+
+    def _get(self, pid: int, key: object) -> _Known:
+        known = self._known.get(pid)
+        if known is None or known.key != key:
+            groups = read_proc_cgroups(pid, self.proc_root)
+            container = container_of_paths(groups.paths()) if groups is not None else None
+            if container is not None and self.names is not None:
+                container = self.names.named(container)
+            known = _Known(key, groups, container)
+            if len(self._known) >= MAX_KNOWN:
+                self._known.clear()  # never reached by a live table: retain() keeps it small
+            self._known[pid] = known
+        return known
+
+    def container(self, pid: int, start: object = None) -> Container | None:
+        return self._get(pid, start).container
+
+    def label(self, pid: int, start: object = None) -> str:
+        """The CONTAINER cell: `docker:web`, `nginx.service`; '' for none (or gone)."""
+        c = self._get(pid, start).container
+        return c.label() if c is not None else ""
+
+    def cgroup(self, pid: int, start: object = None) -> str:
+        """The CGROUP cell: the deepest of its groups' paths; '' where unreadable."""
+        groups = self._get(pid, start).groups
+        return groups.primary() if groups is not None else ""
+
+    def is_under(self, pid: int, group: str, start: object = None) -> bool:
+        """Whether the process is in `group` or below it, in any hierarchy: the table's
+        filter once a group is picked in the cgroup view."""
+        if group == "/":
+            return True
+        groups = self._get(pid, start).groups
+        prefix = group.rstrip("/") + "/"
+        return groups is not None and any(
+            p == group or p.startswith(prefix) for p in groups.paths()
+        )
+
+    def retain(self, alive: Collection[int]) -> None:
+        for pid in [p for p in self._known if p not in alive]:
+            del self._known[pid]
