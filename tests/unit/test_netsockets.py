@@ -296,3 +296,19 @@ def test_no_sock_diag(tmp_path: Path) -> None:
     m.diag.error = DiagError(97, "no sock_diag: address family not supported")
     snap = m.tick(pids=[1])
     assert snap.error is not None and snap.of(1) is None
+
+
+def test_without_root_other_users_sockets_cost_no_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = Machine(tmp_path)
+    m.sampler._uid = 1000  # as a user: the sockets of uid 0 (tcp() makes them) are not ours
+    m.process(10, [])
+    m.tick(pids=[10])
+    looks: list[str] = []
+    import perftop.system.netsockets as ns
+
+    monkeypatch.setattr(ns, "socket_inodes", lambda d: looks.append(d) or frozenset())
+    m.diag.sockets = [tcp(1, 4242, 0, 0)]
+    m.tick(FULL_RESCAN_S, [10])
+    assert looks == []

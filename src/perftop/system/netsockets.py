@@ -145,6 +145,7 @@ class NetSampler:
         self._cpu_clock = cpu_clock
         self._diag = diag or SockDiag()
         self._netns = self._netns_of("self")
+        self._uid = os.geteuid()
         self._held: dict[int, _Held] = {}
         self._owner: dict[int, int] | None = {}  # inode -> PID; None: to be rebuilt
         self._orphans: set[int] = set()  # inodes no readable process holds
@@ -215,6 +216,8 @@ class NetSampler:
                 self._learn(pid, key)
         live = {s.inode for s in sockets if s.inode}
         self._orphans &= live
+        if self._uid != 0:  # without root another user's fds are unreadable: never look
+            self._orphans |= {s.inode for s in sockets if s.inode and s.uid != self._uid}
 
         def unknown() -> set[int]:
             owner = self._owners()
