@@ -28,8 +28,8 @@ other sessions' tests), ms of thread CPU a read, median of 30, two runs:
 | interval at the default 0.5 % budget | 1.9 / 2.0 s | 2.2 / 2.2 s |
 
 The floor is the dump: the kernel walks its whole established-connections hash once a family
-(2.5-3.5 ms with no socket at all) and fills a tcp_info a socket (~8 µs a socket with the
-parse, about half of it the kernel's). The map is the dear part: in full only at the start and
+(2.5-3.5 ms with no socket at all) and fills a tcp_info a socket (5-8 µs a socket with the
+parse, two thirds of it the parse). The map is the dear part: in full only at the start and
 when a socket no process looked at holds appears (at most every 5 s); new connections of
 processes that hold sockets already cost a readlink of those processes' files (here 600). The
 PIDs are handed over as the dashboard would (listing /proc, 2.6 ms at 2,000 processes, is
