@@ -241,3 +241,10 @@ def test_process_cgroups_read_once_per_process(tmp_path: Path) -> None:
     assert known.cgroup(8, 2.0) == "/moved", "a reused PID is read afresh"
     known.retain({7})
     assert set(known._known) == {7}
+
+
+def test_in_group() -> None:
+    from perftop.system.proccgroups import in_group
+
+    assert in_group(("/", "/a/b"), "/a") and in_group(("/a",), "/a/") and in_group((), "/")
+    assert not in_group(("/ab",), "/a") and not in_group((), "/a")

@@ -24,6 +24,15 @@ class _Known:
     container: Container | None
 
 
+def in_group(paths: tuple[str, ...] | list[str], group: str) -> bool:
+    """Whether any of a process's cgroup `paths` is `group` or below it. Pure: the view's
+    filter calls it with the paths the collector put on the row."""
+    if group == "/":
+        return True
+    prefix = group.rstrip("/") + "/"
+    return any(p == group or p.startswith(prefix) for p in paths)
+
+
 class ProcessCgroups:
     """Cached per (PID, start time): the paths of its groups and its container."""
 
@@ -58,16 +67,15 @@ class ProcessCgroups:
         groups = self._get(pid, start).groups
         return groups.primary() if groups is not None else ""
 
+    def paths(self, pid: int, start: object = None) -> tuple[str, ...]:
+        """Every distinct path of its groups (v2's first); () where unreadable."""
+        groups = self._get(pid, start).groups
+        return tuple(groups.paths()) if groups is not None else ()
+
     def is_under(self, pid: int, group: str, start: object = None) -> bool:
         """Whether the process is in `group` or below it, in any hierarchy: the table's
         filter once a group is picked in the cgroup view."""
-        if group == "/":
-            return True
-        groups = self._get(pid, start).groups
-        prefix = group.rstrip("/") + "/"
-        return groups is not None and any(
-            p == group or p.startswith(prefix) for p in groups.paths()
-        )
+        return in_group(self.paths(pid, start), group)
 
     def retain(self, alive: Collection[int]) -> None:
         for pid in [p for p in self._known if p not in alive]:
