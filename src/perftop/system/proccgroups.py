@@ -27,9 +27,10 @@ class _Known:
 def in_group(paths: tuple[str, ...] | list[str], group: str) -> bool:
     """Whether any of a process's cgroup `paths` is `group` or below it. Pure: the view's
     filter calls it with the paths the collector put on the row."""
-    if group == "/":
-        return True
-    prefix = group.rstrip("/") + "/"
+    group = group.rstrip("/")
+    if not group:
+        return True  # the root holds every process
+    prefix = group + "/"
     return any(p == group or p.startswith(prefix) for p in paths)
 
 
