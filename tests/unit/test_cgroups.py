@@ -180,7 +180,7 @@ def test_pids_under_a_group(tmp_path: Path) -> None:
     s, _clock = sampler(tmp_path, V2_MOUNTINFO)
     snap = s.sample(V2_PIDS)
     assert snap.pids_under("/system.slice") == {100, 101, 200}
-    assert snap.pids_under(APP) == {100, 101}
+    assert snap.pids_under(APP) == snap.pids_under(APP + "/") == {100, 101}
     assert snap.pids_under("/") == {1, 2, 100, 101, 200}
     assert snap.pids_under("/nope") == frozenset()
 

@@ -107,11 +107,12 @@ class CgroupSnapshot:
 
     def pids_under(self, path: str) -> frozenset[int]:
         """The processes of `path` and its descendants: what the table shows filtered to it."""
+        path = path.rstrip("/") or "/"
         prefix = path.rstrip("/") + "/"
         return frozenset(
             pid
             for g in self.groups
-            if g.path == path or g.path.startswith(prefix) or path == "/"
+            if path == "/" or g.path == path or g.path.startswith(prefix)
             for pid in g.pids
         )
 
