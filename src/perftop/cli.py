@@ -117,13 +117,35 @@ def _snapshot_command(mode: TakeSnapshot) -> int:
         raise CliError(str(exc)) from None
 
 
-def _serve_command(mode: Serve) -> int:
-    from perftop.commands import serve
+def _serve_command(args: argparse.Namespace, mode: Serve) -> int:
+    import dataclasses
 
+    from perftop.commands import serve
+    from perftop.commands.serve_pprof import TargetError, parse_target
+    from perftop.commands.serve_push import PushConfig, PushError, parse_label
+    from perftop.profiling.backend import ProfilerOptions
+
+    options = _profiler_options(args)
+    assert isinstance(options, ProfilerOptions)
+    if options.backend == "memory":  # the config's: serve's profiles are of CPU
+        options = dataclasses.replace(options, backend="auto")
     try:
-        return serve.serve(serve.parse_listen(mode.listen), mode.top)
-    except serve.ServeError as exc:
+        push = None
+        if mode.push is not None:
+            p = mode.push
+            push = PushConfig(
+                p.url,
+                p.app,
+                tuple(parse_target(t) for t in p.targets),
+                tuple(parse_label(label) for label in p.labels),
+                p.every_s,
+                p.format,
+            )
+        return serve.serve(serve.parse_listen(mode.listen), mode.top, options=options, push=push)
+    except (serve.ServeError, PushError) as exc:
         raise CliError(str(exc)) from None
+    except TargetError as exc:
+        raise CliError(f"--target: {exc.message}") from None
 
 
 def _check_command(mode: CheckDiff) -> int:
@@ -169,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(mode, TakeSnapshot):
             return _snapshot_command(mode)
         if isinstance(mode, Serve):
-            return _serve_command(mode)
+            return _serve_command(args, mode)
         if isinstance(mode, CheckDiff):
             return _check_command(mode)
         # Importing Textual and the screens makes ~70k objects that live as long as perftop,

@@ -64,7 +64,10 @@ examples:
   perftop diff --check main.pb.gz change.pb.gz --threshold 2% --markdown
                                for CI: the functions that grew beyond sampling noise;
                                exit 1 if one grew by 2 points of the samples or more
-  perftop serve --top 20       serve metrics to Prometheus on 127.0.0.1:9464/metrics
+  perftop serve --top 20       serve metrics to Prometheus on 127.0.0.1:9464/metrics, and
+                               profiles: go tool pprof 'http://127.0.0.1:9464/debug/pprof/profile?seconds=10&name=postgres'
+  perftop serve --push http://pyroscope:4040 --app shop --label env=prod --target name:gunicorn
+                               also push a profile of the oldest gunicorn every 15 s
 
 keys: F1 help, / filter, F3 search, F5 tree, F6 sort, F7/F8 nice, F9 or k kill,
       i details, Enter/p profile, m memory profile, W profile the whole machine,
@@ -332,6 +335,45 @@ def _file_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
         metavar="N",
         help="export the top N processes by CPU and the top N by memory (default 10)",
     )
+    push = serve.add_argument_group(
+        "pushing profiles to Pyroscope",
+        "Profiles are also served at /debug/pprof/profile?seconds=N&pid=PID (or name=NAME, "
+        "cgroup=PATH), for Parca, Pyroscope's scrapers and `go tool pprof URL`.",
+    )
+    push.add_argument(
+        "--push",
+        metavar="URL",
+        help="send profiles of the --target processes to this Pyroscope server's ingest API "
+        "(e.g. http://pyroscope:4040) every --push-every",
+    )
+    push.add_argument(
+        "--app", metavar="NAME", help="the application name Pyroscope files them under"
+    )
+    push.add_argument(
+        "--label",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a label of every pushed profile (again for more: --label env=prod --label dc=a)",
+    )
+    push.add_argument(
+        "--target",
+        action="append",
+        metavar="WHICH",
+        help="a process to push profiles of: PID, name:NAME (the oldest of that name) or "
+        "cgroup:PATH (the oldest in it); again for more",
+    )
+    push.add_argument(
+        "--push-every",
+        type=parse_seconds,
+        metavar="SECONDS",
+        help="the length of each profile pushed (default 15s)",
+    )
+    push.add_argument(
+        "--push-format",
+        choices=("pprof", "folded"),
+        help="what to send: pprof (default) or folded stacks",
+    )
+    _profiler_arguments(serve, subcommand=True, pid=False)
 
 
 def _profiler_arguments(

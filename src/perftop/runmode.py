@@ -20,6 +20,7 @@ __all__ = [
     "CheckDiff",
     "Dashboard",
     "DiffFiles",
+    "PushTo",
     "RecordProfile",
     "RecordTo",
     "RunMode",
@@ -93,9 +94,22 @@ class TakeSnapshot:
 
 
 @dataclass(frozen=True)
+class PushTo:
+    """`perftop serve --push URL --app NAME ...`: profiles sent to a Pyroscope server."""
+
+    url: str
+    app: str
+    targets: tuple[str, ...]
+    labels: tuple[str, ...] = ()
+    every_s: float = 15.0  # commands/serve_push.py's DEFAULT_EVERY_S (a test holds them equal)
+    format: Literal["pprof", "folded"] = "pprof"
+
+
+@dataclass(frozen=True)
 class Serve:
     listen: str
     top: int
+    push: PushTo | None = None
 
 
 RunMode = Dashboard | ViewFile | DiffFiles | CheckDiff | RecordProfile | TakeSnapshot | Serve
@@ -104,6 +118,7 @@ RunMode = Dashboard | ViewFile | DiffFiles | CheckDiff | RecordProfile | TakeSna
 # means nothing is refused rather than silently dropped.
 _TUI = ("dashboard", "run", "view", "diff")
 _PROFILING = ("dashboard", "run", "record")
+_SAMPLING = (*_PROFILING, "serve")  # serve samples CPU for its profiles: no --memory
 _FLAG_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
     # attribute: (how the user spelt it, where it applies)
     "record": ("--record", ("dashboard", "run")),
@@ -116,15 +131,15 @@ _FLAG_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
     "filter": ("--filter", _TUI),
     "machine_cpu": ("--machine-cpu", _TUI),
     "kernel_threads": ("--kernel-threads", _TUI),
-    "profiler": ("--profiler", _PROFILING),
+    "profiler": ("--profiler", _SAMPLING),
     "memory": ("--memory", _PROFILING),
-    "rate": ("--rate", _PROFILING),
-    "dwarf": ("--dwarf", _PROFILING),
-    "nonblocking": ("--nonblocking", _PROFILING),
-    "gil": ("--gil", _PROFILING),
-    "idle": ("--idle", _PROFILING),
-    "native": ("--native", _PROFILING),
-    "subprocesses": ("--subprocesses", _PROFILING),
+    "rate": ("--rate", _SAMPLING),
+    "dwarf": ("--dwarf", _SAMPLING),
+    "nonblocking": ("--nonblocking", _SAMPLING),
+    "gil": ("--gil", _SAMPLING),
+    "idle": ("--idle", _SAMPLING),
+    "native": ("--native", _SAMPLING),
+    "subprocesses": ("--subprocesses", _SAMPLING),
     "threshold": ("--threshold", ("check",)),
     "json": ("--json", ("check",)),
     "markdown": ("--markdown", ("check",)),
@@ -154,7 +169,9 @@ def _refuse_strays(args: argparse.Namespace, command: str) -> None:
             raise CliError(f"{flag} does not go with {where}")
     if command in ("dashboard", "run") and args.record_limit and not args.record:
         raise CliError("--record-limit limits a --record FILE; give one")
-    if command in _PROFILING:
+    if command == "serve" and getattr(args, "profiler", None) == "memory":
+        raise CliError("perftop serve serves CPU profiles: --profiler memory does not go with it")
+    if command in _SAMPLING:
         _refuse_other_profilers(args)
 
 
@@ -210,7 +227,7 @@ def run_mode(args: argparse.Namespace) -> RunMode:
     if command == "diff":
         return DiffFiles(args.base, args.new)
     if command == "serve":
-        return Serve(args.listen, args.top)
+        return Serve(args.listen, args.top, _push(args))
     if command == "snapshot":
         return TakeSnapshot(args.output, args.duration, args.redact, args.demo)
     if command == "record":
@@ -247,3 +264,31 @@ def _record_pid(args: argparse.Namespace) -> int | None:
             "record which process? give its PID (perftop record 4242), or --all for every CPU"
         )
     return pid
+
+
+def _push(args: argparse.Namespace) -> PushTo | None:
+    """`--push` and the flags that only mean something with it."""
+    given = {
+        "--app": args.app,
+        "--label": args.label,
+        "--target": args.target,
+        "--push-every": args.push_every,
+        "--push-format": args.push_format,
+    }
+    if args.push is None:
+        for flag, value in given.items():
+            if value is not None:
+                raise CliError(f"{flag} goes with --push URL")
+        return None
+    if not args.app:
+        raise CliError("--push needs --app NAME: the application Pyroscope files profiles under")
+    if not args.target:
+        raise CliError("--push needs a --target: PID, name:NAME or cgroup:PATH")
+    return PushTo(
+        args.push,
+        args.app,
+        tuple(args.target),
+        tuple(args.label or ()),
+        args.push_every or PushTo.every_s,
+        "folded" if args.push_format == "folded" else "pprof",
+    )

@@ -69,7 +69,7 @@ def test_the_modes() -> None:
         (["--profiler", "py-spy", "--dwarf", "--pid", "1"], "--dwarf is perf's"),
         (["--profiler", "perf", "diff", "a", "b"], "--profiler does not go with perftop diff"),
         (["--dwarf", "view", "x"], "--dwarf does not go with perftop view"),
-        (["--profiler", "perf", "serve"], "--profiler does not go with perftop serve"),
+        (["--memory", "serve"], "--memory does not go with perftop serve"),
     ],
 )
 def test_impossible_combinations_are_refused(argv: list[str], message: str) -> None:

@@ -10,6 +10,9 @@ series per metric however many processes the machine runs.
 Sampling happens at scrape time (no background loop costs CPU between scrapes): rates and
 process CPU% then cover the interval since the previous scrape, as Prometheus expects.
 The HTTP server is `commands/serve_http.py`'s, bounded in threads and connections, with timeouts.
+The same server answers `/debug/pprof/profile` with a pprof profile of a process
+(`commands/serve_pprof.py`), and `--push` sends profiles to Pyroscope (`commands/serve_push.py`),
+whose figures join the metrics.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from perftop.commands.serve_http import BoundedWSGIServer, start_wsgi
 from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
 
 if TYPE_CHECKING:
+    from perftop.commands.serve_pprof import ProfileEndpoint
+    from perftop.commands.serve_push import PushConfig
+    from perftop.profiling.backend import ProfilerOptions
     from perftop.system.source import SystemSource
 
 DEFAULT_LISTEN = "127.0.0.1:9464"  # 9464: the port the OpenTelemetry Prometheus exporter uses
@@ -49,9 +55,13 @@ class Listen:
     port: int
 
     @property
-    def url(self) -> str:
+    def base(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/metrics"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/metrics"
 
     @property
     def loopback(self) -> bool:
@@ -283,33 +293,76 @@ def make_registry(collector: Collector) -> CollectorRegistry:
 
 
 def start_server(
-    listen: Listen, registry: CollectorRegistry, **limits: Any
+    listen: Listen,
+    registry: CollectorRegistry,
+    profiles: ProfileEndpoint | None = None,
+    **limits: Any,
 ) -> tuple[BoundedWSGIServer, threading.Thread]:
-    """Serve `registry` on `listen` from a daemon thread: a few workers, idle and slow
-    clients timed out (see `perftop.commands.serve_http`; `limits` override its bounds)."""
+    """Serve `registry` (and `profiles` under /debug/pprof/) on `listen` from a daemon
+    thread: a few workers, idle and slow clients timed out (see `perftop.commands.serve_http`;
+    `limits` override its bounds)."""
     from prometheus_client import make_wsgi_app
 
-    return start_wsgi(listen.host, listen.port, make_wsgi_app(registry), **limits)
+    metrics = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if profiles is not None and str(environ.get("PATH_INFO", "")).startswith("/debug/pprof"):
+            return profiles(environ, start_response)
+        result: Iterable[bytes] = metrics(environ, start_response)
+        return result
+
+    return start_wsgi(listen.host, listen.port, app, **limits)
 
 
-def serve(listen: Listen, top_n: int, *, announce: Callable[[str], None] = print) -> int:
+def serve(
+    listen: Listen,
+    top_n: int,
+    *,
+    options: ProfilerOptions | None = None,
+    push: PushConfig | None = None,
+    announce: Callable[[str], None] = print,
+) -> int:
     """Serve until SIGINT, SIGTERM or SIGHUP; returns the exit code."""
+    import sys
+
+    from perftop import children
+    from perftop.commands.serve_pprof import PATH, ProfileEndpoint
+    from perftop.profiling.backend import ProfilerOptions
+
     if not 1 <= top_n <= MAX_TOP_N:
         raise ServeError(f"--top {top_n} out of range: 1 to {MAX_TOP_N}")
+    options = options or ProfilerOptions()
     registry = make_registry(PerftopCollector(top_n=top_n))
+    profiles = ProfileEndpoint(options)
+    pusher = None
+    if push is not None:
+        from perftop.commands.serve_push import Pusher
+
+        pusher = Pusher(push, options, say=lambda line: print(line, file=sys.stderr, flush=True))
+        registry.register(pusher)
     try:
-        server, thread = start_server(listen, registry)
+        server, thread = start_server(listen, registry, profiles)
     except OSError as exc:
         raise ServeError(f"cannot listen on {listen.host}:{listen.port}: {exc.strerror}") from None
     where = "" if listen.loopback else " (reachable from other machines)"
     announce(f"perftop: serving Prometheus metrics on {listen.url}{where}")
+    announce(f"perftop: and pprof profiles on {listen.base}{PATH}?seconds=N&pid=PID (or name=)")
+    if push is not None:
+        every = f"{push.every_s:g} s"
+        announce(f"perftop: pushing {len(push.targets)} target(s) to {push.url} every {every}")
     try:
         # The headless commands' one signal handling: SIGINT, SIGTERM, SIGHUP end it cleanly.
         with StopSignals() as stop:
+            if pusher is not None:
+                pusher.start()
             while not stop.event.wait(3600):
                 pass
     finally:
+        profiles.stop.set()  # captures under way end now, their profilers stopped
+        if pusher is not None:
+            pusher.stop()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        children.terminate_all()
     return 0
