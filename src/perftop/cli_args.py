@@ -65,7 +65,8 @@ examples:
                                for CI: the functions that grew beyond sampling noise;
                                exit 1 if one grew by 2 points of the samples or more
   perftop serve --top 20       serve metrics to Prometheus on 127.0.0.1:9464/metrics, and
-                               profiles: go tool pprof 'http://127.0.0.1:9464/debug/pprof/profile?seconds=10&name=postgres'
+                               profiles at /debug/pprof/profile?seconds=10&name=postgres
+                               (or pid=PID) for go tool pprof, Parca or Pyroscope
   perftop serve --push http://pyroscope:4040 --app shop --label env=prod --target name:gunicorn
                                also push a profile of the oldest gunicorn every 15 s
 
@@ -373,11 +374,15 @@ def _file_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
         choices=("pprof", "folded"),
         help="what to send: pprof (default) or folded stacks",
     )
-    _profiler_arguments(serve, subcommand=True, pid=False)
+    _profiler_arguments(serve, subcommand=True, pid=False, memory=False)
 
 
 def _profiler_arguments(
-    parser: argparse.ArgumentParser, *, subcommand: bool = False, pid: bool = True
+    parser: argparse.ArgumentParser,
+    *,
+    subcommand: bool = False,
+    pid: bool = True,
+    memory: bool = True,
 ) -> None:
     group = parser.add_argument_group("profiling")
 
@@ -395,14 +400,15 @@ def _profiler_arguments(
         help="which profiler samples: auto (py-spy for a Python process, perf for the rest), "
         "py-spy, perf, or memory (as --memory) (default auto, or the config's)",
     )
-    group.add_argument(
-        "--memory",
-        action="store_true",
-        default=default(False),
-        help="a Python process's memory instead of its CPU: which code holds the bytes "
-        "allocated since the attach (memray, or the standard library's tracemalloc where "
-        "memray cannot load; attaching needs gdb)",
-    )
+    if memory:  # serve's profiles are of CPU
+        group.add_argument(
+            "--memory",
+            action="store_true",
+            default=default(False),
+            help="a Python process's memory instead of its CPU: which code holds the bytes "
+            "allocated since the attach (memray, or the standard library's tracemalloc where "
+            "memray cannot load; attaching needs gdb)",
+        )
     group.add_argument(
         "-r",
         "--rate",
