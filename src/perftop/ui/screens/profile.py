@@ -10,6 +10,10 @@ files go and writes them off the UI thread.
 A memory session (counts are bytes: `perftop.ui.screens.memory_view`) attaches off the UI
 thread (gdb takes seconds to inject its tracker), shows sizes where samples would be, and
 switches between the bytes live since the attach and what grew since a mark (`m`, `g`).
+
+`b` takes the profile so far as a baseline (`B`: a profile from a file), and the flame is then
+coloured by the change of each path's share since (`perftop.ui.screens.baseline`); `b` again
+goes back to the usual colours.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from perftop.model.profile import Node, Profile
 from perftop.profiling.backend import Batch, ProfilerError, ProfilerOptions
 from perftop.profiling.session import ProfileSession, SessionState
 from perftop.ui.keys import with_ids
-from perftop.ui.screens.flame_screen import FlameScreen
+from perftop.ui.screens.baseline import BaselineFlameScreen
 from perftop.ui.screens.memory_view import MemoryView, is_memory
 from perftop.ui.screens.profile_dialogs import (
     SNAPSHOT_CHOICE,
@@ -68,7 +72,7 @@ class StartReturned(Message):
         self.session = session
 
 
-class ProfileScreen(FlameScreen):
+class ProfileScreen(BaselineFlameScreen):
     class ExportRequested(Message):
         """Write `profile` (a copy if it is live) as `label`, to a file ending in `suffix`."""
 
@@ -94,6 +98,8 @@ class ProfileScreen(FlameScreen):
             Binding("S", "settings", "Profiler settings"),
             Binding("m", "mark", "Mark now"),
             Binding("g", "toggle_growth", "Live/grown since mark"),
+            Binding("b", "baseline", "Baseline now/off"),
+            Binding("B", "baseline_file", "Baseline from file", show=False),
             Binding("q", "close", "Back"),
             Binding("f10", "app.quit", "Quit", show=False),
         ],
@@ -115,6 +121,7 @@ class ProfileScreen(FlameScreen):
         self.search_text = ""
         self._last_table = 0.0
         self.memory = MemoryView(self.session) if self.session is not None else None
+        self.baseline = None  # colours the flame by change since (BaselineFlameScreen)
 
     @property
     def pid(self) -> int | None:
@@ -154,6 +161,7 @@ class ProfileScreen(FlameScreen):
                 "unzoom",
                 "search",
                 "mark",  # a memory session's: g (its other key) stays
+                "baseline",
             )
         )
 
@@ -177,6 +185,8 @@ class ProfileScreen(FlameScreen):
             return self.session is not None and not self.tracks_memory
         if action in ("mark", "toggle_growth"):
             return self.tracks_memory
+        if action == "baseline":  # a file's profile is all there is: compare it to a file
+            return self.session is not None or self.baseline is not None
         return True
 
     # --- the profiler -------------------------------------------------------------------------
@@ -264,6 +274,9 @@ class ProfileScreen(FlameScreen):
             self.profile = self.memory.shown()  # a new profile a batch, in the growth view
             title = "grown since mark" if self.memory.growth else "live bytes since attach"
             flame.border_title = title
+        if self.baseline is not None:
+            self.baseline.refresh(self.profile, flame.thread)
+            flame.border_title = self.baseline.title()
         if flame.profile is not self.profile:
             flame.set_profile(self.profile)
         else:
@@ -288,14 +301,15 @@ class ProfileScreen(FlameScreen):
         thread = self.query_one(FlameView).thread
         memory = self.memory if self.tracks_memory else None
         line = head_line(self.state, self.profile, self.session, memory, thread, self.title_text)
-        self.query_one("#profile-head", Static).update(line)
+        # One row, fixed: no layout pass, which would resend the whole screen every batch.
+        self.query_one("#profile-head", Static).update(line, layout=False)
 
     def _refresh_frame_status(self, node: Node | None) -> None:
         flame = self.query_one(FlameView)
         total = flame.profile.root(flame.thread).total
         found = (self.search_text, self.search_result)
         line = frame_status(self.profile, node, total, found)
-        self.query_one("#frame-status", Static).update(line)
+        self.query_one("#frame-status", Static).update(line, layout=False)
 
     @on(FlameView.Selected)
     def _selected(self, event: FlameView.Selected) -> None:
