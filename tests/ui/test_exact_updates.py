@@ -9,10 +9,18 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from textual._compositor import ChopsUpdate
+from textual.geometry import Region
 from textual.strip import Strip
+from textual.widget import Widget
 
 from perftop.ui import exact_updates
+from perftop.ui.screens.profile import ProfileScreen
+from perftop.ui.widgets.flame import FlameView
+from perftop.ui.widgets.meters import CpuPanel
 from perftop.ui.widgets.process_table import changed_spans
+from perftop.ui.widgets.top_functions import TopFunctions
+from tests.ui.helpers import make_app, table, ticks, until
+from tests.ui.test_flame import ProfileApp, fixed_profile
 
 RED = Style(color="red")
 
@@ -52,3 +60,60 @@ def test_changed_spans_are_the_runs_that_differ() -> None:
     assert changed_spans(old, both) == [(6, 7), (23, 24)], "far apart: two writes"
     assert changed_spans(old, both, gap=20) == [(6, 24)], "near: one write"
     assert changed_spans(old, old) == [(0, 1)]
+
+
+def spy(widget: Widget) -> list[tuple[Region, ...]]:
+    """Every refresh asked of `widget` from now on: its regions (() for the whole widget)."""
+    calls: list[tuple[Region, ...]] = []
+    original = widget.refresh
+
+    def record(*regions: Region, **kwargs: object) -> Widget:
+        if not (regions == () and getattr(widget, "_quiet", False)):  # held back: not sent
+            calls.append(regions)
+        return original(*regions, **kwargs)  # type: ignore[arg-type]
+
+    widget.refresh = record  # type: ignore[method-assign]
+    return calls
+
+
+async def test_a_dashboard_under_a_flame_view_draws_nothing_until_it_shows_again() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 2)
+        cpu = app.dashboard.query_one("#cpu", CpuPanel)
+        rows = table(pilot)
+        screen = ProfileScreen(fixed_profile(), title="busy.py")
+        await app.push_screen(screen)
+        await pilot.pause()
+        painted, listed = spy(cpu), spy(rows)
+        before = len(app.history)
+        await ticks(pilot, 2)
+        assert painted == [] and listed == [], "Textual would resend it through the flame view"
+        assert len(app.history) == before + 2, "the ticks are kept all the same"
+        app.pop_screen()
+        await until(
+            pilot, lambda: painted and app.dashboard._pending is None, "the newest tick drawn"
+        )
+
+
+async def test_a_live_flame_and_its_table_repaint_only_what_changed() -> None:
+    app = ProfileApp(fixed_profile())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        view = app.screen.query_one(FlameView)
+        top = app.screen.query_one(TopFunctions)
+        screen = app.screen
+        assert isinstance(screen, ProfileScreen)
+        painted, listed = spy(view), spy(top)
+        screen._refresh_views(force_table=True)  # a batch that changed nothing
+        assert () not in painted and all(not r for r in painted), painted
+        assert () not in listed, "no whole-table repaint for the same figures"
+        # One more sample of the hottest stack: a few cells of the flame and the table change.
+        # (the hottest stack, so that the order stays)
+        ids, _, thread = max(view.profile.stacks(), key=lambda stack: stack[1])
+        view.profile.add_stack([view.profile.frame(i) for i in ids], 1, thread)
+        painted.clear()
+        listed.clear()
+        screen._refresh_views(force_table=True)
+        assert painted and () not in painted, "the flame's changed runs, not the whole view"
+        assert listed and () not in listed, "the table's changed cells, not the whole table"

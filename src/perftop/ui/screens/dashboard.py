@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
 from perftop.system.history import SystemHistory
@@ -157,6 +157,7 @@ class DashboardScreen(Screen[None]):
         self.search_mode = False
         self.search_text = ""
         self._status = ""  # the status line as last shown
+        self._pending: tuple[SystemSample, ProcessSnapshot] | None = None  # a tick not drawn
 
     def compose(self) -> ComposeResult:
         if self.saved is not None:
@@ -275,7 +276,22 @@ class DashboardScreen(Screen[None]):
 
     def refresh_detail(self) -> None:
         """Called each tick by the app: the detail pane follows the live process."""
-        self.acts.refresh_detail()
+        if not self.covered:
+            self.acts.refresh_detail()
+
+    @property
+    def covered(self) -> bool:
+        """Hidden under a whole screen (a flame view, help): nothing of it shows. Textual
+        forwards what a screen underneath repaints to the screen on top, so drawing here cost
+        the flame view a full screen of bytes each tick. Dialogs let it show round them."""
+        top = self.app.screen if self.is_attached else self
+        return top is not self and not isinstance(top, ModalScreen)
+
+    def on_screen_resume(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:  # the newest tick, drawn now that it shows again
+            self.show(*pending)
+            self.acts.refresh_detail()
 
     def _marker_text(self, saved: Snapshot) -> str:
         text = f" {snapshot_marker(saved)} · read-only"
@@ -330,6 +346,9 @@ class DashboardScreen(Screen[None]):
         moment looked at stays on screen and only the graphs move on (and their cursor)."""
         if sample is not None:
             self.rewind.live = (sample, snapshot)
+            if self.covered:
+                self._pending = (sample, snapshot)
+                return
             if self.live:
                 self.leaks.probe_suspects(self.machine)
         if self.paused:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -24,6 +25,7 @@ from perftop.model.layout import FlameBox, layout
 from perftop.model.profile import Node, Profile
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
+from perftop.ui.widgets.process_table import changed_spans
 
 # Colours by kind, FlameGraph's warm palette for the target's own code. Muted and bright
 # variants alternate between neighbours so adjacent boxes stay distinguishable.
@@ -88,6 +90,18 @@ def diff_legend() -> str:
     )
 
 
+def _cells(strip: Strip) -> list[tuple[str, Style | None]] | None:
+    """Each cell of a line as (character, style); None where a character is wider than one
+    cell (a line that cannot be cut anywhere)."""
+    cells: list[tuple[str, Style | None]] = []
+    for segment in strip:
+        text, style = segment.text, segment.style
+        if not text.isascii() and cell_len(text) != len(text):
+            return None
+        cells += [(ch, style) for ch in text]
+    return cells
+
+
 def box_label(label: str, width: int) -> str:
     """Fit a label into a box: room for a one-cell gap on the right, ellipsis when cut."""
     if width <= 1:
@@ -133,7 +147,8 @@ class FlameView(Widget, can_focus=True):
         self.colour_of: Callable[[Node, int], Style] | None = None
         self.scroll_row = 0
         self._rows: list[list[FlameBox]] = []
-        self._strips: dict[int, Strip] = {}
+        self._strips: dict[int, Strip] = {}  # depth -> its line, until the boxes change
+        self._shown: dict[int, Strip] = {}  # screen y -> the line last drawn there
 
     # --- state in -----------------------------------------------------------------------------
 
@@ -150,12 +165,33 @@ class FlameView(Widget, can_focus=True):
         self._rows = layout(root, width, None, self.profile.frames) if ok else []
         self._strips.clear()
         self._keep_selection_visible()
-        self.refresh()
+        self._repaint()
 
     def restyle(self) -> None:
         """Search or highlight changed: same boxes, new colours."""
         self._strips.clear()
-        self.refresh()
+        self._repaint()
+
+    def _repaint(self) -> None:
+        """Refresh only the cells that changed since they were drawn. The live view lays the
+        flame out again every batch, and most boxes stay where they were: a whole repaint sent
+        the flame's every cell, with a colour for each box, each second."""
+        width, height = self.size.width, self.size.height
+        for y in range(height):
+            old = self._shown.get(y)
+            new = self.render_line(y)
+            if old is None or old.cell_length != width:
+                self.refresh(Region(0, y, width, 1))
+                continue
+            if old is new:
+                continue
+            before, after = _cells(old), _cells(new)
+            if before is None or after is None:  # a wide character: the whole line
+                self.refresh(Region(0, y, width, 1))
+                continue
+            if before != after:
+                for start, end in changed_spans(before, after):
+                    self.refresh(Region(start, y, end - start, 1))
 
     @property
     def zoom_root(self) -> Node:
@@ -184,6 +220,7 @@ class FlameView(Widget, can_focus=True):
         if cached is None:
             cached = self._render_row(depth)
             self._strips[depth] = cached
+        self._shown[y] = cached
         return cached
 
     def _render_row(self, depth: int) -> Strip:

@@ -138,8 +138,8 @@ def format_line(cells: Sequence[str], width: int, placed: Sequence[Placed] | Non
     return " ".join(parts)[:width].ljust(width)
 
 
-def changed_span(old: str, new: str) -> tuple[int, int]:
-    """The [start, end) columns where two equally wide lines differ."""
+def changed_span(old: Sequence[object], new: Sequence[object]) -> tuple[int, int]:
+    """The [start, end) columns where two equally wide lines (text, or cells) differ."""
     start = 0
     limit = min(len(old), len(new))
     while start < limit and old[start] == new[start]:
@@ -155,7 +155,9 @@ def changed_span(old: str, new: str) -> tuple[int, int]:
 SPAN_GAP = 16
 
 
-def changed_spans(old: str, new: str, gap: int = SPAN_GAP) -> list[tuple[int, int]]:
+def changed_spans(
+    old: Sequence[object], new: Sequence[object], gap: int = SPAN_GAP
+) -> list[tuple[int, int]]:
     """The [start, end) runs of columns where two equally wide lines differ, runs closer than
     `gap` merged: what the terminal needs resent, as curses would send it, and not the whole
     line when its neighbours traded places."""

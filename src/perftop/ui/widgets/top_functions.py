@@ -7,7 +7,11 @@ sort order the user picked (click a column title, or `s` to cycle) survives the 
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
@@ -26,6 +30,8 @@ class TopFunctions(DataTable[str]):
         "top",
         [Binding("s", "cycle_sort", "Sort top table")],
     )
+
+    _quiet = False  # inside `_update_cells`: whole repaints held back
 
     class Picked(Message):
         """The user moved onto a function; the flame highlights its frames."""
@@ -62,23 +68,48 @@ class TopFunctions(DataTable[str]):
             return sorted(self.stats, key=lambda s: s.frame.name)
         return sorted(self.stats, key=lambda s: (-s.self_samples, -s.total_samples))
 
+    def _cells(self, s: FunctionStat, total: int) -> tuple[str, ...]:
+        return (
+            f"{100 * s.self_samples / total:6.2f}",
+            f"{100 * s.total_samples / total:6.2f}",
+            self._count(s.self_samples),
+            self._count(s.total_samples),
+            printable(s.frame.name),
+            printable(s.frame.location),
+        )
+
     def _fill(self) -> None:
-        keep = self._current_key()
         total = max(self.total_samples, 1)
+        rows = [(str(s.frame_id), self._cells(s, total)) for s in self._ordered()[: self.limit]]
+        if [key for key, _ in rows] == [row.key.value for row in self.ordered_rows]:
+            self._update_cells(rows)  # the same functions in the same order: the figures only
+            return
+        keep = self._current_key()
         with self.app.batch_update():
             self.clear()
-            for s in self._ordered()[: self.limit]:
-                self.add_row(
-                    f"{100 * s.self_samples / total:6.2f}",
-                    f"{100 * s.total_samples / total:6.2f}",
-                    self._count(s.self_samples),
-                    self._count(s.total_samples),
-                    printable(s.frame.name),
-                    printable(s.frame.location),
-                    key=str(s.frame_id),
-                )
+            for key, cells in rows:
+                self.add_row(*cells, key=key)
             if keep is not None and keep in self.rows:
                 self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+    def _update_cells(self, rows: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Change the cells whose text changed and repaint those cells alone: DataTable's
+        `update_cell` repaints the whole table, borders and all, for each cell (about 1.6 KB a
+        second to the terminal for a live profile, against 0.9 KB for all of `py-spy top`)."""
+        self._quiet = True
+        try:
+            for index, (key, cells) in enumerate(rows):
+                for column, (name, text) in enumerate(zip(COLUMNS, cells, strict=True)):
+                    if self.get_cell(key, name) != text:
+                        self.update_cell(key, name, text)
+                        self.refresh_coordinate(Coordinate(index, column))
+        finally:
+            self._quiet = False
+
+    def refresh(self, *regions: Region, **kwargs: Any) -> Self:
+        if self._quiet and not regions and not kwargs.get("layout"):
+            return self  # `_update_cells` repaints what it changed
+        return super().refresh(*regions, **kwargs)
 
     def _current_key(self) -> str | None:
         if not self.row_count:
