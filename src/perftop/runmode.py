@@ -215,6 +215,8 @@ def run_mode(args: argparse.Namespace) -> RunMode:
     command = args.command or "dashboard"
     if command == "diff" and args.check:
         command = "check"  # no TUI: the TUI's flags mean nothing to it
+    elif command == "diff" and args.threshold is not None:  # 0 too, which _given misses
+        raise CliError("--threshold goes with perftop diff --check")
     _refuse_strays(args, command)
     if command == "view":
         return ViewFile(args.file)

@@ -133,6 +133,7 @@ def test_bad_files_exit_2_with_one_line(
     [
         (["diff", "--threshold", "3", "a", "b"], "--threshold goes with perftop diff --check"),
         (["diff", "--json", "a", "b"], "--json goes with perftop diff --check"),
+        (["diff", "--threshold", "0", "a", "b"], "--threshold goes with perftop diff --check"),
         (["--sort", "PID", "diff", "--check", "a", "b"], "--sort does not go with perftop diff"),
         (["diff", "--check", "--threshold", "x", "a", "b"], "invalid threshold"),
         (["diff", "--check", "--threshold", "101%", "a", "b"], "invalid threshold"),
