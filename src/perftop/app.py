@@ -70,6 +70,8 @@ class AppConfig:
     # `perftop run --memory`: the tracker set up in the launched program before it started,
     # taken by the first memory session on it (later ones inject as for any process).
     memory_launch: MemoryLaunch | None = None
+    # The machine's first tick, read while the app was starting (commands/first_tick.py).
+    first_tick: Callable[[], tuple[SystemSample, ProcessSnapshot] | None] | None = None
 
     @property
     def offline(self) -> bool:
@@ -318,8 +320,13 @@ class PerftopApp(GuardedApp):
 
     def _collect(self) -> None:
         source = self.source()
-        sample = source.sample_system()
-        snapshot = source.sample_processes()
+        take, self.config.first_tick = self.config.first_tick, None
+        first = take() if take is not None else None
+        if first is not None:
+            sample, snapshot = first
+        else:
+            sample = source.sample_system()
+            snapshot = source.sample_processes()
         self.post_message(Sampled(sample, snapshot))
         recorder = self.config.recorder
         if recorder is not None:  # here, off the UI thread: a commit can wait on the disk

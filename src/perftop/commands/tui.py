@@ -12,10 +12,12 @@ import contextlib
 import gc
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perftop.cli_args import CliError
+from perftop.commands.first_tick import FirstTick
 from perftop.runmode import Dashboard, DiffFiles, RecordTo, ViewFile
 
 if TYPE_CHECKING:
@@ -56,6 +58,9 @@ def run_tui(
         start, tracker = _launch(mode.launch, mode.log, profiler)
     # Textual draws on stderr's terminal; checked after the arguments so their errors come first.
     _needs_terminal()
+    first = None
+    if isinstance(mode, Dashboard) and not mode.demo:
+        first = FirstTick()  # read beside the imports below
     recorder = None
     if isinstance(mode, Dashboard) and mode.record is not None:
         from perftop.ui.start import LiveStart
@@ -66,7 +71,7 @@ def run_tui(
     try:
         config = _app_config(start, view, profiler, settings, settings_path, notices, delay_s)
         config.memory_launch = tracker
-        return _run(config, mode)
+        return _run(config, mode, first)
     finally:
         for closable in (recorder, getattr(start, "reader", None), tracker):
             if closable is not None:
@@ -159,13 +164,17 @@ def _app_config(
     return config
 
 
-def _run(config: AppConfig, mode: Dashboard | ViewFile | DiffFiles) -> int:
+def _run(
+    config: AppConfig, mode: Dashboard | ViewFile | DiffFiles, first: FirstTick | None
+) -> int:
     from perftop import children
     from perftop.app import PerftopApp
     from perftop.system.source import FakeSource, LiveSource, SystemSource
 
     demo = isinstance(mode, Dashboard) and mode.demo
-    source: type[SystemSource] = FakeSource if demo else LiveSource
+    source: Callable[[], SystemSource] = FakeSource if demo else LiveSource
+    if first is not None:
+        source, config.first_tick = first.source, first.take
     app = PerftopApp(source, config)
 
     def give_back_terminal() -> None:
