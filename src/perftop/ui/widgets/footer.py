@@ -51,12 +51,34 @@ class FittingFooter(Footer):
         self.drop = tuple(drop)
         self._costs: dict[Widget, int] = {}  # measured while shown: a hidden one has no size
         self._tries = 0  # refreshes waited for the keys of a recompose to be laid out
+        self._drawn: tuple[object, ...] | None = None  # the keys as last composed
 
     def compose(self) -> ComposeResult:
         self._costs.clear()
         self._tries = 0
+        self._drawn = self._keys_shown()
         yield from super().compose()
         self.call_after_refresh(self._fit)
+
+    def _keys_shown(self) -> tuple[object, ...] | None:
+        """What compose would draw: each shown binding as the user reads it, whether it is
+        enabled, its tooltip."""
+        if not self._bindings_ready or not self.is_attached:
+            return None
+        display = self.app.get_key_display
+        return tuple(
+            (display(binding), binding.description, binding.action, enabled, tooltip)
+            for _, binding, enabled, tooltip in self.screen.active_bindings.values()
+            if binding.show or binding.action == "command_palette"
+        )
+
+    async def recompose(self) -> None:
+        # Textual recomposes the footer whenever bindings might have changed: on every screen
+        # pushed or popped, so every dialog closed. Its ~15 keys composed again, styled and laid
+        # out cost that moment several ticks' CPU (bench/README.md); same keys, same footer.
+        if self._drawn is not None and self._keys_shown() == self._drawn:
+            return
+        await super().recompose()
 
     def on_resize(self) -> None:
         self._fit()
