@@ -99,6 +99,11 @@ async def dashboard() -> None:
         await pilot.press("f5", "i")
         await pilot.pause(0.3)
         app.save_screenshot("dashboard-tree.svg", str(OUT))
+    # 80x24 over SSH: the meters folded into lines, the table keeping its rows.
+    app = PerftopApp(FakeSource, AppConfig(delay_s=3600))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sample(app, pilot, 60)
+        app.save_screenshot("dashboard-80x24.svg", str(OUT))
 
 
 async def rewind() -> None:

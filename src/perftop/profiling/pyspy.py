@@ -74,6 +74,7 @@ __all__ = ["PySpyBackend", "dump_threads", "find_pyspy", "parse_dump", "translat
 # py-spy retries for ~0.4 s itself (enough for a just-started interpreter to set up) before
 # it calls a target not Python; 10 s only bounds a py-spy that hangs.
 _ATTACH_TIMEOUT_S = 10.0
+_FIRST_BATCH_S = 0.3  # the first recording's length, before the chain takes batch_s each
 _POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own, or a stopped target
 _STOPPED_POLL_S = 0.1  # how soon a stopped target that continues is sampled again
 # py-spys lost one after another, none delivering in between, before the session gives up.
@@ -120,6 +121,7 @@ class PySpyBackend(ProfilerBackend):
         self._want_stop = False
         self._stopped = False
         self._live: set[Recording] = set()
+        self._delivered = False  # a batch has gone out: recordings take batch_s from now on
         self._clock = CoverageClock()
         self._sampled = False  # a py-spy has attached in this session: the target is Python
         self._losses = 0  # recordings lost since the last one that delivered
@@ -391,7 +393,11 @@ class PySpyBackend(ProfilerBackend):
     # --- the driver thread ------------------------------------------------------------------
 
     def _wait(self, rec: Recording) -> str:
-        due = rec.attached_at + self._options.batch_s
+        length = self._options.batch_s
+        if not self._delivered:
+            # The first flame a user waits for: a short first recording shows it sooner.
+            length = min(length, _FIRST_BATCH_S)
+        due = rec.attached_at + length
         while True:
             if self._want_stop:
                 return "stop"
@@ -409,6 +415,7 @@ class PySpyBackend(ProfilerBackend):
 
     def _deliver(self, batch: Batch) -> bool:
         """Queue a batch; True if it was the last one (the target exited)."""
+        self._delivered = True
         self._batches.put(batch)
         return batch.target_exited
 
