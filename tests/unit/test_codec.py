@@ -120,11 +120,21 @@ def test_keyframes_come_every_n_ticks_and_deltas_carry_only_changes() -> None:
     assert [f.keyframe for f in frames] == [True, False, False, True]
     # Identities are defined once, where they first appear.
     assert sorted(frames[0].new_identities) == [0, 1]
-    assert frames[0].new_identities[0] == (10, 1, "p10", "alice", 1_010.25, "/bin/p10 --flag")
+    assert frames[0].new_identities[0] == (
+        10,
+        1,
+        "p10",
+        "alice",
+        1_010.25,
+        "/bin/p10 --flag",
+        "",
+        (),
+    )
     assert not frames[1].new_identities and not frames[2].new_identities
     assert not frames[3].new_identities and frames[3].referenced == (0, 1)
     kind, gone, patches, added = frames[1].data[3]
-    assert (kind, gone, added[0]) == (codec.DELTA, [], []) and patches == [[]] * 8
+    assert (kind, gone, added[0]) == (codec.DELTA, [], [])
+    assert patches == [[]] * len(codec.DYNAMIC_FIELDS)
     rss = codec.DYNAMIC_FIELDS.index("rss_bytes")
     assert frames[2].data[3][2][rss] == [[1], [1]]  # slot 1 (PID 11), value 1
     assert sum(map(bool, frames[2].data[3][2])) == 1
@@ -184,13 +194,17 @@ def _keyframe_data() -> list[Any]:
 
 
 def _id12() -> codec.Statics:
-    return (12, 1, "c", "u", 0.0, "")
+    return (12, 1, "c", "u", 0.0, "", "", ())
 
 
 def test_a_delta_needs_its_keyframe_and_statics_are_checked() -> None:
     with pytest.raises(ValueError, match="keyframe"):
         codec.tick_columns(_delta_data(), None)
-    assert codec.decode_statics([1, 0, "n", "u", 2.5, "c"]) == (1, 0, "n", "u", 2.5, "c")
+    assert codec.decode_statics([1, 0, "n", "u", 2.5, "c"]) == (1, 0, "n", "u", 2.5, "c", "", ())
+    both = [1, 0, "n", "u", 2.5, "c", "docker:web", ["/docker/x"]]
+    assert codec.decode_statics(both) == (1, 0, "n", "u", 2.5, "c", "docker:web", ("/docker/x",))
+    with pytest.raises(ValueError, match="cgroups"):
+        codec.decode_statics([1, 0, "n", "u", 2.5, "c", "", "/docker/x"])
     with pytest.raises(ValueError, match="name"):
         codec.decode_statics([1, 0, None, "u", 2.5, "c"])
 

@@ -381,13 +381,16 @@ def snapshot(*rows: ProcessRow, cores: int = 4) -> ProcessSnapshot:
 TABLE = snapshot(
     row(5, user="bob", state="R", cpu_percent=80.0, mem_percent=2.0, rss_bytes=300,
         num_threads=4, read_bytes_per_s=None, write_bytes_per_s=10.0, start_time=30.0,
-        cmdline="python3 Train.py"),
+        cmdline="python3 Train.py", wait_percent=2.5, net_rx_bytes_per_s=None,
+        net_tx_bytes_per_s=None, container="docker:web"),
     row(3, user="Alice", state="S", cpu_percent=10.0, mem_percent=9.0, rss_bytes=900,
         num_threads=1, read_bytes_per_s=0.0, write_bytes_per_s=None, start_time=10.0,
-        cmdline="bash"),
+        cmdline="bash", wait_percent=None, net_rx_bytes_per_s=10.0, net_tx_bytes_per_s=500.0,
+        container="Cron.service"),
     row(9, user="carol", state="D", cpu_percent=10.0, mem_percent=1.0, rss_bytes=100,
         num_threads=9, read_bytes_per_s=50.0, write_bytes_per_s=0.0, start_time=20.0,
-        cmdline="", name="kworker/0:1"),
+        cmdline="", name="kworker/0:1", wait_percent=0.0, net_rx_bytes_per_s=400.0,
+        net_tx_bytes_per_s=0.0),
 )  # fmt: skip
 
 EXPECTED_ASCENDING = {
@@ -403,6 +406,11 @@ EXPECTED_ASCENDING = {
     SortKey.WRITE: [3, 9, 5],
     SortKey.START: [3, 9, 5],
     SortKey.COMMAND: [9, 3, 5],  # "[kworker/0:1]" < "bash" < "python3 train.py"
+    SortKey.WAIT: [3, 9, 5],  # None (not known) below 0
+    SortKey.NET: [5, 9, 3],  # None (not counted) below 0; 400 < 510
+    SortKey.RX: [5, 3, 9],
+    SortKey.TX: [5, 9, 3],
+    SortKey.CONTAINER: [3, 5, 9],  # A→Z, case aside, those in none after
 }
 
 
@@ -569,12 +577,14 @@ def test_stable_order_resorts_fully_on_an_explicit_sort_change() -> None:
 
 def test_column_helpers() -> None:
     assert [k.value for k in COLUMNS] == [
-        "PID", "USER", "S", "CPU%", "MEM%", "RSS", "GROWTH", "THR", "READ/s", "WRITE/s", "START",
-        "COMMAND",
+        "PID", "USER", "S", "CPU%", "WAIT%", "MEM%", "RSS", "GROWTH", "THR", "READ/s",
+        "WRITE/s", "NET/s", "RX/s", "TX/s", "START", "CONTAINER", "COMMAND",
     ]  # fmt: skip
-    assert SortKey.GROWTH not in DEFAULT_COLUMNS, "not shown unless chosen: the 80x24 fit"
-    assert [k for k in COLUMNS if k is not SortKey.GROWTH] == list(DEFAULT_COLUMNS)
-    assert sort_key_for_column(3) is SortKey.CPU
+    assert set(COLUMNS) == set(SortKey)
+    later = {SortKey.GROWTH, SortKey.WAIT, SortKey.NET, SortKey.RX, SortKey.TX, SortKey.CONTAINER}
+    assert not later & set(DEFAULT_COLUMNS), "not shown unless chosen: the 80x24 fit"
+    assert [k for k in COLUMNS if k not in later] == list(DEFAULT_COLUMNS)
+    assert sort_key_for_column(3) is SortKey.CPU and sort_key_for_column(4) is SortKey.WAIT
     assert cycle_sort_key(SortKey.COMMAND) is SortKey.PID
     assert cycle_sort_key(SortKey.PID, -1) is SortKey.COMMAND
     shown = (SortKey.PID, SortKey.RSS, SortKey.COMMAND)  # [processes] columns

@@ -7,11 +7,11 @@ reverses it. Decoding never trusts its input: a bad shape raises `ValueError` wi
 Process tables dominate the size, so they are delta-encoded:
 
 - *Identities.* What does not change while a process lives (pid, ppid, name, user,
-  start_time, cmdline) is interned once under a small integer id; frames carry the id.
-  A process whose ppid, name or command line changes (reparenting, exec) simply gets a
-  new identity, so nothing is lost.
+  start_time, cmdline, container, cgroups) is interned once under a small integer id; frames
+  carry the id. A process whose ppid, name, command line or cgroup changes (reparenting,
+  exec, a move) simply gets a new identity, so nothing is lost.
 - *Keyframes.* Every `keyframe_every` ticks the whole table is written as columns: ids,
-  then the eight dynamic fields (`DYNAMIC_FIELDS`).
+  then the dynamic fields (`DYNAMIC_FIELDS`).
 - *Deltas.* Other ticks hold only what differs **from their keyframe** (not from the
   previous tick): the keyframe slots that are gone, per dynamic field the (slot, value)
   pairs that differ, and full columns for processes the keyframe did not have. Any tick
@@ -22,6 +22,14 @@ Process tables dominate the size, so they are delta-encoded:
 
 Floats are kept exactly (JSON round-trips Python floats), so a replay equals the live run.
 Row order inside a snapshot is not kept (the table sorts anyway; the dicts compare equal).
+
+Versions. A tick says which it is: version 1 (`[system, process timestamp, core count,
+frame]`, eight dynamic fields, six-field identities, a ten-field system sample) is what
+perftop wrote before the network, wait and cgroup figures; version 2 (`CODEC_VERSION`)
+appends `2` and the snapshot's `net_at`, the four dynamic fields after the first eight
+(NET rx/tx, WAIT%, BLKIO%), the container and cgroups to the identities, and the pressure and
+container samples to the system sample. Both decode; a version 1 tick's new figures are None
+(shown `-`), so every older recording and snapshot still replays.
 """
 
 from __future__ import annotations
@@ -33,7 +41,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from perftop.system.pressure import Pressure, PressureLine, PressureSet
 from perftop.system.samples import (
+    ContainerSample,
     CpuSample,
     DiskSample,
     MemorySample,
@@ -46,6 +56,7 @@ from perftop.system.samples import (
 
 # A decompressed tick is a few hundred KiB at most; a blob claiming far more is hostile.
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+CODEC_VERSION = 2
 DYNAMIC_FIELDS = (
     "state",
     "cpu_percent",
@@ -55,12 +66,20 @@ DYNAMIC_FIELDS = (
     "read_bytes_per_s",
     "write_bytes_per_s",
     "nice",
+    # version 2
+    "net_rx_bytes_per_s",
+    "net_tx_bytes_per_s",
+    "wait_percent",
+    "blkio_percent",
 )
+_FIELDS_OF_VERSION = {1: 8, 2: len(DYNAMIC_FIELDS)}  # how many dynamic fields a version has
 KEYFRAME, DELTA = 0, 1
 
-# (pid, ppid, name, user, start_time, cmdline): what an identity id stands for.
-Statics = tuple[int, int, str, str, float, str]
-# A table as columns: identity ids, then one list per DYNAMIC_FIELDS entry.
+# (pid, ppid, name, user, start_time, cmdline, container, cgroups): what an identity id
+# stands for (a version 1 identity has the first six; it decodes with "" and ()).
+Statics = tuple[int, int, str, str, float, str, str, tuple[str, ...]]
+# A table as columns: identity ids, then one list per DYNAMIC_FIELDS entry (a version 1
+# tick's decoded with the new ones all None).
 Columns = tuple[list[Any], ...]
 
 
@@ -80,6 +99,10 @@ def _is_str(x: object) -> bool:
     return type(x) is str
 
 
+def _is_opt_int(x: object) -> bool:
+    return x is None or type(x) is int
+
+
 # One predicate per column of `Columns`: ids, then DYNAMIC_FIELDS in order.
 _COLUMN_CHECKS: tuple[Callable[[object], bool], ...] = (
     _is_int,
@@ -91,6 +114,10 @@ _COLUMN_CHECKS: tuple[Callable[[object], bool], ...] = (
     _is_opt_num,
     _is_opt_num,
     _is_int,
+    _is_opt_num,
+    _is_opt_num,
+    _is_opt_num,
+    _is_opt_num,
 )
 
 
@@ -122,10 +149,24 @@ _FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
+def _line(p: PressureLine | None) -> list[Any] | None:
+    return None if p is None else [p.avg10, p.avg60, p.avg300, p.total_us]
+
+
+def _pressure(p: PressureSet | None) -> list[Any] | None:
+    if p is None:
+        return None
+    return [
+        None if r is None else [_line(r.some), _line(r.full)]
+        for r in (p.cpu, p.memory, p.io, p.irq)
+    ]
+
+
 def encode_system(s: SystemSample) -> list[Any]:
     """A SystemSample as nested lists, fields in declaration order."""
     cpu = _values(s.cpu)
     cpu[4] = list(cpu[4])  # per_core_percent
+    c = s.container
     return [
         s.timestamp,
         cpu,
@@ -137,7 +178,44 @@ def encode_system(s: SystemSample) -> list[Any]:
         s.uptime_s,
         s.core_count,
         s.hostname,
+        _pressure(s.pressure),
+        None if c is None else _values(c),
     ]
+
+
+def _decode_line(x: object) -> PressureLine | None:
+    if x is None:
+        return None
+    a10, a60, a300, total = _list(x, "pressure line", 4)
+    for v in (a10, a60, a300):
+        _check(v, _is_num, "pressure average")
+    _check(total, _is_int, "pressure total")
+    return PressureLine(a10, a60, a300, total)
+
+
+def _decode_pressure(x: object) -> PressureSet | None:
+    if x is None:
+        return None
+    found: list[Pressure | None] = []
+    for r in _list(x, "pressure", 4):
+        if r is None:
+            found.append(None)
+            continue
+        some, full = _list(r, "pressure resource", 2)
+        found.append(Pressure(_decode_line(some), _decode_line(full)))
+    return PressureSet(*found)
+
+
+def _decode_container(x: object) -> ContainerSample | None:
+    if x is None:
+        return None
+    how, cores, cpu, limit, used = _list(x, "container", 5)
+    _check(how, _is_str, "container how")
+    _check(cores, _is_opt_num, "container cores")
+    _check(cpu, _is_opt_num, "container cpu")
+    _check(limit, _is_opt_int, "container memory limit")
+    _check(used, _is_opt_int, "container memory")
+    return ContainerSample(how, cores, cpu, limit, used)
 
 
 def _device(x: object, what: str) -> tuple[str, list[Any]]:
@@ -151,8 +229,14 @@ def _device(x: object, what: str) -> tuple[str, list[Any]]:
 
 
 def decode_system(data: object) -> SystemSample:
-    """The inverse of `encode_system`; ValueError for anything else."""
-    ts, cpu, mem, disks, nets, temps, load, uptime, cores, host = _list(data, "system", 10)
+    """The inverse of `encode_system` (or a version 1 tick's ten fields); ValueError for
+    anything else."""
+    fields = _list(data, "system")
+    if len(fields) == 10:
+        fields = [*fields, None, None]
+    ts, cpu, mem, disks, nets, temps, load, uptime, cores, host, psi, own = _list(
+        fields, "system", 12
+    )
     c = _list(cpu, "cpu", 7)
     for v in c[:4]:
         _check(v, _is_num, "cpu percent")
@@ -194,6 +278,8 @@ def decode_system(data: object) -> SystemSample:
         uptime_s=_check(uptime, _is_num, "uptime"),
         core_count=_check(cores, _is_int, "core count"),
         hostname=_check(host, _is_str, "hostname"),
+        pressure=_decode_pressure(psi),
+        container=_decode_container(own),
     )
 
 
@@ -201,11 +287,19 @@ def decode_system(data: object) -> SystemSample:
 
 
 def encode_statics(s: Statics) -> list[Any]:
-    return list(s)
+    return [*s[:7], list(s[7])]
+
+
+def _is_paths(x: object) -> bool:
+    return type(x) is list and all(type(p) is str for p in x)
 
 
 def decode_statics(data: object) -> Statics:
-    pid, ppid, name, user, start, cmdline = _list(data, "identity", 6)
+    """An identity, version 2's eight fields or version 1's six (no container, no cgroups)."""
+    fields = _list(data, "identity")
+    if len(fields) == 6:
+        fields = [*fields, "", []]
+    pid, ppid, name, user, start, cmdline, container, cgroups = _list(fields, "identity", 8)
     return (
         _check(pid, _is_int, "identity pid"),
         _check(ppid, _is_int, "identity ppid"),
@@ -213,7 +307,13 @@ def decode_statics(data: object) -> Statics:
         _check(user, _is_str, "identity user"),
         _check(start, _is_num, "identity start time"),
         _check(cmdline, _is_str, "identity cmdline"),
+        _check(container, _is_str, "identity container"),
+        tuple(_check(cgroups, _is_paths, "identity cgroups")),
     )
+
+
+def _identity(r: ProcessRow) -> Statics:
+    return (r.pid, r.ppid, r.name, r.user, r.start_time, r.cmdline, r.container, r.cgroups)
 
 
 # -- ticks ---------------------------------------------------------------------------------
@@ -223,7 +323,8 @@ def decode_statics(data: object) -> Statics:
 class EncodedTick:
     """One tick as plain data, plus what its store must know to keep identities.
 
-    `data` is `[system, process timestamp, core count, frame]`. `new_identities` are the
+    `data` is `[system, process timestamp, core count, frame, CODEC_VERSION, net_at]`.
+    `new_identities` are the
     ids this tick defines; `referenced` is every id the tick uses when it is a keyframe
     (the store marks them as alive in this group), else the new ids only.
     """
@@ -274,7 +375,7 @@ class TickEncoder:
             ids: list[int] = []
             dyn: list[tuple[Any, ...]] = []
             for r in snapshot.rows.values():
-                key = (r.pid, r.ppid, r.name, r.user, r.start_time, r.cmdline)
+                key = _identity(r)
                 ident = old.get(key)
                 if ident is not None:
                     self._intern[key] = ident
@@ -292,7 +393,14 @@ class TickEncoder:
             frame = self._delta(snapshot, new)
             referenced = tuple(new)
         self._until_key -= 1
-        data = [encode_system(sample), snapshot.timestamp, snapshot.core_count, frame]
+        data = [
+            encode_system(sample),
+            snapshot.timestamp,
+            snapshot.core_count,
+            frame,
+            CODEC_VERSION,
+            snapshot.net_at,
+        ]
         return EncodedTick(sample.timestamp, keyframe, data, new, referenced)
 
     def _delta(self, snapshot: ProcessSnapshot, new: dict[int, Statics]) -> list[Any]:
@@ -301,7 +409,7 @@ class TickEncoder:
         patches: list[tuple[list[int], list[Any]]] = [([], []) for _ in DYNAMIC_FIELDS]
         added: list[tuple[Any, ...]] = []
         for r in snapshot.rows.values():
-            ident = self._id((r.pid, r.ppid, r.name, r.user, r.start_time, r.cmdline), new)
+            ident = self._id(_identity(r), new)
             dyn = _dynamic(r)
             slot = slots.get(ident)
             if slot is None:
@@ -332,25 +440,41 @@ def _dynamic(r: ProcessRow) -> tuple[Any, ...]:
         r.read_bytes_per_s,
         r.write_bytes_per_s,
         r.nice,
+        r.net_rx_bytes_per_s,
+        r.net_tx_bytes_per_s,
+        r.wait_percent,
+        r.blkio_percent,
     )
 
 
-def _columns(x: object, what: str) -> Columns:
-    cols = _list(x, what, 9)
+def _columns(x: object, what: str, version: int) -> Columns:
+    """A version's columns, checked, with the fields it lacks added as None."""
+    fields = _FIELDS_OF_VERSION[version]
+    cols = _list(x, what, 1 + fields)
     n = len(_list(cols[0], what))
-    for col, ok, name in zip(cols, _COLUMN_CHECKS, ("id", *DYNAMIC_FIELDS), strict=True):
+    names = ("id", *DYNAMIC_FIELDS[:fields])
+    for col, ok, name in zip(cols, _COLUMN_CHECKS, names, strict=False):
         if len(_list(col, f"{what} {name}")) != n:
             raise ValueError(f"{what}: column {name} has {len(col)} values, not {n}")
         if not all(map(ok, col)):
             raise ValueError(f"{what}: bad value in column {name}")
-    return tuple(cols)
+    return (*cols, *([None] * n for _ in DYNAMIC_FIELDS[fields:]))
 
 
-def _parts(data: object) -> tuple[Any, Any, Any, list[Any]]:
-    system, ts, cores, frame = _list(data, "tick", 4)
+def _parts(data: object) -> tuple[Any, Any, Any, list[Any], int, float | None]:
+    """(system, process timestamp, core count, frame, version, net_at) of a tick."""
+    tick = _list(data, "tick")
+    if len(tick) == 4:  # version 1
+        system, ts, cores, frame = tick
+        version, net_at = 1, None
+    else:
+        system, ts, cores, frame, version, net_at = _list(tick, "tick", 6)
+        if type(version) is not int or version != CODEC_VERSION:
+            raise ValueError(f"tick: version {version!r:.20} is not one this perftop reads")
+        _check(net_at, _is_opt_num, "network read time")
     _check(ts, _is_num, "process timestamp")
     _check(cores, _is_int, "process core count")
-    return system, ts, cores, _list(frame, "frame")
+    return system, ts, cores, _list(frame, "frame"), version, net_at
 
 
 def tick_system(data: object) -> SystemSample:
@@ -363,19 +487,22 @@ def tick_columns(data: object, base: Columns | None) -> Columns:
 
     `base` is `tick_columns` of the tick's keyframe (None when the tick is a keyframe).
     """
-    frame = _parts(data)[3]
+    _, _, _, frame, version, _ = _parts(data)
+    fields = _FIELDS_OF_VERSION[version]
     if not frame:
         raise ValueError("frame: empty")
     if frame[0] == KEYFRAME:
-        return _columns(_list(frame, "keyframe", 10)[1:], "keyframe")
+        return _columns(_list(frame, "keyframe", 2 + fields)[1:], "keyframe", version)
     if frame[0] != DELTA:
         raise ValueError("frame: unknown kind")
     if base is None:
         raise ValueError("delta frame without its keyframe")
+    if len(base) != 1 + len(DYNAMIC_FIELDS):
+        raise ValueError("delta frame: its keyframe is not decoded columns")
     _, gone, patches, added = _list(frame, "delta", 4)
     n = len(base[0])
     cols = [list(col) for col in base]
-    for f, patch in enumerate(_list(patches, "patches", len(DYNAMIC_FIELDS))):
+    for f, patch in enumerate(_list(patches, "patches", fields)):
         if not _list(patch, "patch"):
             continue
         at, values = _list(patch, "patch", 2)
@@ -396,7 +523,7 @@ def tick_columns(data: object, base: Columns | None) -> Columns:
         for s in drop:
             keep[s] = 0
         cols = [[v for v, k in zip(col, keep, strict=True) if k] for col in cols]
-    for col, extra in zip(cols, _columns(added, "added"), strict=True):
+    for col, extra in zip(cols, _columns(added, "added", version), strict=True):
         col.extend(extra)
     return tuple(cols)
 
@@ -405,23 +532,49 @@ def tick_processes(
     data: object, base: Columns | None, identities: Mapping[int, Statics]
 ) -> ProcessSnapshot:
     """The ProcessSnapshot of an encoded tick; see `tick_columns` for `base`."""
-    _, ts, cores, _ = _parts(data)
-    return snapshot_from_columns(ts, cores, tick_columns(data, base), identities)
+    _, ts, cores, _, _, net_at = _parts(data)
+    return snapshot_from_columns(ts, cores, tick_columns(data, base), identities, net_at)
 
 
 def snapshot_from_columns(
-    timestamp: float, core_count: int, cols: Columns, identities: Mapping[int, Statics]
+    timestamp: float,
+    core_count: int,
+    cols: Columns,
+    identities: Mapping[int, Statics],
+    net_at: float | None = None,
 ) -> ProcessSnapshot:
     rows: dict[int, ProcessRow] = {}
-    for ident, state, cpu, mem, rss, threads, rd, wr, nice in zip(*cols, strict=True):
+    for ident, state, cpu, mem, rss, threads, rd, wr, nice, rx, tx, wait, blkio in zip(
+        *cols, strict=True
+    ):
         statics = identities.get(ident)
         if statics is None:
             raise ValueError(f"unknown process identity {ident}")
-        pid, ppid, name, user, start, cmdline = statics
+        pid, ppid, name, user, start, cmdline = statics[:6]
+        container, cgroups = (statics[6], statics[7]) if len(statics) > 6 else ("", ())
         rows[pid] = ProcessRow(
-            pid, ppid, name, user, state, cpu, mem, rss, threads, rd, wr, start, cmdline, nice
+            pid,
+            ppid,
+            name,
+            user,
+            state,
+            cpu,
+            mem,
+            rss,
+            threads,
+            rd,
+            wr,
+            start,
+            cmdline,
+            nice,
+            rx,
+            tx,
+            wait,
+            blkio,
+            container,
+            cgroups,
         )
-    return ProcessSnapshot(timestamp, rows, core_count)
+    return ProcessSnapshot(timestamp, rows, core_count, net_at)
 
 
 # -- bytes ---------------------------------------------------------------------------------

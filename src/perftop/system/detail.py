@@ -17,6 +17,7 @@ import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from perftop.system.cgroup_memory import CgroupMemory, read_cgroup_memory
 from perftop.system.errors import AccessDenied, ProcessGone
+from perftop.system.netsockets import Connection as TcpConnection
 from perftop.system.smaps import SmapsRollup, read_smaps_rollup
 
 MAX_OPEN_FILES = 200
@@ -83,6 +84,14 @@ class ProcessDetail:
     smaps: SmapsRollup | None = None  # memory by kind; "smaps" in denied when refused
     cgroup_memory: CgroupMemory | None = None  # the cgroup limit that binds it, if any
     denied: tuple[str, ...] = field(default_factory=tuple)
+    # From the table's own figures (process_extras.py), attached by the source: its TCP
+    # connections with their rates (None: not counted, see netsockets.NOT_COUNTED), the wall
+    # time they were read, and WAIT% and BLKIO% over the last tick (None: unknown).
+    tcp: tuple[TcpConnection, ...] | None = None
+    tcp_at: float | None = None
+    wait_percent: float | None = None
+    blkio_percent: float | None = None
+    wait_at: float | None = None  # the tick those two are of (the pane keeps their history)
 
 
 def guess_container(cgroup_text: str | None) -> str | None:

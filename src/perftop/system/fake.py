@@ -11,7 +11,10 @@ Two processes show what the growth model (growth.py) is for: the app (2301) leak
 ten ticks inside a cgroup limited to 1 GiB, so it is a leak suspect due to run out within the
 hour once the window has filled; the postgres backend running a query (2210) allocates
 and frees, a sawtooth that must never be flagged. The fake machine runs as alice: the memory
-maps (smaps_rollup) of other users' processes are unreadable, as they would be.
+maps (smaps_rollup) of other users' processes are unreadable, as they would be, and so are
+their sockets: their NET/s is `-`. Its network, WAIT%, containers, cgroup tree and pressure
+are in fake_extras.py; it runs on the host, not in a container, unless asked to
+(`FakeSystemSampler(container=...)`).
 """
 
 from __future__ import annotations
@@ -23,8 +26,17 @@ from dataclasses import dataclass
 from perftop.system.cgroup_memory import CgroupMemory
 from perftop.system.detail import MemoryInfo, ProcessDetail
 from perftop.system.errors import AccessDenied, ProcessGone
+from perftop.system.fake_extras import (
+    CGROUP_OF,
+    LABEL_OF,
+    connections_of,
+    net_of,
+    pressure_at,
+    wait_of,
+)
 from perftop.system.memprobe import MemoryProbe
 from perftop.system.samples import (
+    ContainerSample,
     CpuSample,
     DiskSample,
     MemorySample,
@@ -67,10 +79,20 @@ def _clamp(value: float, low: float = 0.0, high: float = 100.0) -> float:
 
 
 class FakeSystemSampler:
-    """The fake machine's meters; each `sample()` is one tick later than the previous."""
+    """The fake machine's meters; each `sample()` is one tick later than the previous.
+    `pressure`: False for a kernel without PSI; `container`: run inside one, limited to
+    `(cores, memory bytes)`."""
 
-    def __init__(self, start_tick: int = 0) -> None:
+    def __init__(
+        self,
+        start_tick: int = 0,
+        *,
+        pressure: bool = True,
+        container: tuple[float, int] | None = None,
+    ) -> None:
         self.tick = start_tick
+        self.pressure = pressure
+        self.container = container
 
     def sample(self) -> SystemSample:
         t = self.tick
@@ -121,6 +143,20 @@ class FakeSystemSampler:
             uptime_s=float(BOOT_AGE_S + t),
             core_count=CORES,
             hostname="demo-host",
+            pressure=pressure_at(t) if self.pressure else None,
+            container=self._container(t),
+        )
+
+    def _container(self, t: int) -> ContainerSample | None:
+        if self.container is None:
+            return None
+        cores, memory = self.container
+        return ContainerSample(
+            how="/.dockerenv",
+            cpu_limit_cores=cores,
+            cpu_percent=None if t == 0 else _clamp(70.0 + 20.0 * _wave(t, 29)),
+            memory_limit_bytes=memory,
+            memory_used_bytes=int(memory * (0.55 + 0.1 * _wave(t, 53))),
         )
 
     @staticmethod
@@ -334,7 +370,8 @@ class FakeProcessCollector:
 
     def read_detail(self, pid: int) -> ProcessDetail:
         p = self._find(pid)
-        rss = self.rss_bytes(p, max(self.tick - 1, 0))
+        t = max(self.tick - 1, 0)
+        rss = self.rss_bytes(p, t)
         try:
             smaps: SmapsRollup | None = self._smaps(p)
             denied: tuple[str, ...] = ()
@@ -352,15 +389,24 @@ class FakeProcessCollector:
             num_threads=p.threads,
             nice=self.nice.get(pid, p.nice),
             memory=MemoryInfo(rss, int(p.rss_mib * MIB * 4), 0),
-            cgroup=f"0::{LEAKER_CGROUP}\n" if pid == LEAKER else "0::/\n",
+            cgroup=f"0::{CGROUP_OF.get(pid, '/')}\n",
+            container=LABEL_OF.get(pid) or None,
             smaps=smaps,
             cgroup_memory=self._cgroup(p),
             denied=denied,
+            tcp=connections_of(pid, t) if p.user == FAKE_USER else None,
+            tcp_at=EPOCH + t if p.user == FAKE_USER else None,
+            wait_percent=None if t == 0 else wait_of(pid, p.state, t),
+            wait_at=EPOCH + t,
         )
 
     def sample(self) -> ProcessSnapshot:
-        t = self.tick
+        snapshot = self.rows_at(self.tick)
         self.tick += 1
+        return snapshot
+
+    def rows_at(self, t: int) -> ProcessSnapshot:
+        """The table at tick `t`, as it stands after what was done to it."""
         rows: dict[int, ProcessRow] = {}
         for i, p in enumerate(_PROCS):
             if p.pid in self.gone:
@@ -374,6 +420,7 @@ class FakeProcessCollector:
                 state = "R"
             if p.pid in self.stopped:
                 state = "T"
+            rx, tx = net_of(p.pid, p.user, FAKE_USER, t)
             rows[p.pid] = ProcessRow(
                 pid=p.pid,
                 ppid=p.ppid,
@@ -389,5 +436,10 @@ class FakeProcessCollector:
                 start_time=EPOCH - p.age_s,
                 cmdline=p.cmdline,
                 nice=self.nice.get(p.pid, p.nice),
+                net_rx_bytes_per_s=None if t == 0 else rx,
+                net_tx_bytes_per_s=None if t == 0 else tx,
+                wait_percent=None if t == 0 else wait_of(p.pid, state, t),
+                container=LABEL_OF.get(p.pid, ""),
+                cgroups=(CGROUP_OF.get(p.pid, "/"),),
             )
-        return ProcessSnapshot(timestamp=EPOCH + t, rows=rows, core_count=CORES)
+        return ProcessSnapshot(EPOCH + t, rows, CORES, net_at=EPOCH + t)

@@ -20,6 +20,7 @@ DEFAULT_CAPACITY = 3600  # an hour at one sample a second
 # Containers come and go with their veth interfaces: without a cap on devices, a busy
 # Docker host would grow one pair of rings per container ever started.
 MAX_DEVICES = 64
+PSI_RESOURCES = ("cpu", "memory", "io")  # the pressure the meters draw, as psi.{resource}
 
 
 class Ring:
@@ -82,7 +83,9 @@ class SystemHistory:
     swap.used_percent, disk.read_bytes_per_s, disk.write_bytes_per_s (summed over disks),
     disk.{name}.read_bytes_per_s, disk.{name}.write_bytes_per_s, net.rx_bytes_per_s,
     net.tx_bytes_per_s (summed over interfaces but loopback), net.{iface}.rx_bytes_per_s,
-    net.{iface}.tx_bytes_per_s, load.1.
+    net.{iface}.tx_bytes_per_s, load.1; where the kernel keeps PSI, psi.cpu, psi.memory,
+    psi.io (`some` avg10, %); inside a container that limits perftop, container.cpu_percent
+    and container.mem_percent (of its limits).
     """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, max_devices: int = MAX_DEVICES) -> None:
@@ -237,6 +240,18 @@ class SystemHistory:
             if f"net.{net.name}" in tracked:
                 values[f"net.{net.name}.rx_bytes_per_s"] = net.rx_bytes_per_s
                 values[f"net.{net.name}.tx_bytes_per_s"] = net.tx_bytes_per_s
+        pressure = sample.pressure
+        if pressure is not None:
+            for resource in PSI_RESOURCES:
+                got = pressure.of(resource)
+                if got is not None and got.some is not None:
+                    values[f"psi.{resource}"] = got.some.avg10
+        own = sample.container
+        if own is not None:
+            if own.cpu_percent is not None:
+                values["container.cpu_percent"] = own.cpu_percent
+            if own.memory_percent is not None:
+                values["container.mem_percent"] = own.memory_percent
         # A series missing from this sample (a device unplugged, a core offlined) keeps its
         # history and reads 0 now, so every ring stays aligned with the timestamps.
         for name, ring in self._series.items():

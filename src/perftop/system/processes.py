@@ -15,16 +15,18 @@ import operator
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from perftop.system.errors import AccessDenied, ProcessError, ProcessGone
+from perftop.system.proccgroups import in_group
 from perftop.system.samples import ProcessRow, ProcessSnapshot
 
 if TYPE_CHECKING:
+    from perftop.system.process_extras import ProcessExtras
     from perftop.system.trend import Growth
 
     GrowthOf = Callable[[ProcessRow], Growth | None]  # a row's memory trend (growth.py)
@@ -53,6 +55,10 @@ _STATE_LETTERS = {
 class _Table(Protocol):
     def sample(self) -> ProcessSnapshot: ...
 
+    @property
+    def active(self) -> Collection[int] | None:
+        """The PIDs that may have run since the last tick (procfs.py); None: unknown."""
+
 
 @dataclass(slots=True)
 class _PsKnown:
@@ -72,6 +78,7 @@ class _PsutilTable:
         self._clock = clock
         self._known: dict[int, _PsKnown] = {}
         self._last: float | None = None
+        self.active: set[int] | None = None
         try:
             self._mem_total = int(ps.virtual_memory().total)
             self._cores = int(ps.cpu_count() or 1)
@@ -149,7 +156,8 @@ class _PsutilTable:
 
 
 class ProcessCollector:
-    """Samples the process table; call `sample()` once per tick from one worker."""
+    """Samples the process table; call `sample()` once per tick from one worker. With
+    `extras` (process_extras.py) the rows carry NET/s, WAIT% and CONTAINER too."""
 
     def __init__(
         self,
@@ -157,7 +165,9 @@ class ProcessCollector:
         psutil_module: Any = psutil,
         use_procfs: bool | None = None,
         clock: Callable[[], float] | None = None,
+        extras: ProcessExtras | None = None,
     ) -> None:
+        self.extras = extras
         if use_procfs is None:
             use_procfs = _LINUX and os.path.isdir(proc_root)
         self._table: _Table
@@ -171,14 +181,18 @@ class ProcessCollector:
             self.backend = "psutil"
 
     def sample(self) -> ProcessSnapshot:
-        return self._table.sample()
+        snapshot = self._table.sample()
+        if self.extras is not None:
+            snapshot = self.extras.fill(snapshot, self._table.active)
+        return snapshot
 
 
 # --- the view model -------------------------------------------------------------------
 
 
 class SortKey(enum.Enum):
-    """The table's columns, in order; the value is the column title."""
+    """The table's columns; the value is the column title. In the sort menu's order (the
+    later columns after the first ones); COLUMNS has the table's."""
 
     PID = "PID"
     USER = "USER"
@@ -192,14 +206,50 @@ class SortKey(enum.Enum):
     WRITE = "WRITE/s"
     START = "START"
     COMMAND = "COMMAND"
+    WAIT = "WAIT%"
+    NET = "NET/s"
+    RX = "RX/s"
+    TX = "TX/s"
+    CONTAINER = "CONTAINER"
 
 
-COLUMNS: tuple[SortKey, ...] = tuple(SortKey)
-# What shows without a [processes] columns setting: all but GROWTH, which would push the
-# 80-column table past its width (the command column keeps its 7); F2 or the config adds it.
-DEFAULT_COLUMNS: tuple[SortKey, ...] = tuple(k for k in COLUMNS if k is not SortKey.GROWTH)
+# The columns in the order the table places them (F2 puts one it adds at its place here).
+COLUMNS: tuple[SortKey, ...] = (
+    SortKey.PID,
+    SortKey.USER,
+    SortKey.STATE,
+    SortKey.CPU,
+    SortKey.WAIT,
+    SortKey.MEM,
+    SortKey.RSS,
+    SortKey.GROWTH,
+    SortKey.THREADS,
+    SortKey.READ,
+    SortKey.WRITE,
+    SortKey.NET,
+    SortKey.RX,
+    SortKey.TX,
+    SortKey.START,
+    SortKey.CONTAINER,
+    SortKey.COMMAND,
+)
+# Chosen in F2 or [processes] columns, not shown by default: each would push the 80-column
+# table past its width (the command column keeps its 7).
+OPTIONAL_COLUMNS = frozenset(
+    {
+        SortKey.GROWTH,
+        SortKey.WAIT,
+        SortKey.NET,
+        SortKey.RX,
+        SortKey.TX,
+        SortKey.CONTAINER,
+    }
+)
+DEFAULT_COLUMNS: tuple[SortKey, ...] = tuple(k for k in COLUMNS if k not in OPTIONAL_COLUMNS)
 # Text columns read best A→Z and PIDs ascending; for the measures the biggest comes first.
-_ASCENDING = frozenset({SortKey.PID, SortKey.USER, SortKey.STATE, SortKey.COMMAND})
+_ASCENDING = frozenset(
+    {SortKey.PID, SortKey.USER, SortKey.STATE, SortKey.CONTAINER, SortKey.COMMAND}
+)
 
 
 def sort_key_for_column(index: int) -> SortKey:
@@ -231,6 +281,10 @@ class ViewOptions:
     show_kernel_threads: bool = True
     columns: tuple[SortKey, ...] = DEFAULT_COLUMNS  # visible, in this order ([processes] columns)
     growth_window_s: float = 300.0  # GROWTH's fit ([processes] growth_window)
+    cgroup: str | None = None  # only the processes in this cgroup or under it (the cgroup view)
+    # The NET columns are marked when their figures are older than this (the network is read
+    # on its own budget, netsockets.py): 1.5 ticks, set by the dashboard from its refresh.
+    net_stale_after_s: float = 1.5
 
 
 @dataclass(slots=True)
@@ -244,6 +298,7 @@ class ViewRow:
     cpu_display: float
     matched: bool
     growth: Growth | None = None  # the memory trend, where the view was given one
+    net_stale: bool = False  # its NET figures are older than the tick (ViewOptions)
 
 
 def is_kernel_thread(row: ProcessRow) -> bool:
@@ -286,6 +341,12 @@ _SORT_VALUES: dict[SortKey, Callable[[ProcessRow], Any]] = {
     SortKey.WRITE: lambda r: _io_value(r.write_bytes_per_s),
     SortKey.START: lambda r: r.start_time,
     SortKey.COMMAND: lambda r: display_command(r).lower(),
+    SortKey.WAIT: lambda r: _io_value(r.wait_percent),
+    SortKey.NET: lambda r: _io_value(r.net_bytes_per_s),
+    SortKey.RX: lambda r: _io_value(r.net_rx_bytes_per_s),
+    SortKey.TX: lambda r: _io_value(r.net_tx_bytes_per_s),
+    # A→Z, the processes in no container after those in one.
+    SortKey.CONTAINER: lambda r: (not r.container, r.container.lower()),
 }
 
 
@@ -318,16 +379,20 @@ def build_view(
     rows = list(snapshot.rows.values())
     if not options.show_kernel_threads:
         rows = [r for r in rows if not is_kernel_thread(r)]
+    if options.cgroup is not None:
+        group = options.cgroup
+        rows = [r for r in rows if in_group(r.cgroups, group)]
     text = options.filter_text.strip()
     scale = 1.0 if options.cpu_per_core else 1.0 / max(snapshot.core_count, 1)
+    stale = net_is_stale(snapshot, options.net_stale_after_s)
     ordered = sort_rows(rows, options.sort_key, options.reverse, growth)
     if not options.tree:
         if text:
             ordered = [r for r in ordered if filter_text_matches(r, text)]
         # Built every tick for every process: positional arguments, no per-row branching.
         if growth is None:
-            return [ViewRow(r, 0, "", r.cpu_percent * scale, True) for r in ordered]
-        return [ViewRow(r, 0, "", r.cpu_percent * scale, True, growth(r)) for r in ordered]
+            return [ViewRow(r, 0, "", r.cpu_percent * scale, True, None, stale) for r in ordered]
+        return [ViewRow(r, 0, "", r.cpu_percent * scale, True, growth(r), stale) for r in ordered]
     matched = {r.pid for r in rows if filter_text_matches(r, text)}
 
     by_pid = {r.pid: r for r in rows}
@@ -363,13 +428,20 @@ def build_view(
             seen.add(row.pid)
             cpu = row.cpu_percent * scale
             trend = growth(row) if growth is not None else None
-            out.append(ViewRow(row, depth, prefix, cpu, not text or row.pid in matched, trend))
+            shown = not text or row.pid in matched
+            out.append(ViewRow(row, depth, prefix, cpu, shown, trend, stale))
             kids = [k for k in children.get(row.pid, ()) if k.pid in keep and k.pid not in seen]
             for i in range(len(kids) - 1, -1, -1):
                 last = i == len(kids) - 1
                 branch, carry = ("└─ ", "   ") if last else ("├─ ", "│  ")
                 stack.append((kids[i], depth + 1, indent + branch, indent + carry))
     return out
+
+
+def net_is_stale(snapshot: ProcessSnapshot, after_s: float) -> bool:
+    """Whether the snapshot's NET figures are more than `after_s` older than its tick."""
+    at = snapshot.net_at
+    return at is not None and snapshot.timestamp - at > after_s
 
 
 def index_of_pid(view: list[ViewRow], pid: int | None) -> int | None:

@@ -54,6 +54,8 @@ _STATES = {letter.encode(): letter for letter in "RSDZTtXxKWPI"}
 _GONE = (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError)
 # How often, in ticks, the I/O counters of a process whose stat line did not move are re-read.
 IO_RECHECK_TICKS = 5
+# States of a process that may be queued for a CPU, or about to be, while its stat line stays.
+_QUEUED = frozenset("RD")
 
 
 def _descriptor_cap() -> int:
@@ -227,6 +229,10 @@ class ProcfsTable:
         self._last_tick: float | None = None
         self._ticks = 0
         self._stat_fds: dict[int, int] = {}  # pid -> its stat file, open between ticks
+        # The processes that may have run or waited for a CPU since the last tick: their stat
+        # line moved, or they are runnable (R) or in disk sleep (D). WAIT% reads only these
+        # (schedstat.py): a process whose stat line is unchanged and asleep did not queue.
+        self.active: set[int] = set()
         self._fd_cap = _descriptor_cap()
         weakref.finalize(self, _close_all, self._stat_fds)
 
@@ -314,6 +320,7 @@ class ProcfsTable:
         known = self._known
         fresh: dict[int, _Known] = {}
         rows: dict[int, ProcessRow] = {}
+        active: set[int] = set()
         try:
             names = os.listdir(root)
         except OSError:
@@ -329,6 +336,8 @@ class ProcfsTable:
                     assert prev is not None and prev.row is not None
                     fresh[pid] = prev
                     rows[pid] = prev.row
+                    if prev.row.state in _QUEUED:
+                        active.add(pid)
                     continue
                 stat = parse_stat(data)
                 # Same pid with another start time: the pid was reused by a new process.
@@ -340,6 +349,8 @@ class ProcfsTable:
             except (*_GONE, ValueError):
                 continue  # exited between listdir and read, or a stat we cannot parse
             moved = prev is None or data != prev.stat
+            if moved or stat.state in _QUEUED:
+                active.add(pid)
             info.stat = data
             if not info.kernel and stat.name != info.name:
                 # comm changed: the process exec'd (or renamed itself); its cmdline is stale.
@@ -391,6 +402,7 @@ class ProcfsTable:
         for pid in [pid for pid in fds if pid not in fresh]:
             os.close(fds.pop(pid))
         self._last_tick = now
+        self.active = active
         return ProcessSnapshot(timestamp=wall, rows=rows, core_count=self._core_count)
 
     def _io_rates(

@@ -1,4 +1,6 @@
-"""One `SystemSample` per tick: CPU, memory, swap, disk and network rates, sensors, load.
+"""One `SystemSample` per tick: CPU, memory, swap, disk and network rates, sensors, load,
+pressure stall figures (pressure.py: four small reads, ~40 µs) and, inside a container that
+limits perftop, its use against those limits (container_meter.py).
 
 `SystemSampler` owns the machine-wide counters and their previous values, so rates are
 deltas between two of its own ticks on a monotonic clock. Every psutil call is guarded:
@@ -16,6 +18,8 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
+from perftop.system.container_meter import OwnContainer
+from perftop.system.pressure import read_system_pressure
 from perftop.system.samples import (
     CpuSample,
     DiskSample,
@@ -94,10 +98,17 @@ class SystemSampler:
     """
 
     def __init__(
-        self, psutil_module: Any = psutil, clock: Callable[[], float] = time.monotonic
+        self,
+        psutil_module: Any = psutil,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        proc_root: str = "/proc",
+        root: str = "/",
     ) -> None:
         self._ps = psutil_module
         self._clock = clock
+        self._proc_root = proc_root
+        self._own = OwnContainer(root, proc_root, clock)
         self._hostname = socket.gethostname()
         self._boot_time = self._call(lambda: float(self._ps.boot_time()), 0.0)
         self._last_tick: float | None = None
@@ -134,6 +145,8 @@ class SystemSampler:
             uptime_s=max(wall - self._boot_time, 0.0) if self._boot_time else 0.0,
             core_count=max(cores, 1),
             hostname=self._hostname,
+            pressure=read_system_pressure(self._proc_root),
+            container=self._call(self._own.sample, None),
         )
 
     def _cpu(self) -> CpuSample:

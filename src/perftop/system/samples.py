@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from perftop.system.pressure import PressureSet
+
 
 class Level(enum.Enum):
     """A semantic level that CSS colours; collectors decide it, widgets only render it."""
@@ -95,6 +97,25 @@ class TempSample:
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerSample:
+    """perftop runs in a container whose cgroup limits its CPU or memory (read by
+    container_meter.py): the CPU and memory meters measure against these limits, and say so,
+    rather than against the host's figures, which `cpu` and `memory` keep."""
+
+    how: str  # what told it is one: `/.dockerenv`, `container=podman`, `cgroup /docker/…`
+    cpu_limit_cores: float | None  # its quota (cpu.max, cfs_quota_us), else its cpuset's CPUs
+    cpu_percent: float | None  # its use, in % of that limit; None on the first tick
+    memory_limit_bytes: int | None
+    memory_used_bytes: int | None
+
+    @property
+    def memory_percent(self) -> float | None:
+        if self.memory_used_bytes is None or not self.memory_limit_bytes:
+            return None
+        return 100.0 * self.memory_used_bytes / self.memory_limit_bytes
+
+
+@dataclass(frozen=True, slots=True)
 class SystemSample:
     """Everything the dashboard's meters show for one tick."""
 
@@ -108,6 +129,8 @@ class SystemSample:
     uptime_s: float = 0.0
     core_count: int = 1
     hostname: str = ""
+    pressure: PressureSet | None = None  # None: the kernel keeps no PSI (the meters hide)
+    container: ContainerSample | None = None  # None: not in a container that limits perftop
 
 
 @dataclass(slots=True)
@@ -132,6 +155,21 @@ class ProcessRow:
     start_time: float
     cmdline: str
     nice: int = 0
+    # TCP payload bytes a second (netsockets.py); None: not counted (another network
+    # namespace, another user's sockets without root): the table shows '-'.
+    net_rx_bytes_per_s: float | None = None
+    net_tx_bytes_per_s: float | None = None
+    # Runnable but waiting for a CPU, and waiting for block I/O (schedstat.py), in % of the
+    # interval, 100 = one thread all along; None: unknown (first tick, no delay accounting).
+    wait_percent: float | None = None
+    blkio_percent: float | None = None
+    container: str = ""  # `docker:web`, `nginx.service` (containers.py); '' for none
+    cgroups: tuple[str, ...] = ()  # its cgroup paths, v2's first: the cgroup view's filter
+
+    @property
+    def net_bytes_per_s(self) -> float | None:
+        rx, tx = self.net_rx_bytes_per_s, self.net_tx_bytes_per_s
+        return None if rx is None or tx is None else rx + tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +179,7 @@ class ProcessSnapshot:
     timestamp: float
     rows: dict[int, ProcessRow] = field(default_factory=dict)
     core_count: int = 1
+    # Wall time of the network read the rows' NET figures come from: it is read only as often
+    # as its CPU budget allows, so it may be older than the tick (the column then says so).
+    # Not compared: two snapshots of the same rows are the same tick, whenever NET was read.
+    net_at: float | None = field(default=None, compare=False)

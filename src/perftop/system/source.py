@@ -14,9 +14,18 @@ from typing import TYPE_CHECKING, Protocol
 from perftop.system.samples import ProcessSnapshot, SystemSample
 
 if TYPE_CHECKING:
+    from perftop.system.cgroups import CgroupSnapshot
+    from perftop.system.containers import ContainerNames
     from perftop.system.detail import ProcessDetail
     from perftop.system.memprobe import MemoryProbe
+    from perftop.system.process_extras import ProcessExtras
     from perftop.system.smaps import SmapsRollup
+
+
+class CgroupReader(Protocol):
+    """The cgroup tree, read again on each call (cgroups.CgroupSampler, or the fake's)."""
+
+    def sample(self) -> CgroupSnapshot: ...
 
 
 class SystemSource(Protocol):
@@ -39,6 +48,12 @@ class SystemSource(Protocol):
     def probe_memory(self, pid: int) -> MemoryProbe:
         """Memory by kind and the cgroup limit, for a leak suspect. ProcessError if gone."""
 
+    def cgroups(self) -> CgroupReader:
+        """A reader of the cgroup tree, for the cgroup view (each view opened has its own)."""
+
+    def container_names(self) -> ContainerNames | None:
+        """What names containers (their runtimes' state files), for the cgroup view."""
+
 
 # The detail pane is re-read every tick; its smaps_rollup, which costs ~12 µs per resident
 # MiB (smaps.py), only this often for the same process.
@@ -49,11 +64,13 @@ class LiveSource:
     """psutil and /proc on this machine; constructed lazily so `--help` stays fast."""
 
     def __init__(self) -> None:
+        from perftop.system.process_extras import ProcessExtras
         from perftop.system.processes import ProcessCollector
         from perftop.system.sampler import SystemSampler
 
         self._system = SystemSampler()
-        self._processes = ProcessCollector()
+        self._extras: ProcessExtras = ProcessExtras()
+        self._processes = ProcessCollector(extras=self._extras)
         # The detail's last memory kinds: (pid, start time, read at, kinds, refused).
         self._smaps: tuple[int, float | None, float, SmapsRollup | None, bool] | None = None
 
@@ -93,22 +110,54 @@ class LiveSource:
             detail.smaps = last[3]
             if last[4]:
                 detail.denied = (*detail.denied, "smaps")
+        self._table_figures(detail)
         return detail
+
+    def _table_figures(self, detail: ProcessDetail) -> None:
+        """What the table's collector knows of the process: its connections with their rates,
+        its wait and its container. Read on the detail's thread: each is replaced whole by
+        the sampler's, never changed in place."""
+        extras = self._extras
+        net = extras.net_snapshot
+        counted = net.of(detail.pid)
+        if counted is not None:
+            detail.tcp, detail.tcp_at = tuple(counted.connections()), net.timestamp
+        latest = extras.latest
+        wait = latest.waits.get(detail.pid)
+        if wait is not None:
+            detail.wait_percent, detail.blkio_percent = wait.wait_percent, wait.blkio_percent
+            detail.wait_at = latest.at
+        label = latest.labels.get(detail.pid)
+        if label:
+            detail.container = label
 
     def probe_memory(self, pid: int) -> MemoryProbe:
         from perftop.system.memprobe import read_memory_probe
 
         return read_memory_probe(pid)
 
+    def cgroups(self) -> CgroupReader:
+        from perftop.system.cgroups import CgroupSampler
+
+        return CgroupSampler()
+
+    def container_names(self) -> ContainerNames | None:
+        from perftop.system.containers import ContainerNames
+
+        return ContainerNames()  # the view's own: the table's is the sampler thread's
+
 
 class FakeSource:
     """The deterministic machine of `perftop.system.fake`, one tick per call pair; what is
-    done to its processes changes it, and nothing real."""
+    done to its processes changes it, and nothing real. `pressure` False: a kernel without
+    PSI; `container`: perftop in a container limited to (cores, memory bytes)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, pressure: bool = True, container: tuple[float, int] | None = None
+    ) -> None:
         from perftop.system.fake import FakeProcessCollector, FakeSystemSampler
 
-        self._system = FakeSystemSampler()
+        self._system = FakeSystemSampler(pressure=pressure, container=container)
         self.processes = FakeProcessCollector()
 
     def sample_system(self) -> SystemSample:
@@ -131,3 +180,13 @@ class FakeSource:
 
     def probe_memory(self, pid: int) -> MemoryProbe:
         return self.processes.probe_memory(pid)
+
+    def cgroups(self) -> CgroupReader:
+        from perftop.system.fake_extras import FakeCgroups
+
+        return FakeCgroups(self.processes)
+
+    def container_names(self) -> ContainerNames | None:
+        from perftop.system.fake_extras import FakeNames
+
+        return FakeNames()

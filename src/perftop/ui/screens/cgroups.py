@@ -125,11 +125,7 @@ def ordered(groups: tuple[CgroupStats, ...], key: str, tree: bool) -> list[Cgrou
 class CgroupScreen(Screen[str | None]):
     """The cgroup tree, live; returns the path of the group picked with Enter."""
 
-    DEFAULT_CSS = """
-    CgroupScreen { layout: vertical; }
-    CgroupScreen #cgroup-head { height: 1; padding: 0 1; background: $panel; }
-    CgroupScreen #cgroups { height: 1fr; }
-    """
+    # Its looks are in ui/perftop.tcss, with the other screens'.
 
     BINDINGS = with_ids(
         "cgroups",

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
+from perftop.system.container_meter import container_levels
 from perftop.system.history import SystemHistory
 from perftop.system.levels import Thresholds, levels_of
 from perftop.system.processes import (
@@ -114,6 +115,7 @@ class DashboardScreen(Screen[None]):
             Binding("F", "follow", "Follow", show=False),
             Binding("c", "toggle_cpu_mode", "CPU% mode", show=False),
             Binding("K", "toggle_kernel_threads", "Kernel threads", show=False),
+            Binding("C", "cgroups", "Cgroup view", show=False),
             Binding("space", "toggle_pause", "Pause"),
             Binding("left_square_bracket", "step(-1)", "Step back", show=False),
             Binding("right_square_bracket", "step(1)", "Step forward", show=False),
@@ -149,6 +151,8 @@ class DashboardScreen(Screen[None]):
         self.leaks = LeakWatch(self)
         self.history = history
         self.options = options or ViewOptions()
+        # NET/s is read on its own budget: marked once older than the tick before this one.
+        self.options.net_stale_after_s = 1.5 * self.rewind.play_every
         self.saved = saved
         self.thresholds = Thresholds()  # what is warn and crit: the config's, set by the app
         self.snapshot: ProcessSnapshot | None = None
@@ -158,6 +162,7 @@ class DashboardScreen(Screen[None]):
         self.search_text = ""
         self._status = ""  # the status line as last shown
         self._pending: tuple[SystemSample, ProcessSnapshot] | None = None  # a tick not drawn
+        self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
 
     def compose(self) -> ComposeResult:
         if self.saved is not None:
@@ -308,6 +313,8 @@ class DashboardScreen(Screen[None]):
             return self.cursor is not None
         if action in LIVE_ACTIONS:
             return not self.acts.read_only  # a saved moment has no process to act on
+        if action == "cgroups":
+            return self.live and self.machine is not None  # the tree is read live
         return True
 
     def on_resize(self) -> None:
@@ -322,7 +329,9 @@ class DashboardScreen(Screen[None]):
         cores = len(self.sample.cpu.per_core_percent) if self.sample else 1
         core_rows = CpuPanel.core_rows(cores, max(width // 2 - 2, 20))
         graph = 1 if compact else 3
-        cpu_h = 2 + 2 + graph + min(core_rows, 4 if compact else 8)
+        # The pressure line takes a graph row, or, where the graph has only one, a row more.
+        psi = int(compact and self.sample is not None and self.sample.pressure is not None)
+        cpu_h = 2 + 2 + graph + psi + min(core_rows, 4 if compact else 8)
         io_h = 5 if compact else 8
         # Besides the meters: the top bar, the status line, the footer and the table's header.
         chrome = 4 + (self.saved is not None)  # and a saved snapshot's banner
@@ -366,10 +375,12 @@ class DashboardScreen(Screen[None]):
         if sample is None:  # a snapshot saved before the first meter sample: the table only
             self._rebuild_view()
             return
-        if first:
+        if first or (sample.pressure is not None) != self._psi_shown:
+            self._psi_shown = sample.pressure is not None  # the CPU panel's height follows
             self._resize_meters()
         behind = self.cursor.behind if self.cursor is not None else None
-        levels = levels_of(sample, self.thresholds)
+        levels = container_levels(levels_of(sample, self.thresholds), sample, self.thresholds)
+        self._titles(sample)
         # The warning is about the processes running now: not shown at a past moment.
         warning = self.leaks.warning(snapshot) if self.live and behind is None else ()
         self.query_one("#mem", MemoryPanel).warning = warning
@@ -387,6 +398,17 @@ class DashboardScreen(Screen[None]):
         if snapshot is not None:
             self._rebuild_view()
         self.rewind.update_banner()
+
+    def _titles(self, sample: SystemSample) -> None:
+        """The CPU and memory panels say when they measure against a container's limits."""
+        own = sample.container
+        cpu = own is not None and own.cpu_limit_cores is not None
+        memory = own is not None and own.memory_limit_bytes is not None
+        for selector, title, limited in (("#cpu", "cpu", cpu), ("#mem", "memory", memory)):
+            panel = self.query_one(selector)
+            wanted = f"{title} · container limit" if limited else title
+            if panel.border_title != wanted:
+                panel.border_title = wanted
 
     def view_changed(self) -> None:
         """The app changed the view options (F2): show the table with them now."""
@@ -419,6 +441,9 @@ class DashboardScreen(Screen[None]):
         parts.append(f"{n} tasks, {running} running")
         if self.options.filter_text:
             parts.append(f"filter: {printable(self.options.filter_text)} ({len(self.view)} shown)")
+        if self.options.cgroup is not None:
+            group = printable(self.options.cgroup)
+            parts.append(f"cgroup: {group} ({len(self.view)} shown, Esc clears)")
         if self.options.tree:
             parts.append("tree")
         if self.options.follow_pid is not None:
@@ -483,6 +508,24 @@ class DashboardScreen(Screen[None]):
         self.options.show_kernel_threads = not self.options.show_kernel_threads
         self._rebuild_view()
 
+    def action_cgroups(self) -> None:
+        """The cgroup tree, live; Enter on a group shows its processes alone."""
+        from perftop.ui.screens.cgroups import CgroupScreen
+
+        if self.machine is None:
+            return
+        source = self.machine()
+
+        def picked(path: str | None) -> None:
+            if path is not None:
+                self.options.cgroup = None if path.rstrip("/") == "" else path
+                self._rebuild_view()
+
+        screen = CgroupScreen(
+            source.cgroups(), interval_s=self.play_every, names=source.container_names()
+        )
+        self.app.push_screen(screen, picked)
+
     def action_follow(self) -> None:
         pid = self.query_one(ProcessTable).current_pid
         self.options.follow_pid = None if self.options.follow_pid == pid else pid
@@ -538,6 +581,7 @@ class DashboardScreen(Screen[None]):
             self.search_text = ""
         else:
             self.options.filter_text = ""
+            self.options.cgroup = None
             self._rebuild_view()
         box.value = ""
         box.display = False

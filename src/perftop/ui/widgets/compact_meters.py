@@ -4,7 +4,9 @@ At 80x24 the bordered panels take 14 rows and leave the process table 8; htop sh
 the height where the table would keep fewer than 14 rows (the dashboard decides, see
 `DashboardScreen._resize_meters`), these lines take the panels' place, as htop's header does:
 CPU and each core on the left; memory, swap, disk, network and the hottest temperature on the
-right; a one-row history graph after each bar where the width leaves room for one.
+right; a one-row history graph after each bar where the width leaves room for one. Pressure
+(PSI) takes a row a column has spare, or, where neither has one, goes at the end of the swap
+line in short: it never adds a row (`rows_for` is the same with it or without).
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ from perftop.system.history import Ring, SystemHistory
 from perftop.system.samples import Level, SystemSample
 from perftop.ui.braille import bar, braille_graph
 from perftop.ui.fmt import human_rate
-from perftop.ui.widgets.meters import Lines, Panel, Run, used_of, wired
+from perftop.ui.widgets.meters import (
+    Lines,
+    Panel,
+    Run,
+    cpu_limited,
+    memory_limited,
+    psi_short,
+    used_of,
+    wired,
+)
 
 # A core's meter `NN 100.0% ▕██▏` needs this much; narrower, each core is one block character.
 _CORE_METER = 14
@@ -43,14 +54,16 @@ class CompactMeters(Panel):
         left_w, right_w = _halves(width)
         left, right = Lines(), Lines()
         c = s.cpu
+        own = cpu_limited(s)  # inside a container: against its limit (the top bar says so)
+        cpu = own.cpu_percent if own is not None and own.cpu_percent is not None else None
         self._line(
             left,
             "CPU ",
-            f"{c.total_percent:5.1f}%",
-            c.total_percent,
+            f"{c.total_percent if cpu is None else cpu:5.1f}%",
+            c.total_percent if cpu is None else cpu,
             left_w,
             self.levels.cpu,
-            h.series("cpu.total"),
+            h.series("cpu.total" if cpu is None else "container.cpu_percent"),
             100.0,
         )
         self._cores(left, s, left_w)
@@ -62,24 +75,35 @@ class CompactMeters(Panel):
             left.append("io ", self.label_style)
             left.append(f"{c.iowait_percent:4.1f}", self.level_style(self.levels.iowait))
         m = s.memory
+        mem = memory_limited(s)
+        used, total, series = m.used_bytes, m.total_bytes, "mem.used_percent"
+        if mem is not None and mem.memory_limit_bytes and mem.memory_used_bytes is not None:
+            used, total, series = (
+                mem.memory_used_bytes,
+                mem.memory_limit_bytes,
+                "container.mem_percent",
+            )
         self._line(
             right,
             "Mem ",
-            used_of(m.used_bytes, m.total_bytes),
-            m.used_percent,
+            used_of(used, total),
+            100.0 * used / total if total else 0.0,
             right_w,
             self.levels.memory,
-            h.series("mem.used_percent"),
+            h.series(series),
             100.0,
         )
         right.append("\n")
+        # Pressure in short after the swap figures, unless a column has a row for its line.
+        spare = _spare_row(s, width)
+        short = psi_short(s.pressure) if s.pressure is not None and not spare else ""
         if m.swap_total_bytes:
             self._line(
                 right,
                 "Swp ",
                 used_of(m.swap_used_bytes, m.swap_total_bytes),
                 m.swap_percent,
-                right_w,
+                right_w - len(short),
                 self.levels.swap,
                 None,
                 100.0,
@@ -87,6 +111,8 @@ class CompactMeters(Panel):
         else:
             right.append("Swp ", self.label_style)
             right.append("no swap")
+        if short:
+            right.append(short, self.label_style)
         disks, nets = s.disks, wired(s.nets)
         read = sum(d.read_bytes_per_s for d in disks)
         written = sum(d.write_bytes_per_s for d in disks)
@@ -118,6 +144,11 @@ class CompactMeters(Panel):
             level = levels[hottest] if hottest < len(levels) else Level.OK
             right.append(f"{t.current_c:5.1f}°C", self.level_style(level))
             right.append(f" {t.label}"[: max(right_w - 11, 0)])
+        if s.pressure is not None and spare:
+            rows = max(len(left.lines), len(right.lines))
+            column, column_w = (left, left_w) if len(left.lines) < rows else (right, right_w)
+            column.append("\n")
+            self.pressure_line(column, s.pressure, h, column_w)
         text = Lines()
         rows = max(len(left.lines), len(right.lines))
         left.lines += [[] for _ in range(rows - len(left.lines))]
@@ -207,6 +238,15 @@ class CompactMeters(Panel):
             text.append(" ▕")
             text.append(bar(pct / 100, max(cells, 1)), self.level_style(level))
             text.append("▏")
+
+
+def _spare_row(s: SystemSample, width: int) -> bool:
+    """Whether a column has a row to spare for the pressure line (the other sets the height):
+    the left one has CPU, its cores and, under four lines, the usr/sys/io line."""
+    cores = 1 + _core_rows(len(s.cpu.per_core_percent), _halves(width)[0])
+    left = cores + 1 if cores < 4 else cores
+    right = 5 if s.temps else 4
+    return min(left, right) < max(cores, right)
 
 
 def _halves(width: int) -> tuple[int, int]:

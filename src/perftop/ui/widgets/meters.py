@@ -1,9 +1,13 @@
-"""The dashboard's meters: CPU, memory and swap, disk and network I/O, temperatures.
+"""The dashboard's meters: CPU, memory and swap, disk and network I/O, temperatures, and the
+pressure stall figures (PSI) where the kernel keeps them.
 
 Each panel is given a SystemSample and the SystemHistory and renders them as lines of styled
 runs (`Lines`); it computes nothing the model does not already hold. Colours come from ok /
 warn / crit levels that the stylesheet maps to colours (NO_COLOR and monochrome themes then
 just work).
+
+Inside a container that limits perftop (`SystemSample.container`), the CPU and memory meters
+measure against its limits, and their second lines and the top bar say so.
 
 Paused (`behind` set: the moment looked at is that many samples before the newest), the
 graphs mark that moment with a cursor cell, showing an older stretch of history when the
@@ -22,9 +26,10 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from perftop.system.history import Ring, SystemHistory
+from perftop.system.history import PSI_RESOURCES, Ring, SystemHistory
 from perftop.system.levels import OK_LEVELS, SampleLevels
-from perftop.system.samples import Level, NetSample, SystemSample
+from perftop.system.pressure import PressureSet
+from perftop.system.samples import ContainerSample, Level, NetSample, SystemSample
 from perftop.ui.braille import bar, braille_graph, shown_samples
 from perftop.ui.fmt import human_bytes, human_count, human_rate, human_uptime
 from perftop.ui.widgets.process_table import changed_spans
@@ -196,6 +201,22 @@ class Panel(Widget):
         text.append(bar(percent / 100, width), self.level_style(level))
         text.append("▏")
 
+    def pressure_line(self, text: Lines, p: PressureSet, h: SystemHistory, width: int) -> None:
+        """`PSI cpu  8.1% ⣀⣠⣤ mem  0.1% ⣀⣀⣀ io  3.4% ⣀⣤⣀`: each resource's `some` avg10 and
+        its history, the graphs sharing what `width` leaves after the figures."""
+        shown = [(r, v) for r in PSI_RESOURCES if (v := psi_some(p, r)) is not None]
+        fixed = 3 + sum(len(PSI_LABELS[r]) + 7 for r, _ in shown)
+        spark = (width - fixed - len(shown)) // max(len(shown), 1)
+        text.append("PSI", self.label_style)
+        for resource, value in shown:
+            text.append(f" {PSI_LABELS[resource]} ", self.label_style)
+            text.append(f"{value:4.1f}%")
+            if spark >= 2:
+                values = self.window(h.series(f"psi.{resource}"), spark).values
+                (row,) = braille_graph(values, spark, 1, max(max(values, default=0.0), PSI_FLOOR))
+                text.append(" ")
+                text.append(row, self.graph_style)
+
     def window(self, ring: Ring, width: int) -> Window:
         """What a graph `width` cells wide draws now (see braille.py), and the cursor.
 
@@ -255,6 +276,39 @@ class Panel(Widget):
         self.post_message(self.MomentClicked(window.first_behind - index))
 
 
+PSI_LABELS = {"cpu": "cpu", "memory": "mem", "io": "io"}
+PSI_FLOOR = 10.0  # % a PSI graph's top never goes below: a 0.3 % stall stays a ripple
+
+
+def psi_some(p: PressureSet | None, resource: str) -> float | None:
+    """A resource's `some` avg10 (% of the last 10 s some task stalled on it)."""
+    got = p.of(resource) if p is not None else None
+    return got.some.avg10 if got is not None and got.some is not None else None
+
+
+def psi_short(p: PressureSet) -> str:
+    """` PSI c8 m0 i3`: the three figures where a line has no room for their graphs."""
+    parts = [
+        f"{PSI_LABELS[r][0]}{v:.0f}" for r in PSI_RESOURCES if (v := psi_some(p, r)) is not None
+    ]
+    return " PSI " + " ".join(parts) if parts else ""
+
+
+def cpu_limited(s: SystemSample) -> ContainerSample | None:
+    """perftop's container, where it limits the CPU and its use is known."""
+    own = s.container
+    if own is None or own.cpu_limit_cores is None or own.cpu_percent is None:
+        return None
+    return own
+
+
+def memory_limited(s: SystemSample) -> ContainerSample | None:
+    own = s.container
+    if own is None or own.memory_limit_bytes is None or own.memory_used_bytes is None:
+        return None
+    return own
+
+
 def used_of(used: int, total: int) -> str:
     """' 428M/1.9G', right-aligned to the widest such figure so that the bar after it stays
     put while the figure changes length, and the memory and swap bars line up."""
@@ -268,15 +322,31 @@ class CpuPanel(Panel):
         text = Lines()
         width = max(self.size.width, 20)
         c = s.cpu
-        figure = f"{c.total_percent:5.1f}%"
-        self.meter(text, "CPU ", figure, c.total_percent, max(width - 13, 4), self.levels.cpu)
+        own = cpu_limited(s)
+        percent = own.cpu_percent if own is not None and own.cpu_percent is not None else None
+        total = c.total_percent if percent is None else percent
+        figure = f"{total:5.1f}%"
+        self.meter(text, "CPU ", figure, total, max(width - 13, 4), self.levels.cpu)
         text.append("\n")
-        text.append(f"usr {c.user_percent:4.1f}  sys {c.system_percent:4.1f}  ")
-        text.append(f"io {c.iowait_percent:4.1f}", self.level_style(self.levels.iowait))
-        freq = f"  {c.freq_mhz / 1000:.2f}GHz" if c.freq_mhz else ""
-        text.append(f"  {s.core_count} cores{freq}")
-        graph_rows = max(self.size.height - 2 - self.core_rows(len(c.per_core_percent), width), 1)
-        self.graph(text, self.window(h.series("cpu.total"), width), width, graph_rows, 100.0)
+        if own is not None and own.cpu_limit_cores is not None:
+            text.append("of container's ", self.label_style)
+            text.append(f"{own.cpu_limit_cores:g} cores  ")
+            text.append("host ", self.label_style)
+            text.append(f"{c.total_percent:4.1f}% of {s.core_count}")
+        else:
+            text.append(f"usr {c.user_percent:4.1f}  sys {c.system_percent:4.1f}  ")
+            text.append(f"io {c.iowait_percent:4.1f}", self.level_style(self.levels.iowait))
+            freq = f"  {c.freq_mhz / 1000:.2f}GHz" if c.freq_mhz else ""
+            text.append(f"  {s.core_count} cores{freq}")
+        psi = 0
+        if s.pressure is not None:  # in place of a graph row (the dashboard sizes it so)
+            text.append("\n")
+            self.pressure_line(text, s.pressure, h, width)
+            psi = 1
+        cores = self.core_rows(len(c.per_core_percent), width)
+        graph_rows = max(self.size.height - 2 - psi - cores, 1)
+        series = "cpu.total" if own is None else "container.cpu_percent"
+        self.graph(text, self.window(h.series(series), width), width, graph_rows, 100.0)
         self._cores(text, s, h, width)
         return text
 
@@ -322,6 +392,15 @@ class SystemPanel(Panel):
         text.append(f" {five:.2f} {fifteen:.2f}  ")
         text.append("up ", self.label_style)
         text.append(human_uptime(s.uptime_s))
+        own = s.container
+        if own is not None:
+            text.append("  in a container ", self.label_style)
+            limits = []
+            if own.cpu_limit_cores is not None:
+                limits.append(f"{own.cpu_limit_cores:g} cores")
+            if own.memory_limit_bytes is not None:
+                limits.append(human_bytes(own.memory_limit_bytes))
+            text.append("limited to " + ", ".join(limits) + ": the meters measure against it")
         return text
 
 
@@ -339,16 +418,27 @@ class MemoryPanel(Panel):
         text = Lines()
         m = s.memory
         width = max(self.size.width, 20)
-        figure = used_of(m.used_bytes, m.total_bytes)
+        own = memory_limited(s)
+        if own is not None and own.memory_limit_bytes and own.memory_used_bytes is not None:
+            figure = used_of(own.memory_used_bytes, own.memory_limit_bytes)
+            percent = own.memory_percent or 0.0
+        else:
+            figure, percent = used_of(m.used_bytes, m.total_bytes), m.used_percent
         level = self.levels.memory
-        self.meter(text, "Mem ", figure, m.used_percent, max(width - 7 - len(figure), 4), level)
+        self.meter(text, "Mem ", figure, percent, max(width - 7 - len(figure), 4), level)
         text.append("\n")
-        text.append("cache ", self.label_style)
-        text.append(human_bytes(m.cached_bytes + m.buffers_bytes))
-        text.append("  avail ", self.label_style)
-        text.append(human_bytes(m.available_bytes))
-        text.append("  free ", self.label_style)
-        text.append(human_bytes(m.free_bytes))
+        if own is not None:
+            text.append("of container's limit ", self.label_style)
+            text.append(human_bytes(own.memory_limit_bytes or 0))
+            text.append("  host avail ", self.label_style)
+            text.append(human_bytes(m.available_bytes))
+        else:
+            text.append("cache ", self.label_style)
+            text.append(human_bytes(m.cached_bytes + m.buffers_bytes))
+            text.append("  avail ", self.label_style)
+            text.append(human_bytes(m.available_bytes))
+            text.append("  free ", self.label_style)
+            text.append(human_bytes(m.free_bytes))
         text.append("\n")
         if m.swap_total_bytes:
             figure = used_of(m.swap_used_bytes, m.swap_total_bytes)
@@ -363,7 +453,8 @@ class MemoryPanel(Panel):
             text.append("\n")
             text.append(f"⚠ {(fits or self.warning[-1:])[0]}"[:width], self.level_style(Level.CRIT))
             rows -= 1
-        self.graph(text, self.window(h.series("mem.used_percent"), width), width, rows, 100.0)
+        series = "mem.used_percent" if own is None else "container.mem_percent"
+        self.graph(text, self.window(h.series(series), width), width, rows, 100.0)
         return text
 
 

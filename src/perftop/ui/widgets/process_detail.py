@@ -3,12 +3,14 @@
 It renders a ProcessDetail the app read off the UI thread; fields the kernel would not show us
 say so instead of disappearing, so a user knows to retry as root. Given the growth model
 (`growth`, set by the dashboard), it also draws the process's memory over time, its trend and
-when it would run out (`MemoryView`).
+when it would run out (`MemoryView`). Its WAIT% (run-queue wait) is drawn with its history
+since the pane showed the process (`WaitHistory`), and its TCP connections with their rates.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,7 +21,7 @@ from textual.widgets import Static
 from perftop.system.growth import WARN_WITHIN_S, GrowthModel, window_label
 from perftop.system.trend import Exhaustion, Growth, time_to_exhaustion
 from perftop.ui.braille import braille_graph
-from perftop.ui.fmt import human_bytes, human_count, printable
+from perftop.ui.fmt import human_bytes, human_count, human_rate, printable
 from perftop.ui.widgets.process_table import growth_per_min
 
 if TYPE_CHECKING:  # the reader (psutil calls) loads when a detail is first asked for
@@ -28,8 +30,31 @@ if TYPE_CHECKING:  # the reader (psutil calls) loads when a detail is first aske
 
 DENIED = "(permission denied)"
 SMAPS_DENIED = "unreadable: another user's process (run perftop as root or as its owner)"
+NET_UNCOUNTED = "rates not counted for it (F1 says what NET/s leaves out)"
 GRAPH_ROWS = 3
 _INDENT = " " * 10
+WAIT_HISTORY = 240  # ticks of WAIT% the pane keeps for the process it shows
+MAX_CONNECTIONS = 50
+
+
+class WaitHistory:
+    """The WAIT% of the process the pane shows, one value a tick, since it was first shown;
+    another process starts afresh."""
+
+    def __init__(self, size: int = WAIT_HISTORY) -> None:
+        self.key: tuple[int, float | None] | None = None
+        self.values: deque[float] = deque(maxlen=size)
+        self._at: float | None = None
+
+    def add(self, d: ProcessDetail) -> list[float]:
+        key = (d.pid, d.create_time)
+        if key != self.key:
+            self.key, self._at = key, None
+            self.values.clear()
+        if d.wait_percent is not None and d.wait_at is not None and d.wait_at != self._at:
+            self._at = d.wait_at
+            self.values.append(d.wait_percent)
+        return list(self.values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +183,55 @@ def _signed(n: int) -> str:
     return ("+" if n >= 0 else "-") + human_bytes(abs(n))
 
 
+def _wait(text: Text, d: ProcessDetail, history: list[float], width: int) -> None:
+    """WAIT% now, what it means, and its history as a one-row graph."""
+    text.append(f"{'wait':<10}", "bold")
+    if d.wait_percent is None:
+        text.append("-", "dim")
+        text.append(" (runnable, waiting for a CPU: known from its second tick)\n", "dim")
+    else:
+        text.append(f"{d.wait_percent:.1f}%")
+        text.append(" of the tick runnable, waiting for a CPU\n", "dim")
+    if len(history) > 1:
+        peak = f" max {max(history):.1f}%"
+        graph_w = max(width - len(_INDENT) - len(peak), 8)
+        (row,) = braille_graph(history[-2 * graph_w :], graph_w, 1, max(max(history), 10.0))
+        text.append(_INDENT)
+        text.append(row, "cyan")
+        text.append(peak + "\n", "dim")
+    if d.blkio_percent is not None:
+        _field(text, "blkio", f"{d.blkio_percent:.1f}% waiting for block I/O")
+
+
+def _connections(text: Text, d: ProcessDetail) -> None:
+    """Its TCP connections with their rates where counted, else what psutil lists."""
+    listed = d.connections or ()
+    # What sock_diag's list lacks: listening sockets and UDP (psutil's NONE state).
+    others = [c for c in listed if c.status in ("LISTEN", "NONE")]
+    if d.tcp is None:
+        text.append(f"\nconnections ({len(listed)})\n", "bold underline")
+        if d.connections is None:
+            text.append(DENIED + "\n", "dim italic")
+        else:
+            text.append(f"  {NET_UNCOUNTED}\n", "dim italic")
+        for laddr, raddr, status in listed[:MAX_CONNECTIONS]:
+            text.append(f"  {laddr} -> {raddr or '*'} {status}\n")
+        return
+    age = ""
+    if d.tcp_at is not None:  # against the tick the rest is of: the network's own pace
+        ago = max((d.wait_at if d.wait_at is not None else time.time()) - d.tcp_at, 0.0)
+        age = f", rates of {ago:.0f} s before the tick" if ago >= 1.5 else ""
+    text.append(f"\nconnections ({len(d.tcp)} TCP{age})\n", "bold underline")
+    if d.tcp:
+        text.append(f"  {'rx':>7} {'tx':>7}  local -> remote  state\n", "dim")
+    for c in d.tcp[:MAX_CONNECTIONS]:
+        text.append(f"  {human_rate(c.rx_bytes_per_s):>7} {human_rate(c.tx_bytes_per_s):>7}  ")
+        text.append(f"{c.local} -> {c.remote}  {c.state}\n")
+    for laddr, raddr, status in others[:MAX_CONNECTIONS]:
+        kind = "listening" if status == "LISTEN" else "udp"
+        text.append(f"  {laddr} -> {raddr or '*'} {kind}\n", "dim")
+
+
 def _field(text: Text, label: str, value: object, denied: bool = False) -> None:
     text.append(f"{label:<10}", "bold")
     if denied:
@@ -175,6 +249,7 @@ def render_detail(
     show_environ: bool = True,
     memory: MemoryView | None = None,
     width: int = 60,
+    waits: list[float] | None = None,
 ) -> Text:
     """The pane's text, `width` columns wide; pure, so snapshot-free tests can check what it
     says."""
@@ -203,6 +278,7 @@ def render_detail(
     if d.cpu_times is not None:
         user, system = d.cpu_times
         _field(text, "cpu time", f"user {user:.2f}s  sys {system:.2f}s")
+    _wait(text, d, waits or [], width)
     if d.io is not None:
         rb, wb, rc, wc = d.io
         _field(
@@ -219,6 +295,8 @@ def render_detail(
     _field(text, "container", d.container)
     _field(text, "cgroup", (d.cgroup or "").strip().replace("\n", " | "), "cgroup" in denied)
 
+    _connections(text, d)  # before the long lists: its rates change every tick
+
     text.append(f"\nthreads ({d.num_threads or 0})\n", "bold underline")
     if d.threads is None:
         text.append(DENIED + "\n", "dim italic")
@@ -230,12 +308,6 @@ def render_detail(
         text.append(DENIED + "\n", "dim italic")
     for path in (d.open_files or [])[:50]:
         text.append(f"  {printable(path)}\n")
-
-    text.append(f"\nconnections ({len(d.connections or [])})\n", "bold underline")
-    if d.connections is None:
-        text.append(DENIED + "\n", "dim italic")
-    for laddr, raddr, status in (d.connections or [])[:50]:
-        text.append(f"  {laddr} -> {raddr or '*'} {status}\n")
 
     if show_environ:
         text.append(f"\nenvironment ({len(d.environ or {})})\n", "bold underline")
@@ -253,6 +325,7 @@ class ProcessDetailPane(VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.growth: GrowthModel | None = None  # every process's memory history, if kept
+        self.waits = WaitHistory()
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="detail-body")
@@ -262,7 +335,8 @@ class ProcessDetailPane(VerticalScroll):
         memory = None
         if self.growth is not None:
             memory = memory_view(self.growth, detail, 2 * max(width - len(_INDENT), 8))
-        body = render_detail(detail, memory=memory, width=width)
+        waits = self.waits.add(detail)
+        body = render_detail(detail, memory=memory, width=width, waits=waits)
         self.query_one("#detail-body", Static).update(body)
 
     def show_message(self, message: str) -> None:

@@ -69,18 +69,38 @@ def _rss(v: ViewRow, _now: float) -> str:
     return human_bytes(v.row.rss_bytes) + mark
 
 
+# After a NET figure older than the tick (the network is read on its own CPU budget).
+STALE_MARK = "~"
+
+
+def _net(rate: float | None, v: ViewRow) -> str:
+    if rate is None:
+        return "-"
+    return human_rate(rate) + (STALE_MARK if v.net_stale else "")
+
+
+def _wait(v: ViewRow, _now: float) -> str:
+    wait = v.row.wait_percent
+    return "-" if wait is None else f"{wait:.1f}"
+
+
 COLUMNS: tuple[Column, ...] = (
     Column(SortKey.PID, 7, True, lambda v, _n: str(v.row.pid)),
     Column(SortKey.USER, 9, False, lambda v, _n: printable(v.row.user)[:9]),
     Column(SortKey.STATE, 1, False, lambda v, _n: v.row.state[:1]),
     Column(SortKey.CPU, 6, True, _cpu),
+    Column(SortKey.WAIT, 6, True, _wait),
     Column(SortKey.MEM, 5, True, lambda v, _n: f"{v.row.mem_percent:.1f}"),
     Column(SortKey.RSS, 6, True, _rss),
     Column(SortKey.GROWTH, 9, True, _growth),
     Column(SortKey.THREADS, 4, True, lambda v, _n: str(v.row.num_threads)),
     Column(SortKey.READ, 8, True, lambda v, _n: human_rate(v.row.read_bytes_per_s)),
     Column(SortKey.WRITE, 8, True, lambda v, _n: human_rate(v.row.write_bytes_per_s)),
+    Column(SortKey.NET, 8, True, lambda v, _n: _net(v.row.net_bytes_per_s, v)),
+    Column(SortKey.RX, 8, True, lambda v, _n: _net(v.row.net_rx_bytes_per_s, v)),
+    Column(SortKey.TX, 8, True, lambda v, _n: _net(v.row.net_tx_bytes_per_s, v)),
     Column(SortKey.START, 5, True, lambda v, n: start_time_label(v.row.start_time, n)),
+    Column(SortKey.CONTAINER, 16, False, lambda v, _n: printable(v.row.container) or "-"),
     Column(SortKey.COMMAND, 0, False, _command),
 )
 _BY_KEY = {c.key: c for c in COLUMNS}
@@ -99,6 +119,10 @@ SHOWN: dict[SortKey, Shown] = {
     SortKey.THREADS: lambda v: v.row.num_threads,
     SortKey.READ: lambda v: _shown_rate(v.row.read_bytes_per_s),
     SortKey.WRITE: lambda v: _shown_rate(v.row.write_bytes_per_s),
+    SortKey.WAIT: lambda v: None if v.row.wait_percent is None else round(v.row.wait_percent, 1),
+    SortKey.NET: lambda v: _shown_rate(v.row.net_bytes_per_s),
+    SortKey.RX: lambda v: _shown_rate(v.row.net_rx_bytes_per_s),
+    SortKey.TX: lambda v: _shown_rate(v.row.net_tx_bytes_per_s),
 }
 MIN_REST = len(SortKey.COMMAND.value)  # the flexible column never shrinks below its title
 
