@@ -20,6 +20,11 @@ said where the results are shown: samples taken 10 ms apart are not quite indepe
 long call spans several), and two runs differ by more than sampling (other load, caches),
 which is what `perftop diff --check`'s threshold on the size of the change is for. Byte
 counts (memory profiles) are not samples: they are not tested.
+
+Two runs of one program may line up badly frame by frame: `Matching` says how to take them
+(model/reshape.py): by function (lines ignored), and re-rooted at a function (ancestry
+ignored). A DiffProfile keeps the profiles it was made from, so a view can diff them again
+another way.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from perftop.model.frames import Frame
 from perftop.model.profile import Node, Profile
+from perftop.model.reshape import ByFunction, by_function, rerooted
 
 if TYPE_CHECKING:
     from perftop.model.profile import _Tree
@@ -39,12 +45,21 @@ __all__ = [
     "DEFAULT_ALPHA",
     "DiffEntry",
     "DiffProfile",
+    "Matching",
     "diff",
     "holm_adjusted",
     "two_proportion_p",
 ]
 
 DEFAULT_ALPHA = 0.01  # the family-wise error rate: P(any unchanged function is flagged)
+
+
+@dataclass(frozen=True, slots=True)
+class Matching:
+    """How frames of the two profiles are matched."""
+
+    by_function: bool = False  # a frame is its function: lines ignored
+    root: tuple[str, str] | None = None  # (name, file): each stack from this function down
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +113,11 @@ class DiffProfile(Profile):
         super().__init__(new.metadata)
         self.merge(new)
         self.ended, self.end_reason = new.ended, new.end_reason
+        # What it was made from and how (`diff` sets them): to diff again another way.
+        self.sources: tuple[Profile, Profile] = (base, new)
+        self.matching = Matching()
         self.base = Profile(base.metadata)
-        self.base.frames, self.base._ids = self.frames, self._ids  # one shared frame table
+        self.base.share_frames(self)  # one frame table
         self.base.merge(base)
         # Separate merged and per-thread node objects, so each carries its own base total.
         merged = self._materialise_merged()
@@ -211,5 +229,25 @@ class DiffProfile(Profile):
         return entries
 
 
-def diff(base: Profile, new: Profile) -> DiffProfile:
-    return DiffProfile(base, new)
+    def under_root(self) -> tuple[float, float]:
+        """Re-rooted: the share of each source's samples under the root function (base, new)."""
+        base, new = self.sources
+        b, n = base.total_samples, new.total_samples
+        return (self.base.total_samples / b if b else 0.0, self.total_samples / n if n else 0.0)
+
+
+def diff(base: Profile, new: Profile, matching: Matching | None = None) -> DiffProfile:
+    """The diff of `new` against `base`, frames matched as `matching` says. Two ByFunction
+    profiles (`perftop diff --by-function`) are taken as their lines matched by function."""
+    matching = matching or Matching()
+    if isinstance(base, ByFunction) and isinstance(new, ByFunction):
+        base, new = base.lines, new.lines
+        matching = Matching(True, matching.root)
+    b, n = base, new
+    if matching.by_function:
+        b, n = by_function(b), by_function(n)
+    if matching.root is not None:
+        b, n = rerooted(b, *matching.root), rerooted(n, *matching.root)
+    compared = DiffProfile(b, n)
+    compared.sources, compared.matching = (base, new), matching
+    return compared

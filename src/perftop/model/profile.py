@@ -6,8 +6,11 @@ root (O(depth)); trees are never rebuilt, so a Node the UI holds stays valid and
 and `find(path)` finds it again after any number of adds. The diff of two profiles is in
 diff.py.
 
-Function statistics (self and recursion-aware total per frame) are kept as counters updated on
-each add, so `top_functions` costs O(distinct frames), never a walk of a big tree. The merged
+Function statistics (self and recursion-aware total per frame, and the total per function:
+name and file, whatever the line) are kept as counters updated on each add, so
+`top_functions` costs O(distinct frames), never a walk of a big tree. A function's total is
+its own counter, not the sum of its lines': a stack that passes through two lines of one
+function (recursion) counts once. The merged
 tree costs memory and time only once a second thread appears: until then it *is* the only
 thread's tree.
 """
@@ -15,7 +18,7 @@ thread's tree.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from perftop.model.frames import Frame
@@ -56,10 +59,12 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class FunctionStat:
-    frame_id: int
-    frame: Frame
+    frame_id: int  # by function: its first frame (the lowest id: a stable key while live)
+    frame: Frame  # by function: its name and file, line 0
     self_samples: int
     total_samples: int
+    # Every frame the row stands for: the one frame, or each line of the function.
+    frame_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +81,22 @@ class SearchResult:
 class _Tree:
     """A call tree with its per-frame counters and an index of its nodes by frame."""
 
-    __slots__ = ("by_frame", "node_count", "root", "self_by_frame", "total_by_frame")
+    __slots__ = (
+        "by_frame",
+        "node_count",
+        "root",
+        "self_by_frame",
+        "total_by_frame",
+        "total_by_function",
+    )
 
     def __init__(self) -> None:
         self.root = Node(ROOT_ID, None, 0)
         self.self_by_frame: dict[int, int] = {}
         # Samples whose stack holds the frame at least once: recursion counts once per stack.
         self.total_by_frame: dict[int, int] = {}
+        # The same by function id (`Profile.function_of`): any of its lines, once per stack.
+        self.total_by_function: dict[int, int] = {}
         # Lets `search` reach the few nodes of a rare frame without walking the whole tree.
         self.by_frame: dict[int, list[Node]] = {}
         self.node_count = 1
@@ -102,7 +116,9 @@ class _Tree:
         node = parent.children.get(frame_id)
         return node if node is not None else self._new_child(parent, frame_id)
 
-    def add(self, ids: Sequence[int], count: int, distinct: Iterable[int]) -> None:
+    def add(
+        self, ids: Sequence[int], count: int, distinct: Iterable[int], functions: Iterable[int]
+    ) -> None:
         node = self.root
         node.total += count
         for fid in ids:
@@ -118,9 +134,46 @@ class _Tree:
         totals = self.total_by_frame
         for fid in distinct:
             totals[fid] = totals.get(fid, 0) + count
+        by_function = self.total_by_function
+        for fn in functions:
+            by_function[fn] = by_function.get(fn, 0) + count
+
+    def remove(
+        self, ids: Sequence[int], count: int, distinct: Iterable[int], functions: Iterable[int]
+    ) -> None:
+        """`add` undone for `count` samples of a stack it added; nodes left empty go."""
+        path = [self.root]
+        for fid in ids:
+            path.append(path[-1].children[fid])
+        leaf = path[-1]
+        if leaf.self_count < count:
+            raise ValueError(
+                f"{count} samples to take back from a stack that holds {leaf.self_count}"
+            )
+        leaf.self_count -= count
+        for node in path:
+            node.total -= count
+        if ids:
+            _take(self.self_by_frame, ids[-1], count)
+        for fid in distinct:
+            _take(self.total_by_frame, fid, count)
+        for fn in functions:
+            _take(self.total_by_function, fn, count)
+        for node in reversed(path[1:]):
+            if node.total:
+                break
+            parent = node.parent
+            assert parent is not None
+            del parent.children[node.frame_id]
+            self.by_frame[node.frame_id].remove(node)
+            self.node_count -= 1
 
     def add_tree(
-        self, frame_ids: Sequence[int], parents: Sequence[int], counts: Sequence[int]
+        self,
+        frame_ids: Sequence[int],
+        parents: Sequence[int],
+        counts: Sequence[int],
+        function_of: Sequence[int],
     ) -> None:
         """`Profile.add_tree` on this tree, in O(nodes)."""
         n = len(frame_ids)
@@ -137,15 +190,19 @@ class _Tree:
         root = self.root
         root.total += sum(totals[i] for i in tops)
         self_by, total_by = self.self_by_frame, self.total_by_frame
-        # Depth first, with the frames on the current path counted, so a recursive frame's
-        # total counts each sample once, as `add` does with its `distinct`.
+        fn_total_by = self.total_by_function
+        # Depth first, with the frames (and functions) on the current path counted, so a
+        # recursive frame's total counts each sample once, as `add` does with its `distinct`.
         on_path: dict[int, int] = {}
+        fn_on_path: dict[int, int] = {}
         pending: list[tuple[int, bool]] = [(i, True) for i in reversed(tops)]
         while pending:
             i, entering = pending.pop()
             fid = frame_ids[i]
+            fn = function_of[fid]
             if not entering:
                 on_path[fid] -= 1
+                fn_on_path[fn] -= 1
                 continue
             parent = nodes[parents[i]] if parents[i] >= 0 else root
             node = nodes[i] = self.child(parent or root, fid)
@@ -156,13 +213,17 @@ class _Tree:
             if not on_path.get(fid):
                 total_by[fid] = total_by.get(fid, 0) + totals[i]
             on_path[fid] = on_path.get(fid, 0) + 1
+            if not fn_on_path.get(fn):
+                fn_total_by[fn] = fn_total_by.get(fn, 0) + totals[i]
+            fn_on_path[fn] = fn_on_path.get(fn, 0) + 1
             pending.append((i, False))
             pending.extend((k, True) for k in reversed(kids[i]))
 
-    def merge_from(self, src: _Tree, ids: Sequence[int]) -> None:
+    def merge_from(self, src: _Tree, ids: Sequence[int], functions: Sequence[int]) -> None:
         """Add `src` node by node: O(nodes of src), not O(sum of its stack depths).
 
-        `ids[frame id in src]` is the frame's id here.
+        `ids[frame id in src]` is the frame's id here, `functions[function id in src]` the
+        function's.
         """
         self.root.total += src.root.total
         self.root.self_count += src.root.self_count
@@ -181,18 +242,19 @@ class _Tree:
                     dchild.self_count += schild.self_count
                 if schild.children:
                     pending.append((dchild, schild))
-        for counters, other in (
-            (self.self_by_frame, src.self_by_frame),
-            (self.total_by_frame, src.total_by_frame),
+        for counters, other, remap in (
+            (self.self_by_frame, src.self_by_frame, ids),
+            (self.total_by_frame, src.total_by_frame, ids),
+            (self.total_by_function, src.total_by_function, functions),
         ):
             get = counters.get
             for sid, n in other.items():
-                fid = ids[sid]
+                fid = remap[sid]
                 counters[fid] = get(fid, 0) + n
 
-    def copy(self, n_frames: int) -> _Tree:
+    def copy(self, n_frames: int, n_functions: int) -> _Tree:
         tree = _Tree()
-        tree.merge_from(self, range(n_frames))
+        tree.merge_from(self, range(n_frames), range(n_functions))
         return tree
 
 
@@ -202,6 +264,9 @@ class Profile:
     def __init__(self, metadata: dict[str, str] | None = None) -> None:
         self.frames: list[Frame] = []
         self._ids: dict[Frame, int] = {}
+        # A function is a name in a file, whatever the line: frame id -> function id.
+        self.function_of: list[int] = []
+        self._function_ids: dict[tuple[str, str], int] = {}
         self._threads: dict[str, _Tree] = {}
         # None while there is at most one thread: the merged view is then that thread's tree.
         self._merged: _Tree | None = None
@@ -218,10 +283,29 @@ class Profile:
             fid = len(self.frames)
             self.frames.append(frame)
             self._ids[frame] = fid
+            functions = self._function_ids
+            fn = functions.setdefault((frame.name, frame.filename), len(functions))
+            self.function_of.append(fn)
         return fid
 
     def frame(self, frame_id: int) -> Frame:
         return self.frames[frame_id]
+
+    def id_of(self, frame: Frame) -> int | None:
+        """The frame's id here, None where it was never seen: finds a path again in another
+        profile of the same program."""
+        return self._ids.get(frame)
+
+    def share_frames(self, other: Profile) -> None:
+        """Use `other`'s frame table (ids and functions) from now on: two profiles whose ids
+        mean the same frames. Only for an empty profile."""
+        assert not self.frames and not self._threads
+        self.frames, self._ids = other.frames, other._ids
+        self.function_of, self._function_ids = other.function_of, other._function_ids
+
+    @property
+    def n_functions(self) -> int:
+        return len(self._function_ids)
 
     # -- adding samples -------------------------------------------------------------------
 
@@ -235,10 +319,15 @@ class Profile:
             if count == 0:
                 return
             raise ValueError(f"sample count must not be negative, got {count}")
-        distinct = set(ids) if len(ids) > 1 else ids
-        self._tree_for_add(thread).add(ids, count, distinct)
+        function_of = self.function_of
+        if len(ids) > 1:
+            distinct: Iterable[int] = set(ids)
+            functions: Iterable[int] = {function_of[i] for i in distinct}
+        else:
+            distinct, functions = ids, [function_of[i] for i in ids]
+        self._tree_for_add(thread).add(ids, count, distinct, functions)
         if self._merged is not None:
-            self._merged.add(ids, count, distinct)
+            self._merged.add(ids, count, distinct, functions)
 
     def add_tree(
         self,
@@ -256,20 +345,50 @@ class Profile:
         """
         if any(c < 0 for c in counts):
             raise ValueError("sample counts must not be negative")
-        self._tree_for_add(thread).add_tree(frame_ids, parents, counts)
+        self._tree_for_add(thread).add_tree(frame_ids, parents, counts, self.function_of)
         if self._merged is not None:
-            self._merged.add_tree(frame_ids, parents, counts)
+            self._merged.add_tree(frame_ids, parents, counts, self.function_of)
 
-    def merge(self, other: Profile) -> None:
-        """Add every sample of `other` (its frames re-interned here), thread by thread."""
+    def merge(self, other: Profile, threads: Collection[str] | None = None) -> None:
+        """Add every sample of `other` (its frames re-interned here), thread by thread;
+        with `threads`, of those threads only."""
         remap = [self.intern(f) for f in other.frames]
-        if self._merged is None and len(self._threads.keys() | other._threads.keys()) > 1:
+        fn_remap = [0] * other.n_functions
+        function_of = self.function_of
+        for sid, fn in enumerate(other.function_of):
+            fn_remap[fn] = function_of[remap[sid]]
+        picked = other._threads
+        if threads is not None:
+            picked = {t: tree for t, tree in picked.items() if t in threads}
+        if self._merged is None and len(self._threads.keys() | picked.keys()) > 1:
             # Materialise before merging threads in, or the copy would count them twice.
             self._materialise_merged()
-        for thread, src in other._threads.items():
-            self._tree_for_add(thread).merge_from(src, remap)
+        for thread, src in picked.items():
+            self._tree_for_add(thread).merge_from(src, remap, fn_remap)
         if self._merged is not None:
-            self._merged.merge_from(other._all(), remap)
+            if threads is None:
+                self._merged.merge_from(other._all(), remap, fn_remap)
+            else:
+                for src in picked.values():
+                    self._merged.merge_from(src, remap, fn_remap)
+
+    def remove_stack_ids(self, ids: Sequence[int], count: int, thread: str = "") -> None:
+        """Take back `count` samples of a stack added before: what a view that hides some
+        samples (model/view.py) does after merging a batch, in O(depth). Nodes, and a
+        thread, left without samples go."""
+        tree = self._threads[thread]
+        function_of = self.function_of
+        distinct = set(ids)
+        functions = {function_of[i] for i in distinct}
+        tree.remove(ids, count, distinct, functions)
+        if self._merged is not None:
+            self._merged.remove(ids, count, distinct, functions)
+        if not tree.root.total:
+            del self._threads[thread]
+
+    def nodes_of(self, frame_id: int, thread: str | None = None) -> Sequence[Node]:
+        """Every node of a frame in one thread's tree (None: all threads merged)."""
+        return self._tree(thread).by_frame.get(frame_id, ())
 
     def clear_samples(self) -> None:
         """Forget every sample, keeping the interned frames (and so their ids): a live memory
@@ -285,9 +404,10 @@ class Profile:
     def copy(self) -> Profile:
         clone = Profile(self.metadata)
         clone.frames, clone._ids = list(self.frames), dict(self._ids)
-        n = len(self.frames)
-        clone._threads = {t: tree.copy(n) for t, tree in self._threads.items()}
-        clone._merged = self._merged.copy(n) if self._merged is not None else None
+        clone.function_of, clone._function_ids = list(self.function_of), dict(self._function_ids)
+        n, n_fn = len(self.frames), self.n_functions
+        clone._threads = {t: tree.copy(n, n_fn) for t, tree in self._threads.items()}
+        clone._merged = self._merged.copy(n, n_fn) if self._merged is not None else None
         clone.ended, clone.end_reason = self.ended, self.end_reason
         return clone
 
@@ -302,7 +422,8 @@ class Profile:
     def _materialise_merged(self) -> _Tree:
         if self._merged is None:
             only = next(iter(self._threads.values()), None)
-            self._merged = only.copy(len(self.frames)) if only is not None else _Tree()
+            n, n_fn = len(self.frames), self.n_functions
+            self._merged = only.copy(n, n_fn) if only is not None else _Tree()
         return self._merged
 
     def _all(self) -> _Tree:
@@ -349,23 +470,41 @@ class Profile:
         return node
 
     def top_functions(
-        self, thread: str | None = None, limit: int | None = None
+        self, thread: str | None = None, limit: int | None = None, *, by_function: bool = False
     ) -> list[FunctionStat]:
-        """Frames by self samples, highest first (then by total), the first `limit` of them.
+        """Frames by self samples, highest first (then by total), the first `limit` of them;
+        `by_function`: functions (a name in a file, its lines together) the same way.
 
         Costs O(distinct frames): the counts are kept up to date on every add.
         """
         tree = self._tree(thread)
+        if by_function:
+            return self._top_by_function(tree, limit)
         selfs = tree.self_by_frame
         # Sort plain tuples and build objects only for what is returned: on a big profile the
         # objects cost more than the sort, and a table shows a screenful.
         rows = [(-selfs.get(fid, 0), -total, fid) for fid, total in tree.total_by_frame.items()]
-        if limit is not None and limit < len(rows):
-            rows = heapq.nsmallest(max(limit, 0), rows)
-        else:
-            rows.sort()
         frames = self.frames
-        return [FunctionStat(fid, frames[fid], -s, -t) for s, t, fid in rows]
+        return [FunctionStat(fid, frames[fid], -s, -t, (fid,)) for s, t, fid in _top(rows, limit)]
+
+    def _top_by_function(self, tree: _Tree, limit: int | None) -> list[FunctionStat]:
+        function_of = self.function_of
+        selfs: dict[int, int] = {}
+        lines: dict[int, list[int]] = {}  # function -> its frames sampled in this tree
+        for fid in tree.total_by_frame:
+            fn = function_of[fid]
+            selfs[fn] = selfs.get(fn, 0) + tree.self_by_frame.get(fid, 0)
+            lines.setdefault(fn, []).append(fid)
+        rows = [(-selfs.get(fn, 0), -total, fn) for fn, total in tree.total_by_function.items()]
+        stats = []
+        frames = self.frames
+        for s, t, fn in _top(rows, limit):
+            fids = tuple(sorted(lines.get(fn, ())))
+            if not fids:
+                continue
+            frame = frames[fids[0]]
+            stats.append(FunctionStat(fids[0], Frame(frame.name, frame.filename), -s, -t, fids))
+        return stats
 
     def search(self, pattern: str, thread: str | None = None) -> SearchResult:
         """Frames whose name or file contains `pattern` (any case), and the samples under them."""
@@ -393,6 +532,21 @@ class Profile:
                     yield path, node.self_count, name
                 for fid, child in reversed(node.children.items()):
                     pending.append((child, (*path, fid)))
+
+
+def _take(counts: dict[int, int], key: int, n: int) -> None:
+    left = counts[key] - n
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]
+
+
+def _top(rows: list[tuple[int, int, int]], limit: int | None) -> list[tuple[int, int, int]]:
+    if limit is not None and limit < len(rows):
+        return heapq.nsmallest(max(limit, 0), rows)
+    rows.sort()
+    return rows
 
 
 def _samples_under(tree: _Tree, matched: frozenset[int]) -> int:
