@@ -145,7 +145,7 @@ def _values(obj: object) -> list[Any]:
 
 _FIELDS: dict[type, tuple[str, ...]] = {
     cls: tuple(f.name for f in dataclasses.fields(cls))
-    for cls in (CpuSample, MemorySample, DiskSample, NetSample, TempSample)
+    for cls in (CpuSample, MemorySample, DiskSample, NetSample, TempSample, ContainerSample)
 }
 
 

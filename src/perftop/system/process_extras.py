@@ -11,6 +11,10 @@ the figures into the rows. Each part keeps to the cost its module measures:
   and keep their reading, so the next figure covers the whole time since;
 - the cgroup paths and container (proccgroups.py) once per process, then from a cache.
 
+And the network and the waits only while something shows them (`want`: the screen's columns,
+sort and detail pane): at 475 processes and 300 sockets the network's budget is ~5 ms of CPU
+a second, most of it the kernel walking its socket tables, and WAIT% ~1 ms a tick.
+
 A row reused unchanged by the table (procfs.py's quiet rows) is the same object as last tick's,
 so every field written here is written on every row, every tick.
 """
@@ -18,7 +22,7 @@ so every field written here is written on every row, every tick.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import NamedTuple
 
 from perftop.system.containers import ContainerNames
@@ -26,6 +30,8 @@ from perftop.system.netsockets import DEFAULT_BUDGET_PERCENT, NetSampler, NetSna
 from perftop.system.proccgroups import ProcessCgroups
 from perftop.system.samples import ProcessSnapshot
 from perftop.system.schedstat import SchedFigures, SchedSampler
+
+_NOT_READ = NetSnapshot(0.0, None, error="not measured")  # every process's `of`: None
 
 
 class Latest(NamedTuple):
@@ -43,11 +49,19 @@ class ProcessExtras:
         *,
         names: ContainerNames | None = None,
         net_budget_percent: float = DEFAULT_BUDGET_PERCENT,
-        net: NetSampler | None = None,
-        sched: SchedSampler | None = None,
+        make_net: Callable[[], NetSampler] | None = None,
+        make_sched: Callable[[], SchedSampler] | None = None,
     ) -> None:
-        self.net = net or NetSampler(proc_root, budget_percent=net_budget_percent)
-        self.sched = sched or SchedSampler(proc_root)
+        self._make_net = make_net or (
+            lambda: NetSampler(proc_root, budget_percent=net_budget_percent)
+        )
+        self._make_sched = make_sched or (lambda: SchedSampler(proc_root))
+        self.net = self._make_net()
+        self.sched = self._make_sched()
+        # (network, waits): what is wanted (`want`, any thread) and what is measured (the
+        # sampler's thread, which alone swaps the samplers).
+        self.wanted = (True, True)
+        self._measured = (True, True)
         self.names = names if names is not None else ContainerNames()
         self.cgroups = ProcessCgroups(self.names, proc_root)
         # The latest tick's figures and container of each process, for the detail pane,
@@ -60,9 +74,25 @@ class ProcessExtras:
     def close(self) -> None:
         self.net.close()
 
+    def want(self, net: bool, wait: bool) -> None:
+        """Measure the network, the waits, only while something shows them. Each starts
+        afresh when wanted again: its first figures would otherwise average the whole gap."""
+        self.wanted = (net, wait)
+
     @property
-    def net_snapshot(self) -> NetSnapshot:
-        return self.net.snapshot
+    def net_snapshot(self) -> NetSnapshot | None:
+        """The last network read, None while the network is not measured."""
+        return self.net.snapshot if self._measured[0] else None
+
+    def _follow_wanted(self) -> tuple[bool, bool]:
+        net, wait = self.wanted
+        if net and not self._measured[0]:
+            self.net.close()
+            self.net = self._make_net()
+        if wait and not self._measured[1]:
+            self.sched = self._make_sched()
+        self._measured = (net, wait)
+        return net, wait
 
     def fill(self, snapshot: ProcessSnapshot, active: Collection[int] | None) -> ProcessSnapshot:
         """`snapshot` with the rows' extra fields set and its `net_at`; `active`: the PIDs
@@ -70,32 +100,42 @@ class ProcessExtras:
         rows = snapshot.rows
         if not self._has_proc or not rows:
             return snapshot
+        net_on, wait_on = self._follow_wanted()
         starts = {pid: r.start_time for pid, r in rows.items()}
-        net = self.net.sample(starts)
+        net = self.net.sample(starts) if net_on else _NOT_READ
         asked = starts if active is None else {p: starts[p] for p in active if p in starts}
-        threaded = [p for p in asked if rows[p].num_threads > 1]
-        waits = self.sched.sample(asked, threaded, alive=starts)
+        waits: dict[int, SchedFigures] = {}
+        if wait_on:
+            threaded = [p for p in asked if rows[p].num_threads > 1]
+            waits = self.sched.sample(asked, threaded, alive=starts)
         known, idle = self.latest.waits, self._idle
         labels: dict[int, str] = {}
         cgroups = self.cgroups
-        of = net.of
+        # NetSnapshot.of inlined: 2,000 rows a tick, most of them without a socket.
+        counted = net.error is None and net.interval_s is not None
+        by_pid, uncounted = net.processes, net.uncounted
         for pid, r in rows.items():
-            got = of(pid)
-            if got is None:
+            if not counted or pid in uncounted:
                 r.net_rx_bytes_per_s = r.net_tx_bytes_per_s = None
             else:
-                r.net_rx_bytes_per_s, r.net_tx_bytes_per_s = got.rx_bytes_per_s, got.tx_bytes_per_s
+                got = by_pid.get(pid)
+                if got is None:
+                    r.net_rx_bytes_per_s = r.net_tx_bytes_per_s = 0.0
+                else:
+                    r.net_rx_bytes_per_s = got.rx_bytes_per_s
+                    r.net_tx_bytes_per_s = got.tx_bytes_per_s
             w = waits.get(pid)
-            if w is None and pid not in asked and pid in known:
-                w = idle  # its reading is kept: the next figure covers the time since
+            if w is None and wait_on and pid in known and pid not in asked:
+                w = waits[pid] = idle  # its reading is kept: the next figure covers the gap
             if w is None:
                 r.wait_percent = r.blkio_percent = None
             else:
                 r.wait_percent, r.blkio_percent = w.wait_percent, w.blkio_percent
-                waits[pid] = w
-            start = r.start_time
-            r.container = labels[pid] = cgroups.label(pid, start)
-            r.cgroups = cgroups.paths(pid, start)
+            if not r.cgroups:  # a row new this tick (a quiet one is last tick's, filled)
+                r.container = cgroups.label(pid, r.start_time)
+                r.cgroups = cgroups.paths(pid, r.start_time)
+            labels[pid] = r.container
         self.latest = Latest(snapshot.timestamp, waits, labels)
         cgroups.retain(rows)
-        return ProcessSnapshot(snapshot.timestamp, rows, snapshot.core_count, net.timestamp)
+        net_at = net.timestamp if net_on else None
+        return ProcessSnapshot(snapshot.timestamp, rows, snapshot.core_count, net_at)

@@ -54,6 +54,10 @@ class SystemSource(Protocol):
     def container_names(self) -> ContainerNames | None:
         """What names containers (their runtimes' state files), for the cgroup view."""
 
+    def want(self, *, net: bool, wait: bool) -> None:
+        """Measure each process's network, its wait for a CPU, only while they are shown
+        (the table's columns or sort, the detail pane): unshown, they cost nothing."""
+
 
 # The detail pane is re-read every tick; its smaps_rollup, which costs ~12 µs per resident
 # MiB (smaps.py), only this often for the same process.
@@ -119,8 +123,8 @@ class LiveSource:
         the sampler's, never changed in place."""
         extras = self._extras
         net = extras.net_snapshot
-        counted = net.of(detail.pid)
-        if counted is not None:
+        counted = net.of(detail.pid) if net is not None else None
+        if net is not None and counted is not None:
             detail.tcp, detail.tcp_at = tuple(counted.connections()), net.timestamp
         latest = extras.latest
         wait = latest.waits.get(detail.pid)
@@ -146,6 +150,9 @@ class LiveSource:
 
         return ContainerNames()  # the view's own: the table's is the sampler thread's
 
+    def want(self, *, net: bool, wait: bool) -> None:
+        self._extras.want(net, wait)
+
 
 class FakeSource:
     """The deterministic machine of `perftop.system.fake`, one tick per call pair; what is
@@ -159,6 +166,7 @@ class FakeSource:
 
         self._system = FakeSystemSampler(pressure=pressure, container=container)
         self.processes = FakeProcessCollector()
+        self.wanted = (True, True)  # as the dashboard last asked (tests read it)
 
     def sample_system(self) -> SystemSample:
         return self._system.sample()
@@ -190,3 +198,6 @@ class FakeSource:
         from perftop.system.fake_extras import FakeNames
 
         return FakeNames()
+
+    def want(self, *, net: bool, wait: bool) -> None:
+        self.wanted = (net, wait)  # the fake's figures cost nothing: always there

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 
 
 _NICE = Binding.Group("Nice -/+")
+NET_KEYS = frozenset({SortKey.NET, SortKey.RX, SortKey.TX})
 
 
 class FilterBox(Input):
@@ -163,6 +164,7 @@ class DashboardScreen(Screen[None]):
         self._status = ""  # the status line as last shown
         self._pending: tuple[SystemSample, ProcessSnapshot] | None = None  # a tick not drawn
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
+        self._wanted: tuple[bool, bool] | None = None  # (network, waits) asked of the machine
 
     def compose(self) -> ComposeResult:
         if self.saved is not None:
@@ -422,6 +424,7 @@ class DashboardScreen(Screen[None]):
             self.options.growth_window_s, self.live, self.cursor, self.rewind.ticks
         )
         self.view = build_view(self.snapshot, self.options, growth)
+        self._want_figures()
         table = self.query_one(ProcessTable)
         table.sort_key, table.reverse = self.options.sort_key, self.options.reverse
         table.columns = self.options.columns
@@ -431,6 +434,18 @@ class DashboardScreen(Screen[None]):
             self.notify(f"PID {following} has exited", severity="warning")
             self.options.follow_pid = None
         self._update_status()
+
+    def _want_figures(self) -> None:
+        """Tell the machine which dear figures are shown (the network's, the waits'), so that
+        it measures only those: a column, the sort or the detail pane."""
+        if not self.live or self.machine is None:
+            return
+        shown = {*self.options.columns, self.options.sort_key}
+        detail = bool(self.query_one("#detail").display)
+        wanted = (detail or bool(shown & NET_KEYS), detail or SortKey.WAIT in shown)
+        if wanted != self._wanted:
+            self._wanted = wanted
+            self.machine().want(net=wanted[0], wait=wanted[1])
 
     def _update_status(self) -> None:
         parts = []
