@@ -60,6 +60,7 @@ examples:
   perftop view app.speedscope.json
                                reopen a saved profile or snapshot
   perftop diff before.folded after.folded
+  perftop diff --by-function before.folded after.folded
                                compare two profiles: what grew, what shrank
   perftop diff --check main.pb.gz change.pb.gz --threshold 2% --markdown
                                for CI: the functions that grew beyond sampling noise;
@@ -297,6 +298,12 @@ def _file_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     diff.add_argument("base", metavar="BASE")
     diff.add_argument("new", metavar="NEW")
+    diff.add_argument(
+        "--by-function",
+        action="store_true",
+        help="match frames by function (name and file), not by line: an edit that moved "
+        "lines still lines up (f in the diff toggles it)",
+    )
     check = diff.add_argument_group("checking, for CI (no TUI)")
     check.add_argument(
         "--check",

@@ -63,6 +63,7 @@ class ViewFile:
 class DiffFiles:
     base: str
     new: str
+    by_function: bool = False  # frames matched by function, lines ignored
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ _FLAG_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
     "native": ("--native", _SAMPLING),
     "subprocesses": ("--subprocesses", _SAMPLING),
     "threshold": ("--threshold", ("check",)),
+    # The check tests functions already, whatever the lines: the flag is the TUI's.
+    "by_function": ("--by-function", ("diff",)),
     "json": ("--json", ("check",)),
     "markdown": ("--markdown", ("check",)),
 }
@@ -227,7 +230,7 @@ def run_mode(args: argparse.Namespace) -> RunMode:
         threshold = 5.0 if args.threshold is None else args.threshold
         return CheckDiff(args.base, args.new, threshold, output)
     if command == "diff":
-        return DiffFiles(args.base, args.new)
+        return DiffFiles(args.base, args.new, args.by_function)
     if command == "serve":
         return Serve(args.listen, args.top, _push(args))
     if command == "snapshot":

@@ -92,7 +92,12 @@ def _prepare(mode: Dashboard | ViewFile | DiffFiles, profiler: ProfilerOptions) 
         return _open_file(mode.path)
     if isinstance(mode, DiffFiles):
         title = f"{os.path.basename(mode.base)} → {os.path.basename(mode.new)}"
-        return DiffOfFiles(_read_profile(mode.base), _read_profile(mode.new), title)
+        base, new = _read_profile(mode.base), _read_profile(mode.new)
+        if mode.by_function:  # `diff` reads two ByFunction profiles as their lines matched so
+            from perftop.model.reshape import by_function
+
+            base, new = by_function(base), by_function(new)
+        return DiffOfFiles(base, new, title)
     if mode.attach is not None:
         return LiveStart(mode.attach, check_target(mode.attach, profiler))
     return LiveStart()

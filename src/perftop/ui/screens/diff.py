@@ -8,9 +8,16 @@ only the base has are 0 wide here; the table lists them (their `new%` is 0).
 A frame whose change of self share is beyond sampling noise (model/diff.py's test) is flagged:
 its boxes are underlined in bold, its row carries ✱ and its p-value, and `s` sorts the table
 with the flagged rows first.
+
+Two runs that line up badly frame by frame can be matched otherwise (model/diff.py's
+`Matching`): `f` by function, lines ignored (`perftop diff --by-function` starts so), and `R`
+re-roots both profiles at the selected frame's function wherever it was called from (`u`
+goes back to whole stacks), for a reload that forks every worker from a new call path.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from rich.style import Style
 from rich.text import Text
@@ -20,12 +27,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
-from perftop.model.diff import DEFAULT_ALPHA, DiffEntry, DiffProfile
+from perftop.model.diff import DEFAULT_ALPHA, DiffEntry, DiffProfile, Matching, diff
+from perftop.model.frames import Frame
 from perftop.model.profile import Node
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.memory_text import is_bytes, size_text, weight_text
-from perftop.ui.screens.flame_screen import FlameScreen
+from perftop.ui.screens.flame_screen import FlameScreen, has_screen_under
 from perftop.ui.widgets.changes import FLAGGED_MARK, ChangesTable, delta_style
 from perftop.ui.widgets.flame import FlameView, diff_legend, diff_style
 from perftop.ui.widgets.footer import FittingFooter
@@ -42,7 +50,12 @@ class DiffScreen(FlameScreen):
             Binding("slash", "search", "Search"),
             Binding("t", "threads", "Threads"),
             Binding("s", "sort_changes", "Sort: flagged first"),
+            Binding("f", "by_function", "By function/line"),
+            Binding("R", "reroot", "Re-root here"),
+            Binding("u", "unroot", "Whole stacks"),
             Binding("q", "close", "Back"),
+            # The screen the files opened on: q ends perftop, and says so.
+            Binding("q", "close_last", "Quit"),
             Binding("f10", "app.quit", "Quit", show=False),
         ],
     )
@@ -55,6 +68,8 @@ class DiffScreen(FlameScreen):
         self.scale = 0.0  # the largest |change| in the shown thread: the strongest colour
         self.flagged_first = False  # the table's order: by |change|, or flagged rows first
         self.flagged: frozenset[int] = frozenset()  # frames changed beyond sampling noise
+        self._selecting = False  # a frame is selected: what `R` needs (the footer follows)
+        self._has_lines = any(f.line for side in profile.sources for f in side.frames)
 
     def compose(self) -> ComposeResult:
         yield Static(id="profile-head")
@@ -64,7 +79,17 @@ class DiffScreen(FlameScreen):
         with Horizontal(id="profile-bottom"):
             yield ChangesTable(id="changes")
         yield FittingFooter(
-            ("setup", "toggle_orientation", "sort_changes", "threads", "unzoom", "search")
+            (
+                "setup",
+                "toggle_orientation",
+                "threads",
+                "sort_changes",
+                "unzoom",
+                "by_function",
+                "search",
+                "unroot",
+                "reroot",
+            )
         )
 
     def on_mount(self) -> None:
@@ -74,6 +99,17 @@ class DiffScreen(FlameScreen):
         flame.colour_of = self._colour
         flame.focus()
         self._show_thread()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "by_function":  # frames without lines (perf's) are functions already
+            return self._has_lines
+        if action == "reroot":
+            return self._selecting
+        if action == "unroot":
+            return self.profile.matching.root is not None
+        if action in ("close", "close_last"):  # Back, or Quit where nothing is under it
+            return has_screen_under(self) == (action == "close")
+        return True
 
     def _colour(self, node: Node, shade: int) -> Style:
         style = diff_style(self.profile.delta_fraction(node), self.scale, shade)
@@ -127,7 +163,15 @@ class DiffScreen(FlameScreen):
             text.append(f"  base {size_text(base)} → new {size_text(new)} live")
         else:
             text.append(f"  base {base:,} samples → new {new:,} samples")
-        text.append("  (shares of each one's total)", "dim")
+        matching = self.profile.matching
+        if matching.by_function:
+            text.append("  by function", "bold")
+        if matching.root is not None:
+            under_base, under_new = self.profile.under_root()
+            text.append(f"  re-rooted at {printable(matching.root[0])}", "bold")
+            text.append(f" (base {100 * under_base:.0f}%, new {100 * under_new:.0f}% under it)")
+        else:
+            text.append("  (shares of each one's total)", "dim")
         if self.profile.testable:
             style = "bold" if self.flagged else "dim"
             text.append(
@@ -156,7 +200,7 @@ class DiffScreen(FlameScreen):
             if node.frame_id in self.flagged:
                 text.append(f"  {FLAGGED_MARK} beyond sampling noise", "bold")
         else:
-            text.append("←→↑↓/hjkl move · Enter zoom · Esc out · / search · t threads", "dim")
+            text.append("←→↑↓/hjkl move · Enter zoom · Esc out · / search · R re-root", "dim")
         result = self.search_result
         if result is not None:
             text.append(
@@ -170,6 +214,10 @@ class DiffScreen(FlameScreen):
     @on(FlameView.Selected)
     def _selected(self, event: FlameView.Selected) -> None:
         self._refresh_frame_status(event.node)
+        selecting = event.node is not None and event.node.frame_id >= 0
+        if selecting != self._selecting:
+            self._selecting = selecting
+            self.refresh_bindings()
         if event.node is not None and event.node.frame_id >= 0:
             self.query_one(ChangesTable).move_to_frame(event.node.frame_id)
 
@@ -191,11 +239,76 @@ class DiffScreen(FlameScreen):
         self.flagged_first = not self.flagged_first
         self._show_changes()
 
+    def _rediff(self, matching: Matching, same: Callable[[Frame], Frame] | None) -> None:
+        """Diff the two files again, matched another way; zoom and selection carried over
+        where their frames are still there (`same`: a frame's stand-in in the new diff)."""
+        flame = self.query_one(FlameView)
+        old = self.profile
+        self.profile = diff(*old.sources, matching)
+        flame.carry_paths(old, self.profile, same)
+        if flame.thread is not None and flame.thread not in self.profile.threads():
+            flame.thread = None
+        flame.highlight_id, flame.highlight_ids = None, frozenset()
+        flame.set_profile(self.profile)
+        self._show_thread()
+        self._selecting = flame.selected is not None
+        self.refresh_bindings()
+
+    def action_by_function(self) -> None:
+        matching = self.profile.matching
+        by_function = not matching.by_function
+        self._rediff(Matching(by_function, matching.root), _as_function if by_function else None)
+        how = "by function: lines ignored" if by_function else "by line"
+        self.notify(f"frames matched {how} (f: the other way)")
+
+    def action_reroot(self) -> None:
+        node = self.query_one(FlameView).selected
+        if node is None or node.frame_id < 0:
+            self.notify("select a frame to re-root at", severity="warning")
+            return
+        frame = self.profile.frame(node.frame_id)
+        flame = self.query_one(FlameView)
+        flame.zoom_path = flame.selected_path = ()
+        self._rediff(
+            Matching(self.profile.matching.by_function, (frame.name, frame.filename)), None
+        )
+        root = self.profile.root(flame.thread)
+        if root.children:  # the function itself, selected: Enter zooms, u undoes
+            flame.select(next(iter(root.children.values())))
+        missing = [
+            side
+            for side, total in (
+                ("base", self.profile.base.total_samples),
+                ("new", self.profile.total_samples),
+            )
+            if not total
+        ]
+        name = printable(frame.name)
+        if missing:
+            self.notify(
+                f"{name} is not in {' or '.join(missing)}: nothing to compare there",
+                severity="warning",
+            )
+        else:
+            self.notify(f"re-rooted at {name}: both profiles from it down (u: whole stacks)")
+
+    def action_unroot(self) -> None:
+        matching = self.profile.matching
+        if matching.root is not None:
+            self._rediff(Matching(matching.by_function, None), None)
+
     def action_close(self) -> None:
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
         else:
             self.app.exit()
+
+    def action_close_last(self) -> None:
+        self.action_close()
+
+
+def _as_function(frame: Frame) -> Frame:
+    return Frame(frame.name, frame.filename)
 
 
 def _flagged_first(entry: DiffEntry) -> tuple[bool, float, float, int]:

@@ -16,6 +16,14 @@ from perftop.ui.screens.profile_dialogs import ThreadPicker
 from perftop.ui.widgets.flame import FlameView
 
 
+def has_screen_under(screen: Screen[None]) -> bool:
+    """Whether `q` goes back to a screen (the dashboard, a snapshot) rather than ending perftop:
+    the screen a file opened on sits on Textual's default screen alone. A dialog over it
+    changes nothing: its footer stays true under the dialog."""
+    stack = screen.app.screen_stack
+    return screen in stack and stack.index(screen) > 1
+
+
 class FlameScreen(Screen[None]):
     profile: Profile
     search_text: str = ""

@@ -14,13 +14,17 @@ switches between the bytes live since the attach and what grew since a mark (`m`
 `b` takes the profile so far as a baseline (`B`: a profile from a file), and the flame is then
 coloured by the change of each path's share since (`perftop.ui.screens.baseline`); `b` again
 goes back to the usual colours.
+
+What the flame shows of the profile (idle stacks hidden, one process alone, processes side by
+side, the top table by function or by line) is the view (`perftop.ui.screens.profile_view`):
+`self.profile` is the view, `_source()` the whole profile, which exports write.
 """
 
 from __future__ import annotations
 
 import time
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -28,11 +32,13 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from perftop.exports import export_stem
+from perftop.model.frames import FrameKind
 from perftop.model.profile import Node, Profile
-from perftop.profiling.backend import Batch, ProfilerError, ProfilerOptions
+from perftop.model.view import ProfileView
+from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.session import ProfileSession, SessionState
 from perftop.ui.keys import with_ids
-from perftop.ui.screens.baseline import BaselineFlameScreen
+from perftop.ui.screens.flame_screen import has_screen_under
 from perftop.ui.screens.memory_view import MemoryView, is_memory
 from perftop.ui.screens.profile_dialogs import (
     SNAPSHOT_CHOICE,
@@ -42,37 +48,20 @@ from perftop.ui.screens.profile_dialogs import (
     ThreadDump,
     profile_export_choices,
 )
+from perftop.ui.screens.profile_session import SessionFlameScreen
 
 # Re-exported: the screen's tests and the screenshot script read them from here.
 from perftop.ui.screens.profile_text import frame_status, head_line, legend, sampling_text
+from perftop.ui.screens.profile_view import VIEW_ACTIONS
 from perftop.ui.widgets.flame import FlameView
 from perftop.ui.widgets.footer import FittingFooter
+from perftop.ui.widgets.process_shares import ProcessShares
 from perftop.ui.widgets.top_functions import TopFunctions
 
 __all__ = ["ProfileScreen", "legend", "sampling_text"]
 
 
-class BatchReady(Message):
-    def __init__(self, batch: Batch) -> None:
-        super().__init__()
-        self.batch = batch
-
-
-class ProfilerFailed(Message):
-    def __init__(self, error: ProfilerError) -> None:
-        super().__init__()
-        self.error = error
-
-
-class StartReturned(Message):
-    """A start (or restart) made off the UI thread has returned: live, or failed."""
-
-    def __init__(self, session: ProfileSession) -> None:
-        super().__init__()
-        self.session = session
-
-
-class ProfileScreen(BaselineFlameScreen):
+class ProfileScreen(SessionFlameScreen):
     class ExportRequested(Message):
         """Write `profile` (a copy if it is live) as `label`, to a file ending in `suffix`."""
 
@@ -92,7 +81,12 @@ class ProfileScreen(BaselineFlameScreen):
             Binding("space", "pause", "Pause/resume"),
             Binding("r", "reset", "Reset"),
             Binding("slash", "search", "Search"),
+            Binding("i", "toggle_idle", "Hide idle"),
+            # Shown by the top table's frame, which says the mode: the footer keeps its room.
+            Binding("f", "by_line", "Top: by line/function", show=False),
             Binding("t", "threads", "Threads"),
+            Binding("p", "processes", "Processes"),
+            Binding("P", "split_processes", "Split processes"),
             Binding("d", "dump", "Thread dump"),
             Binding("e", "export", "Export"),
             Binding("S", "settings", "Profiler settings"),
@@ -101,6 +95,8 @@ class ProfileScreen(BaselineFlameScreen):
             Binding("b", "baseline", "Baseline now/off"),
             Binding("B", "baseline_file", "Baseline from file", show=False),
             Binding("q", "close", "Back"),
+            # The screen a file opened on: q ends perftop, and says so.
+            Binding("q", "close_last", "Quit"),
             Binding("f10", "app.quit", "Quit", show=False),
         ],
     )
@@ -116,6 +112,13 @@ class ProfileScreen(BaselineFlameScreen):
         # A session samples a live process; a bare Profile was opened from a file.
         self.session = shown if isinstance(shown, ProfileSession) else None
         self.profile = shown.profile if isinstance(shown, ProfileSession) else shown
+        self.file_profile = shown if isinstance(shown, Profile) else None
+        if self.session is not None:
+            self.view = ProfileView(str(self.session.pid), self.session.metadata)
+        else:
+            self.view = ProfileView(self.profile.metadata.get("pid", ""), self.profile.metadata)
+        self.view.show(self.profile, self.view_options)
+        self._offers = self._look_at_offers()  # before the footer is composed: no second time
         self.can_snapshot = can_snapshot  # is there a machine (live or saved) to snapshot?
         self.title_text = title
         self.search_text = ""
@@ -150,31 +153,39 @@ class ProfileScreen(BaselineFlameScreen):
         yield Input(id="flame-search", placeholder="search functions and files")
         with Horizontal(id="profile-bottom"):
             yield TopFunctions(id="top")
+            yield ProcessShares(id="processes")
         yield FittingFooter(
             (
                 "setup",
                 "toggle_orientation",
+                "split_processes",
+                "by_line",
                 "reset",
                 "dump",
                 "threads",
                 "settings",
                 "unzoom",
+                "processes",
                 "search",
                 "mark",  # a memory session's: g (its other key) stays
                 "baseline",
+                "toggle_idle",
             )
         )
 
     def on_mount(self) -> None:
         self.query_one("#flame").border_title = "flame"
         self.query_one("#flame").border_subtitle = legend()
-        self.query_one("#top").border_title = "top functions"
         self.query_one(FlameView).focus()
         self._refresh_views(force_table=True)
         if self.session is not None and self.session.state is SessionState.STARTING:
             self._start()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in VIEW_ACTIONS:
+            return self._view_action_state(action)
+        if action in ("close", "close_last"):  # Back, or Quit where nothing is under it
+            return has_screen_under(self) == (action == "close")
         # A profile from a file has no profiler to pause, dump, tune or restart: those keys
         # would do nothing, so they are not offered (footer, help, palette).
         if action in ("pause", "settings"):
@@ -189,91 +200,27 @@ class ProfileScreen(BaselineFlameScreen):
             return self.session is not None or self.baseline is not None
         return True
 
-    # --- the profiler -------------------------------------------------------------------------
-
-    def _start(self) -> None:
-        session = self.session
-        assert session is not None
-        if self.tracks_memory:
-            self._start_off_thread(session, None)  # seconds of gdb: not on the UI thread
-            return
-        session.start()
-        self._started(session)
-
-    def _started(self, session: ProfileSession) -> None:
-        if session.state is SessionState.FAILED:
-            self._failed()
-        else:
-            self._pump(session)
-        self._refresh_head()
-
-    @work(thread=True, exclusive=True, group="attach")
-    def _start_off_thread(self, session: ProfileSession, options: ProfilerOptions | None) -> None:
-        """Off the UI thread: start the session, or restart it with `options`."""
-        if options is None:
-            session.start()
-        else:
-            session.restart(options)
-        self.post_message(StartReturned(session))
-
-    def on_start_returned(self, message: StartReturned) -> None:
-        if not self.is_attached or message.session is not self.session:
-            message.session.stop()  # the screen closed while gdb was at work
-            return
-        self._started(message.session)
-
-    @work(thread=True, exclusive=True, group="profiler")
-    def _pump(self, session: ProfileSession) -> None:
-        """Off the UI thread: wait for batches until the backend stops or the target exits."""
-        backend = session.backend  # a restart makes a new one: this worker serves this one
-        try:
-            while backend.running:
-                batch = session.next_batch(0.5)
-                if batch is not None:
-                    self.post_message(BatchReady(batch))
-                    if batch.target_exited:
-                        return
-        except ProfilerError as exc:
-            self.post_message(ProfilerFailed(exc))
-
-    def on_batch_ready(self, message: BatchReady) -> None:
-        if self.session is None:
-            return
-        news = self.session.absorb(message.batch)
-        # Toasted in full: the head line below is cut at the screen's edge.
-        for warning in news.warnings:
-            self.notify(warning, severity="warning", timeout=10)
-        if news.exited:
-            self.notify(f"PID {self.pid} exited; the profile is kept", severity="warning")
-        self._refresh_views()
-
-    def on_profiler_failed(self, message: ProfilerFailed) -> None:
-        if self.session is not None:
-            self.session.fail(message.error)
-            self._failed()
-
-    def _failed(self) -> None:
-        assert self.session is not None
-        self.notify(self.session.error or "the profiler failed", severity="error", timeout=10)
-        self._refresh_head()
-
-    def stop(self) -> None:
-        if self.session is not None:
-            self.session.stop()
-
-    def on_unmount(self) -> None:
-        # Runs on every way out (back, quit, Ctrl-C): the pump thread then sees the backend
-        # stopped and returns, so the app's thread pool can shut down.
-        self.stop()
-
     # --- rendering ----------------------------------------------------------------------------
+
+    def _source(self) -> Profile:
+        if self.memory is not None and self.tracks_memory:
+            return self.memory.shown()  # a new profile a batch, in the growth view
+        if self.session is not None:
+            return self.session.profile
+        assert self.file_profile is not None
+        return self.file_profile
 
     def _refresh_views(self, force_table: bool = False) -> None:
         flame = self.query_one(FlameView)
+        source = self._source()
         if self.memory is not None and self.tracks_memory:
-            self.profile = self.memory.shown()  # a new profile a batch, in the growth view
             title = "grown since mark" if self.memory.growth else "live bytes since attach"
             flame.border_title = title
+        if self.session is not None:
+            self.view.metadata = self.session.metadata  # a reset makes a new one
+        if source is not self.view.source:
+            self.view.show(source, self._options())  # a reset, a memory batch
+        self.profile = self.view.shown
         if self.baseline is not None:
             self.baseline.refresh(self.profile, flame.thread)
             flame.border_title = self.baseline.title()
@@ -282,25 +229,37 @@ class ProfileScreen(BaselineFlameScreen):
         else:
             flame.relayout()
         self._run_search()
+        self._update_offers()
         now = time.monotonic()
         # The top table is a DataTable: rebuilding it more than once a second buys nothing.
         if force_table or now - self._last_table >= 1.0:
             self._last_table = now
             top = self.query_one(TopFunctions)
+            by_function = not self.by_line
+            stats = self.profile.top_functions(
+                flame.thread, limit=top.limit, by_function=by_function
+            )
             top.show_stats(
-                self.profile.top_functions(flame.thread, limit=top.limit),
+                # Not the roots that name a process (perf on every CPU, a split): no code.
+                [st for st in stats if st.frame.kind is not FrameKind.THREAD],
                 self.profile.thread_samples(flame.thread)
                 if flame.thread is not None
                 else self.profile.total_samples,
                 unit=self.profile.metadata.get("unit", ""),
+                by_line=self.by_line,
             )
+            shares = self.query_one(ProcessShares)
+            if shares.display:
+                shares.show_shares(self.view.processes())
         self._refresh_head()
         self._refresh_frame_status(flame.selected)
 
     def _refresh_head(self) -> None:
         thread = self.query_one(FlameView).thread
         memory = self.memory if self.tracks_memory else None
-        line = head_line(self.state, self.profile, self.session, memory, thread, self.title_text)
+        line = head_line(
+            self.state, self.profile, self.session, memory, thread, self.title_text, self.view
+        )
         # One row, fixed: no layout pass, which would resend the whole screen every batch.
         self.query_one("#profile-head", Static).update(line, layout=False)
 
@@ -320,6 +279,7 @@ class ProfileScreen(BaselineFlameScreen):
         flame = self.query_one(FlameView)
         if self.query_one(TopFunctions).has_focus:
             flame.highlight_id = event.frame_id
+            flame.highlight_ids = frozenset(event.frame_ids)
             flame.restyle()
 
     # --- actions ------------------------------------------------------------------------------
@@ -341,7 +301,7 @@ class ProfileScreen(BaselineFlameScreen):
         if self.session is None:
             return
         self.session.reset()
-        self.profile = self.session.profile
+        self.profile = self.view.show(self.session.profile, self._options())
         flame = self.query_one(FlameView)
         flame.zoom_path = ()
         flame.selected_path = ()
@@ -364,10 +324,11 @@ class ProfileScreen(BaselineFlameScreen):
         rate and the time sampled (batches keep merging into the original). In the growth
         view, what grew since the mark, with the same metadata."""
         if self.session is None:
-            return self.profile
+            return self._source()
         exported = self.session.profile_for_export()
-        if self.memory is not None and self.memory.growth and self.profile is not exported:
-            grown = self.profile.copy()
+        shown = self._source()
+        if self.memory is not None and self.memory.growth and shown is not exported:
+            grown = shown.copy()
             grown.metadata = dict(exported.metadata, view="grown since mark")
             return grown
         return exported
@@ -389,7 +350,7 @@ class ProfileScreen(BaselineFlameScreen):
         self._refresh_views(force_table=True)
 
     def action_export(self) -> None:
-        if not self.profile.total_samples:
+        if not self._source().total_samples:
             self.notify("nothing to export yet: no samples", severity="warning")
             return
         choices = profile_export_choices()
@@ -439,3 +400,6 @@ class ProfileScreen(BaselineFlameScreen):
             self.app.pop_screen()
         else:
             self.app.exit()
+
+    def action_close_last(self) -> None:
+        self.action_close()

@@ -1,5 +1,5 @@
-"""Modal screens of the profile view: pick a thread, read a thread dump, change sampling,
-choose an export format."""
+"""Modal screens of the profile view: pick a thread or a process, read a thread dump, change
+sampling, choose an export format."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from perftop.model.processes import ProcessShare
 from perftop.profiling.backend import (
     BACKEND_CHOICES,
     ProfilerBackend,
@@ -23,8 +25,10 @@ from perftop.profiling.backend import (
 )
 from perftop.profiling.perf_cli import DWARF_STACK_BYTES
 from perftop.ui.fmt import printable
+from perftop.ui.widgets.process_shares import pid_text, vs_siblings_text
 
 ALL_THREADS = "\x00all"
+ALL_PROCESSES = "\x00all"
 
 
 class ThreadPicker(ModalScreen[str | None | bool]):
@@ -54,6 +58,62 @@ class ThreadPicker(ModalScreen[str | None | bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class ProcessPicker(ModalScreen[str | None | bool]):
+    """The processes by share, the busiest first, each against its siblings (the same
+    command): dismisses with a PID, None for all of them, or False when cancelled."""
+
+    DEFAULT_CSS = "ProcessPicker { align: center middle; }"
+    WIDTH = 96  # a PID, its figures and a command line: wider than the stylesheet's dialogs
+    BINDINGS = [Binding("escape,q,p", "cancel", "Cancel")]
+
+    def __init__(self, shares: list[ProcessShare], shown: str | None = None) -> None:
+        super().__init__()
+        self.shares = shares
+        self.shown = shown
+
+    def compose(self) -> ComposeResult:
+        total = sum(s.samples for s in self.shares)
+        options = [Option(f"all processes ({total:,} samples)", id=ALL_PROCESSES)]
+        for i, s in enumerate(self.shares):
+            line = Text(f"{pid_text(s.pid):>8} {s.percent:6.1f}% {s.samples:>9,}  ")
+            line.append_text(vs_siblings_text(s))
+            line.pad_right(max(0, 36 - line.cell_len))
+            line.append(printable(" ".join(s.command.split())))
+            line.truncate(self.WIDTH - 10, overflow="ellipsis")  # one line each: no wrapping
+            options.append(Option(line, id=str(i)))
+        with Vertical(classes="dialog"):
+            yield Label("Show process", classes="dialog-title")
+            yield Label(
+                "[dim]     PID  share   samples  x siblings  command[/dim]", id="process-header"
+            )
+            yield OptionList(*options)
+
+    def on_mount(self) -> None:
+        self.query_one(".dialog").styles.width = self.WIDTH
+        listed = self.query_one(OptionList)
+        pids = [s.pid for s in self.shares]
+        listed.highlighted = pids.index(self.shown) + 1 if self.shown in pids else 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id == ALL_PROCESSES:
+            self.dismiss(None)
+        else:
+            self.dismiss(self.shares[int(str(event.option.id))].pid)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class MarkedCheckbox(Checkbox):
+    """A checkbox that reads `[x]` or `[ ]`: Textual's draws one X in both states and tells
+    them apart by colour alone, which NO_COLOR and 16-colour terminals do not show."""
+
+    @property
+    def _button(self) -> Content:
+        style = self.get_visual_style("toggle--button")
+        return Content.assemble("[", ("x" if self.value else " ", style), "]")
 
 
 def render_dump(stacks: list[ThreadStack]) -> Text:
@@ -184,7 +244,7 @@ class ProfilerSettings(ModalScreen[ProfilerOptions | None]):
                 yield Label("rate (Hz)  ")
                 yield Input(str(options.rate_hz), id="rate", type="integer")
             yield Label("perf", classes="settings-section")
-            yield Checkbox(
+            yield MarkedCheckbox(
                 "DWARF unwinding (code without frame pointers)",
                 options.dwarf,
                 id="dwarf",
@@ -194,7 +254,7 @@ class ProfilerSettings(ModalScreen[ProfilerOptions | None]):
             if not self.machine:
                 yield Label("py-spy only", classes="settings-section")
                 for flag in self.FLAGS:
-                    yield Checkbox(flag, getattr(options, flag), id=flag, compact=True)
+                    yield MarkedCheckbox(flag, getattr(options, flag), id=flag, compact=True)
             yield Label("", id="settings-error")
             yield Button("Apply", id="apply", variant="primary")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from perftop.model.profile import Node, Profile, SearchResult
+from perftop.model.view import ProfileView
 from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.session import ProfileSession, SessionState
 from perftop.ui.fmt import printable
@@ -16,7 +17,7 @@ from perftop.ui.screens.memory_view import MemoryView
 from perftop.ui.screens.profile_dialogs import PYSPY_FLAGS
 from perftop.ui.widgets.flame import INTO_NATIVE, KIND_COLOURS, KIND_NAMES
 
-__all__ = ["frame_status", "head_line", "legend", "sampling_text"]
+__all__ = ["frame_status", "head_line", "legend", "process_text", "sampling_text"]
 
 _STATE_STYLES = {
     SessionState.LIVE: "bold green",
@@ -53,10 +54,12 @@ def head_line(
     memory: MemoryView | None,
     thread: str | None,
     title: str,
+    view: ProfileView | None = None,
 ) -> Text:
     """` LIVE   samples 1,234  py-spy 100 Hz  coverage 99%  thread: all  TITLE`; for a memory
     session (`memory` given) the tracker, the live bytes and the view instead of the samples,
-    the profiler and the coverage."""
+    the profiler and the coverage. With `view`: the idle samples hidden beside the samples,
+    the process shown beside the thread."""
     text = Text(no_wrap=True, overflow="ellipsis")
     # The labels people already know: FAILED reads ERROR.
     label = "error" if state is SessionState.FAILED else state.value
@@ -69,16 +72,39 @@ def head_line(
         text.append(f"  live bytes {weight_text(profile.total_samples, profile.metadata)}")
     else:
         text.append(f"  samples {profile.total_samples:,}")
+        if view is not None and view.options.hide_idle:
+            hidden = view.hidden(thread)
+            shown = profile.thread_samples(thread) if thread is not None else profile.total_samples
+            share = 100 * hidden / (hidden + shown) if hidden + shown else 0.0
+            text.append(f"  idle hidden: {share:.0f} %", "bold")
     if session is not None and memory is None:
         text.append("  " + sampling_text(session.metadata.get("source", ""), session.options))
         text.append(f"  coverage {100 * session.coverage:.0f}%")
     text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
+    if view is not None:
+        text.append_text(process_text(view))
     if session is not None and session.error:
         text.append(f"  {session.error}", "red")
     elif session is not None and state is SessionState.STOPPED and session.stopped_reason:
         text.append(f"  {session.stopped_reason}", "yellow")
     if title:
         text.append(f"  {printable(title)}", "bold")
+    return text
+
+
+def process_text(view: ProfileView) -> Text:
+    """`  process: 1234 gunicorn: worker`, `  processes: side by side`, or nothing."""
+    text = Text()
+    picked = view.options.process
+    if picked is not None:
+        command = next((s.command for s in view.processes() if s.pid == picked), "")
+        text.append(f"  process: {picked or 'target'}", "bold")
+        if command:
+            text.append(f" {printable(' '.join(command.split()))}")
+    elif view.split and view.options.split is not None:  # asked for, not as recorded
+        text.append("  processes: side by side", "bold")
+    elif view.options.split is False:
+        text.append("  processes: merged", "bold")
     return text
 
 

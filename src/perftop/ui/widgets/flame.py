@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from perftop.model.frames import FrameKind
+from perftop.model.frames import Frame, FrameKind
 from perftop.model.layout import FlameBox, layout
 from perftop.model.profile import Node, Profile
 from perftop.ui.fmt import printable
@@ -143,6 +143,8 @@ class FlameView(Widget, can_focus=True):
         self.icicle = True
         self.search_ids: frozenset[int] = frozenset()
         self.highlight_id: int | None = None
+        # Every frame of the function under the top table's cursor (its lines, by function).
+        self.highlight_ids: frozenset[int] = frozenset()
         # The diff view colours by change; the int is a 0/1 shade alternating between neighbours.
         self.colour_of: Callable[[Node, int], Style] | None = None
         self.scroll_row = 0
@@ -155,6 +157,25 @@ class FlameView(Widget, can_focus=True):
     def set_profile(self, profile: Profile) -> None:
         self.profile = profile
         self.relayout()
+
+    def carry_paths(
+        self, old: Profile, new: Profile, same: Callable[[Frame], Frame] | None = None
+    ) -> None:
+        """Zoom and selection, paths of `old`'s frame ids, as the same frames' ids in `new`
+        (`same`: the frame that stands for a frame there, its function for one by function);
+        a path with a frame `new` lacks starts again from the root."""
+
+        def carried(path: tuple[int, ...]) -> tuple[int, ...]:
+            ids = []
+            for fid in path:
+                frame = old.frame(fid)
+                nid = new.id_of(same(frame) if same is not None else frame)
+                if nid is None:
+                    return ()
+                ids.append(nid)
+            return tuple(ids)
+
+        self.zoom_path, self.selected_path = carried(self.zoom_path), carried(self.selected_path)
 
     def relayout(self) -> None:
         """Recompute boxes after new samples, a resize, a zoom or a thread change."""
@@ -248,11 +269,17 @@ class FlameView(Widget, can_focus=True):
                 # Red means "grew" in a diff: there the selection inverts the box's own colour.
                 colour = self.colour_of
                 style = SELECTED_STYLE if colour is None else colour(node, 0) + SELECTED_DIFF
-            elif node.frame_id in self.search_ids or node.frame_id == self.highlight_id:
+            elif (
+                node.frame_id in self.search_ids
+                or node.frame_id == self.highlight_id
+                or node.frame_id in self.highlight_ids
+            ):
                 style = MATCH_STYLE
             elif self.colour_of is not None:
                 style = self.colour_of(node, shade)
-            elif (self.search_ids or self.highlight_id is not None) and frame is not None:
+            elif (
+                self.search_ids or self.highlight_id is not None or self.highlight_ids
+            ) and frame is not None:
                 style = DIM_STYLE
             else:
                 kind = frame.kind if frame is not None else FrameKind.THREAD

@@ -1,20 +1,23 @@
 """The top-functions table beside the flame: own and total share per function, like py-spy top;
 for a memory profile (counts are bytes) own and total are sizes.
 
-Rows are keyed by frame id, so a live refresh keeps the cursor on the same function, and the
-sort order the user picked (click a column title, or `s` to cycle) survives the refresh.
+One row a function (its lines together: `Profile.top_functions(by_function=True)`), or one a
+line, as the screen asks; the title says which. Rows are keyed by frame id (a function's: its
+first frame's), so a live refresh keeps the cursor on the same function, and the sort order
+the user picked (click a column title, or `s` to cycle) survives the refresh.
 """
 
 from __future__ import annotations
 
 from typing import Any, Self
 
+from rich.cells import cell_len
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
 from perftop.model.profile import FunctionStat
 from perftop.ui.fmt import printable
@@ -34,11 +37,13 @@ class TopFunctions(DataTable[str]):
     _quiet = False  # inside `_update_cells`: whole repaints held back
 
     class Picked(Message):
-        """The user moved onto a function; the flame highlights its frames."""
+        """The user moved onto a function; the flame highlights its frames (`frame_ids`:
+        each line of it, by function)."""
 
-        def __init__(self, frame_id: int | None) -> None:
+        def __init__(self, frame_id: int | None, frame_ids: tuple[int, ...] = ()) -> None:
             super().__init__()
             self.frame_id = frame_id
+            self.frame_ids = frame_ids
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -47,15 +52,30 @@ class TopFunctions(DataTable[str]):
         self.total_samples = 0
         self.unit = ""  # "bytes" for a memory profile: own and total shown as sizes
         self.limit = 200
+        self.by_line = False  # one row a line, not a function
+        self._frames_of: dict[str, tuple[int, ...]] = {}  # row key -> the frames it stands for
 
     def on_mount(self) -> None:
         for name in COLUMNS:
             self.add_column(name, key=name)
 
-    def show_stats(self, stats: list[FunctionStat], total_samples: int, *, unit: str = "") -> None:
+    def show_stats(
+        self,
+        stats: list[FunctionStat],
+        total_samples: int,
+        *,
+        unit: str = "",
+        by_line: bool = False,
+    ) -> None:
         self.stats = stats
         self.total_samples = total_samples
         self.unit = unit
+        self.by_line = by_line
+        self._frames_of = {str(s.frame_id): s.frame_ids for s in stats}
+        mode, other = ("by line", "by function") if by_line else ("by function", "by line")
+        if self.border_title != f"top functions · {mode}":
+            self.border_title = f"top functions · {mode}"
+            self.border_subtitle = f"f: {other}"
         self._fill()
 
     def _count(self, n: int) -> str:
@@ -97,14 +117,21 @@ class TopFunctions(DataTable[str]):
         `update_cell` repaints the whole table, borders and all, for each cell (about 1.6 KB a
         second to the terminal for a live profile, against 0.9 KB for all of `py-spy top`)."""
         self._quiet = True
+        widths = {name: self.columns[ColumnKey(name)].content_width for name in COLUMNS}
+        grew = False  # a cell wider than its column (a count's new digit): the table moves
         try:
             for index, (key, cells) in enumerate(rows):
                 for column, (name, text) in enumerate(zip(COLUMNS, cells, strict=True)):
                     if self.get_cell(key, name) != text:
-                        self.update_cell(key, name, text)
-                        self.refresh_coordinate(Coordinate(index, column))
+                        wider = cell_len(text) > widths[name]
+                        self.update_cell(key, name, text, update_width=wider)
+                        grew = grew or wider
+                        if not wider:
+                            self.refresh_coordinate(Coordinate(index, column))
         finally:
             self._quiet = False
+        if grew:
+            self.refresh()
 
     def refresh(self, *regions: Region, **kwargs: Any) -> Self:
         if self._quiet and not regions and not kwargs.get("layout"):
@@ -133,4 +160,7 @@ class TopFunctions(DataTable[str]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value
-        self.post_message(self.Picked(int(key) if key is not None else None))
+        if key is None:
+            self.post_message(self.Picked(None))
+            return
+        self.post_message(self.Picked(int(key), self._frames_of.get(key, (int(key),))))
