@@ -46,7 +46,7 @@ async def test_enter_on_a_group_filters_the_table_and_escape_clears_it() -> None
         await pick(pilot, screen, APP_SERVICE)
         assert app.screen is app.dashboard
         assert sorted(pids(pilot)) == [2301, 2302], "the app and its worker"
-        assert f"cgroup: {APP_SERVICE} (2 shown" in status(pilot)
+        assert "cgroup: …/user-1000.slice/app.service (2 shown, Esc clears)" in status(pilot)
         await ticks(pilot)
         assert sorted(pids(pilot)) == [2301, 2302], "the filter holds tick after tick"
 

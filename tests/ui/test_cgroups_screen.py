@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 
 from perftop.system.cgroups import CgroupSampler, CgroupSnapshot, CgroupStats
 from perftop.system.pressure import Pressure, PressureLine, PressureSet
-from perftop.ui.screens.cgroups import CgroupScreen, ordered
+from perftop.ui.screens.cgroups import CgroupScreen, ordered, short_name
 from tests.ui.helpers import until
 from tests.unit.cgroup_trees import DOCKER_ID, HYBRID_MOUNTINFO, hybrid_tree, machine
 
@@ -126,7 +126,7 @@ async def test_the_tree_its_figures_and_enter() -> None:
             "/",
             "  user.slice",
             "  system.slice",
-            f"    docker-{DOCKER_ID}.scope",
+            f"    {short_name(f'docker-{DOCKER_ID}.scope')}",
             "    app.service",
         ]
         app_row = shown[-1]
@@ -202,7 +202,7 @@ async def test_over_a_real_sampler_on_a_fake_hybrid_machine(tmp_path: Path) -> N
         assert isinstance(screen, CgroupScreen)
         await until(pilot, lambda: screen.reads >= 2, "two reads shown")
         names = [r[0].strip() for r in rows(app)]
-        assert DOCKER_ID in names and "ssh.service" in names and "mem-only" in names
-        docker = next(r for r in rows(app) if r[0].strip() == DOCKER_ID)
+        assert short_name(DOCKER_ID) in names and "ssh.service" in names and "mem-only" in names
+        docker = next(r for r in rows(app) if r[0].strip() == short_name(DOCKER_ID))
         assert docker[1] == f"docker:{DOCKER_ID[:12]}" and docker[4] == "20"
         assert docker[7] == "256M" and docker[8] == "1"

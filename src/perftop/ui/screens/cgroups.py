@@ -70,9 +70,21 @@ SORTS: dict[str, tuple[str, Callable[[CgroupStats], float | None]]] = {
 CYCLE = ("cpu", "memory", "throttled", "io", "psi_cpu", "procs", "group")
 
 
+MAX_NAME = 32  # a group's name beyond this is cut in the middle: the table fits 80 columns
+
+
+def short_name(name: str) -> str:
+    """`docker-9c41d2e87b3a…f0f0f.scope`: a 64-hex container ID would push every figure off
+    an 80-column screen; CONTAINER beside it names the container in full."""
+    return name if len(name) <= MAX_NAME else name[:20] + "…" + name[-(MAX_NAME - 21) :]
+
+
 def cells(g: CgroupStats, container: str, tree: bool) -> tuple[str, ...]:
     """One group's row, in SORTS' order (GROUP first, then CONTAINER after it)."""
-    name = ("  " * g.depth + g.name) if tree else g.path
+    if tree:
+        name = "  " * g.depth + short_name(g.name)
+    else:
+        name = "/".join(short_name(part) for part in g.path.split("/")) or "/"
     throttled = _dash(g.throttled_percent, lambda v: f"{v:.0f}")
     if g.nr_throttled is not None and g.throttled_s is not None:
         throttled += f" {g.throttled_s:.1f}s"

@@ -53,6 +53,8 @@ from perftop.ui.widgets.meters import (
     Panel,
     SystemPanel,
     TempPanel,
+    cpu_limited,
+    memory_limited,
 )
 from perftop.ui.widgets.process_detail import ProcessDetailPane
 from perftop.ui.widgets.process_table import ProcessTable
@@ -403,9 +405,7 @@ class DashboardScreen(Screen[None]):
 
     def _titles(self, sample: SystemSample) -> None:
         """The CPU and memory panels say when they measure against a container's limits."""
-        own = sample.container
-        cpu = own is not None and own.cpu_limit_cores is not None
-        memory = own is not None and own.memory_limit_bytes is not None
+        cpu, memory = cpu_limited(sample) is not None, memory_limited(sample) is not None
         for selector, title, limited in (("#cpu", "cpu", cpu), ("#mem", "memory", memory)):
             panel = self.query_one(selector)
             wanted = f"{title} · container limit" if limited else title
@@ -458,6 +458,9 @@ class DashboardScreen(Screen[None]):
             parts.append(f"filter: {printable(self.options.filter_text)} ({len(self.view)} shown)")
         if self.options.cgroup is not None:
             group = printable(self.options.cgroup)
+            if len(group) > 32:  # its end says most: cut before a whole component
+                tail = group[-31:]
+                group = "…" + tail[max(tail.find("/"), 0) :]
             parts.append(f"cgroup: {group} ({len(self.view)} shown, Esc clears)")
         if self.options.tree:
             parts.append("tree")

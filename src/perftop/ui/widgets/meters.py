@@ -323,7 +323,7 @@ class CpuPanel(Panel):
         width = max(self.size.width, 20)
         c = s.cpu
         own = cpu_limited(s)
-        percent = own.cpu_percent if own is not None and own.cpu_percent is not None else None
+        percent = own.cpu_percent if own is not None else None
         total = c.total_percent if percent is None else percent
         figure = f"{total:5.1f}%"
         self.meter(text, "CPU ", figure, total, max(width - 13, 4), self.levels.cpu)
