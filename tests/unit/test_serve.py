@@ -140,3 +140,43 @@ def test_parse_listen(text: str, host: str, port: int, loopback: bool) -> None:
 def test_parse_listen_rejects_bad_values(text: str) -> None:
     with pytest.raises(ServeError):
         parse_listen(text)
+
+
+def test_pressure_and_per_process_network_and_waits_are_scraped_bounded() -> None:
+    collector = PerftopCollector(FakeSource(), top_n=2, psutil_module=_fake_psutil())
+    metrics = _scrape(collector)
+    # node_exporter's names for the kernel's pressure stall totals.
+    for name in (
+        "node_pressure_cpu_waiting_seconds_total",
+        "node_pressure_memory_stalled_seconds_total",
+        "node_pressure_io_waiting_seconds_total",
+    ):
+        ((_, seconds),) = metrics[name]
+        assert seconds >= 0, name
+
+
+def test_network_series_are_the_top_n_by_traffic_and_skip_the_uncounted() -> None:
+    import dataclasses
+
+    from perftop.commands.serve import _network_and_wait
+
+    rows = {
+        pid: dataclasses.replace(
+            _row(pid, 1.0, 1 << 20),
+            net_rx_bytes_per_s=rx,
+            net_tx_bytes_per_s=tx,
+            wait_percent=None if rx is None else rx / 100,
+        )
+        for pid, rx, tx in ((1, 10.0, 5.0), (2, 900.0, 100.0), (3, None, None), (4, 0.0, 0.0))
+    }
+    snapshot = ProcessSnapshot(timestamp=0.0, rows=rows, core_count=2)
+    families = {f.name: f for f in _network_and_wait(snapshot, 1)}
+    received = families["perftop_process_network_receive_bytes_per_second"].samples
+    assert [(s.labels["pid"], s.value) for s in received] == [("2", 900.0)]
+    waits = families["perftop_process_runqueue_wait_percent"].samples
+    assert [(s.labels["pid"], s.value) for s in waits] == [("2", 9.0)]
+
+
+def test_no_pressure_series_where_the_kernel_keeps_none() -> None:
+    collector = PerftopCollector(FakeSource(pressure=False), psutil_module=_fake_psutil())
+    assert not [name for name in _scrape(collector) if name.startswith("node_pressure")]

@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from perftop.commands.common import StopSignals
 from perftop.commands.serve_http import BoundedWSGIServer, start_wsgi
+from perftop.system.pressure import stall_seconds
 from perftop.system.samples import ProcessRow, ProcessSnapshot, SystemSample
 
 if TYPE_CHECKING:
@@ -127,8 +128,10 @@ class PerftopCollector(Collector):
         yield from self._cpu(sample)
         yield from _memory(sample)
         yield from _io(sample)
+        yield from _pressure(sample)
         yield from _system(sample, snapshot)
         yield from _processes(snapshot, self._top_n)
+        yield from _network_and_wait(snapshot, self._top_n)
 
     def _cpu(self, sample: SystemSample) -> Iterator[Metric]:
         seconds = CounterMetricFamily(
@@ -234,6 +237,64 @@ def _system(sample: SystemSample, snapshot: ProcessSnapshot) -> Iterator[Metric]
     for state, count in sorted(counts.items()):
         states.add_metric([state], count)
     yield states
+
+
+_STALL_HELP = {
+    "some": "Seconds at least one task stalled waiting for the resource",
+    "full": "Seconds all non-idle tasks stalled on the resource at once",
+}
+
+
+def _pressure(sample: SystemSample) -> Iterator[Metric]:
+    """The kernel's pressure stall totals under node_exporter's names (counters of seconds:
+    their rate() is the share of time stalled); nothing where the kernel keeps no PSI."""
+    if sample.pressure is None:
+        return
+    for name, resource, kind, seconds in stall_seconds(sample.pressure):
+        yield CounterMetricFamily(
+            name.removesuffix("_total"),
+            f"{_STALL_HELP[kind]} ({resource}, /proc/pressure/{resource}).",
+            value=seconds,
+        )
+
+
+def top_by(
+    snapshot: ProcessSnapshot, n: int, value: Callable[[ProcessRow], float | None]
+) -> list[ProcessRow]:
+    """The `n` processes with the most of `value` (those with none or 0 left out), by PID:
+    bounded series, as `top_processes`."""
+    rows = [r for r in snapshot.rows.values() if (value(r) or 0.0) > 0.0]
+    chosen = sorted(rows, key=lambda r: (-(value(r) or 0.0), r.pid))[:n]
+    return sorted(chosen, key=lambda r: r.pid)
+
+
+def _network_and_wait(snapshot: ProcessSnapshot, n: int) -> Iterator[Metric]:
+    labels = ["pid", "name", "user"]
+    rx = GaugeMetricFamily(
+        "perftop_process_network_receive_bytes_per_second",
+        "Process TCP payload bytes received a second (sock_diag; not UDP, not other network "
+        "namespaces). Top N by TCP traffic only.",
+        labels=labels,
+    )
+    tx = GaugeMetricFamily(
+        "perftop_process_network_transmit_bytes_per_second",
+        "Process TCP payload bytes sent and acknowledged a second (sock_diag; not UDP, not "
+        "other network namespaces). Top N by TCP traffic only.",
+        labels=labels,
+    )
+    for row in top_by(snapshot, n, lambda r: r.net_bytes_per_s):
+        values = [str(row.pid), row.name, row.user]
+        rx.add_metric(values, row.net_rx_bytes_per_s or 0.0)
+        tx.add_metric(values, row.net_tx_bytes_per_s or 0.0)
+    wait = GaugeMetricFamily(
+        "perftop_process_runqueue_wait_percent",
+        "Share of the interval the process was runnable but waiting for a CPU "
+        "(/proc/PID/schedstat; 100 = one thread all along). Top N by it only.",
+        labels=labels,
+    )
+    for row in top_by(snapshot, n, lambda r: r.wait_percent):
+        wait.add_metric([str(row.pid), row.name, row.user], row.wait_percent or 0.0)
+    yield from (rx, tx, wait)
 
 
 def top_processes(snapshot: ProcessSnapshot, n: int) -> list[ProcessRow]:
