@@ -21,6 +21,8 @@ from perftop.profiling.backend import Batch, ProfilerOptions
 from perftop.profiling.session import ProfileSession, SessionState
 from perftop.runmode import DiffFiles, run_mode
 from perftop.ui.screens.diff import DiffScreen
+from perftop.ui.screens.flame_help import FlameHelp
+from perftop.ui.screens.help import screen_actions
 from perftop.ui.screens.profile import ProfileScreen
 from perftop.ui.screens.profile_dialogs import MarkedCheckbox, ProcessPicker, ProfilerSettings
 from perftop.ui.start import DiffOfFiles, ProfileFile, SnapshotFile
@@ -306,10 +308,11 @@ async def test_diff_r_re_roots_at_the_selected_function_and_u_goes_back() -> Non
     app = diff_app(by_functions=True)
     async with app.run_test(size=(120, 40)) as pilot:  # type: ignore[attr-defined]
         screen = await opened_diff(pilot)
-        assert not {"reroot", "unroot"} & offered(pilot)  # nothing selected, nothing re-rooted
+        assert "unroot" not in offered(pilot)  # nothing re-rooted yet
+        await pilot.press("R")  # nothing selected: it says what it needs
+        assert "re-rooted" not in head(pilot)
         view = flame(pilot)
         view.select(node_of(screen.profile, RUN))
-        await until(pilot, lambda: "reroot" in offered(pilot), "R offered on a frame")
         await pilot.press("R")
         assert "re-rooted at SyncWorker.run" in head(pilot)
         (top,) = screen.profile.root().children.values()
@@ -348,3 +351,38 @@ async def test_settings_boxes_read_x_or_blank_without_colour() -> None:
         assert boxes["gil"].render().plain.startswith("[ ]")
         boxes["gil"].toggle()
         assert boxes["gil"].render().plain.startswith("[x]")
+
+
+# --- F1 and the baseline across a view change ------------------------------------------------
+
+
+async def test_f1_lists_what_the_screen_offers_and_says_what_its_terms_mean() -> None:
+    app = offline_app(start=ProfileFile(gunicorn(), "gunicorn"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, FlameHelp), "the help")
+        described = {a.description for a in screen_actions(screen)}
+        assert {"Hide idle", "Processes", "Top: by line/function", "Export"} <= described
+        assert not described & {"Pause/resume", "Thread dump", "Profiler settings", "Reset"}
+        text = " ".join(str(s.render()) for s in app.screen.query(Static))
+        assert "Idle hidden" in text and "WAIT%" not in text  # the flame's terms, not the table's
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "the help closed")
+
+
+async def test_a_baseline_goes_off_when_the_view_changes() -> None:
+    backend = HandBackend()
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot)
+        session = ProfileSession(4242, ProfilerOptions(), lambda: backend, source="py-spy")
+        screen = ProfileScreen(session, title="PID 4242")
+        await app.push_screen(screen)
+        await until(pilot, lambda: session.state is SessionState.LIVE, "the session live")
+        backend.feed(20)
+        await until(pilot, lambda: session.profile.total_samples == 20, "a batch")
+        await pilot.press("b")
+        assert screen.baseline is not None
+        await pilot.press("i")  # the baseline was of the view with the waits in
+        assert screen.baseline is None and flame(pilot).colour_of is None

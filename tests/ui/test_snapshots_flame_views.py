@@ -20,6 +20,7 @@ from perftop.ui.screens.diff import DiffScreen
 from perftop.ui.screens.profile_dialogs import ProcessPicker, ProfilerSettings
 from perftop.ui.start import DiffOfFiles, ProfileFile
 from perftop.ui.widgets.flame import FlameView
+from perftop.ui.widgets.footer import FittingFooter
 from tests.ui.files_helpers import offline_app
 from tests.ui.helpers import until
 
@@ -36,6 +37,16 @@ def diff_app():  # type: ignore[no-untyped-def]
     base = by_function(read_folded(DATA / "pyspy-raw-gunicorn.txt"))
     new = by_function(read_folded(DATA / "pyspy-raw-gunicorn-reloaded.txt"))
     return offline_app(start=DiffOfFiles(base, new, "before → reloaded"))
+
+
+def footer_fits(pilot: Pilot[None]) -> bool:
+    """The footer's keys laid out and none under the palette key: a change of keys is
+    fitted after a refresh (ui/widgets/footer.py), and a picture taken before would differ."""
+    footer = pilot.app.screen.query_one(FittingFooter)
+    palette = [c for c in footer.children if c.has_class("-command-palette")]
+    edge = palette[0].region.x if palette else footer.region.right
+    keys = [c for c in footer.children if c.display and c not in palette]
+    return bool(keys) and all(c.region.width > 0 and c.region.right <= edge for c in keys)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -70,7 +81,7 @@ def test_diff_by_function_re_rooted(snap_compare, size: tuple[int, int]) -> None
         screen.query_one(FlameView).select(node)
         await pilot.press("R")
         pilot.app.clear_notifications()
-        await pilot.pause()
+        await until(pilot, lambda: footer_fits(pilot), "the footer fitted to its new keys")
 
     assert snap_compare(diff_app(), terminal_size=size, run_before=run)
 

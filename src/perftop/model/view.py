@@ -94,10 +94,10 @@ class ProfileView:
     def absorb(self, batch: Profile) -> None:
         """Samples the source has just merged: add what the view keeps of them. A batch that
         brings the first process frames rebuilds the view (they decide how it splits)."""
-        if self.identity:
-            return
         if not self._roots and has_process_roots(batch):
-            self.show(self.source, self.options)
+            self.show(self.source, self.options)  # the source has them now too
+            return
+        if self.identity:
             return
         self._add(batch)
         self.shown.ended, self.shown.end_reason = self.source.ended, self.source.end_reason

@@ -60,6 +60,15 @@ class DiffScreen(FlameScreen):
         ],
     )
 
+    HELP_ABOUT = (
+        "The differential flame: NEW's call paths, as wide as NEW's samples, red where a path's\n"
+        "share of the samples grew since BASE, blue where it shrank, grey where it stayed.\n"
+        "✱: a function whose share of self samples moved beyond sampling noise (a two-proportion\n"
+        "z-test, Holm-corrected). Matched by function, lines are ignored (an edit moves them);\n"
+        "re-rooted, each stack starts at the function picked, wherever it was called from (a\n"
+        "reload that forks its workers from elsewhere)."
+    )
+
     def __init__(self, profile: DiffProfile, *, title: str = "") -> None:
         super().__init__()
         self.profile = profile
@@ -68,7 +77,6 @@ class DiffScreen(FlameScreen):
         self.scale = 0.0  # the largest |change| in the shown thread: the strongest colour
         self.flagged_first = False  # the table's order: by |change|, or flagged rows first
         self.flagged: frozenset[int] = frozenset()  # frames changed beyond sampling noise
-        self._selecting = False  # a frame is selected: what `R` needs (the footer follows)
         self._has_lines = any(f.line for side in profile.sources for f in side.frames)
 
     def compose(self) -> ComposeResult:
@@ -103,8 +111,6 @@ class DiffScreen(FlameScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "by_function":  # frames without lines (perf's) are functions already
             return self._has_lines
-        if action == "reroot":
-            return self._selecting
         if action == "unroot":
             return self.profile.matching.root is not None
         if action in ("close", "close_last"):  # Back, or Quit where nothing is under it
@@ -200,7 +206,9 @@ class DiffScreen(FlameScreen):
             if node.frame_id in self.flagged:
                 text.append(f"  {FLAGGED_MARK} beyond sampling noise", "bold")
         else:
-            text.append("←→↑↓/hjkl move · Enter zoom · Esc out · / search · R re-root", "dim")
+            text.append(
+                "←→↑↓/hjkl move · Enter zoom · Esc out · / search · R re-root · F1 keys", "dim"
+            )
         result = self.search_result
         if result is not None:
             text.append(
@@ -214,10 +222,6 @@ class DiffScreen(FlameScreen):
     @on(FlameView.Selected)
     def _selected(self, event: FlameView.Selected) -> None:
         self._refresh_frame_status(event.node)
-        selecting = event.node is not None and event.node.frame_id >= 0
-        if selecting != self._selecting:
-            self._selecting = selecting
-            self.refresh_bindings()
         if event.node is not None and event.node.frame_id >= 0:
             self.query_one(ChangesTable).move_to_frame(event.node.frame_id)
 
@@ -251,8 +255,7 @@ class DiffScreen(FlameScreen):
         flame.highlight_id, flame.highlight_ids = None, frozenset()
         flame.set_profile(self.profile)
         self._show_thread()
-        self._selecting = flame.selected is not None
-        self.refresh_bindings()
+        self.refresh_bindings()  # `u` comes or goes
 
     def action_by_function(self) -> None:
         matching = self.profile.matching

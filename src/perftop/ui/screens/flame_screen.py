@@ -8,10 +8,12 @@ each says how via `_refresh_frame_status` and `_thread_changed`.
 from __future__ import annotations
 
 from textual import on
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
 from perftop.model.profile import Node, Profile, SearchResult
+from perftop.ui.keys import with_ids
 from perftop.ui.screens.profile_dialogs import ThreadPicker
 from perftop.ui.widgets.flame import FlameView
 
@@ -25,6 +27,9 @@ def has_screen_under(screen: Screen[None]) -> bool:
 
 
 class FlameScreen(Screen[None]):
+    # F1 as on the dashboard: every key of the screen, from its bindings (the footer has no
+    # room for it beside the flame's keys: the status line names it).
+    BINDINGS = with_ids("flame_screen", [Binding("f1,question_mark", "help", "Help", show=False)])
     profile: Profile
     search_text: str = ""
     search_result: SearchResult | None = None  # for search_text, on the shown thread
@@ -54,6 +59,14 @@ class FlameScreen(Screen[None]):
         height = self.size.height
         self.set_class(height < self.COMPACT_BELOW, "compact")
         self.set_class(height < self.TINY_BELOW, "tiny")
+
+    # What F1 says above the keys: the flame's own terms, not the dashboard's columns.
+    HELP_ABOUT = ""
+
+    def action_help(self) -> None:
+        from perftop.ui.screens.flame_help import FlameHelp
+
+        self.app.push_screen(FlameHelp(self, self.HELP_ABOUT))
 
     def action_search(self) -> None:
         box = self.query_one("#flame-search", Input)

@@ -101,6 +101,17 @@ class ProfileScreen(SessionFlameScreen):
         ],
     )
 
+    HELP_ABOUT = (
+        "The flame: a box a call, as wide as the samples under it; its colour says where the\n"
+        "code comes from (the legend on its frame), ▸ where Python calls native code.\n"
+        "Top functions: own = samples in the function, total = in it and what it calls; a row\n"
+        "a function, all its lines together, unless split by line.\n"
+        "Idle hidden: stacks that end in a wait (select, poll, sleep, a lock, a queue, a socket,\n"
+        "the GIL) left out, after the fact; the head line says how much of the samples waited.\n"
+        "Processes (py-spy --subprocesses, perf on every CPU): their shares, and x sibl, each\n"
+        "one's share over the median of those with the same command: the busy worker stands out."
+    )
+
     def __init__(
         self,
         shown: Profile | ProfileSession,
@@ -247,6 +258,7 @@ class ProfileScreen(SessionFlameScreen):
                 else self.profile.total_samples,
                 unit=self.profile.metadata.get("unit", ""),
                 by_line=self.by_line,
+                lines=self._offers[0],
             )
             shares = self.query_one(ProcessShares)
             if shares.display:

@@ -127,7 +127,7 @@ def frame_status(
         text.append(f"  self {own} ({100 * node.self_count / total:.1f}%)")
         text.append(f"  total {under} ({100 * node.total / total:.1f}%)")
     else:
-        text.append("←→↑↓/hjkl move · Enter zoom · Esc out · / search · t threads", "dim")
+        text.append("←→↑↓/hjkl move · Enter zoom · Esc out · / search · t threads · F1 keys", "dim")
     pattern, result = search
     if result is not None:
         what = "bytes" if is_bytes(meta) else "samples"

@@ -91,6 +91,10 @@ class ViewedFlameScreen(BaselineFlameScreen):
     def _show_view(self, options: ViewOptions) -> None:
         """Another view of the same profile: built again, zoom and selection carried over."""
         self.view_options = options
+        if self.baseline is not None:
+            # Marked of the view as it was: against another view, every path would "change".
+            self._set_baseline(None)
+            self.notify("baseline off: it was of the other view (b marks one of this view)")
         flame = self.query_one(FlameView)
         old = flame.profile
         self.profile = self.view.show(self._source(), self._options())

@@ -66,16 +66,19 @@ class TopFunctions(DataTable[str]):
         *,
         unit: str = "",
         by_line: bool = False,
+        lines: bool = True,
     ) -> None:
+        """`by_line`: a row a line; `lines`: the frames have lines to split by (the subtitle
+        offers the other way)."""
         self.stats = stats
         self.total_samples = total_samples
         self.unit = unit
         self.by_line = by_line
         self._frames_of = {str(s.frame_id): s.frame_ids for s in stats}
         mode, other = ("by line", "by function") if by_line else ("by function", "by line")
-        if self.border_title != f"top functions · {mode}":
-            self.border_title = f"top functions · {mode}"
-            self.border_subtitle = f"f: {other}"
+        title, subtitle = f"top functions · {mode}", f"f: {other}" if lines else ""
+        if (self.border_title, self.border_subtitle) != (title, subtitle):
+            self.border_title, self.border_subtitle = title, subtitle
         self._fill()
 
     def _count(self, n: int) -> str:
