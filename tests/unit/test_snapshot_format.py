@@ -177,8 +177,14 @@ GOOD = gunzip_json(dumps_snapshot(make_snapshot()))
 
 
 def test_a_newer_version_says_which_this_perftop_reads() -> None:
-    with pytest.raises(FormatError, match=r"version 2 is newer.*version 1"):
-        loads_snapshot(gz({**GOOD, "version": 2}), "new.perftop")
+    with pytest.raises(FormatError, match=r"version 3 is newer.*version 2"):
+        loads_snapshot(gz({**GOOD, "version": 3}), "new.perftop")
+
+
+def test_a_version_1_snapshot_still_opens() -> None:
+    processes = {k: v for k, v in GOOD["processes"].items() if k != "net_at"}
+    old = loads_snapshot(gz({**GOOD, "version": 1, "processes": processes}), "old.perftop")
+    assert old.processes.net_at is None and old.processes.rows
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,8 @@ from perftop.system.samples import CpuSample, MemorySample, ProcessSnapshot, Sys
 from perftop.system.timeline import check_index, index_at_or_before
 
 FORMAT = "perftop-recording"
-VERSION = "1"
+VERSION = "2"  # 2: ticks of codec version 2 (network, waits, containers, pressure)
+_READABLE = ("1", "2")  # a version 1 file's ticks still decode
 APPLICATION_ID = 0x70667470  # "pftp" in the SQLite header: sniffing tells it from other DBs
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # `perftop --record` left running for weeks must not fill the disk: 256 MiB is ~5 h of the
@@ -126,7 +127,7 @@ def _check_meta(db: sqlite3.Connection, path: str) -> None:
         raise FormatError(path, other) from None
     if meta.get("format") != FORMAT:
         raise FormatError(path, other)
-    if meta.get("version") != VERSION:
+    if meta.get("version") not in _READABLE:
         raise FormatError(path, f"recording version {meta.get('version')!r:.20} is not supported")
 
 
@@ -218,6 +219,9 @@ class RecordingWriter:
                 " COMMIT;"
             )
             return 0, 0
+        # Continued by this perftop, it holds ticks an older one cannot read: say so.
+        db.execute("UPDATE meta SET value = ? WHERE key = 'version'", (VERSION,))
+        db.commit()
         seq, ident = db.execute(
             "SELECT (SELECT coalesce(max(seq) + 1, 0) FROM ticks),"
             " (SELECT coalesce(max(id) + 1, 0) FROM identities)"

@@ -1,9 +1,9 @@
 """perftop's own snapshot: the machine's recent history, its processes and any profile, in one
 versioned file that `perftop view` reopens (gzip-compressed JSON, suffix `.perftop`).
 
-Layout (version 1): `{"format": "perftop-snapshot", "version": 1, "created", "hostname",
+Layout (version 2): `{"format": "perftop-snapshot", "version": 2, "created", "hostname",
 "redacted", "history": SystemHistory.to_dict(), "sample": SystemSample | null, "processes":
-{"timestamp", "core_count", "rows": [ProcessRow, ...]}, "profile": speedscope document |
+{"timestamp", "core_count", "net_at", "rows": [ProcessRow, ...]}, "profile": speedscope document |
 null, "profile_title", "profile_metadata", "profile_ended", "profile_end_reason", "timeline":
 Timeline.to_plain() | absent}`. The timeline holds every tick of the last minutes (at most
 `SNAPSHOT_TICKS`, delta-encoded as in a recording), so `perftop view` can step back through
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 SNAPSHOT_FORMAT = "perftop-snapshot"
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: rows with network, waits, containers; the network read's time
 SNAPSHOT_SUFFIX = ".perftop"
 # A real snapshot is a few MB; a gzip bomb expands ~1000x. Stop well before memory runs out.
 MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
@@ -137,6 +137,7 @@ def dumps_snapshot(snapshot: Snapshot, *, redact: bool = False) -> bytes:
         "processes": {
             "timestamp": _encode(float(snapshot.processes.timestamp)),
             "core_count": snapshot.processes.core_count,
+            "net_at": snapshot.processes.net_at,
             "rows": rows,
         },
         "profile": json.loads(dumps_speedscope(profile)) if profile is not None else None,
@@ -292,6 +293,7 @@ def _processes(raw: dict[str, Any]) -> ProcessSnapshot:
         timestamp=_decode(float, raw.get("timestamp"), "processes.timestamp"),
         rows=table,
         core_count=_decode(int, raw.get("core_count", 1), "processes.core_count"),
+        net_at=_decode(float | None, raw.get("net_at"), "processes.net_at"),
     )
 
 
