@@ -277,3 +277,17 @@ def test_taking_back_a_stack_undoes_adding_it() -> None:
     assert stacks_of(p) == expected
     assert (p.top_functions(), p.top_functions(by_function=True), p.threads()) == counters
     assert p.find([p.intern(a)]) is None  # the emptied nodes went
+
+
+def test_a_live_whole_machine_view_learns_of_its_process_roots_from_the_first_batch() -> None:
+    live = Profile({"source": "perf"})
+    view = ProfileView()
+    view.show(live, ViewOptions(hide_idle=True))
+    assert not view.split  # nothing sampled yet: nothing says there are processes
+    batch = Profile()
+    batch.add_stack([Frame('process 10:"app"'), Frame("work", "/usr/bin/app")], 5)
+    batch.add_stack([Frame('process 0:"swapper"'), Frame("intel_idle", "[kernel.kallsyms]")], 5)
+    live.merge(batch)
+    view.absorb(batch)
+    assert view.split and view.hidden() == 5 and view.shown.total_samples == 5
+    assert [s.pid for s in view.processes()] == ["10"]

@@ -73,6 +73,9 @@ class ProcessPicker(ModalScreen[str | None | bool]):
         self.shares = shares
         self.shown = shown
 
+    def _width(self) -> int:
+        return max(40, min(self.WIDTH, self.app.size.width - 4))
+
     def compose(self) -> ComposeResult:
         total = sum(s.samples for s in self.shares)
         options = [Option(f"all processes ({total:,} samples)", id=ALL_PROCESSES)]
@@ -81,7 +84,7 @@ class ProcessPicker(ModalScreen[str | None | bool]):
             line.append_text(vs_siblings_text(s))
             line.pad_right(max(0, 36 - line.cell_len))
             line.append(printable(" ".join(s.command.split())))
-            line.truncate(self.WIDTH - 10, overflow="ellipsis")  # one line each: no wrapping
+            line.truncate(self._width() - 10, overflow="ellipsis")  # one line each: no wrapping
             options.append(Option(line, id=str(i)))
         with Vertical(classes="dialog"):
             yield Label("Show process", classes="dialog-title")
@@ -91,7 +94,7 @@ class ProcessPicker(ModalScreen[str | None | bool]):
             yield OptionList(*options)
 
     def on_mount(self) -> None:
-        self.query_one(".dialog").styles.width = self.WIDTH
+        self.query_one(".dialog").styles.width = self._width()
         listed = self.query_one(OptionList)
         pids = [s.pid for s in self.shares]
         listed.highlighted = pids.index(self.shown) + 1 if self.shown in pids else 0

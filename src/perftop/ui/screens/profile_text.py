@@ -58,8 +58,8 @@ def head_line(
 ) -> Text:
     """` LIVE   samples 1,234  py-spy 100 Hz  coverage 99%  thread: all  TITLE`; for a memory
     session (`memory` given) the tracker, the live bytes and the view instead of the samples,
-    the profiler and the coverage. With `view`: the idle samples hidden beside the samples,
-    the process shown beside the thread."""
+    the profiler and the coverage. With `view`: the idle samples hidden and the process shown,
+    beside the samples."""
     text = Text(no_wrap=True, overflow="ellipsis")
     # The labels people already know: FAILED reads ERROR.
     label = "error" if state is SessionState.FAILED else state.value
@@ -77,12 +77,12 @@ def head_line(
             shown = profile.thread_samples(thread) if thread is not None else profile.total_samples
             share = 100 * hidden / (hidden + shown) if hidden + shown else 0.0
             text.append(f"  idle hidden: {share:.0f} %", "bold")
+    if view is not None:  # what is shown, before how it was sampled: the line is cut at 80
+        text.append_text(process_text(view))
     if session is not None and memory is None:
         text.append("  " + sampling_text(session.metadata.get("source", ""), session.options))
         text.append(f"  coverage {100 * session.coverage:.0f}%")
     text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
-    if view is not None:
-        text.append_text(process_text(view))
     if session is not None and session.error:
         text.append(f"  {session.error}", "red")
     elif session is not None and state is SessionState.STOPPED and session.stopped_reason:
