@@ -169,9 +169,7 @@ def _app_config(
     return config
 
 
-def _run(
-    config: AppConfig, mode: Dashboard | ViewFile | DiffFiles, first: FirstTick | None
-) -> int:
+def _run(config: AppConfig, mode: Dashboard | ViewFile | DiffFiles, first: FirstTick | None) -> int:
     from perftop import children
     from perftop.app import PerftopApp
     from perftop.system.source import FakeSource, LiveSource, SystemSource

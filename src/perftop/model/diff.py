@@ -228,7 +228,6 @@ class DiffProfile(Profile):
             )
         return entries
 
-
     def under_root(self) -> tuple[float, float]:
         """Re-rooted: the share of each source's samples under the root function (base, new)."""
         base, new = self.sources

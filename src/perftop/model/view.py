@@ -13,8 +13,8 @@ press and kept up to date with each live batch the source merges, in one of two 
   from perf's; one process of perf's): a walk of every node into `Profile.add_tree`, a few
   times the cost of a merge.
 
-The walk also counts, per process, what it kept and what it hid: the head line's "idle
-hidden" and the share of each process, idle left out, read from it.
+Either way it counts, per process, what it kept and what it hid: the head line's "idle
+hidden" and the share of each process, idle left out, are read from those counts.
 """
 
 from __future__ import annotations

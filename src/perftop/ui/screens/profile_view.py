@@ -47,8 +47,13 @@ class ViewedFlameScreen(BaselineFlameScreen):
         raise NotImplementedError
 
     def _counts_bytes(self) -> bool:
-        """A memory profile: bytes, whose leaves are allocations, never waits."""
-        return is_bytes(self.profile.metadata)
+        """A memory profile (live or from a file): bytes, whose leaves are allocations, never
+        waits, of one process."""
+        return self.tracks_memory or is_bytes(self.profile.metadata)
+
+    @property
+    def tracks_memory(self) -> bool:
+        raise NotImplementedError
 
     def _options(self) -> ViewOptions:
         return ViewOptions() if self._counts_bytes() else self.view_options
