@@ -126,7 +126,7 @@ def _message(types: list[tuple[str, str]], values: list[int], default: str = "")
     msg.function.add(id=1, name=1)
     msg.location.add(id=1).line.add(function_id=1, line=2)
     msg.sample.add(location_id=[1], value=values)
-    return gzip.compress(msg.SerializeToString())
+    return gzip.compress(msg.SerializeToString(), mtime=0)
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_time_alone_is_counted_in_sampling_periods() -> None:
     strings = list(msg.string_table)
     msg.period_type.type, msg.period_type.unit = strings.index("cpu"), strings.index("nanoseconds")
     msg.period = 10_000_000
-    back = loads_pprof(gzip.compress(msg.SerializeToString()))
+    back = loads_pprof(gzip.compress(msg.SerializeToString(), mtime=0))
     assert back.total_samples == 3 and back.metadata["rate_hz"] == "100"
 
 
@@ -177,7 +177,7 @@ def test_inlined_lines_expand_callee_last_and_unsymbolised_addresses_stay() -> N
     msg.location.add(id=2, mapping_id=7, address=0xBEEF)
     msg.sample_type.add()
     msg.sample.add(location_id=[2, 1], value=[4])
-    back = loads_pprof(gzip.compress(msg.SerializeToString()))
+    back = loads_pprof(gzip.compress(msg.SerializeToString(), mtime=0))
     ((frames, count, _),) = stacks(back)
     assert [f.name for f in frames] == ["outer", "inlined", "0xbeef"]
     assert frames[2].filename == "/bin/app" and count == 4
@@ -250,7 +250,7 @@ def test_view_and_diff_read_it(
 
 
 def _gz(raw: bytes) -> bytes:
-    return gzip.compress(raw)
+    return gzip.compress(raw, mtime=0)
 
 
 @pytest.mark.parametrize(
@@ -274,7 +274,7 @@ def test_a_sample_naming_a_missing_location_is_refused() -> None:
     msg.sample_type.add(type=1, unit=2)
     msg.sample.add(location_id=[99], value=[1])
     with pytest.raises(FormatError, match="location 99"):
-        loads_pprof(gzip.compress(msg.SerializeToString()), "bad.pb.gz")
+        loads_pprof(gzip.compress(msg.SerializeToString(), mtime=0), "bad.pb.gz")
 
 
 def test_a_bad_pprof_file_is_one_line_at_the_cli(
