@@ -19,7 +19,7 @@ def test_a_timed_out_wait_reports_an_exit_and_its_last_words(tmux: Tmux) -> None
     report = str(failed.value)
     assert "timed out after 3 s waiting for: " in report and "never on any screen" in report
     assert f"command: {tmux.command}" in report
-    assert "pane: exited with status 2" in report
+    assert "pane: exited with status 2" in report, report
     assert "--- the last screen ---" in report
     assert "perftop: no process with PID 999999" in report  # its stderr, kept by the pane
 

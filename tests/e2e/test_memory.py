@@ -364,8 +364,8 @@ def test_the_flame_says_ended_and_keeps_the_bytes(
     tmux.start(shell_command(tmp_path, "--pid", str(target.pid), "--memory"))
     tmux.wait_for(lambda s: LEAKER in s.split("own%", 1)[-1], 60, what="the leaker shown")
     target.end()
-    screen = tmux.wait_for(lambda s: " ENDED " in head(s), 30)
-    assert "exited" in flat(screen)
+    # The reason may follow the state by a redraw: wait for both.
+    tmux.wait_for(lambda s: " ENDED " in head(s) and "exited" in flat(head(s)), 30)
     screen = tmux.wait_for(lambda s: LEAKER in s.split("own%", 1)[-1], 5, what="still shown")
     assert "live 0 B" not in head(screen)
 

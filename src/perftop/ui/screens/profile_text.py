@@ -64,10 +64,16 @@ def head_line(
     # The labels people already know: FAILED reads ERROR.
     label = "error" if state is SessionState.FAILED else state.value
     text.append(f" {label.upper()} ", f"reverse {_STATE_STYLES.get(state, 'bold')}")
+    # Why it failed or ended comes first: the figures after it are zero or final, and the line
+    # is cut at the screen's edge.
     failed = state is SessionState.FAILED and session is not None and bool(session.error)
-    if failed:  # what went wrong, and what would allow it, before figures that are zero
+    ended = state is SessionState.STOPPED and session is not None and bool(session.stopped_reason)
+    if failed:
         assert session is not None
         text.append(f"  {session.error}", "red")
+    elif ended:
+        assert session is not None
+        text.append(f"  {session.stopped_reason}", "yellow")
     # The figures first, then the error, the title (a command line, often long) last: the
     # line is cut at the screen's edge, and what is cut must be the least useful part.
     if memory is not None:
@@ -89,8 +95,7 @@ def head_line(
     text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
     if session is not None and session.error and not failed:
         text.append(f"  {session.error}", "red")
-    elif session is not None and state is SessionState.STOPPED and session.stopped_reason:
-        text.append(f"  {session.stopped_reason}", "yellow")
+
     if title:
         text.append(f"  {printable(title)}", "bold")
     return text
