@@ -67,13 +67,16 @@ def head_line(
     # Why it failed or ended comes first: the figures after it are zero or final, and the line
     # is cut at the screen's edge.
     failed = state is SessionState.FAILED and session is not None and bool(session.error)
-    ended = state is SessionState.STOPPED and session is not None and bool(session.stopped_reason)
+    reason = None
+    if session is not None and state is SessionState.STOPPED:
+        reason = session.stopped_reason
+    elif session is not None and state is SessionState.ENDED:
+        reason = session.end_reason  # "target exited", or why sampling ended
     if failed:
         assert session is not None
         text.append(f"  {session.error}", "red")
-    elif ended:
-        assert session is not None
-        text.append(f"  {session.stopped_reason}", "yellow")
+    elif reason:
+        text.append(f"  {reason}", "yellow")
     # The figures first, then the error, the title (a command line, often long) last: the
     # line is cut at the screen's edge, and what is cut must be the least useful part.
     if memory is not None:
