@@ -67,10 +67,8 @@ def head_line(
     # Why it failed or ended comes first: the figures after it are zero or final, and the line
     # is cut at the screen's edge.
     failed = state is SessionState.FAILED and session is not None and bool(session.error)
-    reason = None
-    if session is not None and state is SessionState.STOPPED:
-        reason = session.stopped_reason
-    elif session is not None and state is SessionState.ENDED:
+    reason = None  # a stopped target's advice is long: it goes after the figures, below
+    if session is not None and state is SessionState.ENDED:
         reason = session.end_reason  # "target exited", or why sampling ended
     if failed:
         assert session is not None
@@ -98,6 +96,8 @@ def head_line(
     text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
     if session is not None and session.error and not failed:
         text.append(f"  {session.error}", "red")
+    elif session is not None and state is SessionState.STOPPED and session.stopped_reason:
+        text.append(f"  {session.stopped_reason}", "yellow")
 
     if title:
         text.append(f"  {printable(title)}", "bold")
