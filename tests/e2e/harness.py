@@ -164,7 +164,9 @@ class Tmux:
         dead, _, status = state.strip().partition(" ")
         parts = [
             f"command: {self.command}",
-            f"pane: exited with status {status}" if dead == "1" else "pane: still running",
+            (f"pane: exited with status {status or '(not reaped yet)'}")
+            if dead == "1"
+            else "pane: still running",
             f"--- the last screen ---\n{self.screen() if screen is None else screen}",
         ]
         # While the program is in the alternate screen, what it wrote before (or a crash's
