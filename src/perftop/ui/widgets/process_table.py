@@ -7,6 +7,8 @@ into strips, and refreshes only the screen lines whose text changed since the la
 idle box sends almost nothing to the terminal. Which columns show, and in what order, is the
 `columns` property ([processes] columns in the config); the command column takes the spare
 width. A leak suspect (growth.py) carries LEAK_MARK after its RSS and its GROWTH, coloured.
+The command reads as system/command_line.py puts it (an interpreter's script first), its name
+highlighted; a tagged process carries TAG_MARK and the tagged colour.
 """
 
 from __future__ import annotations
@@ -24,9 +26,15 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from perftop.system.command_line import ShownCommand, shown_command
 from perftop.system.processes import SortKey, ViewRow, display_command, is_kernel_thread
+from perftop.system.samples import ProcessRow
 from perftop.system.stable_order import Shown, StableOrder
 from perftop.ui.fmt import human_bytes, human_rate, printable, shown_bytes, start_time_label
+
+# changed_spans as itself: the meters and the flame import it from here.
+from perftop.ui.widgets.line_diff import changed_spans as changed_spans
+from perftop.ui.widgets.line_diff import styled
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +49,16 @@ def _cpu(v: ViewRow, _now: float) -> str:
     return f"{v.cpu_display:.1f}"
 
 
+def shown(row: ProcessRow) -> ShownCommand:
+    """A row's COMMAND text and the name in it to highlight; a kernel thread's `[name]` has
+    none (its whole line is muted)."""
+    if is_kernel_thread(row):
+        return ShownCommand(printable(display_command(row)), (0, 0))
+    return shown_command(printable(row.cmdline))
+
+
 def _command(v: ViewRow, _now: float) -> str:
-    return v.tree_prefix + printable(display_command(v.row))
+    return v.tree_prefix + shown(v.row).text
 
 
 LEAK_MARK = "▲"
@@ -162,49 +178,6 @@ def format_line(cells: Sequence[str], width: int, placed: Sequence[Placed] | Non
     return " ".join(parts)[:width].ljust(width)
 
 
-def changed_span(old: Sequence[object], new: Sequence[object]) -> tuple[int, int]:
-    """The [start, end) columns where two equally wide lines (text, or cells) differ."""
-    start = 0
-    limit = min(len(old), len(new))
-    while start < limit and old[start] == new[start]:
-        start += 1
-    end = max(len(old), len(new))
-    while end > start and end <= limit and old[end - 1] == new[end - 1]:
-        end -= 1
-    return start, max(end, start + 1)
-
-
-# Cells alike between two changes on a line that are resent rather than skipped: skipping
-# them costs a cursor move and the style again, about this many bytes (ui/exact_updates.py).
-SPAN_GAP = 16
-
-
-def changed_spans(
-    old: Sequence[object], new: Sequence[object], gap: int = SPAN_GAP
-) -> list[tuple[int, int]]:
-    """The [start, end) runs of columns where two equally wide lines differ, runs closer than
-    `gap` merged: what the terminal needs resent, as curses would send it, and not the whole
-    line when its neighbours traded places."""
-    if len(old) != len(new):
-        return [changed_span(old, new)]
-    spans: list[tuple[int, int]] = []
-    start = -1
-    same = 0
-    for i, (a, b) in enumerate(zip(old, new, strict=True)):
-        if a != b:
-            if start < 0:
-                start = i
-            elif same >= gap:
-                spans.append((start, i - same))
-                start = i
-            same = 0
-        elif start >= 0:
-            same += 1
-    if start >= 0:
-        spans.append((start, len(new) - same))
-    return spans or [(0, 1)]
-
-
 def column_at(x: int, placed: Sequence[Placed] | None = None) -> SortKey:
     """Which column a click at screen column `x` lands on (the blank after a column is its)."""
     if placed is None:
@@ -215,8 +188,43 @@ def column_at(x: int, placed: Sequence[Placed] | None = None) -> SortKey:
     return placed[-1].column.key
 
 
+TAG_MARK = "*"  # in the blank after the first column: a tag that reads without colour
+SCROLL_STEP = 5  # columns one ← or → shifts the command text: htop's step in a terminal
+# The kinds of line drawn with marks of their own (a running state, the program's name); the
+# others (cursor, tagged, dimmed) are one style across, as htop draws them.
+_MARKED = frozenset({"", "kernel"})
+
+
+@dataclass(frozen=True, slots=True)
+class _MarkedCells:
+    """The placed columns a row's marks go in, found once per layout: `_marks` runs for every
+    line drawn."""
+
+    leak: tuple[Placed, ...]  # RSS and GROWTH
+    state: Placed | None
+    command: Placed | None
+
+    @staticmethod
+    def of(placed: Sequence[Placed]) -> _MarkedCells:
+        by_key = {p.column.key: p for p in placed}
+        leak = tuple(p for p in placed if p.column.key in (SortKey.RSS, SortKey.GROWTH))
+        return _MarkedCells(leak, by_key.get(SortKey.STATE), by_key.get(SortKey.COMMAND))
+
+
 class ProcessTable(Widget, can_focus=True):
-    """Rows of processes with a cursor; announces selection and header clicks."""
+    """Rows of processes with a cursor; announces selection and header clicks.
+
+    ← and → scroll the command text SCROLL_STEP columns, as htop's do, to read a long command
+    line; unlike htop, which shifts the whole line, only the COMMAND column's text moves: PID,
+    CPU% and the rest stay where they are, so the line scrolled still says which process it
+    is. The header's COMMAND title tells how far it is scrolled (`COMMAND «15`). ← at the
+    start stays there, → stops once the longest command on screen ends in view; Ctrl+A (or
+    `^`) goes back to the start and Ctrl+E (or `$`) to the end of the cursor's command, as in
+    htop. The offset is the table's, kept across ticks, sorts and filters.
+
+    `tagged` (the PIDs the dashboard tagged) draws those rows in the tagged style with
+    TAG_MARK after the first column, so a tag reads without colour too (NO_COLOR).
+    """
 
     # Only the leak mark's colour: the rest of the table's looks are in ui/perftop.tcss.
     DEFAULT_CSS = """
@@ -232,6 +240,10 @@ class ProcessTable(Widget, can_focus=True):
         Binding("ctrl+d", "half_page(1)", "Half page down", show=False),
         Binding("home,g", "jump(0)", "Top", show=False),
         Binding("end,G", "jump(-1)", "Bottom", show=False),
+        Binding("left", "scroll_command(-1)", "Scroll command left", show=False),
+        Binding("right", "scroll_command(1)", "Scroll command right", show=False),
+        Binding("ctrl+a,circumflex_accent", "scroll_command_home", "Command start", show=False),
+        Binding("ctrl+e,dollar_sign", "scroll_command_end", "Command end", show=False),
     ]
 
     COMPONENT_CLASSES = {
@@ -242,6 +254,8 @@ class ProcessTable(Widget, can_focus=True):
         "process-table--kernel",
         "process-table--running",
         "process-table--leak",
+        "process-table--basename",
+        "process-table--tagged",
     }
 
     class Highlighted(Message):
@@ -266,10 +280,14 @@ class ProcessTable(Widget, can_focus=True):
         self.now = time.time()
         self._keys: tuple[SortKey, ...] = tuple(c.key for c in COLUMNS)
         self._placed: tuple[int, tuple[Placed, ...]] = (-1, ())  # (width, layout) cached
+        self._marked = _MarkedCells.of(())  # where in that layout marks may be drawn
         self._order = StableOrder()
-        self._lines: dict[int, str] = {}  # screen y -> text drawn last time
+        # screen y -> (text, kind of line) drawn last time: a new kind repaints the whole line
+        self._lines: dict[int, tuple[str, str]] = {}
         self._styles: dict[str, Style] = {}  # line kind -> style, see `_style`
         self._highlighted: int | None = None
+        self._tagged: frozenset[int] = frozenset()
+        self._offset = 0  # columns the command text is scrolled by (← →)
         # Until the user picks a row the cursor stays on the top one, as in htop: at start-up
         # the first tick's order (all 0 % CPU, so by PID) would pin it to PID 1 as it sinks.
         # Once picked, it stays on that process, so a signal never lands on a row moved under it.
@@ -291,6 +309,24 @@ class ProcessTable(Widget, can_focus=True):
         self._placed = (-1, ())
         self._lines.clear()
         self.refresh()
+
+    @property
+    def tagged(self) -> frozenset[int]:
+        """The PIDs drawn as tagged (the dashboard owns the tags)."""
+        return self._tagged
+
+    @tagged.setter
+    def tagged(self, pids: frozenset[int]) -> None:
+        pids = frozenset(pids)
+        if pids == self._tagged:
+            return  # the dashboard sets it every tick
+        self._tagged = pids
+        self._refresh_changed()  # only the rows tagged or untagged differ
+
+    @property
+    def command_offset(self) -> int:
+        """How many columns the command text is scrolled by (← →)."""
+        return self._offset
 
     def set_rows(self, rows: list[ViewRow], now: float, keep_pid: bool = True) -> None:
         """Take a new list of rows, keeping the cursor on the same process where possible.
@@ -357,11 +393,21 @@ class ProcessTable(Widget, can_focus=True):
             return " " * width
         v = self.rows[index]
         placed = self._layout(width)
-        return format_line([p.column.cell(v, self.now) for p in placed], width, placed)
+        cells = [p.column.cell(v, self.now) for p in placed]
+        if self._offset:
+            for i, p in enumerate(placed):
+                if p.column.key is SortKey.COMMAND:
+                    cells[i] = cells[i][self._offset :]
+        line = format_line(cells, width, placed)
+        if v.row.pid in self._tagged:
+            at = placed[0].width if len(placed) > 1 and placed[0].width < width else 0
+            line = line[:at] + TAG_MARK + line[at + 1 :]
+        return line
 
     def _layout(self, width: int) -> tuple[Placed, ...]:
         if self._placed[0] != width:
             self._placed = (width, layout(self._keys, width))
+            self._marked = _MarkedCells.of(self._placed[1])
         return self._placed[1]
 
     def _header_text(self, width: int) -> str:
@@ -372,93 +418,116 @@ class ProcessTable(Widget, can_focus=True):
             title = p.column.key.value
             if p.column.key is self.sort_key:  # a hidden sort key still sorts, unmarked
                 title = title + arrow if len(title) < p.width else arrow + title
+            if p.column.key is SortKey.COMMAND and self._offset:
+                title += f" «{self._offset}"
             titles.append(title)
         return format_line(titles, width, placed)
+
+    def _kind(self, y: int) -> str:
+        """What kind of line screen line `y` is: its style (`_style`)."""
+        if y == 0:
+            return "header"
+        index = self.top + y - 1
+        if index >= len(self.rows):
+            return ""
+        v = self.rows[index]
+        if index == self.cursor:
+            return "cursor" if self.has_focus else "match"
+        if v.row.pid in self._tagged:
+            return "tagged"
+        if not v.matched:
+            return "dim"
+        if is_kernel_thread(v.row):
+            return "kernel"
+        return ""
 
     def _refresh_changed(self) -> None:
         """Repaint only the cells whose text differs from what is on screen.
 
         Over SSH every byte counts: a tick that changes one CPU% figure repaints those few
-        cells, not the whole 120-column line.
+        cells, not the whole 120-column line. A line whose kind changed (the cursor came or
+        went, a tag, a kernel thread where a process was) is repainted whole: its style is
+        every cell's. A running process colours only its state, as in htop: processes start and
+        stop running every tick, and each would resend its whole line.
         """
         width = self.size.width
         if width <= 0:
             return
         self._styles.clear()
         for y in range(self.size.height):
-            text = self._line_text(y, width) + ("*" if self._is_cursor_line(y) else "")
+            line = (self._line_text(y, width), self._kind(y))
             old = self._lines.get(y)
-            if old == text:
+            if old == line:
                 continue
-            self._lines[y] = text
-            if old is None or old[width:] != text[width:]:
-                self.refresh(Region(0, y, width, 1))  # the cursor came or went: whole line
+            self._lines[y] = line
+            if old is None or old[1] != line[1] or len(old[0]) != width:
+                self.refresh(Region(0, y, width, 1))
             else:
-                for start, end in changed_spans(old[:width], text[:width]):
+                for start, end in changed_spans(old[0], line[0]):
                     self.refresh(Region(start, y, end - start, 1))
-
-    def _is_cursor_line(self, y: int) -> bool:
-        return y > 0 and self.top + y - 1 == self.cursor and self.has_focus
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         drawn = self._lines.get(y)
-        if drawn is None or len(drawn) < width:  # after a resize: not formatted yet
-            drawn = self._line_text(y, width) + ("*" if self._is_cursor_line(y) else "")
-            self._lines[y] = drawn
-        text = drawn[:width]
-        if y == 0:
-            return Strip([Segment(text, self._style("header"))], width)
-        index = self.top + y - 1
-        if index >= len(self.rows):
-            return Strip([Segment(text, self._style(""))], width)
-        v = self.rows[index]
-        if index == self.cursor:
-            kind = "cursor" if self.has_focus else "match"
-        elif not v.matched:
-            kind = "dim"
-        elif v.row.state == "R":
-            kind = "running"
-        elif is_kernel_thread(v.row):
-            kind = "kernel"
-        else:
-            kind = ""
+        if drawn is None or len(drawn[0]) < width:  # after a resize: not formatted yet
+            drawn = self._lines[y] = (self._line_text(y, width), self._kind(y))
+        text = drawn[0][:width]
+        kind = self._kind(y)
         style = self._style(kind)
+        index = self.top + y - 1
+        if y == 0 or index >= len(self.rows):
+            return Strip([Segment(text, style)], width)
+        marks = self._marks(self.rows[index], text, kind, width)
+        if not marks:
+            return Strip([Segment(text, style)], width)
+        return Strip(styled(text, style, marks), width)
+
+    def _marks(self, v: ViewRow, text: str, kind: str, width: int) -> list[tuple[int, int, Style]]:
+        """The runs of a row's line drawn in a style of their own: the leak marks of its RSS
+        and GROWTH, a running state, its program's name; each mark depends only on the text
+        of its cell, so a repainted cell is always drawn right."""
+        marks: list[tuple[int, int, Style]] = []
+        self._layout(width)
+        cells = self._marked
         if v.growth is not None and v.growth.suspect and LEAK_MARK in text:
-            return Strip(self._marked(text, style, width), width)
-        return Strip([Segment(text, style)], width)
+            for p in cells.leak:
+                at = text.find(LEAK_MARK, p.left, p.left + p.width)
+                if at >= 0:
+                    marks.append((at, at + 1, self._style(kind, "leak")))
+        if kind in _MARKED:
+            state, command = cells.state, cells.command
+            if state is not None and text[state.left : state.left + 1] == "R":
+                marks.append((state.left, state.left + 1, self._style(kind, "running")))
+            if command is not None:
+                start, end = shown(v.row).name
+                shift = command.left + len(v.tree_prefix) - self._offset
+                left, right = command.left, command.left + command.width
+                start, end = max(start + shift, left), min(end + shift, right)
+                if start < end:
+                    marks.append((start, end, self._style(kind, "basename")))
+        if len(marks) > 1:
+            marks.sort(key=lambda m: m[0])
+        return marks
 
-    def _marked(self, text: str, style: Style, width: int) -> list[Segment]:
-        """The line with the leak marks of its RSS and GROWTH cells coloured."""
-        leak = style + self.get_component_rich_style("process-table--leak")
-        segments: list[Segment] = []
-        done = 0
-        for p in self._layout(width):
-            if p.column.key not in (SortKey.RSS, SortKey.GROWTH):
-                continue
-            at = text.find(LEAK_MARK, p.left, p.left + p.width)
-            if at < done:
-                continue
-            segments += [Segment(text[done:at], style), Segment(LEAK_MARK, leak)]
-            done = at + 1
-        segments.append(Segment(text[done:], style))
-        return segments
-
-    def _style(self, kind: str) -> Style:
-        """The style of a kind of line ('' for a plain row), worked out once per refresh:
-        `rich_style` walks every ancestor's styles, too dear to do for each line drawn."""
-        style = self._styles.get(kind)
+    def _style(self, kind: str, part: str = "") -> Style:
+        """The style of a kind of line ('' for a plain row), or of a `part` of one (`leak`,
+        `basename`), worked out once per refresh: `rich_style` walks every ancestor's
+        styles, too dear to do for each line drawn."""
+        key = f"{kind}/{part}" if part else kind
+        style = self._styles.get(key)
         if style is None:
             base = self._styles.get("")
             if base is None:
                 base = self._styles[""] = self.rich_style
-            if not kind:
+            if not key:
                 return base
-            if kind == "dim":
+            if part:
+                style = self._style(kind) + self.get_component_rich_style(f"process-table--{part}")
+            elif kind == "dim":
                 style = base + Style(dim=True)
             else:
                 style = base + self.get_component_rich_style(f"process-table--{kind}")
-            self._styles[kind] = style
+            self._styles[key] = style
         return style
 
     def notify_style_update(self) -> None:
@@ -505,6 +574,34 @@ class ProcessTable(Widget, can_focus=True):
 
     def action_jump(self, where: int) -> None:
         self._move(0 if where == 0 else len(self.rows) - 1)
+
+    def _overflow(self, rows: Sequence[ViewRow]) -> int:
+        """How far the longest command of `rows` runs past the COMMAND column's end."""
+        width = next((p.width for p in self._layout(self.size.width) if not p.column.width), 0)
+        if not width:
+            return 0  # no COMMAND column shown
+        return max((len(_command(v, self.now)) - width for v in rows), default=0)
+
+    def _shift_command(self, offset: int) -> None:
+        if offset > self._offset:  # → stops where the longest command on screen ends
+            visible = self.rows[self.top : self.top + self._body_height]
+            offset = max(self._offset, min(offset, self._overflow(visible)))
+        offset = max(offset, 0)
+        if offset != self._offset:
+            self._offset = offset
+            self._refresh_changed()
+
+    def action_scroll_command(self, direction: int) -> None:
+        self._shift_command(self._offset + direction * SCROLL_STEP)
+
+    def action_scroll_command_home(self) -> None:
+        self._shift_command(0)
+
+    def action_scroll_command_end(self) -> None:
+        """The cursor's command scrolled to its end, or back to its start where it fits."""
+        current = self.current
+        self._offset = 0 if current is None else max(self._overflow([current]), 0)
+        self._refresh_changed()
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
