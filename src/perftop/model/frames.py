@@ -21,7 +21,8 @@ class FrameKind(enum.Enum):
     NATIVE = "native"  # compiled user-space code: binaries and shared libraries
     KERNEL = "kernel"
     JIT = "jit"  # code a runtime compiled, named through /tmp/perf-PID.map or jitdump
-    THREAD = "thread"  # synthetic root frames naming a thread or process
+    # Synthetic frames: a root naming a thread or process, the `(other)` of a folded tree.
+    THREAD = "thread"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ _USER_BRACKETS = ("[vdso]", "[vsyscall]", "[vectors]", "[heap]", "[stack]", "[up
 @lru_cache(maxsize=65536)
 def classify(filename: str, name: str = "") -> FrameKind:
     """Guess where a frame's code comes from, from its file path alone."""
-    if name.startswith(("thread (", "process ")) and not filename:
+    if not filename and (name.startswith(("thread (", "process ")) or name == "(other)"):
         return FrameKind.THREAD
     # stackcollapse-perf.pl's --kernel and --jit mark names, not files: read those back too.
     if name.endswith("_[k]"):

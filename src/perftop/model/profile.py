@@ -13,6 +13,10 @@ its own counter, not the sum of its lines': a stack that passes through two line
 function (recursion) counts once. The merged
 tree costs memory and time only once a second thread appears: until then it *is* the only
 thread's tree.
+
+A live profile has a cap (`max_nodes`): its owner calls `bound()` after each batch, and past
+the cap the least-sampled subtrees are folded into `(other)` nodes (fold.py), every count
+left exact; `folded_samples` says how many samples that holds.
 """
 
 from __future__ import annotations
@@ -21,9 +25,23 @@ import heapq
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from perftop.model.fold import NO_CHILDREN, OTHER, fold_tree
 from perftop.model.frames import Frame
 
+__all__ = [
+    "OTHER",
+    "ROOT_ID",
+    "FunctionStat",
+    "Node",
+    "Profile",
+    "SearchResult",
+    "growth_between",
+]
+
 ROOT_ID = -1
+# A profile past its cap folds down to this share of it: folding (O(n log n)) comes once
+# every fifth of the cap's new nodes, not with every batch.
+FOLD_TO = 0.8
 
 # `search` walks up from the matching nodes when that costs less than walking down the whole
 # tree: about (matching nodes x typical depth) against (all nodes). Same answer either way.
@@ -38,7 +56,7 @@ class Node:
     def __init__(self, frame_id: int, parent: Node | None, depth: int) -> None:
         self.frame_id = frame_id
         self.parent = parent
-        self.children: dict[int, Node] = {}
+        self.children: dict[int, Node] = NO_CHILDREN  # a dict of its own from the first child
         self.total = 0
         self.self_count = 0
         self.depth = depth
@@ -103,6 +121,8 @@ class _Tree:
 
     def _new_child(self, parent: Node, frame_id: int) -> Node:
         child = Node(frame_id, parent, parent.depth + 1)
+        if parent.children is NO_CHILDREN:
+            parent.children = {}
         parent.children[frame_id] = child
         nodes = self.by_frame.get(frame_id)
         if nodes is None:
@@ -139,12 +159,26 @@ class _Tree:
             by_function[fn] = by_function.get(fn, 0) + count
 
     def remove(
-        self, ids: Sequence[int], count: int, distinct: Iterable[int], functions: Iterable[int]
+        self,
+        ids: Sequence[int],
+        count: int,
+        distinct: Iterable[int],
+        functions: Iterable[int],
+        other_id: int | None = None,
     ) -> None:
-        """`add` undone for `count` samples of a stack it added; nodes left empty go."""
+        """`add` undone for `count` samples of a stack it added; nodes left empty go. A stack
+        folded away (fold.py) is taken from the `(other)` node (`other_id`) that holds it."""
         path = [self.root]
         for fid in ids:
-            path.append(path[-1].children[fid])
+            child = path[-1].children.get(fid)
+            if child is None:
+                # Folded: its samples are in the (other) under the deepest node left of it.
+                other = path[-1].children.get(other_id) if other_id is not None else None
+                if other is None:
+                    raise ValueError("samples to take back from a stack that was never added")
+                path.append(other)
+                break
+            path.append(child)
         leaf = path[-1]
         if leaf.self_count < count:
             raise ValueError(
@@ -261,7 +295,9 @@ class _Tree:
 class Profile:
     """Sampled stacks of one or more threads, as call trees that grow in place."""
 
-    def __init__(self, metadata: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, metadata: dict[str, str] | None = None, *, max_nodes: int | None = None
+    ) -> None:
         self.frames: list[Frame] = []
         self._ids: dict[Frame, int] = {}
         # A function is a name in a file, whatever the line: frame id -> function id.
@@ -274,6 +310,9 @@ class Profile:
         self.metadata: dict[str, str] = dict(metadata or {})
         self.ended = False
         self.end_reason = ""
+        # The most nodes its trees (every thread's and the merged) may hold after `bound()`;
+        # None: no bound (a file's profile is shown whole).
+        self.max_nodes = max_nodes
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -380,15 +419,48 @@ class Profile:
         function_of = self.function_of
         distinct = set(ids)
         functions = {function_of[i] for i in distinct}
-        tree.remove(ids, count, distinct, functions)
+        other_id = self._ids.get(OTHER)
+        tree.remove(ids, count, distinct, functions, other_id)
         if self._merged is not None:
-            self._merged.remove(ids, count, distinct, functions)
+            self._merged.remove(ids, count, distinct, functions, other_id)
         if not tree.root.total:
             del self._threads[thread]
 
     def nodes_of(self, frame_id: int, thread: str | None = None) -> Sequence[Node]:
         """Every node of a frame in one thread's tree (None: all threads merged)."""
         return self._tree(thread).by_frame.get(frame_id, ())
+
+    # -- bounding the trees (fold.py) --------------------------------------------------------
+
+    @property
+    def node_count(self) -> int:
+        """Nodes of every tree, the merged one included (roots count)."""
+        count = sum(tree.node_count for tree in self._threads.values())
+        return count + (self._merged.node_count if self._merged is not None else 0)
+
+    def bound(self) -> int:
+        """Past `max_nodes`, fold each tree's least-sampled subtrees into `(other)` nodes
+        until all of them together hold `FOLD_TO` of the cap. Returns the nodes taken out.
+        Called by the owner of a live profile after each batch: never in the middle of one,
+        so a view that takes back what a batch added finds it where it was added."""
+        cap = self.max_nodes
+        count = self.node_count
+        if cap is None or count <= cap:
+            return 0
+        other_id = self.intern(OTHER)
+        share = FOLD_TO * cap / count
+        trees = [*self._threads.values(), *([self._merged] if self._merged is not None else [])]
+        return sum(
+            fold_tree(tree, max(1, int(tree.node_count * share)), other_id) for tree in trees
+        )
+
+    def folded_samples(self, thread: str | None = None) -> int:
+        """Samples in `(other)` nodes, of one thread or all merged: what `bound()` folded
+        (and any `(other)` of a file written from a folded profile)."""
+        other_id = self._ids.get(OTHER)
+        if other_id is None:
+            return 0
+        return sum(node.self_count for node in self._tree(thread).by_frame.get(other_id, ()))
 
     def clear_samples(self) -> None:
         """Forget every sample, keeping the interned frames (and so their ids): a live memory
@@ -402,7 +474,7 @@ class Profile:
         self.end_reason = reason
 
     def copy(self) -> Profile:
-        clone = Profile(self.metadata)
+        clone = Profile(self.metadata, max_nodes=self.max_nodes)
         clone.frames, clone._ids = list(self.frames), dict(self._ids)
         clone.function_of, clone._function_ids = list(self.function_of), dict(self._function_ids)
         n, n_fn = len(self.frames), self.n_functions

@@ -86,9 +86,11 @@ class ProfileView:
         if self.identity:
             self.shown = source
             return source
-        self.shown = Profile(source.metadata)
+        # As bounded as the source: past the cap it folds as the source does (model/fold.py).
+        self.shown = Profile(source.metadata, max_nodes=source.max_nodes)
         self.shown.ended, self.shown.end_reason = source.ended, source.end_reason
         self._add(source)
+        self.shown.bound()
         return self.shown
 
     def absorb(self, batch: Profile) -> None:
@@ -100,6 +102,7 @@ class ProfileView:
         if self.identity:
             return
         self._add(batch)
+        self.shown.bound()  # after the idle is taken back: it is found where it was added
         self.shown.ended, self.shown.end_reason = self.source.ended, self.source.end_reason
 
     # --- what the head line and the process table read --------------------------------------

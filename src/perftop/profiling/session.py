@@ -48,6 +48,11 @@ class SessionState(enum.Enum):
 _TARGET_KEYS = ("source", "pid", "command", "rate_hz", "unwinding")
 # What each snapshot batch (memory) says anew: the last one's stands.
 _SNAPSHOT_KEYS = ("tracker", "allocations")
+# The live profile's cap (`Profile.max_nodes`): past it, the least-sampled call paths are
+# folded into `(other)` (model/fold.py), so an hour of new paths costs bounded memory: about
+# 275 bytes a node (bench/bench_profile_memory.py), 5.5 MB at the cap. The flame of a
+# 200-column terminal draws at most a few thousand boxes.
+MAX_LIVE_NODES = 20_000
 
 
 @dataclass
@@ -133,6 +138,7 @@ class ProfileSession:
         if replaces:
             self.profile.clear_samples()
         self.profile.merge(batch.profile)
+        self.profile.bound()
         for key, value in batch.profile.metadata.items():
             self.metadata.setdefault(key, value)
         if batch.replaces:
@@ -230,7 +236,7 @@ class ProfileSession:
             news.exited = news.exited or got.exited
 
     def _new_profile(self) -> Profile:
-        profile = Profile()
+        profile = Profile(max_nodes=MAX_LIVE_NODES)
         profile.metadata = self.metadata  # one dict: what a batch adds, the profile carries
         return profile
 

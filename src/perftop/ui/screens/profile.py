@@ -36,7 +36,7 @@ from perftop.model.frames import FrameKind
 from perftop.model.profile import Node, Profile
 from perftop.model.view import ProfileView
 from perftop.profiling.backend import ProfilerOptions
-from perftop.profiling.session import ProfileSession, SessionState
+from perftop.profiling.session import MAX_LIVE_NODES, ProfileSession, SessionState
 from perftop.ui.keys import with_ids
 from perftop.ui.screens.flame_screen import has_screen_under
 from perftop.ui.screens.memory_view import MemoryView, is_memory
@@ -109,7 +109,10 @@ class ProfileScreen(SessionFlameScreen):
         "Idle hidden: stacks that end in a wait (select, poll, sleep, a lock, a queue, a socket,\n"
         "the GIL) left out, after the fact; the head line says how much of the samples waited.\n"
         "Processes (py-spy --subprocesses, perf on every CPU): their shares, and x sibl, each\n"
-        "one's share over the median of those with the same command: the busy worker stands out."
+        "one's share over the median of those with the same command: the busy worker stands out.\n"
+        f"(other): a live profile's least-sampled call paths, folded past {MAX_LIVE_NODES:,}\n"
+        "nodes so its memory stays bounded; the head line says how many samples it holds, and\n"
+        "the top table still counts them where they were taken."
     )
 
     def __init__(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from perftop.model.profile import Node, Profile, SearchResult
+from perftop.model.profile import OTHER, Node, Profile, SearchResult
 from perftop.model.view import ProfileView
 from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.session import ProfileSession, SessionState
@@ -17,7 +17,14 @@ from perftop.ui.screens.memory_view import MemoryView
 from perftop.ui.screens.profile_dialogs import PYSPY_FLAGS
 from perftop.ui.widgets.flame import INTO_NATIVE, KIND_COLOURS, KIND_NAMES
 
-__all__ = ["frame_status", "head_line", "legend", "process_text", "sampling_text"]
+__all__ = [
+    "folded_text",
+    "frame_status",
+    "head_line",
+    "legend",
+    "process_text",
+    "sampling_text",
+]
 
 _STATE_STYLES = {
     SessionState.LIVE: "bold green",
@@ -83,6 +90,7 @@ def head_line(
         text.append(f"  live bytes {weight_text(profile.total_samples, profile.metadata)}")
     else:
         text.append(f"  samples {profile.total_samples:,}")
+        text.append_text(folded_text(profile, thread))
         if view is not None and view.options.hide_idle:
             hidden = view.hidden(thread)
             shown = profile.thread_samples(thread) if thread is not None else profile.total_samples
@@ -102,6 +110,18 @@ def head_line(
     if title:
         text.append(f"  {printable(title)}", "bold")
     return text
+
+
+def folded_text(profile: Profile, thread: str | None) -> Text:
+    """`  3 % in (other)` once the profile's cap folded call paths (model/fold.py): those
+    samples still count, in the flame's `(other)` boxes and the top table, but their paths
+    are gone. Nothing before."""
+    folded = profile.folded_samples(thread)
+    if not folded:
+        return Text()
+    total = profile.thread_samples(thread) if thread is not None else profile.total_samples
+    share = 100 * folded / total if total else 0.0
+    return Text(f"  {share:.0f} % in (other)" if share >= 1 else "  <1 % in (other)", "bold")
 
 
 def process_text(view: ProfileView) -> Text:
@@ -138,6 +158,8 @@ def frame_status(
         own, under = weight_text(node.self_count, meta), weight_text(node.total, meta)
         text.append(f"  self {own} ({100 * node.self_count / total:.1f}%)")
         text.append(f"  total {under} ({100 * node.total / total:.1f}%)")
+        if frame == OTHER:
+            text.append("  the least-sampled call paths here, folded: memory stays bounded")
     else:
         text.append("←→↑↓/hjkl move · Enter zoom · Esc out · / search · t threads · F1 keys", "dim")
     pattern, result = search
