@@ -122,8 +122,8 @@ def test_a_version_1_timeline_of_a_snapshot_still_reads() -> None:
 
 def test_a_later_version_is_refused_in_one_line() -> None:
     data = decode_all(stream(1), 1)[0][2]
-    data[4] = 3
-    with pytest.raises(ValueError, match="version 3 is not one this perftop reads"):
+    data[4] = later = codec.CODEC_VERSION + 1
+    with pytest.raises(ValueError, match=f"version {later} is not one this perftop reads"):
         codec.tick_processes(data, None, {})
     bad = copy.deepcopy(decode_all(stream(1), 1)[0][2])
     bad[0][10] = [[[1.0, 2.0, 3.0, "x"], None], None, None, None]

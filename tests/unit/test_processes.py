@@ -382,15 +382,19 @@ TABLE = snapshot(
     row(5, user="bob", state="R", cpu_percent=80.0, mem_percent=2.0, rss_bytes=300,
         num_threads=4, read_bytes_per_s=None, write_bytes_per_s=10.0, start_time=30.0,
         cmdline="python3 Train.py", wait_percent=2.5, net_rx_bytes_per_s=None,
-        net_tx_bytes_per_s=None, container="docker:web"),
+        net_tx_bytes_per_s=None, container="docker:web", ppid=1, cpu_time_s=50.0,
+        priority=20, nice=0, virt_bytes=5000, shared_bytes=None, tty_nr=(136 << 8) | 1,
+        minor_faults=7, major_faults=None),
     row(3, user="Alice", state="S", cpu_percent=10.0, mem_percent=9.0, rss_bytes=900,
         num_threads=1, read_bytes_per_s=0.0, write_bytes_per_s=None, start_time=10.0,
         cmdline="bash", wait_percent=None, net_rx_bytes_per_s=10.0, net_tx_bytes_per_s=500.0,
-        container="Cron.service"),
+        container="Cron.service", ppid=7, cpu_time_s=None, priority=-100, nice=-5,
+        virt_bytes=9000, shared_bytes=100, tty_nr=0, minor_faults=700, major_faults=3),
     row(9, user="carol", state="D", cpu_percent=10.0, mem_percent=1.0, rss_bytes=100,
         num_threads=9, read_bytes_per_s=50.0, write_bytes_per_s=0.0, start_time=20.0,
         cmdline="", name="kworker/0:1", wait_percent=0.0, net_rx_bytes_per_s=400.0,
-        net_tx_bytes_per_s=0.0),
+        net_tx_bytes_per_s=0.0, ppid=4, cpu_time_s=0.5, priority=39, nice=19, virt_bytes=0,
+        shared_bytes=0, tty_nr=(4 << 8) | 1, minor_faults=0, major_faults=0),
 )  # fmt: skip
 
 EXPECTED_ASCENDING = {
@@ -411,6 +415,16 @@ EXPECTED_ASCENDING = {
     SortKey.RX: [5, 3, 9],
     SortKey.TX: [5, 9, 3],
     SortKey.CONTAINER: [3, 5, 9],  # A→Z, case aside, those in none after
+    SortKey.TIME: [3, 9, 5],  # None (an older recording's) below every figure
+    SortKey.NCPU: [3, 9, 5],  # CPU%'s order
+    SortKey.PPID: [5, 9, 3],
+    SortKey.PRIORITY: [3, 5, 9],  # real-time (-100) first
+    SortKey.NICE: [3, 5, 9],
+    SortKey.VIRT: [9, 5, 3],
+    SortKey.SHR: [5, 9, 3],  # None (not read) below 0
+    SortKey.TTY: [9, 5, 3],  # tty1 < pts/1 (by device, as ps), none after
+    SortKey.MINFLT: [9, 5, 3],
+    SortKey.MAJFLT: [5, 9, 3],
 }
 
 
@@ -419,7 +433,7 @@ def test_sort_by_each_key_both_ways(key: SortKey) -> None:
     up = [v.row.pid for v in build_view(TABLE, ViewOptions(sort_key=key, reverse=False))]
     assert up == EXPECTED_ASCENDING[key]
     down = [v.row.pid for v in build_view(TABLE, ViewOptions(sort_key=key, reverse=True))]
-    if key is SortKey.CPU:
+    if key in (SortKey.CPU, SortKey.NCPU):
         assert down == [5, 3, 9]  # stable: ties keep PID order when reversed too
     elif key is SortKey.GROWTH:
         assert down == [3, 5, 9]  # all tie
@@ -577,14 +591,20 @@ def test_stable_order_resorts_fully_on_an_explicit_sort_change() -> None:
 
 def test_column_helpers() -> None:
     assert [k.value for k in COLUMNS] == [
-        "PID", "USER", "S", "CPU%", "WAIT%", "MEM%", "RSS", "GROWTH", "THR", "READ/s",
-        "WRITE/s", "NET/s", "RX/s", "TX/s", "START", "CONTAINER", "COMMAND",
+        "PID", "PPID", "USER", "PRI", "NI", "S", "CPU%", "NCPU%", "WAIT%", "MEM%", "VIRT",
+        "RSS", "SHR", "GROWTH", "TIME+", "THR", "MINFLT", "MAJFLT", "READ/s", "WRITE/s",
+        "NET/s", "RX/s", "TX/s", "START", "TTY", "CONTAINER", "COMMAND",
     ]  # fmt: skip
     assert set(COLUMNS) == set(SortKey)
     later = {SortKey.GROWTH, SortKey.WAIT, SortKey.NET, SortKey.RX, SortKey.TX, SortKey.CONTAINER}
+    later |= {SortKey.PPID, SortKey.PRIORITY, SortKey.NICE, SortKey.NCPU, SortKey.VIRT}
+    later |= {SortKey.SHR, SortKey.TIME, SortKey.MINFLT, SortKey.MAJFLT, SortKey.TTY}
     assert not later & set(DEFAULT_COLUMNS), "not shown unless chosen: the 80x24 fit"
     assert [k for k in COLUMNS if k not in later] == list(DEFAULT_COLUMNS)
-    assert sort_key_for_column(3) is SortKey.CPU and sort_key_for_column(4) is SortKey.WAIT
+    assert [k.value for k in DEFAULT_COLUMNS] == [
+        "PID", "USER", "S", "CPU%", "MEM%", "RSS", "THR", "READ/s", "WRITE/s", "START", "COMMAND"
+    ]  # fmt: skip
+    assert sort_key_for_column(6) is SortKey.CPU and sort_key_for_column(8) is SortKey.WAIT
     assert cycle_sort_key(SortKey.COMMAND) is SortKey.PID
     assert cycle_sort_key(SortKey.PID, -1) is SortKey.COMMAND
     shown = (SortKey.PID, SortKey.RSS, SortKey.COMMAND)  # [processes] columns

@@ -414,14 +414,14 @@ def test_the_writer_refuses_a_link_where_sqlite_puts_its_log(tmp_path: Path) -> 
     assert not target.exists() and not path.exists()  # and the new file is removed again
 
 
-def test_a_version_1_recording_opens_and_a_continued_one_says_version_2(tmp_path: Path) -> None:
+def test_an_older_recording_opens_and_a_continued_one_says_this_version(tmp_path: Path) -> None:
     path = tmp_path / "old.perftop"
     _record(path, _ticks(2))
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("UPDATE meta SET value = '1' WHERE key = 'version'")
     assert len(RecordingReader(path)) == 2, "a version 1 file still reads"
-    _record(path, _ticks(1))  # continued by this perftop: its ticks are version 2's
+    _record(path, _ticks(1))  # continued by this perftop: its ticks are this version's
     with contextlib.closing(sqlite3.connect(path)) as db:
         (version,) = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-    assert version == "2"
+    assert version == "3"
     assert len(RecordingReader(path)) == 3

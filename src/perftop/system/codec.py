@@ -25,11 +25,12 @@ Row order inside a snapshot is not kept (the table sorts anyway; the dicts compa
 
 Versions. A tick says which it is: version 1 (`[system, process timestamp, core count,
 frame]`, eight dynamic fields, six-field identities, a ten-field system sample) is what
-perftop wrote before the network, wait and cgroup figures; version 2 (`CODEC_VERSION`)
-appends `2` and the snapshot's `net_at`, the four dynamic fields after the first eight
-(NET rx/tx, WAIT%, BLKIO%), the container and cgroups to the identities, and the pressure and
-container samples to the system sample. Both decode; a version 1 tick's new figures are None
-(shown `-`), so every older recording and snapshot still replays.
+perftop wrote before the network, wait and cgroup figures; version 2 appends `2` and the
+snapshot's `net_at`, the four dynamic fields after the first eight (NET rx/tx, WAIT%, BLKIO%),
+the container and cgroups to the identities, and the pressure and container samples to the
+system sample. Version 3 (`CODEC_VERSION`) has the same parts and seven dynamic fields more,
+htop's columns (TIME+, PRI, VIRT, SHR, TTY, MINFLT, MAJFLT). Every version decodes; an older
+tick's newer figures are None (shown `-`), so every older recording and snapshot still replays.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from perftop.system.samples import (
 
 # A decompressed tick is a few hundred KiB at most; a blob claiming far more is hostile.
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
-CODEC_VERSION = 2
+CODEC_VERSION = 3
 DYNAMIC_FIELDS = (
     "state",
     "cpu_percent",
@@ -71,15 +72,23 @@ DYNAMIC_FIELDS = (
     "net_tx_bytes_per_s",
     "wait_percent",
     "blkio_percent",
+    # version 3
+    "cpu_time_s",
+    "priority",
+    "virt_bytes",
+    "shared_bytes",
+    "tty_nr",
+    "minor_faults",
+    "major_faults",
 )
-_FIELDS_OF_VERSION = {1: 8, 2: len(DYNAMIC_FIELDS)}  # how many dynamic fields a version has
+_FIELDS_OF_VERSION = {1: 8, 2: 12, 3: len(DYNAMIC_FIELDS)}  # a version's dynamic fields
 KEYFRAME, DELTA = 0, 1
 
 # (pid, ppid, name, user, start_time, cmdline, container, cgroups): what an identity id
 # stands for (a version 1 identity has the first six; it decodes with "" and ()).
 Statics = tuple[int, int, str, str, float, str, str, tuple[str, ...]]
-# A table as columns: identity ids, then one list per DYNAMIC_FIELDS entry (a version 1
-# tick's decoded with the new ones all None).
+# A table as columns: identity ids, then one list per DYNAMIC_FIELDS entry (an older
+# version's tick decoded with the fields it lacks all None).
 Columns = tuple[list[Any], ...]
 
 
@@ -118,6 +127,13 @@ _COLUMN_CHECKS: tuple[Callable[[object], bool], ...] = (
     _is_opt_num,
     _is_opt_num,
     _is_opt_num,
+    _is_opt_num,  # version 3: cpu_time_s
+    _is_opt_int,
+    _is_opt_int,
+    _is_opt_int,
+    _is_opt_int,
+    _is_opt_int,
+    _is_opt_int,
 )
 
 
@@ -444,6 +460,13 @@ def _dynamic(r: ProcessRow) -> tuple[Any, ...]:
         r.net_tx_bytes_per_s,
         r.wait_percent,
         r.blkio_percent,
+        r.cpu_time_s,
+        r.priority,
+        r.virt_bytes,
+        r.shared_bytes,
+        r.tty_nr,
+        r.minor_faults,
+        r.major_faults,
     )
 
 
@@ -469,7 +492,8 @@ def _parts(data: object) -> tuple[Any, Any, Any, list[Any], int, float | None]:
         version, net_at = 1, None
     else:
         system, ts, cores, frame, version, net_at = _list(tick, "tick", 6)
-        if type(version) is not int or version != CODEC_VERSION:
+        # A six-part tick is version 2 or later; a version 1 tick has four parts.
+        if type(version) is not int or version not in _FIELDS_OF_VERSION or version < 2:
             raise ValueError(f"tick: version {version!r:.20} is not one this perftop reads")
         _check(net_at, _is_opt_num, "network read time")
     _check(ts, _is_num, "process timestamp")
@@ -544,7 +568,7 @@ def snapshot_from_columns(
     net_at: float | None = None,
 ) -> ProcessSnapshot:
     rows: dict[int, ProcessRow] = {}
-    for ident, state, cpu, mem, rss, threads, rd, wr, nice, rx, tx, wait, blkio in zip(
+    for ident, state, cpu, mem, rss, threads, rd, wr, nice, rx, tx, wait, blkio, *htop in zip(
         *cols, strict=True
     ):
         statics = identities.get(ident)
@@ -573,6 +597,7 @@ def snapshot_from_columns(
             blkio,
             container,
             cgroups,
+            *htop,  # cpu_time_s … major_faults, in DYNAMIC_FIELDS' order
         )
     return ProcessSnapshot(timestamp, rows, core_count, net_at)
 

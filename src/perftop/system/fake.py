@@ -30,6 +30,7 @@ from perftop.system.fake_extras import (
     CGROUP_OF,
     LABEL_OF,
     connections_of,
+    htop_figures,
     net_of,
     pressure_at,
     wait_of,
@@ -421,6 +422,8 @@ class FakeProcessCollector:
             if p.pid in self.stopped:
                 state = "T"
             rx, tx = net_of(p.pid, p.user, FAKE_USER, t)
+            nice = self.nice.get(p.pid, p.nice)
+            htop = htop_figures(p.pid, not p.cmdline, p.cpu, p.rss_mib, rss, p.age_s + t, nice)
             rows[p.pid] = ProcessRow(
                 pid=p.pid,
                 ppid=p.ppid,
@@ -435,11 +438,12 @@ class FakeProcessCollector:
                 write_bytes_per_s=None if io is None else io * 0.7,
                 start_time=EPOCH - p.age_s,
                 cmdline=p.cmdline,
-                nice=self.nice.get(p.pid, p.nice),
+                nice=nice,
                 net_rx_bytes_per_s=None if t == 0 else rx,
                 net_tx_bytes_per_s=None if t == 0 else tx,
                 wait_percent=None if t == 0 else wait_of(p.pid, state, t),
                 container=LABEL_OF.get(p.pid, ""),
                 cgroups=(CGROUP_OF.get(p.pid, "/"),),
+                **htop._asdict(),  # TIME+ … MAJFLT, named as ProcessRow names them
             )
         return ProcessSnapshot(EPOCH + t, rows, CORES, net_at=EPOCH + t)

@@ -1,5 +1,6 @@
 """The fake machine's (fake.py) network, waiting, containers and cgroups: what issue 17's
-columns, detail lines, meters and cgroup view show on it, as smooth functions of the tick.
+columns, detail lines, meters and cgroup view show on it, as smooth functions of the tick;
+and htop's columns (TIME+, PRI, VIRT, SHR, TTY, the page faults).
 
 It runs as alice, not root, so, as on a real machine (netsockets.NOT_COUNTED), only her
 processes' sockets are counted: the others' NET/s reads `-`. Its postgres runs in a docker
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from perftop.system.cgroups import CgroupSnapshot, CgroupStats
 from perftop.system.containers import Container, ContainerNames, parse_container
@@ -28,6 +29,7 @@ DB_SCOPE = f"/system.slice/docker-{DB_ID}.scope"
 APP_SERVICE = "/user.slice/user-1000.slice/app.service"  # fake.LEAKER_CGROUP
 SESSION = "/user.slice/user-1000.slice/session-3.scope"
 GIB = 1024**3
+MIB = 1024**2
 
 # Each fake process's cgroup (kernel threads: the root group).
 CGROUP_OF: dict[int, str] = {
@@ -135,6 +137,46 @@ def wait_of(pid: int, state: str, t: int) -> float | None:
         return None  # a zombie has no schedstat
     mean = WAIT.get(pid, 0.0)
     return max(mean * (1.0 + 0.4 * _wave(t, 7 + pid % 3, pid)), 0.0)
+
+
+# htop's columns. Alice's session runs on /dev/pts/0 (sshd holds the other end: no terminal);
+# migration/0 is real-time (SCHED_FIFO 99), which PRI shows as RT.
+PTS0 = 136 << 8
+ON_PTS0 = frozenset({1513, 2301, 2302, 2410, 2420})
+REAL_TIME = frozenset({16})
+PAGE = 4096
+
+
+class HtopFigures(NamedTuple):
+    cpu_time_s: float
+    priority: int
+    virt_bytes: int
+    shared_bytes: int
+    tty_nr: int
+    minor_faults: int
+    major_faults: int
+
+
+def htop_figures(
+    pid: int, kernel: bool, cpu: float, rss_mib: float, rss: int, life_s: float, nice: int
+) -> HtopFigures:
+    """A fake process's TIME+ … MAJFLT: `cpu` its mean CPU% over its `life_s` so far, `rss`
+    now against its usual `rss_mib`. A kernel thread maps no memory of its own."""
+    priority = -100 if pid in REAL_TIME else 20 + nice
+    cpu_time = round(cpu / 100.0 * life_s, 2)  # in the kernel's ticks: hundredths
+    tty = PTS0 if pid in ON_PTS0 else 0
+    if kernel:
+        return HtopFigures(cpu_time, priority, 0, 0, tty, 0, 0)
+    usual = int(rss_mib * MIB)
+    return HtopFigures(
+        cpu_time_s=cpu_time,
+        priority=priority,
+        virt_bytes=rss + 3 * usual,  # the detail pane's VMS (fake.py) at its usual RSS
+        shared_bytes=usual * 3 // 10 // PAGE * PAGE,  # libraries and the like: flat
+        tty_nr=tty,
+        minor_faults=rss // PAGE + int(cpu * life_s * 2),  # each page touched, then as it runs
+        major_faults=int(rss_mib * 1.5),  # its binary and libraries read in at start
+    )
 
 
 def _line(avg10: float, total_s: float) -> PressureLine:

@@ -53,6 +53,8 @@ _STATE_LETTERS = {
 
 
 class _Table(Protocol):
+    want_shared: bool  # read SHR (procfs.py reads a file more for it)
+
     def sample(self) -> ProcessSnapshot: ...
 
     @property
@@ -70,6 +72,11 @@ class _PsKnown:
     io: tuple[int, int] | None
 
 
+def _shared_of(mem: Any) -> int | None:
+    shared = getattr(mem, "shared", None)  # Linux's only
+    return int(shared) if isinstance(shared, int) else None
+
+
 class _PsutilTable:
     """The portable path: psutil, still caching per (pid, create time) what never changes."""
 
@@ -79,6 +86,7 @@ class _PsutilTable:
         self._known: dict[int, _PsKnown] = {}
         self._last: float | None = None
         self.active: set[int] | None = None
+        self.want_shared = False  # as procfs's: the figure comes with memory_info anyway
         try:
             self._mem_total = int(ps.virtual_memory().total)
             self._cores = int(ps.cpu_count() or 1)
@@ -113,7 +121,8 @@ class _PsutilTable:
                     else:
                         info = prev
                     times = proc.cpu_times()
-                    rss = int(proc.memory_info().rss)
+                    mem = proc.memory_info()
+                    rss = int(mem.rss)
                     state = _STATE_LETTERS.get(str(proc.status()), "?")
                     ppid, threads, nice = int(proc.ppid()), int(proc.num_threads()), proc.nice()
                     try:
@@ -150,6 +159,10 @@ class _PsutilTable:
                 start_time=create,
                 cmdline=info.cmdline or info.name,
                 nice=int(nice) if isinstance(nice, int) else 0,
+                # What psutil gives everywhere; PRI, TTY and the faults stay unknown ('-').
+                cpu_time_s=cpu_s,
+                virt_bytes=int(mem.vms),
+                shared_bytes=_shared_of(mem) if self.want_shared else None,
             )
         self._known, self._last = fresh, now
         return ProcessSnapshot(timestamp=time.time(), rows=rows, core_count=self._cores)
@@ -179,6 +192,10 @@ class ProcessCollector:
         else:
             self._table = _PsutilTable(psutil_module, clock or time.monotonic)
             self.backend = "psutil"
+
+    def want(self, *, shared: bool) -> None:
+        """Measure SHR only while it shows: on /proc it is a file more a process."""
+        self._table.want_shared = shared
 
     def sample(self) -> ProcessSnapshot:
         snapshot = self._table.sample()
@@ -211,25 +228,46 @@ class SortKey(enum.Enum):
     RX = "RX/s"
     TX = "TX/s"
     CONTAINER = "CONTAINER"
+    # htop's columns (its titles), not shown by default.
+    TIME = "TIME+"
+    NCPU = "NCPU%"
+    PPID = "PPID"
+    PRIORITY = "PRI"
+    NICE = "NI"
+    VIRT = "VIRT"
+    SHR = "SHR"
+    TTY = "TTY"
+    MINFLT = "MINFLT"
+    MAJFLT = "MAJFLT"
 
 
 # The columns in the order the table places them (F2 puts one it adds at its place here).
 COLUMNS: tuple[SortKey, ...] = (
     SortKey.PID,
+    SortKey.PPID,
     SortKey.USER,
+    SortKey.PRIORITY,
+    SortKey.NICE,
     SortKey.STATE,
     SortKey.CPU,
+    SortKey.NCPU,
     SortKey.WAIT,
     SortKey.MEM,
+    SortKey.VIRT,
     SortKey.RSS,
+    SortKey.SHR,
     SortKey.GROWTH,
+    SortKey.TIME,
     SortKey.THREADS,
+    SortKey.MINFLT,
+    SortKey.MAJFLT,
     SortKey.READ,
     SortKey.WRITE,
     SortKey.NET,
     SortKey.RX,
     SortKey.TX,
     SortKey.START,
+    SortKey.TTY,
     SortKey.CONTAINER,
     SortKey.COMMAND,
 )
@@ -243,12 +281,33 @@ OPTIONAL_COLUMNS = frozenset(
         SortKey.RX,
         SortKey.TX,
         SortKey.CONTAINER,
+        SortKey.TIME,
+        SortKey.NCPU,
+        SortKey.PPID,
+        SortKey.PRIORITY,
+        SortKey.NICE,
+        SortKey.VIRT,
+        SortKey.SHR,
+        SortKey.TTY,
+        SortKey.MINFLT,
+        SortKey.MAJFLT,
     }
 )
 DEFAULT_COLUMNS: tuple[SortKey, ...] = tuple(k for k in COLUMNS if k not in OPTIONAL_COLUMNS)
-# Text columns read best A→Z and PIDs ascending; for the measures the biggest comes first.
+# Text columns read best A→Z, PIDs and priorities ascending (as htop: the most favoured
+# first); for the measures the biggest comes first.
 _ASCENDING = frozenset(
-    {SortKey.PID, SortKey.USER, SortKey.STATE, SortKey.CONTAINER, SortKey.COMMAND}
+    {
+        SortKey.PID,
+        SortKey.PPID,
+        SortKey.USER,
+        SortKey.STATE,
+        SortKey.PRIORITY,
+        SortKey.NICE,
+        SortKey.TTY,
+        SortKey.CONTAINER,
+        SortKey.COMMAND,
+    }
 )
 
 
@@ -299,6 +358,7 @@ class ViewRow:
     matched: bool
     growth: Growth | None = None  # the memory trend, where the view was given one
     net_stale: bool = False  # its NET figures are older than the tick (ViewOptions)
+    cores: int = 1  # the snapshot's: NCPU% is the machine-wide CPU%, whatever cpu_display
 
 
 def is_kernel_thread(row: ProcessRow) -> bool:
@@ -329,6 +389,13 @@ def _io_value(value: float | None) -> tuple[bool, float]:
     return (value is not None, value or 0.0)
 
 
+def _tty_value(row: ProcessRow) -> tuple[bool, bool, int]:
+    # By device number, as ps sorts (tty1 < ttyS0 < pts/0 < pts/10); no terminal after those
+    # with one, unknown ('-') last.
+    nr = row.tty_nr
+    return (nr is None, nr == 0, nr or 0)
+
+
 _SORT_VALUES: dict[SortKey, Callable[[ProcessRow], Any]] = {
     SortKey.PID: lambda r: r.pid,
     SortKey.USER: lambda r: r.user.lower(),
@@ -347,6 +414,17 @@ _SORT_VALUES: dict[SortKey, Callable[[ProcessRow], Any]] = {
     SortKey.TX: lambda r: _io_value(r.net_tx_bytes_per_s),
     # A→Z, the processes in no container after those in one.
     SortKey.CONTAINER: lambda r: (not r.container, r.container.lower()),
+    SortKey.TIME: lambda r: _io_value(r.cpu_time_s),
+    SortKey.NCPU: lambda r: r.cpu_percent,  # the same order as CPU%: one core count a tick
+    SortKey.PPID: lambda r: r.ppid,
+    # Unknown after every figure (the ascending ones too, where None sorts first otherwise).
+    SortKey.PRIORITY: lambda r: (r.priority is None, r.priority or 0),
+    SortKey.NICE: lambda r: r.nice,
+    SortKey.VIRT: lambda r: _io_value(r.virt_bytes),
+    SortKey.SHR: lambda r: _io_value(r.shared_bytes),
+    SortKey.TTY: _tty_value,
+    SortKey.MINFLT: lambda r: _io_value(r.minor_faults),
+    SortKey.MAJFLT: lambda r: _io_value(r.major_faults),
 }
 
 
@@ -383,7 +461,8 @@ def build_view(
         group = options.cgroup
         rows = [r for r in rows if in_group(r.cgroups, group)]
     text = options.filter_text.strip()
-    scale = 1.0 if options.cpu_per_core else 1.0 / max(snapshot.core_count, 1)
+    cores = max(snapshot.core_count, 1)
+    scale = 1.0 if options.cpu_per_core else 1.0 / cores
     stale = net_is_stale(snapshot, options.net_stale_after_s)
     ordered = sort_rows(rows, options.sort_key, options.reverse, growth)
     if not options.tree:
@@ -391,8 +470,12 @@ def build_view(
             ordered = [r for r in ordered if filter_text_matches(r, text)]
         # Built every tick for every process: positional arguments, no per-row branching.
         if growth is None:
-            return [ViewRow(r, 0, "", r.cpu_percent * scale, True, None, stale) for r in ordered]
-        return [ViewRow(r, 0, "", r.cpu_percent * scale, True, growth(r), stale) for r in ordered]
+            return [
+                ViewRow(r, 0, "", r.cpu_percent * scale, True, None, stale, cores) for r in ordered
+            ]
+        return [
+            ViewRow(r, 0, "", r.cpu_percent * scale, True, growth(r), stale, cores) for r in ordered
+        ]
     matched = {r.pid for r in rows if filter_text_matches(r, text)}
 
     by_pid = {r.pid: r for r in rows}
@@ -429,7 +512,7 @@ def build_view(
             cpu = row.cpu_percent * scale
             trend = growth(row) if growth is not None else None
             shown = not text or row.pid in matched
-            out.append(ViewRow(row, depth, prefix, cpu, shown, trend, stale))
+            out.append(ViewRow(row, depth, prefix, cpu, shown, trend, stale, cores))
             kids = [k for k in children.get(row.pid, ()) if k.pid in keep and k.pid not in seen]
             for i in range(len(kids) - 1, -1, -1):
                 last = i == len(kids) - 1

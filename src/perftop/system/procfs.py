@@ -9,8 +9,10 @@ the table shows costs 48-80 ms per tick at 475 processes and ~195 ms at 2000 (AR
 username 66 ms, cpu_percent 60, num_threads 53, name 45, cmdline 45, ...). Most of that is
 per-call overhead: psutil opens a file (often the same `stat` file several times), builds a
 named tuple and wraps errors for each attribute. `stat` alone carries state, ppid, CPU
-ticks, nice, threads, start time and RSS, so one `os.open`/`os.read`/`os.close` (the
-cheapest file read in CPython: no buffered file object, no decoding) gives a row.
+ticks, nice, threads, start time and RSS, and htop's TIME+, PRI, VIRT, TTY and page faults,
+so one `os.open`/`os.read`/`os.close` (the cheapest file read in CPython: no buffered file
+object, no decoding) gives a row. SHR alone needs another file (`statm`): it is read only
+while the column shows (`want_shared`), and only for the processes whose RSS moved.
 
 The stat file of each process is kept open between ticks and re-read with `pread`, which
 costs about half of an open, read and close (no path walk, no new open file in the kernel).
@@ -91,6 +93,11 @@ class StatFields(NamedTuple):
     num_threads: int
     start_ticks: int
     rss_pages: int
+    tty_nr: int
+    minor_faults: int
+    major_faults: int
+    priority: int
+    vsize_bytes: int
 
 
 def parse_stat(data: bytes) -> StatFields:
@@ -107,16 +114,22 @@ def parse_stat(data: bytes) -> StatFields:
     if len(fields) < _STAT_FIELDS:  # cut short (a truncated read, a foreign file)
         raise ValueError(f"stat line has {len(fields)} fields after the name, not {_STAT_FIELDS}+")
     # Indexes below are the stat(5) field numbers minus 3 (pid and comm come before).
+    # Positional: keywords cost a tenth more on the hot path, and the order is StatFields'.
     return StatFields(
-        name=data[open_paren + 1 : close_paren].decode("utf-8", "replace"),
-        state=_STATES.get(fields[0]) or fields[0].decode("ascii", "replace"),
-        ppid=int(fields[1]),
-        flags=int(fields[6]),
-        cpu_ticks=int(fields[11]) + int(fields[12]),
-        nice=int(fields[16]),
-        num_threads=int(fields[17]),
-        start_ticks=int(fields[19]),
-        rss_pages=int(fields[21]),
+        data[open_paren + 1 : close_paren].decode("utf-8", "replace"),  # 2 comm
+        _STATES.get(fields[0]) or fields[0].decode("ascii", "replace"),  # 3 state
+        int(fields[1]),  # 4 ppid
+        int(fields[6]),  # 9 flags
+        int(fields[11]) + int(fields[12]),  # 14 utime + 15 stime
+        int(fields[16]),  # 19 nice
+        int(fields[17]),  # 20 num_threads
+        int(fields[19]),  # 22 starttime
+        int(fields[21]),  # 24 rss
+        int(fields[4]),  # 7 tty_nr
+        int(fields[7]),  # 10 minflt
+        int(fields[9]),  # 12 majflt
+        int(fields[15]),  # 18 priority
+        int(fields[20]),  # 23 vsize
     )
 
 
@@ -233,6 +246,8 @@ class ProcfsTable:
         # line moved, or they are runnable (R) or in disk sleep (D). WAIT% reads only these
         # (schedstat.py): a process whose stat line is unchanged and asleep did not queue.
         self.active: set[int] = set()
+        # SHR: statm is read, for the processes whose RSS moved, only while this is set.
+        self.want_shared = False
         self._fd_cap = _descriptor_cap()
         weakref.finalize(self, _close_all, self._stat_fds)
 
@@ -306,6 +321,7 @@ class ProcfsTable:
             and not row.write_bytes_per_s
             and bool(prev.cmdline or prev.kernel)  # else its command line is retried below
             and (prev.io_denied or (pid + self._ticks) % IO_RECHECK_TICKS != 0)
+            and (row.shared_bytes is not None) == self.want_shared  # SHR just asked for, or not
         )
 
     def sample(self) -> ProcessSnapshot:
@@ -379,22 +395,38 @@ class ProcfsTable:
             )
             fresh[pid] = info
             rss = stat.rss_pages * PAGE_SIZE
+            shared = self._shared(pid, rss, info.row) if self.want_shared else None
+            # Positional, in ProcessRow's field order: with 27 fields, keywords cost twice as
+            # much (~0.5 µs a row); test_htop_columns.py and test_processes.py check each one.
             info.row = rows[pid] = ProcessRow(
-                pid=pid,
-                ppid=stat.ppid,
-                name=stat.name,
-                user=info.user,
-                state=stat.state,
-                cpu_percent=cpu,
-                mem_percent=100.0 * rss / mem_total,
-                rss_bytes=rss,
-                num_threads=stat.num_threads,
-                read_bytes_per_s=read_rate,
-                write_bytes_per_s=write_rate,
-                start_time=info.start_time,
+                pid,
+                stat.ppid,
+                stat.name,
+                info.user,
+                stat.state,
+                cpu,
+                100.0 * rss / mem_total,  # mem_percent
+                rss,
+                stat.num_threads,
+                read_rate,
+                write_rate,
+                info.start_time,
                 # '' marks a kernel thread; a user process without one (a zombie) shows its name.
-                cmdline=info.cmdline or ("" if info.kernel else stat.name),
-                nice=stat.nice,
+                info.cmdline or ("" if info.kernel else stat.name),
+                stat.nice,
+                None,  # net_rx_bytes_per_s … cgroups: process_extras.py fills them
+                None,
+                None,
+                None,
+                "",
+                (),
+                stat.cpu_ticks / CLOCK_TICKS,  # cpu_time_s
+                stat.priority,
+                stat.vsize_bytes,
+                shared,
+                stat.tty_nr,
+                stat.minor_faults,
+                stat.major_faults,
             )
         # Forget processes that are gone: memory follows the live process count.
         self._known = fresh
@@ -404,6 +436,16 @@ class ProcfsTable:
         self._last_tick = now
         self.active = active
         return ProcessSnapshot(timestamp=wall, rows=rows, core_count=self._core_count)
+
+    def _shared(self, pid: int, rss: int, last: ProcessRow | None) -> int | None:
+        """SHR in bytes: last tick's while the RSS has not moved (shared pages are resident
+        ones: they seldom change alone), else statm's third field; None if unreadable."""
+        if last is not None and last.shared_bytes is not None and last.rss_bytes == rss:
+            return last.shared_bytes
+        try:
+            return int(read_small(f"{self._root}/{pid}/statm", 256).split(None, 3)[2]) * PAGE_SIZE
+        except (OSError, ValueError, IndexError):
+            return None
 
     def _io_rates(
         self, info: _Known, pid: int, now: float, ran: bool, span: float, born_since: bool

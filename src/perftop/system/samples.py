@@ -165,6 +165,17 @@ class ProcessRow:
     blkio_percent: float | None = None
     container: str = ""  # `docker:web`, `nginx.service` (containers.py); '' for none
     cgroups: tuple[str, ...] = ()  # its cgroup paths, v2's first: the cgroup view's filter
+    # htop's columns, from the stat line (procfs.py); None: not known (a recording of an
+    # older perftop, a platform without it), shown '-'.
+    cpu_time_s: float | None = None  # user + system CPU since it started (TIME+)
+    priority: int | None = None  # the kernel's: 20 + nice, below 0 for real-time (PRI)
+    virt_bytes: int | None = None  # its virtual address space (VIRT)
+    # Resident pages shared with others (file-backed and shmem: statm's third field), read
+    # only while SHR shows (SystemSource.want).
+    shared_bytes: int | None = None
+    tty_nr: int | None = None  # the controlling terminal's device number, 0 for none (TTY)
+    minor_faults: int | None = None  # page faults since it started, without disk (MINFLT)
+    major_faults: int | None = None  # and those that read a page from disk (MAJFLT)
 
     @property
     def net_bytes_per_s(self) -> float | None:

@@ -31,6 +31,7 @@ from perftop.system.processes import SortKey, ViewRow, display_command, is_kerne
 from perftop.system.samples import ProcessRow
 from perftop.system.stable_order import Shown, StableOrder
 from perftop.ui.fmt import human_bytes, human_rate, printable, shown_bytes, start_time_label
+from perftop.ui.widgets import htop_cells as htop
 
 # changed_spans as itself: the meters and the flame import it from here.
 from perftop.ui.widgets.line_diff import changed_spans as changed_spans
@@ -102,20 +103,30 @@ def _wait(v: ViewRow, _now: float) -> str:
 
 COLUMNS: tuple[Column, ...] = (
     Column(SortKey.PID, 7, True, lambda v, _n: str(v.row.pid)),
+    Column(SortKey.PPID, 7, True, lambda v, _n: str(v.row.ppid)),
     Column(SortKey.USER, 9, False, lambda v, _n: printable(v.row.user)[:9]),
+    Column(SortKey.PRIORITY, 3, True, htop.priority_cell),
+    Column(SortKey.NICE, 3, True, lambda v, _n: str(v.row.nice)),
     Column(SortKey.STATE, 1, False, lambda v, _n: v.row.state[:1]),
     Column(SortKey.CPU, 6, True, _cpu),
+    Column(SortKey.NCPU, 6, True, htop.ncpu_cell),
     Column(SortKey.WAIT, 6, True, _wait),
     Column(SortKey.MEM, 5, True, lambda v, _n: f"{v.row.mem_percent:.1f}"),
+    Column(SortKey.VIRT, 6, True, htop.virt_cell),
     Column(SortKey.RSS, 6, True, _rss),
+    Column(SortKey.SHR, 6, True, htop.shr_cell),
     Column(SortKey.GROWTH, 9, True, _growth),
+    Column(SortKey.TIME, 8, True, htop.time_cell),
     Column(SortKey.THREADS, 4, True, lambda v, _n: str(v.row.num_threads)),
+    Column(SortKey.MINFLT, 7, True, htop.minflt_cell),
+    Column(SortKey.MAJFLT, 7, True, htop.majflt_cell),
     Column(SortKey.READ, 8, True, lambda v, _n: human_rate(v.row.read_bytes_per_s)),
     Column(SortKey.WRITE, 8, True, lambda v, _n: human_rate(v.row.write_bytes_per_s)),
     Column(SortKey.NET, 8, True, lambda v, _n: _net(v.row.net_bytes_per_s, v)),
     Column(SortKey.RX, 8, True, lambda v, _n: _net(v.row.net_rx_bytes_per_s, v)),
     Column(SortKey.TX, 8, True, lambda v, _n: _net(v.row.net_tx_bytes_per_s, v)),
     Column(SortKey.START, 5, True, lambda v, n: start_time_label(v.row.start_time, n)),
+    Column(SortKey.TTY, 7, False, htop.tty_cell),
     Column(SortKey.CONTAINER, 16, False, lambda v, _n: printable(v.row.container) or "-"),
     Column(SortKey.COMMAND, 0, False, _command),
 )
@@ -139,6 +150,12 @@ SHOWN: dict[SortKey, Shown] = {
     SortKey.NET: lambda v: _shown_rate(v.row.net_bytes_per_s),
     SortKey.RX: lambda v: _shown_rate(v.row.net_rx_bytes_per_s),
     SortKey.TX: lambda v: _shown_rate(v.row.net_tx_bytes_per_s),
+    SortKey.TIME: htop.shown_time,
+    SortKey.NCPU: htop.shown_ncpu,
+    SortKey.VIRT: htop.shown_virt,
+    SortKey.SHR: htop.shown_shr,
+    SortKey.MINFLT: htop.shown_minflt,
+    SortKey.MAJFLT: htop.shown_majflt,
 }
 MIN_REST = len(SortKey.COMMAND.value)  # the flexible column never shrinks below its title
 

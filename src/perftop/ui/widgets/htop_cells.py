@@ -1,0 +1,147 @@
+"""The cells of htop's columns in the process table (TIME+, NCPU%, PRI, VIRT, SHR, TTY, the
+page faults), each as htop writes it, and the values they read as, which the table sorts on
+(stable_order.py): pure functions, tested on their own. `-` is unknown (a recording of an
+older perftop, SHR while it was not read, a platform without the figure).
+"""
+
+from __future__ import annotations
+
+from perftop.system.processes import ViewRow
+from perftop.system.tty import tty_name
+from perftop.ui.fmt import human_bytes, shown_bytes
+
+UNKNOWN = "-"
+_MINUTE, _HOUR, _DAY, _YEAR = 60, 3600, 86400, 365 * 86400  # htop ignores leap years
+
+
+def cpu_time_label(seconds: float) -> str:
+    """CPU time as htop's TIME+ writes it, 8 characters at most: `1:02.03` (minutes, seconds,
+    hundredths) under an hour, `5h03:12` under a day, `3d05h12m` under ten days, then
+    `123d05h`, `2y012d`, `1234567y`, and beyond that `eternity`."""
+    hundredths = max(round(seconds * 100), 0)
+    total_s = hundredths // 100
+    minutes, hours, days = total_s // _MINUTE, total_s // _HOUR, total_s // _DAY
+    if minutes < 60:
+        return f"{minutes}:{total_s % 60:02d}.{hundredths % 100:02d}"
+    if hours < 24:
+        return f"{hours}h{minutes % 60:02d}:{total_s % 60:02d}"
+    if days < 10:
+        return f"{days}d{hours % 24:02d}h{minutes % 60:02d}m"
+    if days < 365:
+        return f"{days}d{hours % 24:02d}h"
+    years = days // 365
+    if years < 1000:
+        return f"{years}y{days % 365:03d}d"
+    return f"{years}y" if years < 10_000_000 else "eternity"
+
+
+def shown_cpu_time(seconds: float) -> float:
+    """The seconds `cpu_time_label` reads as: rows that read the same keep their places."""
+    hundredths = max(round(seconds * 100), 0)
+    total_s = hundredths // 100
+    for bound, step in ((_HOUR, 0.01), (_DAY, 1), (10 * _DAY, _MINUTE), (_YEAR, _HOUR)):
+        if total_s < bound:
+            return hundredths / 100 if step < 1 else float(total_s - total_s % step)
+    step = _DAY if total_s < 1000 * _YEAR else _YEAR
+    return float(total_s - total_s % step)
+
+
+def count_label(n: int) -> str:
+    """A count in 7 characters: whole below ten million (htop's own), then `12.3M`, `456M`."""
+    if n < 10_000_000:
+        return str(n)
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.1f}{unit}" if value < 100 else f"{value:.0f}{unit}"
+    return str(n)  # not reached: ten million is past a million
+
+
+def shown_count(n: int) -> float:
+    """The number `count_label(n)` reads as."""
+    if n < 10_000_000:
+        return float(n)
+    for scale in (1e12, 1e9, 1e6):
+        if n >= scale:
+            value = n / scale
+            return round(value, 1 if value < 100 else 0) * scale
+    return float(n)
+
+
+def priority_label(priority: int) -> str:
+    """The kernel's priority; a real-time one (-100 and below, as htop) reads `RT`."""
+    return "RT" if priority <= -100 else str(priority)
+
+
+# The cells, as the table's columns call them: (row, now) → text.
+
+
+def time_cell(v: ViewRow, _now: float) -> str:
+    s = v.row.cpu_time_s
+    return UNKNOWN if s is None else cpu_time_label(s)
+
+
+def ncpu_cell(v: ViewRow, _now: float) -> str:
+    return f"{v.row.cpu_percent / v.cores:.1f}"
+
+
+def priority_cell(v: ViewRow, _now: float) -> str:
+    p = v.row.priority
+    return UNKNOWN if p is None else priority_label(p)
+
+
+def virt_cell(v: ViewRow, _now: float) -> str:
+    b = v.row.virt_bytes
+    return UNKNOWN if b is None else human_bytes(b)
+
+
+def shr_cell(v: ViewRow, _now: float) -> str:
+    b = v.row.shared_bytes
+    return UNKNOWN if b is None else human_bytes(b)
+
+
+def tty_cell(v: ViewRow, _now: float) -> str:
+    nr = v.row.tty_nr
+    return UNKNOWN if nr is None else tty_name(nr)
+
+
+def minflt_cell(v: ViewRow, _now: float) -> str:
+    n = v.row.minor_faults
+    return UNKNOWN if n is None else count_label(n)
+
+
+def majflt_cell(v: ViewRow, _now: float) -> str:
+    n = v.row.major_faults
+    return UNKNOWN if n is None else count_label(n)
+
+
+# What each reads as, for SHOWN; None where unknown (it sorts last, as in processes.py).
+
+
+def shown_time(v: ViewRow) -> float | None:
+    s = v.row.cpu_time_s
+    return None if s is None else shown_cpu_time(s)
+
+
+def shown_ncpu(v: ViewRow) -> float:
+    return round(v.row.cpu_percent / v.cores, 1)
+
+
+def shown_virt(v: ViewRow) -> float | None:
+    b = v.row.virt_bytes
+    return None if b is None else shown_bytes(b)
+
+
+def shown_shr(v: ViewRow) -> float | None:
+    b = v.row.shared_bytes
+    return None if b is None else shown_bytes(b)
+
+
+def shown_minflt(v: ViewRow) -> float | None:
+    n = v.row.minor_faults
+    return None if n is None else shown_count(n)
+
+
+def shown_majflt(v: ViewRow) -> float | None:
+    n = v.row.major_faults
+    return None if n is None else shown_count(n)
