@@ -412,6 +412,8 @@ class PerftopApp(GuardedApp):
         if action == "memory_profile":
             # Only for a row of the live table: not in a snapshot, a replay, nor elsewhere.
             return self._table_in_front() and not self.dashboard.acts.read_only
+        if action == "cancel_writes":
+            return bool(self.writes)  # F1 lists it only while there is a file to cancel
         return True
 
     def _profile_screen(self) -> ProfileScreen | None:

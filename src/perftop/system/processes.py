@@ -341,6 +341,7 @@ class ViewOptions:
     columns: tuple[SortKey, ...] = DEFAULT_COLUMNS  # visible, in this order ([processes] columns)
     growth_window_s: float = 300.0  # GROWTH's fit ([processes] growth_window)
     cgroup: str | None = None  # only the processes in this cgroup or under it (the cgroup view)
+    user: str | None = None  # only this user's processes (htop's `u`); None: everyone's
     # The NET columns are marked when their figures are older than this (the network is read
     # on its own budget, netsockets.py): 1.5 ticks, set by the dashboard from its refresh.
     net_stale_after_s: float = 1.5
@@ -460,6 +461,9 @@ def build_view(
     if options.cgroup is not None:
         group = options.cgroup
         rows = [r for r in rows if in_group(r.cgroups, group)]
+    if options.user is not None:
+        user = options.user
+        rows = [r for r in rows if r.user == user]
     text = options.filter_text.strip()
     cores = max(snapshot.core_count, 1)
     scale = 1.0 if options.cpu_per_core else 1.0 / cores

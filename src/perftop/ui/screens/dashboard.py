@@ -40,7 +40,7 @@ from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.system.timeline import Cursor, TickSource
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
-from perftop.ui.screens.dialogs import SortMenu
+from perftop.ui.screens.dialogs import SortMenu, UserMenu
 from perftop.ui.screens.leaks import LeakWatch
 from perftop.ui.screens.process_actions import LIVE_ACTIONS, ProcessActions, snapshot_marker
 from perftop.ui.screens.rewind import Rewind
@@ -98,7 +98,7 @@ class DashboardScreen(Screen[None]):
         "dashboard",
         [
             Binding("f1,question_mark", "help", "Help"),
-            Binding("slash,f4", "filter", "Filter"),
+            Binding("slash,f4,backslash", "filter", "Filter"),
             Binding("f3", "search", "Search"),
             Binding("n", "search_next", "Next match", show=False),
             Binding("f5,t", "toggle_tree", "Tree"),
@@ -106,10 +106,18 @@ class DashboardScreen(Screen[None]):
             Binding("less_than_sign", "sort_step(-1)", "Sort column left", show=False),
             Binding("greater_than_sign", "sort_step(1)", "Sort column right", show=False),
             Binding("I", "invert_sort", "Invert sort", show=False),
+            # htop's: sort by memory, CPU, CPU time, biggest first (I inverts).
+            Binding("M", "sort_by('MEM%')", "Sort by memory", show=False),
+            Binding("P", "sort_by('CPU%')", "Sort by CPU", show=False),
+            Binding("T", "sort_by('TIME+')", "Sort by CPU time", show=False),
+            Binding("u", "pick_user", "Show one user", show=False),
             # One footer entry for the pair: the footer has no room to spare at 120 columns.
             Binding("f7", "renice(-1)", "Nice -", group=_NICE),
             Binding("f8", "renice(1)", "Nice +", group=_NICE),
             Binding("f9,k", "kill", "Kill"),
+            # htop tags with Space, which is pause here; Insert is the file managers' tag key.
+            Binding("insert,ctrl+t", "tag", "Tag"),
+            Binding("U", "untag_all", "Untag all", show=False),
             Binding("enter,p", "profile", "Profile"),
             Binding("W", "profile_machine", "Profile whole machine", show=False),
             Binding("i", "toggle_detail", "Info"),
@@ -166,7 +174,8 @@ class DashboardScreen(Screen[None]):
         self._status = ""  # the status line as last shown
         self._pending: tuple[SystemSample, ProcessSnapshot] | None = None  # a tick not drawn
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
-        self._wanted: tuple[bool, bool] | None = None  # (network, waits) asked of the machine
+        # (network, waits, shared memory) asked of the machine
+        self._wanted: tuple[bool, bool, bool] | None = None
 
     def compose(self) -> ComposeResult:
         if self.saved is not None:
@@ -189,7 +198,7 @@ class DashboardScreen(Screen[None]):
         yield Static(id="status")
         # At 80 columns: F1 Help, / Filter, F5 Tree, F6 Sort, F9 Kill, Enter Profile, F10 Quit.
         yield FittingFooter(
-            ("setup", "search", "toggle_pause", "toggle_detail", "renice", "toggle_tree"),
+            ("tag", "setup", "search", "toggle_pause", "toggle_detail", "renice", "toggle_tree"),
             compact=True,
         )
 
@@ -277,6 +286,22 @@ class DashboardScreen(Screen[None]):
     def action_kill(self) -> None:
         self.acts.kill()
 
+    def action_tag(self) -> None:
+        """Tag or untag the selected process and move down, as htop's Space does."""
+        table = self.query_one(ProcessTable)
+        current = table.current
+        if current is None:
+            return
+        self.acts.toggle_tag(current.row)
+        table.tagged = frozenset(self.acts.tags)
+        table.action_cursor(1)
+        self._update_status()
+
+    def action_untag_all(self) -> None:
+        self.acts.untag_all()
+        self.query_one(ProcessTable).tagged = frozenset()
+        self._update_status()
+
     def action_renice(self, delta: int) -> None:
         self.acts.renice(delta)
 
@@ -319,6 +344,8 @@ class DashboardScreen(Screen[None]):
             return not self.acts.read_only  # a saved moment has no process to act on
         if action == "cgroups":
             return self.live and self.machine is not None  # the tree is read live
+        if action == "untag_all":
+            return bool(self.acts.tags)
         return True
 
     def on_resize(self) -> None:
@@ -426,6 +453,9 @@ class DashboardScreen(Screen[None]):
         self.view = build_view(self.snapshot, self.options, growth)
         self._want_figures()
         table = self.query_one(ProcessTable)
+        if self.live and not self.paused:
+            self.acts.prune_tags(self.snapshot)  # at a past moment, its processes are tagged
+        table.tagged = frozenset(self.acts.tags)  # the same set again repaints nothing
         table.sort_key, table.reverse = self.options.sort_key, self.options.reverse
         table.columns = self.options.columns
         table.set_rows(self.view, self.snapshot.timestamp)
@@ -442,10 +472,14 @@ class DashboardScreen(Screen[None]):
             return
         shown = {*self.options.columns, self.options.sort_key}
         detail = bool(self.query_one("#detail").display)
-        wanted = (detail or bool(shown & NET_KEYS), detail or SortKey.WAIT in shown)
+        wanted = (
+            detail or bool(shown & NET_KEYS),
+            detail or SortKey.WAIT in shown,
+            SortKey.SHR in shown,
+        )
         if wanted != self._wanted:
             self._wanted = wanted
-            self.machine().want(net=wanted[0], wait=wanted[1])
+            self.machine().want(net=wanted[0], wait=wanted[1], shared=wanted[2])
 
     def _update_status(self) -> None:
         parts = []
@@ -456,6 +490,13 @@ class DashboardScreen(Screen[None]):
         parts.append(f"{n} tasks, {running} running")
         if self.options.filter_text:
             parts.append(f"filter: {printable(self.options.filter_text)} ({len(self.view)} shown)")
+        if self.options.user is not None:
+            parts.append(f"user: {printable(self.options.user)} (u: all)")
+        if self.acts.tags:
+            parts.append(f"{len(self.acts.tags)} tagged (U untags)")
+        if self.options.sort_key not in self.options.columns:  # no header says it: T, F6
+            arrow = "▼" if self.options.reverse else "▲"
+            parts.append(f"sorted by {self.options.sort_key.value}{arrow}")
         if self.options.cgroup is not None:
             group = printable(self.options.cgroup)
             if len(group) > 32:  # its end says most: cut before a whole component
@@ -509,6 +550,23 @@ class DashboardScreen(Screen[None]):
         options = self.options
         options.sort_key = cycle_sort_key(options.sort_key, step, options.columns)
         self._rebuild_view()
+
+    def action_sort_by(self, value: str) -> None:
+        key, options = SortKey(value), self.options
+        options.sort_key, options.reverse = key, default_reverse(key)
+        self._rebuild_view()
+
+    def action_pick_user(self) -> None:
+        counts: dict[str, int] = {}
+        for row in self.snapshot.rows.values() if self.snapshot else ():
+            counts[row.user] = counts.get(row.user, 0) + 1
+
+        def chosen(user: str | None) -> None:
+            if user is not None:
+                self.options.user = user or None
+                self._rebuild_view()
+
+        self.app.push_screen(UserMenu(counts, self.options.user), chosen)
 
     def action_sort_menu(self) -> None:
         def chosen(key: SortKey | None) -> None:

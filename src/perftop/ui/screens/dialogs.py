@@ -1,4 +1,4 @@
-"""Small modal screens: pick a signal, confirm it, pick a sort column, type a time.
+"""Small modal screens: pick a signal, confirm it, pick a sort column or a user, type a time.
 
 Each returns its answer through `dismiss`, so the caller awaits a plain value.
 """
@@ -15,6 +15,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from perftop.system.processes import SortKey
+from perftop.ui.fmt import printable
 
 # htop's signal menu order: the common ones first, SIGTERM preselected.
 SIGNALS: tuple[signal.Signals, ...] = (
@@ -36,14 +37,16 @@ class SignalMenu(ModalScreen[int | None]):
 
     BINDINGS = [Binding("escape,q", "dismiss_none", "Cancel")]
 
-    def __init__(self, pid: int, name: str) -> None:
+    def __init__(self, pid: int | None, name: str) -> None:
+        """`pid` None: to several processes, which `name` describes."""
         super().__init__()
         self.pid = pid
         self.proc_name = name
 
     def compose(self) -> ComposeResult:
+        whom = self.proc_name if self.pid is None else f"{self.pid} ({self.proc_name})"
         with Vertical(classes="dialog"):
-            yield Label(f"Send signal to {self.pid} ({self.proc_name})", classes="dialog-title")
+            yield Label(f"Send signal to {whom}", classes="dialog-title")
             yield OptionList(
                 *[Option(f"{int(s):>2} {s.name}", id=s.name) for s in SIGNALS], id="signals"
             )
@@ -98,6 +101,44 @@ class SortMenu(ModalScreen[SortKey | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(SortKey[str(event.option.id)])
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+ALL_USERS = ""  # the user menu's answer for "every user"
+
+
+class UserMenu(ModalScreen[str | None]):
+    """htop's `u`: show one user's processes. Dismisses with the user, ALL_USERS for all of
+    them, None when cancelled."""
+
+    BINDINGS = [Binding("escape,q", "dismiss_none", "Cancel")]
+
+    def __init__(self, counts: dict[str, int], current: str | None) -> None:
+        """`counts`: each user's number of processes now; `current`: the one shown, if any."""
+        super().__init__()
+        self.counts = counts
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        users = sorted(self.counts, key=lambda u: (-self.counts[u], u))
+        width = max((len(printable(u)) for u in users), default=0)
+        options = [Option("All users", id="all")]
+        # Not ids: a user name may hold what an id may not (a dot, a leading digit).
+        options += [Option(f"{printable(u):<{width}}  {self.counts[u]:>5}") for u in users]
+        self._users = [ALL_USERS, *users]
+        with Vertical(classes="dialog"):
+            yield Label("Show processes of", classes="dialog-title")
+            yield OptionList(*options, id="users")
+
+    def on_mount(self) -> None:
+        current = self.current or ALL_USERS
+        index = self._users.index(current) if current in self._users else 0
+        self.query_one(OptionList).highlighted = index
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self._users[event.option_index])
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)

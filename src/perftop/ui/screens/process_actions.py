@@ -3,7 +3,9 @@
 In a saved snapshot or a replay there is no live process to act on, so these actions are
 not offered at all (footer, help, palette). Live and paused on a past moment, an action makes
 sure the PID still names the process of that moment (same start time), so a signal never
-lands on a PID reused since. Every effect goes through the system source the data came
+lands on a PID reused since. As in htop, F9 and F7/F8 act on every tagged process when some
+are tagged (a tag is a PID and its start time, dropped when that process is gone), else on
+the selected one. Every effect goes through the system source the data came
 from (`machine`), so the fake machine of `--demo` and the tests acts only on itself.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
@@ -21,7 +23,7 @@ from textual.screen import Screen
 
 from perftop.system.errors import ProcessError
 from perftop.system.processes import display_command
-from perftop.system.samples import ProcessRow
+from perftop.system.samples import ProcessRow, ProcessSnapshot
 from perftop.ui.fmt import printable
 from perftop.ui.screens.dialogs import Confirm, SignalMenu
 from perftop.ui.screens.rewind import Rewind
@@ -42,8 +44,22 @@ def snapshot_marker(snapshot: Snapshot) -> str:
 
 # What needs the live machine behind the table (the whole machine's profile too).
 LIVE_ACTIONS = frozenset(
-    {"kill", "renice", "profile", "profile_machine", "memory_profile", "toggle_detail"}
+    {
+        "kill",
+        "renice",
+        "profile",
+        "profile_machine",
+        "memory_profile",
+        "toggle_detail",
+        "tag",
+        "untag_all",
+    }
 )
+# A start time read twice may differ by the boot time's rounding (procfs.py); a reused PID's
+# start is later than that.
+_SAME_START_S = 1.0
+# The PIDs a question about tagged processes names before it says "and N more".
+_NAMED = 6
 # `m` on a row: which code of that Python process holds its bytes. Bound by the app (see
 # PerftopApp.check_action), which offers it only while the table is the screen in front.
 MEMORY_BINDING = Binding("m", "memory_profile", "Memory profile", show=False)
@@ -68,6 +84,7 @@ class ProcessActions:
         self.saved = saved  # a snapshot shown read-only; None when live
         # The source the table's data comes from, set by the app: where effects go.
         self.machine: Callable[[], SystemSource] | None = None
+        self.tags: dict[int, ProcessRow] = {}  # tagged PID -> its row when tagged
 
     @property
     def read_only(self) -> bool:
@@ -80,29 +97,83 @@ class ProcessActions:
         assert self.machine is not None  # the actions are not offered without one
         return self.machine()
 
-    def kill(self) -> None:
+    # --- tags --------------------------------------------------------------------------------
+
+    def toggle_tag(self, row: ProcessRow) -> None:
+        if self.tags.pop(row.pid, None) is None:
+            self.tags[row.pid] = row
+
+    def untag_all(self) -> None:
+        self.tags.clear()
+
+    def prune_tags(self, snapshot: ProcessSnapshot) -> None:
+        """Forget the tags of processes that have exited (or whose PID is another's now)."""
+        for pid, tagged in list(self.tags.items()):
+            now = snapshot.rows.get(pid)
+            if now is None or abs(now.start_time - tagged.start_time) > _SAME_START_S:
+                del self.tags[pid]
+
+    def _targets(self) -> list[ProcessRow]:
+        """What F9 and F7/F8 act on: the tagged processes, else the selected one (if it is
+        still the process of the moment shown)."""
+        if self.tags:
+            return [row for row in self.tags.values() if not self.gone_since(row)]
         current = self.screen.query_one(ProcessTable).current
-        if current is None:
+        if current is None or self.gone_since(current.row):
+            return []
+        return [current.row]
+
+    @staticmethod
+    def _named(rows: Iterable[ProcessRow]) -> str:
+        rows = list(rows)
+        if len(rows) == 1:
+            return f"{rows[0].pid} ({printable(rows[0].name)})"
+        named = ", ".join(str(r.pid) for r in rows[:_NAMED])
+        more = f" and {len(rows) - _NAMED} more" if len(rows) > _NAMED else ""
+        return f"{len(rows)} tagged processes ({named}{more})"
+
+    # --- signals and nice ----------------------------------------------------------------------
+
+    def kill(self) -> None:
+        if self.tags:
+            targets = list(self.tags.values())  # checked again when the signal is confirmed
+        else:
+            current = self.screen.query_one(ProcessTable).current
+            targets = [] if current is None else [current.row]
+        if not targets:
             return
-        row = current.row
+        named = self._named(targets)
 
         def confirmed(sig: int, ok: bool | None) -> None:
             if not ok:
                 return
-            try:
-                self._source().send_signal(row.pid, sig, row.start_time)
-            except ProcessError as exc:
-                self.notify(exc.message, severity="error")
-            else:
-                self.notify(f"sent {signal.Signals(sig).name} to {row.pid} ({printable(row.name)})")
+            rows = self._targets() if self.tags else targets
+            name = signal.Signals(sig).name
+            errors: list[str] = []
+            for row in rows:
+                try:
+                    self._source().send_signal(row.pid, sig, row.start_time)
+                except ProcessError as exc:
+                    errors.append(exc.message)
+            sent = len(rows) - len(errors)
+            if errors:
+                more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+                self.notify(errors[0] + more, severity="error")
+            if sent:
+                whom = f"{sent} of them" if errors else self._named(rows)
+                self.notify(f"sent {name} to {whom}")
 
         def chosen(sig: int | None) -> None:
             if sig is None:
                 return
-            question = f"Send {signal.Signals(sig).name} to {row.pid} ({printable(row.name)})?"
+            question = f"Send {signal.Signals(sig).name} to {named}?"
             self.screen.app.push_screen(Confirm(question), lambda ok: confirmed(sig, ok))
 
-        self.screen.app.push_screen(SignalMenu(row.pid, printable(row.name)), chosen)
+        if len(targets) == 1:
+            menu = SignalMenu(targets[0].pid, printable(targets[0].name))
+        else:
+            menu = SignalMenu(None, f"{len(targets)} tagged processes")
+        self.screen.app.push_screen(menu, chosen)
 
     def memory_profile(self) -> None:
         """Ask for the selected process's memory flame (the app checks that it can be had)."""
@@ -132,18 +203,27 @@ class ProcessActions:
         return False
 
     def renice(self, delta: int) -> None:
-        current = self.screen.query_one(ProcessTable).current
-        if current is None:
-            return
-        if self.gone_since(current.row):
-            return
-        try:
-            nice = self._source().renice(current.row.pid, delta)
-        except ProcessError as exc:
-            self.notify(exc.message, severity="error")
-        else:
-            current.row.nice = nice
-            self.notify(f"{current.row.pid} ({printable(current.row.name)}) nice {nice}")
+        rows = self._targets()
+        errors: list[str] = []
+        niced: list[tuple[ProcessRow, int]] = []
+        for row in rows:
+            try:
+                nice = self._source().renice(row.pid, delta)
+            except ProcessError as exc:
+                errors.append(exc.message)
+            else:
+                row.nice = nice
+                niced.append((row, nice))
+        if errors:
+            more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+            self.notify(errors[0] + more, severity="error")
+        if len(niced) == 1 and not self.tags:
+            row, nice = niced[0]
+            self.notify(f"{row.pid} ({printable(row.name)}) nice {nice}")
+        elif niced:
+            nices = sorted({nice for _, nice in niced})
+            said = ", ".join(str(n) for n in nices)
+            self.notify(f"{self._named(r for r, _ in niced)}: nice {said}")
 
     def toggle_detail(self) -> None:
         pane = self.screen.query_one("#detail", ProcessDetailPane)
