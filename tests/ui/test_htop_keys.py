@@ -32,7 +32,7 @@ async def until_rows(pilot: Pilot[None], n: int) -> None:
 def children() -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
     marker = f"perftop-tag-test-{os.getpid()}-{time.monotonic_ns()}"
     procs = [
-        subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(0.1)", marker])
+        subprocess.Popen([sys.executable, "-c", "import signal\nsignal.pause()", marker])
         for _ in range(3)
     ]
     yield marker, procs

@@ -35,6 +35,7 @@ from perftop.system.samples import ProcessRow, ProcessSnapshot
 from perftop.system.tty import split_dev, tty_name
 from perftop.ui.widgets import htop_cells as htop
 from perftop.ui.widgets.process_table import _BY_KEY, SHOWN
+from tests.unit.test_processes import row
 
 HTOP_KEYS = (
     SortKey.TIME,
@@ -221,7 +222,7 @@ def test_counts_priorities_and_unknowns() -> None:
     assert [htop.count_label(n) for n in counts] == labels
     assert htop.shown_count(12_345_678) == 12_300_000.0 and htop.shown_count(7) == 7.0
     assert [htop.priority_label(p) for p in (20, 0, -51, -100)] == ["20", "0", "-51", "RT"]
-    view = build_view(ProcessSnapshot(0.0, {1: bare_row(1)}, 4), ViewOptions())
+    view = build_view(ProcessSnapshot(0.0, {1: row(1, 1)}, 4), ViewOptions())
     for key in HTOP_KEYS:
         if key not in (SortKey.NCPU, SortKey.PPID, SortKey.NICE):  # always known
             assert _BY_KEY[key].cell(view[0], 0.0) == "-", key
@@ -241,25 +242,6 @@ def test_every_fake_cell_fits_its_column_and_ncpu_is_per_machine() -> None:
     kernel = next(v for v in view if v.row.pid == 16)
     assert _BY_KEY[SortKey.PRIORITY].cell(kernel, 0.0) == "RT"
     assert _BY_KEY[SortKey.VIRT].cell(kernel, 0.0) == "0B", "a kernel thread maps nothing"
-
-
-def bare_row(pid: int, **kw: Any) -> ProcessRow:
-    values: dict[str, Any] = {
-        "ppid": 1,
-        "name": f"p{pid}",
-        "user": "root",
-        "state": "S",
-        "cpu_percent": 0.0,
-        "mem_percent": 0.0,
-        "rss_bytes": 0,
-        "num_threads": 1,
-        "read_bytes_per_s": 0.0,
-        "write_bytes_per_s": 0.0,
-        "start_time": 0.0,
-        "cmdline": f"/bin/p{pid}",
-    }
-    values.update(kw)
-    return ProcessRow(pid=pid, **values)
 
 
 # -- the view model --------------------------------------------------------------------------
@@ -472,12 +454,12 @@ def test_older_ticks_decode_with_htops_fields_unknown(version: int) -> None:
     identities, *frames = encoded(ticks, 4)
     old = [(keyframe, as_version(data, version)) for keyframe, data in frames]
     for (_, snapshot), got in zip(ticks, decode(identities, old), strict=True):
-        for pid, row in got.rows.items():
-            assert all(getattr(row, f) is None for f in HTOP_FIELDS), pid
+        for pid, got_row in got.rows.items():
+            assert all(getattr(got_row, f) is None for f in HTOP_FIELDS), pid
             want = dataclasses.replace(snapshot.rows[pid], **dict.fromkeys(HTOP_FIELDS))
             if version == 1:
                 continue  # version 1 lacks the network and waits too (test_codec_v2.py)
-            assert row == want
+            assert got_row == want
 
 
 def test_a_version_2_recording_still_replays(tmp_path: Path) -> None:
@@ -508,9 +490,9 @@ def test_a_version_2_snapshot_still_opens() -> None:
         gzip.decompress(dumps_snapshot(Snapshot(1.0, "box", history, sample, processes)))
     )
     assert doc["version"] == 3 and "cpu_time_s" in doc["processes"]["rows"][0]
-    for row in doc["processes"]["rows"]:
+    for saved in doc["processes"]["rows"]:
         for f in HTOP_FIELDS:
-            del row[f]
+            del saved[f]
     doc["version"] = 2
     old = loads_snapshot(gzip.compress(json.dumps(doc).encode(), mtime=0), "old.perftop")
     assert all(r.cpu_time_s is None and r.tty_nr is None for r in old.processes.rows.values())

@@ -6,6 +6,10 @@ older perftop, SHR while it was not read, a platform without the figure).
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+from typing import Any
+
 from perftop.system.processes import ViewRow
 from perftop.system.tty import tty_name
 from perftop.ui.fmt import human_bytes, shown_bytes
@@ -73,75 +77,49 @@ def priority_label(priority: int) -> str:
     return "RT" if priority <= -100 else str(priority)
 
 
-# The cells, as the table's columns call them: (row, now) → text.
+# The cells, as the table's columns call them, (row, now) → text, and what each reads as,
+# for SHOWN (None where unknown: it sorts last, as in processes.py). A figure that may be
+# unknown is one field of the row and one label of it: made alike, as `_cell` and `_shown`.
 
 
-def time_cell(v: ViewRow, _now: float) -> str:
-    s = v.row.cpu_time_s
-    return UNKNOWN if s is None else cpu_time_label(s)
+def _cell(field: str, label: Callable[[Any], str]) -> Callable[[ViewRow, float], str]:
+    get = operator.attrgetter(field)
+
+    def cell(v: ViewRow, _now: float) -> str:
+        value = get(v.row)
+        return UNKNOWN if value is None else label(value)
+
+    return cell
+
+
+def _shown(field: str, reads: Callable[[Any], float]) -> Callable[[ViewRow], float | None]:
+    get = operator.attrgetter(field)
+
+    def shown(v: ViewRow) -> float | None:
+        value = get(v.row)
+        return None if value is None else reads(value)
+
+    return shown
+
+
+time_cell = _cell("cpu_time_s", cpu_time_label)
+priority_cell = _cell("priority", priority_label)
+virt_cell = _cell("virt_bytes", human_bytes)
+shr_cell = _cell("shared_bytes", human_bytes)
+tty_cell = _cell("tty_nr", tty_name)
+minflt_cell = _cell("minor_faults", count_label)
+majflt_cell = _cell("major_faults", count_label)
+
+shown_time = _shown("cpu_time_s", shown_cpu_time)
+shown_virt = _shown("virt_bytes", shown_bytes)
+shown_shr = _shown("shared_bytes", shown_bytes)
+shown_minflt = _shown("minor_faults", shown_count)
+shown_majflt = _shown("major_faults", shown_count)
 
 
 def ncpu_cell(v: ViewRow, _now: float) -> str:
     return f"{v.row.cpu_percent / v.cores:.1f}"
 
 
-def priority_cell(v: ViewRow, _now: float) -> str:
-    p = v.row.priority
-    return UNKNOWN if p is None else priority_label(p)
-
-
-def virt_cell(v: ViewRow, _now: float) -> str:
-    b = v.row.virt_bytes
-    return UNKNOWN if b is None else human_bytes(b)
-
-
-def shr_cell(v: ViewRow, _now: float) -> str:
-    b = v.row.shared_bytes
-    return UNKNOWN if b is None else human_bytes(b)
-
-
-def tty_cell(v: ViewRow, _now: float) -> str:
-    nr = v.row.tty_nr
-    return UNKNOWN if nr is None else tty_name(nr)
-
-
-def minflt_cell(v: ViewRow, _now: float) -> str:
-    n = v.row.minor_faults
-    return UNKNOWN if n is None else count_label(n)
-
-
-def majflt_cell(v: ViewRow, _now: float) -> str:
-    n = v.row.major_faults
-    return UNKNOWN if n is None else count_label(n)
-
-
-# What each reads as, for SHOWN; None where unknown (it sorts last, as in processes.py).
-
-
-def shown_time(v: ViewRow) -> float | None:
-    s = v.row.cpu_time_s
-    return None if s is None else shown_cpu_time(s)
-
-
 def shown_ncpu(v: ViewRow) -> float:
     return round(v.row.cpu_percent / v.cores, 1)
-
-
-def shown_virt(v: ViewRow) -> float | None:
-    b = v.row.virt_bytes
-    return None if b is None else shown_bytes(b)
-
-
-def shown_shr(v: ViewRow) -> float | None:
-    b = v.row.shared_bytes
-    return None if b is None else shown_bytes(b)
-
-
-def shown_minflt(v: ViewRow) -> float | None:
-    n = v.row.minor_faults
-    return None if n is None else shown_count(n)
-
-
-def shown_majflt(v: ViewRow) -> float | None:
-    n = v.row.major_faults
-    return None if n is None else shown_count(n)
