@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 
 from perftop.system.processes import SortKey, ViewOptions
@@ -147,3 +148,23 @@ async def test_a_read_only_table_offers_no_tagging() -> None:
         app.dashboard.acts.machine = None  # no live machine behind the table: read-only
         assert not app.dashboard.check_action("tag", ())
         assert not app.dashboard.check_action("kill", ())
+
+
+async def test_keys_typed_behind_the_one_that_opens_the_filter_go_into_it() -> None:
+    """`/worker⏎` in one read (a paste, a fast typist over SSH): Textual hands each key to the
+    widget focused when it arrives, so "worker" went to the table, and its `k` opened the kill
+    menu, its Enter profiled the selected row (guarded_app.py)."""
+    app = make_app(FakeSource)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 2)
+        burst = [("slash", "/"), *((c, c) for c in "worker"), ("enter", "\r")]
+        for key, character in burst:
+            app.post_message(events.Key(key, character))
+        for _ in range(200):
+            if app.dashboard.options.filter_text == "worker":
+                break
+            await pilot.pause(0.01)
+        await pilot.pause()
+        assert app.dashboard.options.filter_text == "worker"
+        assert app.screen is app.dashboard, "no kill menu, no profile"
+        assert app.focused is table(pilot), "Enter gave the table its focus back"

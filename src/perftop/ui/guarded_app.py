@@ -21,11 +21,18 @@ screen. Most need two keys in one read: a fast typist, a paste, a laggy SSH link
   dismissed it twice, and `Screen.dismiss` pops whatever screen is on top: the dashboard went
   too, leaving a blank screen (and the palette's command then ran on a screen taken apart,
   `NoMatches '#temps'`). A screen no longer on the stack pops nothing.
+- **Keys typed behind one that moves the focus** (`/worker⏎` in one read) went by the old
+  focus: Textual hands each key to the widget focused when the key arrives, and checks the
+  bindings when the key comes back up, from the focus then. So "worker" never reached the
+  filter box just opened, and its `k` opened the kill menu from the table's screen. A key
+  whose widget lost the focus on its way is handed to the widget focused now, as if it had
+  arrived now (`_on_key`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from asyncio import Future
 from typing import Any, cast
 
@@ -94,6 +101,8 @@ class GuardedApp(WritingApp):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         exact_updates.install()  # a partial refresh resends only its own cells
+        # Each key on its way -> the widget it was handed to (see `_on_key`).
+        self._handed: weakref.WeakKeyDictionary[events.Key, DOMNode] = weakref.WeakKeyDictionary()
 
     def exit(
         self,
@@ -107,7 +116,22 @@ class GuardedApp(WritingApp):
     async def on_event(self, event: events.Event) -> None:
         if self._quitting and isinstance(event, events.InputEvent):
             return  # queued behind the key that quit
+        if isinstance(event, events.Key) and not event.is_forwarded and self.focused is not None:
+            self._handed[event] = self.focused
         await super().on_event(event)
+
+    async def _on_key(self, event: events.Key) -> None:
+        # A key comes back up here once its widget is done with it, to be matched against the
+        # bindings of the focus *now*. If the focus moved while the key was on its way (a key
+        # before it opened the filter box), it is the focused widget's to handle.
+        # Otherwise Textual's App._on_key runs next, as Textual calls each class's handler.
+        handed, focused = self._handed.pop(event, None), self.focused
+        if handed is not None and focused is not None and focused is not handed:
+            event.prevent_default()  # not App._on_key: the bindings of a focus it never had
+            again = events.Key(event.key, event.character)
+            if not await self._check_bindings(again.key, priority=True):
+                self._handed[again] = focused
+                focused._forward_event(again)
 
     async def run_action(
         self, action: Any, default_namespace: DOMNode | None = None, *args: Any, **kwargs: Any

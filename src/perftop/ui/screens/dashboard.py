@@ -615,7 +615,10 @@ class DashboardScreen(Screen[None]):
         box.placeholder = "search (F3/n: next)" if search else "filter: name, command, user or PID"
         box.value = self.search_text if search else self.options.filter_text
         box.display = True
-        box.focus()
+        # Now, not after this key's turn (Widget.focus waits for it): keys typed right after
+        # `/` (a paste, a fast typist over SSH) went to the table, and `k` of "worker" opened
+        # the kill menu.
+        self.set_focus(box)
 
     def action_filter(self) -> None:
         self._open_input(search=False)
