@@ -168,3 +168,34 @@ async def test_keys_typed_behind_the_one_that_opens_the_filter_go_into_it() -> N
         assert app.dashboard.options.filter_text == "worker"
         assert app.screen is app.dashboard, "no kill menu, no profile"
         assert app.focused is table(pilot), "Enter gave the table its focus back"
+
+
+async def test_h_shows_user_threads_as_rows_under_their_process() -> None:
+    app = make_app(FakeSource)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 2)
+        source = app.dashboard.machine()
+        assert isinstance(source, FakeSource)
+        assert not any(v.row.thread_of for v in table(pilot).rows)
+        await pilot.press("H")
+        assert source.processes.with_threads, "threads are read only once asked for"
+        for _ in range(20):
+            if any(v.row.thread_of for v in table(pilot).rows):
+                break
+            await ticks(pilot, 1)
+        rows = table(pilot).rows
+        threads = [v for v in rows if v.row.thread_of is not None]
+        assert threads, "the next tick's threads are rows"
+        status = str(app.screen.query_one("#status").render())
+        assert f"{len(app.dashboard.snapshot.threads)} user threads (H)" in status
+        await pilot.press("t")  # the tree: each thread right under its process
+        await pilot.pause()
+        rows = table(pilot).rows
+        pids = [v.row.pid for v in rows]
+        thread = next(v for v in rows if v.row.thread_of is not None)
+        owner = pids.index(thread.row.thread_of or 0)
+        assert rows[owner].depth + 1 == thread.depth
+        assert owner < pids.index(thread.row.pid)
+        await pilot.press("H")
+        assert not source.processes.with_threads
+        assert not any(v.row.thread_of for v in table(pilot).rows)

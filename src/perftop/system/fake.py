@@ -19,6 +19,7 @@ are in fake_extras.py; it runs on the host, not in a container, unless asked to
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 from dataclasses import dataclass
@@ -302,6 +303,7 @@ class FakeProcessCollector:
         self.stopped: set[int] = set()  # SIGSTOP'd
         self.nice: dict[int, int] = {}  # reniced
         self.signals: list[tuple[int, int]] = []  # (pid, signal) as sent, for tests
+        self.with_threads = False  # the user threads as rows too (SystemSource.want)
 
     def _find(self, pid: int) -> _FakeProc:
         for p in _PROCS:
@@ -446,4 +448,31 @@ class FakeProcessCollector:
                 cgroups=(CGROUP_OF.get(p.pid, "/"),),
                 **htop._asdict(),  # TIME+ … MAJFLT, named as ProcessRow names them
             )
-        return ProcessSnapshot(EPOCH + t, rows, CORES, net_at=EPOCH + t)
+        threads = _threads_of(rows) if self.with_threads else {}
+        return ProcessSnapshot(EPOCH + t, rows, CORES, net_at=EPOCH + t, threads=threads)
+
+
+def _threads_of(rows: dict[int, ProcessRow]) -> dict[int, ProcessRow]:
+    """Each multi-threaded process's other threads, TIDs `pid * 100 + k`, sharing its CPU%."""
+    out: dict[int, ProcessRow] = {}
+    for pid, row in rows.items():
+        if row.num_threads < 2 or not row.cmdline:
+            continue
+        share = row.cpu_percent / row.num_threads
+        for k in range(1, row.num_threads):
+            tid = pid * 100 + k
+            out[tid] = dataclasses.replace(
+                row,
+                pid=tid,
+                ppid=pid,
+                state="S",
+                cpu_percent=share * (1.0 + 0.5 * ((k % 3) - 1)),
+                num_threads=1,
+                read_bytes_per_s=None,
+                write_bytes_per_s=None,
+                net_rx_bytes_per_s=None,
+                net_tx_bytes_per_s=None,
+                wait_percent=None,
+                thread_of=pid,
+            )
+    return out

@@ -10,6 +10,7 @@ of `errors`, whose `message` the UI shows as is.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import operator
 import os
@@ -27,6 +28,7 @@ from perftop.system.samples import ProcessRow, ProcessSnapshot
 
 if TYPE_CHECKING:
     from perftop.system.process_extras import ProcessExtras
+    from perftop.system.threads import ThreadReader
     from perftop.system.trend import Growth
 
     GrowthOf = Callable[[ProcessRow], Growth | None]  # a row's memory trend (growth.py)
@@ -181,6 +183,8 @@ class ProcessCollector:
         extras: ProcessExtras | None = None,
     ) -> None:
         self.extras = extras
+        self._root = proc_root
+        self._threads: ThreadReader | None = None
         if use_procfs is None:
             use_procfs = _LINUX and os.path.isdir(proc_root)
         self._table: _Table
@@ -193,14 +197,23 @@ class ProcessCollector:
             self._table = _PsutilTable(psutil_module, clock or time.monotonic)
             self.backend = "psutil"
 
-    def want(self, *, shared: bool) -> None:
-        """Measure SHR only while it shows: on /proc it is a file more a process."""
+    def want(self, *, shared: bool, threads: bool = False) -> None:
+        """Measure SHR only while it shows: on /proc it is a file more a process; read the
+        user threads (threads.py) only while they are rows, a directory and a file each."""
         self._table.want_shared = shared
+        if not threads:
+            self._threads = None
+        elif self._threads is None and self.backend == "procfs":
+            from perftop.system.threads import ThreadReader
+
+            self._threads = ThreadReader(self._root)
 
     def sample(self) -> ProcessSnapshot:
         snapshot = self._table.sample()
         if self.extras is not None:
             snapshot = self.extras.fill(snapshot, self._table.active)
+        if self._threads is not None:
+            snapshot = dataclasses.replace(snapshot, threads=self._threads.read(snapshot))
         return snapshot
 
 
@@ -342,6 +355,7 @@ class ViewOptions:
     growth_window_s: float = 300.0  # GROWTH's fit ([processes] growth_window)
     cgroup: str | None = None  # only the processes in this cgroup or under it (the cgroup view)
     user: str | None = None  # only this user's processes (htop's `u`); None: everyone's
+    threads: bool = False  # user threads as rows of their own (htop's `H`), under their process
     # The NET columns are marked when their figures are older than this (the network is read
     # on its own budget, netsockets.py): 1.5 ticks, set by the dashboard from its refresh.
     net_stale_after_s: float = 1.5
@@ -456,6 +470,8 @@ def build_view(
     """The rows to draw, in order, with their tree prefixes and display CPU; with `growth`,
     each row's memory trend too (GrowthModel.lookup)."""
     rows = list(snapshot.rows.values())
+    if options.threads:
+        rows.extend(snapshot.threads.values())
     if not options.show_kernel_threads:
         rows = [r for r in rows if not is_kernel_thread(r)]
     if options.cgroup is not None:

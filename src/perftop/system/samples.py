@@ -176,6 +176,9 @@ class ProcessRow:
     tty_nr: int | None = None  # the controlling terminal's device number, 0 for none (TTY)
     minor_faults: int | None = None  # page faults since it started, without disk (MINFLT)
     major_faults: int | None = None  # and those that read a page from disk (MAJFLT)
+    # A user thread shown as a row (threads.py, htop's `H`): the PID of its process; its
+    # `pid` is the thread's ID. None: a process.
+    thread_of: int | None = None
 
     @property
     def net_bytes_per_s(self) -> float | None:
@@ -194,3 +197,6 @@ class ProcessSnapshot:
     # as its CPU budget allows, so it may be older than the tick (the column then says so).
     # Not compared: two snapshots of the same rows are the same tick, whenever NET was read.
     net_at: float | None = field(default=None, compare=False)
+    # The user threads of the processes, keyed by thread ID, read only while they are shown
+    # (SystemSource.want); not recorded.
+    threads: dict[int, ProcessRow] = field(default_factory=dict)

@@ -54,10 +54,10 @@ class SystemSource(Protocol):
     def container_names(self) -> ContainerNames | None:
         """What names containers (their runtimes' state files), for the cgroup view."""
 
-    def want(self, *, net: bool, wait: bool, shared: bool = False) -> None:
-        """Measure each process's network, its wait for a CPU, its shared memory (SHR) only
-        while they are shown (the table's columns or sort, the detail pane): unshown, they
-        cost nothing."""
+    def want(self, *, net: bool, wait: bool, shared: bool = False, threads: bool = False) -> None:
+        """Measure each process's network, its wait for a CPU, its shared memory (SHR), its
+        threads only while they are shown (the table's columns or sort, the detail pane, `H`):
+        unshown, they cost nothing."""
 
 
 # The detail pane is re-read every tick; its smaps_rollup, which costs ~12 µs per resident
@@ -151,9 +151,9 @@ class LiveSource:
 
         return ContainerNames()  # the view's own: the table's is the sampler thread's
 
-    def want(self, *, net: bool, wait: bool, shared: bool = False) -> None:
+    def want(self, *, net: bool, wait: bool, shared: bool = False, threads: bool = False) -> None:
         self._extras.want(net, wait)
-        self._processes.want(shared=shared)
+        self._processes.want(shared=shared, threads=threads)
 
 
 class FakeSource:
@@ -202,6 +202,7 @@ class FakeSource:
 
         return FakeNames()
 
-    def want(self, *, net: bool, wait: bool, shared: bool = False) -> None:
+    def want(self, *, net: bool, wait: bool, shared: bool = False, threads: bool = False) -> None:
         self.wanted = (net, wait)  # the fake's figures cost nothing: always there
         self.wanted_shared = shared
+        self.processes.with_threads = threads

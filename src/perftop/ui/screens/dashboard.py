@@ -126,6 +126,7 @@ class DashboardScreen(Screen[None]):
             Binding("F", "follow", "Follow", show=False),
             Binding("c", "toggle_cpu_mode", "CPU% mode", show=False),
             Binding("K", "toggle_kernel_threads", "Kernel threads", show=False),
+            Binding("H", "toggle_threads", "User threads", show=False),
             Binding("C", "cgroups", "Cgroup view", show=False),
             Binding("space", "toggle_pause", "Pause"),
             Binding("left_square_bracket", "step(-1)", "Step back", show=False),
@@ -175,7 +176,7 @@ class DashboardScreen(Screen[None]):
         self._pending: tuple[SystemSample, ProcessSnapshot] | None = None  # a tick not drawn
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
         # (network, waits, shared memory) asked of the machine
-        self._wanted: tuple[bool, bool, bool] | None = None
+        self._wanted: tuple[bool, bool, bool, bool] | None = None
 
     def compose(self) -> ComposeResult:
         if self.saved is not None:
@@ -476,10 +477,12 @@ class DashboardScreen(Screen[None]):
             detail or bool(shown & NET_KEYS),
             detail or SortKey.WAIT in shown,
             SortKey.SHR in shown,
+            self.options.threads,
         )
         if wanted != self._wanted:
             self._wanted = wanted
-            self.machine().want(net=wanted[0], wait=wanted[1], shared=wanted[2])
+            net, wait, shared, threads = wanted
+            self.machine().want(net=net, wait=wait, shared=shared, threads=threads)
 
     def _update_status(self) -> None:
         parts = []
@@ -510,6 +513,10 @@ class DashboardScreen(Screen[None]):
         parts.append("CPU% per core" if self.options.cpu_per_core else "CPU% of machine")
         if not self.options.show_kernel_threads:
             parts.append("kernel threads hidden (K)")
+        if self.options.threads:
+            threads = len(self.snapshot.threads) if self.snapshot else 0
+            # A recording keeps no threads: say so rather than show a tree with none.
+            parts.append(f"{threads} user threads (H)" if self.live else "no threads recorded (H)")
         text = "  ·  ".join(parts)
         if text != self._status:
             self._status = text
@@ -583,6 +590,14 @@ class DashboardScreen(Screen[None]):
     def action_toggle_kernel_threads(self) -> None:
         self.options.show_kernel_threads = not self.options.show_kernel_threads
         self._rebuild_view()
+
+    def action_toggle_threads(self) -> None:
+        """User threads as rows (htop's `H`), read from the next tick on: a recording has
+        none, so the status line says when there are none to show."""
+        self.options.threads = not self.options.threads
+        self._want_figures()
+        self._rebuild_view()
+        self._update_status()
 
     def action_cgroups(self) -> None:
         """The cgroup tree, live; Enter on a group shows its processes alone."""
@@ -675,7 +690,9 @@ class DashboardScreen(Screen[None]):
         if self.acts.gone_since(current.row):
             return
         title = printable(display_command(current.row))
-        self.post_message(self.ProfileRequested(current.row.pid, title))
+        # A thread row (H) profiles its process: the profilers see every thread of it.
+        pid = current.row.thread_of or current.row.pid
+        self.post_message(self.ProfileRequested(pid, title))
 
     def action_profile_machine(self) -> None:
         self.post_message(self.MachineProfileRequested())

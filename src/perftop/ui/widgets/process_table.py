@@ -209,7 +209,7 @@ TAG_MARK = "*"  # in the blank after the first column: a tag that reads without 
 SCROLL_STEP = 5  # columns one ← or → shifts the command text: htop's step in a terminal
 # The kinds of line drawn with marks of their own (a running state, the program's name); the
 # others (cursor, tagged, dimmed) are one style across, as htop draws them.
-_MARKED = frozenset({"", "kernel"})
+_MARKED = frozenset({"", "kernel", "thread"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +273,7 @@ class ProcessTable(Widget, can_focus=True):
         "process-table--leak",
         "process-table--basename",
         "process-table--tagged",
+        "process-table--thread",
     }
 
     class Highlighted(Message):
@@ -456,6 +457,8 @@ class ProcessTable(Widget, can_focus=True):
             return "dim"
         if is_kernel_thread(v.row):
             return "kernel"
+        if v.row.thread_of is not None:  # a user thread (H): its own colour, as htop's
+            return "thread"
         return ""
 
     def _refresh_changed(self) -> None:
