@@ -197,9 +197,11 @@ class DashboardScreen(Screen[None]):
             yield ProcessDetailPane(id="detail")
         yield FilterBox(id="filter", placeholder="filter: name, command, user or PID")
         yield Static(id="status")
-        # At 80 columns: F1 Help, / Filter, F5 Tree, F6 Sort, F9 Kill, Enter Profile, F10 Quit.
+        # At 120 columns all but F2 Setup and F3 Search (htop keeps those; the tag key is new to
+        # a htop user, so it stays). At 80: F1 Help, / Filter, F5 Tree, F6 Sort, F9 Kill, Enter
+        # Profile, F10 Quit.
         yield FittingFooter(
-            ("tag", "setup", "search", "toggle_pause", "toggle_detail", "renice", "toggle_tree"),
+            ("setup", "search", "tag", "toggle_pause", "toggle_detail", "renice", "toggle_tree"),
             compact=True,
         )
 
