@@ -33,7 +33,12 @@ MEASURES = (
     "CONTAINER: the container or systemd unit its cgroup names; C shows the cgroup tree, "
     "Enter there shows a group's processes alone (Esc clears it).\n"
     f"NET/s, RX/s, TX/s: TCP bytes a second. {NOT_COUNTED} The network is read as often as "
-    f"its CPU budget allows: a {STALE_MARK} after a figure says it is older than the last tick."
+    f"its CPU budget allows: a {STALE_MARK} after a figure says it is older than the last tick.\n"
+    "htop's columns (F2): TIME+ the CPU time used since it started; NCPU% CPU% of the whole "
+    "machine (100% = every core); PRI the kernel's priority, NI its nice; VIRT its address "
+    "space, SHR its resident pages shared with others; TTY its terminal; MINFLT/MAJFLT its "
+    "page faults without and with a disk read. H shows user threads as rows, in their own "
+    "colour, under their process in the tree."
 )
 
 
