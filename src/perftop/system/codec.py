@@ -47,6 +47,7 @@ from perftop.system.samples import (
     ContainerSample,
     CpuSample,
     DiskSample,
+    GpuSample,
     MemorySample,
     NetSample,
     ProcessRow,
@@ -161,7 +162,15 @@ def _values(obj: object) -> list[Any]:
 
 _FIELDS: dict[type, tuple[str, ...]] = {
     cls: tuple(f.name for f in dataclasses.fields(cls))
-    for cls in (CpuSample, MemorySample, DiskSample, NetSample, TempSample, ContainerSample)
+    for cls in (
+        CpuSample,
+        MemorySample,
+        DiskSample,
+        NetSample,
+        TempSample,
+        ContainerSample,
+        GpuSample,
+    )
 }
 
 
@@ -196,6 +205,7 @@ def encode_system(s: SystemSample) -> list[Any]:
         s.hostname,
         _pressure(s.pressure),
         None if c is None else _values(c),
+        *([[_values(g) for g in s.gpus]] if s.gpus else []),
     ]
 
 
@@ -250,8 +260,10 @@ def decode_system(data: object) -> SystemSample:
     fields = _list(data, "system")
     if len(fields) == 10:
         fields = [*fields, None, None]
-    ts, cpu, mem, disks, nets, temps, load, uptime, cores, host, psi, own = _list(
-        fields, "system", 12
+    if len(fields) == 12:  # a tick without GPUs (every tick before them)
+        fields = [*fields, []]
+    ts, cpu, mem, disks, nets, temps, load, uptime, cores, host, psi, own, gpus = _list(
+        fields, "system", 13
     )
     c = _list(cpu, "cpu", 7)
     for v in c[:4]:
@@ -296,7 +308,20 @@ def decode_system(data: object) -> SystemSample:
         hostname=_check(host, _is_str, "hostname"),
         pressure=_decode_pressure(psi),
         container=_decode_container(own),
+        gpus=tuple(_decode_gpu(g) for g in _list(gpus, "gpus")),
     )
+
+
+def _decode_gpu(x: object) -> GpuSample:
+    g = _list(x, "gpu", 11)
+    _check(g[0], _is_int, "gpu index")
+    for v in g[1:3]:
+        _check(v, _is_str, "gpu name")
+    for v in g[3:]:
+        _check(v, _is_opt_num, "gpu figure")
+    for v in g[4:6]:
+        _check(v, _is_opt_int, "gpu memory")
+    return GpuSample(*g)
 
 
 # -- identities ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from perftop.system.container_meter import OwnContainer
+from perftop.system.gpu import GpuReader
 from perftop.system.pressure import read_system_pressure
 from perftop.system.samples import (
     CpuSample,
@@ -104,11 +105,13 @@ class SystemSampler:
         *,
         proc_root: str = "/proc",
         root: str = "/",
+        nvml: Any = None,
     ) -> None:
         self._ps = psutil_module
         self._clock = clock
         self._proc_root = proc_root
         self._own = OwnContainer(root, proc_root, clock)
+        self.gpu = GpuReader(nvml)
         self._hostname = socket.gethostname()
         self._boot_time = self._call(lambda: float(self._ps.boot_time()), 0.0)
         self._last_tick: float | None = None
@@ -147,6 +150,7 @@ class SystemSampler:
             hostname=self._hostname,
             pressure=read_system_pressure(self._proc_root),
             container=self._call(self._own.sample, None),
+            gpus=self.gpu.sample(),
         )
 
     def _cpu(self) -> CpuSample:

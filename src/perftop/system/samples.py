@@ -116,6 +116,34 @@ class ContainerSample:
 
 
 @dataclass(frozen=True, slots=True)
+class GpuSample:
+    """One NVIDIA GPU at one tick, read through NVML (gpu.py). None: the driver does not
+    say (a consumer card without power readings, a clock it hides)."""
+
+    index: int
+    uuid: str
+    name: str
+    util_percent: float | None
+    memory_used_bytes: int | None
+    memory_total_bytes: int | None
+    temperature_c: float | None
+    power_w: float | None
+    power_limit_w: float | None
+    sm_clock_mhz: float | None
+    mem_clock_mhz: float | None
+
+    @property
+    def memory_percent(self) -> float | None:
+        used, total = self.memory_used_bytes, self.memory_total_bytes
+        return None if used is None or not total else 100.0 * used / total
+
+    @property
+    def memory_free_bytes(self) -> int | None:
+        used, total = self.memory_used_bytes, self.memory_total_bytes
+        return None if used is None or total is None else max(total - used, 0)
+
+
+@dataclass(frozen=True, slots=True)
 class SystemSample:
     """Everything the dashboard's meters show for one tick."""
 
@@ -131,6 +159,7 @@ class SystemSample:
     hostname: str = ""
     pressure: PressureSet | None = None  # None: the kernel keeps no PSI (the meters hide)
     container: ContainerSample | None = None  # None: not in a container that limits perftop
+    gpus: tuple[GpuSample, ...] = ()  # () : no NVIDIA driver, or it refused (the panel hides)
 
 
 @dataclass(slots=True)
@@ -179,6 +208,11 @@ class ProcessRow:
     # A user thread shown as a row (threads.py, htop's `H`): the PID of its process; its
     # `pid` is the thread's ID. None: a process.
     thread_of: int | None = None
+    # NVML's per-process accounting (gpu.py): SM use in % (summed over its GPUs) and the GPU
+    # memory it holds; None: no GPU, or it uses none. `gpu_indices`: the GPUs it runs on.
+    gpu_percent: float | None = None
+    gpu_memory_bytes: int | None = None
+    gpu_indices: tuple[int, ...] = ()
 
     @property
     def net_bytes_per_s(self) -> float | None:

@@ -1,0 +1,201 @@
+"""NVIDIA GPUs through NVML (the `nvidia-ml-py` package, module `pynvml`), optional.
+
+`pynvml` is imported only where a driver is present (`/proc/driver/nvidia/version`, or
+`libnvidia-ml.so.1` loadable), so a machine without one pays nothing: no import, no call.
+The library is passed in as an object (`nvml=`), so tests give a fake of its calls.
+
+A driver that is present but refuses (permissions, a driver/library mismatch, any
+`NVMLError`) is said once, in one line (`GpuReader.error`), and the reader then reads
+nothing more: the panel hides and the rest of perftop goes on.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from perftop.system.samples import GpuSample
+
+DRIVER_VERSION_FILE = "/proc/driver/nvidia/version"
+LIBRARY = "libnvidia-ml.so.1"
+
+
+class Nvml(Protocol):
+    """The part of pynvml perftop calls (and the tests fake)."""
+
+    def nvmlInit(self) -> None: ...
+    def nvmlDeviceGetCount(self) -> int: ...
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GpuProcess:
+    """One process's use of the GPUs, summed over those it runs on."""
+
+    sm_percent: float | None
+    memory_bytes: int | None
+    gpus: tuple[int, ...]
+
+
+def driver_present(proc_file: str = DRIVER_VERSION_FILE) -> bool:
+    """Whether an NVIDIA driver is installed, without importing pynvml."""
+    if os.path.exists(proc_file):
+        return True
+    try:
+        ctypes.CDLL(LIBRARY)
+    except OSError:
+        return False
+    return True
+
+
+def _import_pynvml() -> Nvml | None:
+    try:
+        import pynvml  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    module: Nvml = pynvml
+    return module
+
+
+def _text(value: object) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+class GpuReader:
+    """Reads every GPU each tick; `sample()` is () where there is none or NVML refused.
+
+    `nvml`: the library (a fake in tests); None means "import pynvml if a driver is
+    present", and a missing package or driver leaves the reader off, silently.
+    """
+
+    def __init__(
+        self,
+        nvml: Any = None,
+        *,
+        present: Callable[[], bool] = driver_present,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.error: str | None = None  # the one line, set at most once
+        self._clock = clock
+        self._handles: list[Any] = []
+        self._last_util_us: int = 0
+        self._nvml: Any = None
+        if nvml is None:
+            if not present():
+                return
+            nvml = _import_pynvml()
+            if nvml is None:
+                return
+        try:
+            nvml.nvmlInit()
+            count = int(nvml.nvmlDeviceGetCount())
+            self._handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
+        except Exception as exc:
+            self._refuse(exc)
+            return
+        self._nvml = nvml
+
+    @property
+    def active(self) -> bool:
+        return self._nvml is not None and bool(self._handles)
+
+    def _refuse(self, exc: BaseException) -> None:
+        if self.error is None:
+            reason = str(exc).strip() or type(exc).__name__
+            self.error = f"GPUs not shown: the NVIDIA driver refused ({reason})"
+        self._nvml = None
+        self._handles = []
+
+    def _opt(self, fn: Callable[[], Any]) -> Any:
+        """A figure this GPU may not support (NotSupported): None, never a refusal."""
+        try:
+            return fn()
+        except Exception as exc:
+            if "not supported" in str(exc).lower() or "not_supported" in str(exc).lower():
+                return None
+            raise
+
+    def sample(self) -> tuple[GpuSample, ...]:
+        if not self.active:
+            return ()
+        n = self._nvml
+        try:
+            return tuple(self._one(n, i, h) for i, h in enumerate(self._handles))
+        except Exception as exc:
+            self._refuse(exc)
+            return ()
+
+    def _one(self, n: Any, index: int, h: Any) -> GpuSample:
+        util = self._opt(lambda: n.nvmlDeviceGetUtilizationRates(h))
+        mem = self._opt(lambda: n.nvmlDeviceGetMemoryInfo(h))
+        temp = self._opt(lambda: n.nvmlDeviceGetTemperature(h, n.NVML_TEMPERATURE_GPU))
+        power = self._opt(lambda: n.nvmlDeviceGetPowerUsage(h))
+        limit = self._opt(lambda: n.nvmlDeviceGetEnforcedPowerLimit(h))
+        sm = self._opt(lambda: n.nvmlDeviceGetClockInfo(h, n.NVML_CLOCK_SM))
+        mclk = self._opt(lambda: n.nvmlDeviceGetClockInfo(h, n.NVML_CLOCK_MEM))
+        return GpuSample(
+            index=index,
+            uuid=_text(n.nvmlDeviceGetUUID(h)),
+            name=_text(n.nvmlDeviceGetName(h)),
+            util_percent=None if util is None else float(util.gpu),
+            memory_used_bytes=None if mem is None else int(mem.used),
+            memory_total_bytes=None if mem is None else int(mem.total),
+            temperature_c=None if temp is None else float(temp),
+            power_w=None if power is None else power / 1000.0,  # NVML says milliwatts
+            power_limit_w=None if limit is None else limit / 1000.0,
+            sm_clock_mhz=None if sm is None else float(sm),
+            mem_clock_mhz=None if mclk is None else float(mclk),
+        )
+
+    def processes(self) -> dict[int, GpuProcess]:
+        """Each process using a GPU: its memory (compute and graphics contexts) and SM %
+        (nvmlDeviceGetProcessUtilization, the samples since the last call)."""
+        if not self.active:
+            return {}
+        n = self._nvml
+        memory: dict[int, int | None] = {}
+        sm: dict[int, float] = {}
+        gpus: dict[int, list[int]] = {}
+        since = self._last_util_us
+        self._last_util_us = int(self._clock() * 1_000_000)
+        try:
+            for index, h in enumerate(self._handles):
+                for getter in (
+                    "nvmlDeviceGetComputeRunningProcesses",
+                    "nvmlDeviceGetGraphicsRunningProcesses",
+                ):
+                    for p in self._opt(functools.partial(getattr(n, getter), h)) or ():
+                        pid = int(p.pid)
+                        used = getattr(p, "usedGpuMemory", None)
+                        memory.setdefault(pid, None)
+                        if isinstance(used, int) and used >= 0:
+                            memory[pid] = (memory[pid] or 0) + used
+                        if index not in gpus.setdefault(pid, []):
+                            gpus[pid].append(index)
+                for u in self._utilisation(n, h, since):
+                    pid = int(u.pid)
+                    sm[pid] = sm.get(pid, 0.0) + float(u.smUtil)
+                    if index not in gpus.setdefault(pid, []):
+                        gpus[pid].append(index)
+        except Exception as exc:
+            self._refuse(exc)
+            return {}
+        return {
+            pid: GpuProcess(sm.get(pid), memory.get(pid), tuple(on)) for pid, on in gpus.items()
+        }
+
+    def _utilisation(self, n: Any, h: Any, since: int) -> list[Any]:
+        try:
+            return list(n.nvmlDeviceGetProcessUtilization(h, since))
+        except Exception as exc:
+            # NOT_FOUND: no process ran in the window; NotSupported: an older card.
+            text = str(exc).lower()
+            if "not found" in text or "not supported" in text or "not_supported" in text:
+                return []
+            raise
