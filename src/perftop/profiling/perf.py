@@ -591,7 +591,18 @@ class PerfBackend(ProfilerBackend):
         if not self._target_alive():
             self._batches.put(self._cut(time.monotonic(), exited=True))
             return None
-        return self._start_pipeline()
+        return self._restart()
+
+    def _restart(self) -> _Pipeline | None:
+        """Start perf again; a target that exits meanwhile (perf then fails on it: "incompatible
+        file format", its output empty) ends the session as exited, not as a failure."""
+        try:
+            return self._start_pipeline()
+        except ProfilerFailed:
+            if self._target_alive():
+                raise
+            self._batches.put(self._cut(time.monotonic(), exited=True))
+            return None
 
     def _ended(self, pipe: _Pipeline) -> _Pipeline | None:
         if self._want_stop or self._want_pause:
@@ -622,7 +633,7 @@ class PerfBackend(ProfilerBackend):
             self._batches.put(self._cut(now))
             raise ProfilerFailed(f"{why}; gave up after {self._losses} tries")
         self._batches.put(self._cut(now, warnings=[f"{why}; restarted"]))
-        return self._start_pipeline()
+        return self._restart()
 
 
 def _spawn(args: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
