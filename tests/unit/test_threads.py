@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from perftop.system.processes import ProcessCollector, ViewOptions, build_view
 from perftop.system.samples import ProcessSnapshot
 from perftop.system.source import FakeSource
+from tests.e2e.harness import wait_until
 
 # A process with two threads more: one spins, one waits; it prints their IDs once both run.
 _TARGET = """
@@ -24,7 +24,6 @@ def wait():
     threading.Event().wait()
 for f, name in ((spin, "spinner"), (wait, "waiter")):
     threading.Thread(target=f, name=name, daemon=True).start()
-time.sleep(0.05)
 print(" ".join(str(t.native_id) for t in threading.enumerate() if t.name != "MainThread"),
       flush=True)
 threading.Event().wait()
@@ -46,22 +45,17 @@ def test_threads_are_read_only_while_wanted(target: tuple[int, set[int]]) -> Non
     collector = ProcessCollector()
     assert collector.sample().threads == {}, "not wanted: not read"
     collector.want(shared=False, threads=True)
-    deadline = time.monotonic() + 60
-    busy = 0.0
-    snapshot: ProcessSnapshot | None = None
-    while time.monotonic() < deadline:
+
+    def spinning() -> ProcessSnapshot | None:
         snapshot = collector.sample()
-        mine = {t: r for t, r in snapshot.threads.items() if r.thread_of == pid}
-        if set(mine) >= tids:
-            spinner = max(mine.values(), key=lambda r: r.cpu_time_s or 0.0)
-            busy = spinner.cpu_percent
-            if busy > 5.0:
-                break
-        time.sleep(0.2)  # the next tick's interval, not a wait for the result
-    assert snapshot is not None
+        mine = [r for r in snapshot.threads.values() if r.thread_of == pid]
+        spinner = max(mine, key=lambda r: r.cpu_time_s or 0.0, default=None)
+        has_all = {r.pid for r in mine} >= tids
+        return snapshot if has_all and spinner is not None and spinner.cpu_percent > 5 else None
+
+    snapshot = wait_until(spinning, "the spinning thread's own CPU%", 60)
     mine = {t: r for t, r in snapshot.threads.items() if r.thread_of == pid}
     assert set(mine) == tids, "each thread but the main one, keyed by its ID"
-    assert busy > 5.0, "the spinning thread's own CPU%"
     for tid, row in mine.items():
         assert (row.pid, row.ppid, row.num_threads) == (tid, pid, 1)
         assert row.user == snapshot.rows[pid].user

@@ -19,7 +19,6 @@ are in fake_extras.py; it runs on the host, not in a container, unless asked to
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import signal
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from perftop.system.samples import (
     TempSample,
 )
 from perftop.system.smaps import SmapsRollup
+from perftop.system.threads import thread_row
 
 EPOCH = 1_767_225_600.0
 GIB = 1024**3
@@ -461,18 +461,7 @@ def _threads_of(rows: dict[int, ProcessRow]) -> dict[int, ProcessRow]:
         share = row.cpu_percent / row.num_threads
         for k in range(1, row.num_threads):
             tid = pid * 100 + k
-            out[tid] = dataclasses.replace(
-                row,
-                pid=tid,
-                ppid=pid,
-                state="S",
-                cpu_percent=share * (1.0 + 0.5 * ((k % 3) - 1)),
-                num_threads=1,
-                read_bytes_per_s=None,
-                write_bytes_per_s=None,
-                net_rx_bytes_per_s=None,
-                net_tx_bytes_per_s=None,
-                wait_percent=None,
-                thread_of=pid,
+            out[tid] = thread_row(
+                row, tid, state="S", cpu_percent=share * (1.0 + 0.5 * ((k % 3) - 1))
             )
     return out

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from perftop.system.procfs import CLOCK_TICKS, parse_stat, read_boot_time, read_small
 from perftop.system.samples import ProcessRow, ProcessSnapshot
@@ -60,29 +61,38 @@ class ThreadReader:
                 if prev is not None and prev[0] == stat.start_ticks and dt > 0:
                     cpu = min(max((stat.cpu_ticks - prev[1]) / CLOCK_TICKS / dt * 100, 0), ceiling)
                 known[tid] = (stat.start_ticks, stat.cpu_ticks)
-                out[tid] = dataclasses.replace(
+                out[tid] = thread_row(
                     row,
-                    pid=tid,
-                    ppid=pid,
+                    tid,
                     name=stat.name,
                     state=stat.state,
                     cpu_percent=cpu,
                     # Its own start, so that acting on it checks the thread's identity.
                     start_time=self._boot + stat.start_ticks / CLOCK_TICKS,
-                    num_threads=1,
-                    # A thread's I/O and sockets are counted with its process's.
-                    read_bytes_per_s=None,
-                    write_bytes_per_s=None,
-                    net_rx_bytes_per_s=None,
-                    net_tx_bytes_per_s=None,
-                    wait_percent=None,
-                    blkio_percent=None,
                     cpu_time_s=stat.cpu_ticks / CLOCK_TICKS,
                     priority=stat.priority,
                     nice=stat.nice,
                     minor_faults=stat.minor_faults,
                     major_faults=stat.major_faults,
-                    thread_of=pid,
                 )
         self._known, self._last = known, now
         return out
+
+
+def thread_row(process: ProcessRow, tid: int, **own: Any) -> ProcessRow:
+    """Thread `tid` of `process` as a row: the process's, with the thread's `own` figures; a
+    thread's I/O, sockets and waits are counted with its process's, so not repeated."""
+    return dataclasses.replace(
+        process,
+        pid=tid,
+        ppid=process.pid,
+        num_threads=1,
+        read_bytes_per_s=None,
+        write_bytes_per_s=None,
+        net_rx_bytes_per_s=None,
+        net_tx_bytes_per_s=None,
+        wait_percent=None,
+        blkio_percent=None,
+        thread_of=process.pid,
+        **own,
+    )
