@@ -11,7 +11,11 @@ from perftop.system.samples import CpuSample, MemorySample, SystemSample
 
 
 class NVMLError(Exception):
-    pass
+    """As pynvml's: NVML's return code in `value`."""
+
+    def __init__(self, value: int, text: str) -> None:
+        super().__init__(text)
+        self.value = value
 
 
 class FakeNvml:
@@ -24,7 +28,7 @@ class FakeNvml:
 
     def nvmlInit(self) -> None:
         if self.refuse:
-            raise NVMLError("Driver/library version mismatch")
+            raise NVMLError(18, "Driver/library version mismatch")
 
     def nvmlDeviceGetCount(self) -> int:
         return 1
@@ -51,7 +55,7 @@ class FakeNvml:
         return 150_000
 
     def nvmlDeviceGetEnforcedPowerLimit(self, h: Any) -> int:
-        raise NVMLError("Not Supported")
+        raise NVMLError(3, "Not Supported")
 
     def nvmlDeviceGetClockInfo(self, h: Any, kind: int) -> int:
         return 1980 if kind == self.NVML_CLOCK_SM else 2619

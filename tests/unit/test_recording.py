@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from perftop.formats import recording
 from perftop.formats.errors import FormatError
 from perftop.formats.recording import RecordingReader, RecordingWriter, looks_like_recording
 from perftop.system.fake import EPOCH
@@ -423,5 +424,5 @@ def test_an_older_recording_opens_and_a_continued_one_says_this_version(tmp_path
     _record(path, _ticks(1))  # continued by this perftop: its ticks are this version's
     with contextlib.closing(sqlite3.connect(path)) as db:
         (version,) = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-    assert version == "3"
+    assert version == recording.VERSION
     assert len(RecordingReader(path)) == 3

@@ -59,9 +59,10 @@ from perftop.system.timeline import check_index, index_at_or_before
 
 FORMAT = "perftop-recording"
 # 2: ticks of codec version 2 (network, waits, containers, pressure); 3: codec version 3
-# (htop's columns). An older perftop refuses a newer file in one line; older files decode.
-VERSION = "3"
-_READABLE = ("1", "2", "3")
+# (htop's columns); 4: codec version 4 (GPUs by process). An older perftop refuses a newer
+# file in one line; older files decode.
+VERSION = "4"
+_READABLE = ("1", "2", "3", "4")
 APPLICATION_ID = 0x70667470  # "pftp" in the SQLite header: sniffing tells it from other DBs
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # `perftop --record` left running for weeks must not fill the disk: 256 MiB is ~5 h of the

@@ -1,7 +1,7 @@
 """perftop's own snapshot: the machine's recent history, its processes and any profile, in one
 versioned file that `perftop view` reopens (gzip-compressed JSON, suffix `.perftop`).
 
-Layout (version 3): `{"format": "perftop-snapshot", "version": 3, "created", "hostname",
+Layout (version 4): `{"format": "perftop-snapshot", "version": 4, "created", "hostname",
 "redacted", "history": SystemHistory.to_dict(), "sample": SystemSample | null, "processes":
 {"timestamp", "core_count", "net_at", "rows": [ProcessRow, ...]}, "profile": speedscope document |
 null, "profile_title", "profile_metadata", "profile_ended", "profile_end_reason", "timeline":
@@ -55,8 +55,9 @@ __all__ = [
 
 SNAPSHOT_FORMAT = "perftop-snapshot"
 # 2: rows with network, waits, containers; the network read's time. 3: rows with htop's
-# columns (TIME+, PRI, VIRT, SHR, TTY, faults) and a timeline of codec version 3 ticks.
-SNAPSHOT_VERSION = 3
+# columns (TIME+, PRI, VIRT, SHR, TTY, faults) and a timeline of codec version 3 ticks. 4: rows
+# and samples with their GPUs, a timeline of codec version 4 ticks.
+SNAPSHOT_VERSION = 4
 SNAPSHOT_SUFFIX = ".perftop"
 # A real snapshot is a few MB; a gzip bomb expands ~1000x. Stop well before memory runs out.
 MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024

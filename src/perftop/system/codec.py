@@ -28,8 +28,9 @@ frame]`, eight dynamic fields, six-field identities, a ten-field system sample) 
 perftop wrote before the network, wait and cgroup figures; version 2 appends `2` and the
 snapshot's `net_at`, the four dynamic fields after the first eight (NET rx/tx, WAIT%, BLKIO%),
 the container and cgroups to the identities, and the pressure and container samples to the
-system sample. Version 3 (`CODEC_VERSION`) has the same parts and seven dynamic fields more,
-htop's columns (TIME+, PRI, VIRT, SHR, TTY, MINFLT, MAJFLT). Every version decodes; an older
+system sample. Version 3 has the same parts and seven dynamic fields more, htop's columns
+(TIME+, PRI, VIRT, SHR, TTY, MINFLT, MAJFLT); version 4 (`CODEC_VERSION`) three more, each
+process's GPU use (GPU%, GPU MEM, its GPUs as a bit mask). Every version decodes; an older
 tick's newer figures are None (shown `-`), so every older recording and snapshot still replays.
 """
 
@@ -58,7 +59,7 @@ from perftop.system.samples import (
 
 # A decompressed tick is a few hundred KiB at most; a blob claiming far more is hostile.
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
-CODEC_VERSION = 3
+CODEC_VERSION = 4
 DYNAMIC_FIELDS = (
     "state",
     "cpu_percent",
@@ -81,8 +82,12 @@ DYNAMIC_FIELDS = (
     "tty_nr",
     "minor_faults",
     "major_faults",
+    # version 4: NVML's per-process figures; the GPUs a process is on as a bit mask
+    "gpu_percent",
+    "gpu_memory_bytes",
+    "gpu_mask",
 )
-_FIELDS_OF_VERSION = {1: 8, 2: 12, 3: len(DYNAMIC_FIELDS)}  # a version's dynamic fields
+_FIELDS_OF_VERSION = {1: 8, 2: 12, 3: 19, 4: len(DYNAMIC_FIELDS)}  # a version's dynamic fields
 KEYFRAME, DELTA = 0, 1
 
 # (pid, ppid, name, user, start_time, cmdline, container, cgroups): what an identity id
@@ -135,6 +140,9 @@ _COLUMN_CHECKS: tuple[Callable[[object], bool], ...] = (
     _is_opt_int,
     _is_opt_int,
     _is_opt_int,
+    _is_opt_num,  # version 4: gpu_percent
+    _is_opt_int,
+    _is_opt_int,  # gpu_mask: None in an older tick (no GPUs)
 )
 
 
@@ -492,7 +500,23 @@ def _dynamic(r: ProcessRow) -> tuple[Any, ...]:
         r.tty_nr,
         r.minor_faults,
         r.major_faults,
+        r.gpu_percent,
+        r.gpu_memory_bytes,
+        _mask(r.gpu_indices),
     )
+
+
+def _mask(indices: tuple[int, ...]) -> int:
+    mask = 0
+    for i in indices:
+        mask |= 1 << i
+    return mask
+
+
+def _indices(mask: int | None) -> tuple[int, ...]:
+    if not mask or mask < 0:
+        return ()
+    return tuple(i for i in range(mask.bit_length()) if mask >> i & 1)
 
 
 def _columns(x: object, what: str, version: int) -> Columns:
@@ -593,9 +617,10 @@ def snapshot_from_columns(
     net_at: float | None = None,
 ) -> ProcessSnapshot:
     rows: dict[int, ProcessRow] = {}
-    for ident, state, cpu, mem, rss, threads, rd, wr, nice, rx, tx, wait, blkio, *htop in zip(
+    for ident, state, cpu, mem, rss, threads, rd, wr, nice, rx, tx, wait, blkio, *rest in zip(
         *cols, strict=True
     ):
+        time_s, priority, virt, shared, tty, minflt, majflt, gpu, gpu_memory, gpu_mask = rest
         statics = identities.get(ident)
         if statics is None:
             raise ValueError(f"unknown process identity {ident}")
@@ -622,7 +647,16 @@ def snapshot_from_columns(
             blkio,
             container,
             cgroups,
-            *htop,  # cpu_time_s … major_faults, in DYNAMIC_FIELDS' order
+            cpu_time_s=time_s,
+            priority=priority,
+            virt_bytes=virt,
+            shared_bytes=shared,
+            tty_nr=tty,
+            minor_faults=minflt,
+            major_faults=majflt,
+            gpu_percent=gpu,
+            gpu_memory_bytes=gpu_memory,
+            gpu_indices=_indices(gpu_mask),
         )
     return ProcessSnapshot(timestamp, rows, core_count, net_at)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import signal
 from dataclasses import dataclass
+from typing import Any
 
 from perftop.system.cgroup_memory import CgroupMemory
 from perftop.system.detail import MemoryInfo, ProcessDetail
@@ -35,6 +36,8 @@ from perftop.system.fake_extras import (
     pressure_at,
     wait_of,
 )
+from perftop.system.fake_nvml import FakeGpuUser, FakeNvml
+from perftop.system.gpu import GpuReader
 from perftop.system.memprobe import MemoryProbe
 from perftop.system.samples import (
     ContainerSample,
@@ -69,6 +72,11 @@ LEAKER_LIMIT = 1 * GIB
 # the trough: their RSS column reads as it did before the sawtooth was added.
 SAW_MIB, SAW_TICKS = 24.0, 20
 FAKE_USER = "alice"  # whom the fake perftop runs as
+# With GPUs (FakeSystemSampler(gpus=)): the app trains on the first, its worker on the second.
+GPU_USERS = {
+    2301: FakeGpuUser(gpu=0, sm=78.0, memory_bytes=18 * GIB),
+    2302: FakeGpuUser(gpu=1, sm=35.0, memory_bytes=6 * GIB),
+}
 
 
 def _wave(tick: int, period: float, phase: float = 0.0) -> float:
@@ -83,7 +91,8 @@ def _clamp(value: float, low: float = 0.0, high: float = 100.0) -> float:
 class FakeSystemSampler:
     """The fake machine's meters; each `sample()` is one tick later than the previous.
     `pressure`: False for a kernel without PSI; `container`: run inside one, limited to
-    `(cores, memory bytes)`."""
+    `(cores, memory bytes)`; `gpus`: that many NVIDIA GPUs, read through `GpuReader` from a
+    fake NVML (fake_nvml.py) as the live machine's are, or through `nvml`, a test's own."""
 
     def __init__(
         self,
@@ -91,10 +100,16 @@ class FakeSystemSampler:
         *,
         pressure: bool = True,
         container: tuple[float, int] | None = None,
+        gpus: int = 0,
+        nvml: Any = None,
     ) -> None:
         self.tick = start_tick
         self.pressure = pressure
         self.container = container
+        if nvml is None and gpus:
+            nvml = FakeNvml(gpus, lambda: self.tick, users=GPU_USERS)
+        # No GPUs: a reader that never looks for a driver.
+        self.gpu = GpuReader(nvml, present=lambda: False)
 
     def sample(self) -> SystemSample:
         t = self.tick
@@ -147,6 +162,7 @@ class FakeSystemSampler:
             hostname="demo-host",
             pressure=pressure_at(t) if self.pressure else None,
             container=self._container(t),
+            gpus=self.gpu.sample(),
         )
 
     def _container(self, t: int) -> ContainerSample | None:

@@ -16,14 +16,16 @@ import ctypes.util
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from perftop.system.samples import GpuSample
+from perftop.system.samples import GpuSample, ProcessRow
 
 DRIVER_VERSION_FILE = "/proc/driver/nvidia/version"
 LIBRARY = "libnvidia-ml.so.1"
+# NVML's return codes (nvml.h), where the module given has no constant of its own.
+NOT_SUPPORTED, NOT_FOUND = 3, 6
 
 
 class Nvml(Protocol):
@@ -113,11 +115,12 @@ class GpuReader:
         self._handles = []
 
     def _opt(self, fn: Callable[[], Any]) -> Any:
-        """A figure this GPU may not support (NotSupported): None, never a refusal."""
+        """A figure this GPU may not support (NVML_ERROR_NOT_SUPPORTED): None, never a
+        refusal."""
         try:
             return fn()
         except Exception as exc:
-            if "not supported" in str(exc).lower() or "not_supported" in str(exc).lower():
+            if _code(exc) == getattr(self._nvml, "NVML_ERROR_NOT_SUPPORTED", NOT_SUPPORTED):
                 return None
             raise
 
@@ -178,11 +181,24 @@ class GpuReader:
                             memory[pid] = (memory[pid] or 0) + used
                         if index not in gpus.setdefault(pid, []):
                             gpus[pid].append(index)
-                for u in self._utilisation(n, h, since):
-                    pid = int(u.pid)
-                    sm[pid] = sm.get(pid, 0.0) + float(u.smUtil)
+                utilisation = self._utilisation(n, h, since)
+                if utilisation is None:
+                    continue  # SM use not kept by this card: its processes read '-'
+                for pid in gpus:
+                    if index in gpus[pid]:
+                        sm.setdefault(pid, 0.0)  # on this GPU, idle in the window
+                # A process may have several samples in the window: its highest on this GPU
+                # (as nvidia-smi pmon shows), summed over GPUs; a driver's out-of-range
+                # value (seen as 2^32 - 1) is no reading.
+                here: dict[int, float] = {}
+                for u in utilisation:
+                    pid, value = int(u.pid), float(u.smUtil)
+                    if 0.0 <= value <= 100.0:
+                        here[pid] = max(here.get(pid, 0.0), value)
                     if index not in gpus.setdefault(pid, []):
                         gpus[pid].append(index)
+                for pid, value in here.items():
+                    sm[pid] = sm.get(pid, 0.0) + value
         except Exception as exc:
             self._refuse(exc)
             return {}
@@ -190,12 +206,45 @@ class GpuReader:
             pid: GpuProcess(sm.get(pid), memory.get(pid), tuple(on)) for pid, on in gpus.items()
         }
 
-    def _utilisation(self, n: Any, h: Any, since: int) -> list[Any]:
+    def _utilisation(self, n: Any, h: Any, since: int) -> list[Any] | None:
+        """The SM samples since `since`; None where the card keeps none (NOT_SUPPORTED)."""
         try:
             return list(n.nvmlDeviceGetProcessUtilization(h, since))
         except Exception as exc:
-            # NOT_FOUND: no process ran in the window; NotSupported: an older card.
-            text = str(exc).lower()
-            if "not found" in text or "not supported" in text or "not_supported" in text:
-                return []
+            code = _code(exc)
+            if code == getattr(n, "NVML_ERROR_NOT_FOUND", NOT_FOUND):
+                return []  # no process ran in the window
+            if code == getattr(n, "NVML_ERROR_NOT_SUPPORTED", NOT_SUPPORTED):
+                return None
             raise
+
+
+def _code(exc: BaseException) -> int | None:
+    """NVML's error code of `exc` (pynvml's NVMLError keeps it as `value`), None for another
+    exception: compared by code, not by its text, which changes with the driver's language
+    and version."""
+    value = getattr(exc, "value", None)
+    return value if isinstance(value, int) else None
+
+
+def fill_rows(
+    rows: Mapping[int, ProcessRow], used: Mapping[int, GpuProcess], before: set[int]
+) -> set[int]:
+    """Write each process's GPU use into its row; `before`: the PIDs written last tick, whose
+    rows (a quiet row is reused from tick to tick) are cleared if they use no GPU now. Returns
+    the PIDs written, for the next tick. Costs the GPU users, not the table."""
+    for pid in before - used.keys():
+        row = rows.get(pid)
+        if row is not None:
+            row.gpu_percent = row.gpu_memory_bytes = None
+            row.gpu_indices = ()
+    written: set[int] = set()
+    for pid, got in used.items():
+        row = rows.get(pid)
+        if row is None:
+            continue  # another PID namespace's, or gone since the table's read
+        row.gpu_percent = got.sm_percent
+        row.gpu_memory_bytes = got.memory_bytes
+        row.gpu_indices = got.gpus
+        written.add(pid)
+    return written

@@ -85,7 +85,8 @@ class SystemHistory:
     net.tx_bytes_per_s (summed over interfaces but loopback), net.{iface}.rx_bytes_per_s,
     net.{iface}.tx_bytes_per_s, load.1; where the kernel keeps PSI, psi.cpu, psi.memory,
     psi.io (`some` avg10, %); inside a container that limits perftop, container.cpu_percent
-    and container.mem_percent (of its limits).
+    and container.mem_percent (of its limits); for each NVIDIA GPU, gpu{i}.util and
+    gpu{i}.mem_percent.
     """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, max_devices: int = MAX_DEVICES) -> None:
@@ -252,6 +253,10 @@ class SystemHistory:
                 values["container.cpu_percent"] = own.cpu_percent
             if own.memory_percent is not None:
                 values["container.mem_percent"] = own.memory_percent
+        for g in sample.gpus:
+            # A figure the GPU does not give reads 0, as a missing device's does.
+            values[f"gpu{g.index}.util"] = g.util_percent or 0.0
+            values[f"gpu{g.index}.mem_percent"] = g.memory_percent or 0.0
         # A series missing from this sample (a device unplugged, a core offlined) keeps its
         # history and reads 0 now, so every ring stays aligned with the timestamps.
         for name, ring in self._series.items():

@@ -252,6 +252,9 @@ class SortKey(enum.Enum):
     TTY = "TTY"
     MINFLT = "MINFLT"
     MAJFLT = "MAJFLT"
+    # NVML's per-process accounting (gpu.py), where the machine has NVIDIA GPUs.
+    GPU = "GPU%"
+    GPU_MEM = "GPU MEM"
 
 
 # The columns in the order the table places them (F2 puts one it adds at its place here).
@@ -270,6 +273,8 @@ COLUMNS: tuple[SortKey, ...] = (
     SortKey.RSS,
     SortKey.SHR,
     SortKey.GROWTH,
+    SortKey.GPU,
+    SortKey.GPU_MEM,
     SortKey.TIME,
     SortKey.THREADS,
     SortKey.MINFLT,
@@ -304,6 +309,8 @@ OPTIONAL_COLUMNS = frozenset(
         SortKey.TTY,
         SortKey.MINFLT,
         SortKey.MAJFLT,
+        SortKey.GPU,
+        SortKey.GPU_MEM,
     }
 )
 DEFAULT_COLUMNS: tuple[SortKey, ...] = tuple(k for k in COLUMNS if k not in OPTIONAL_COLUMNS)
@@ -440,6 +447,8 @@ _SORT_VALUES: dict[SortKey, Callable[[ProcessRow], Any]] = {
     SortKey.TTY: _tty_value,
     SortKey.MINFLT: lambda r: _io_value(r.minor_faults),
     SortKey.MAJFLT: lambda r: _io_value(r.major_faults),
+    SortKey.GPU: lambda r: _io_value(r.gpu_percent),
+    SortKey.GPU_MEM: lambda r: _io_value(r.gpu_memory_bytes),
 }
 
 

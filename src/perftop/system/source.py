@@ -9,7 +9,7 @@ detail pane go through the same source as the data, so the fake machine acts onl
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perftop.system.samples import ProcessSnapshot, SystemSample
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from perftop.system.cgroups import CgroupSnapshot
     from perftop.system.containers import ContainerNames
     from perftop.system.detail import ProcessDetail
+    from perftop.system.gpu import GpuReader
     from perftop.system.memprobe import MemoryProbe
     from perftop.system.process_extras import ProcessExtras
     from perftop.system.smaps import SmapsRollup
@@ -76,6 +77,7 @@ class LiveSource:
         self._system = SystemSampler()
         self._extras: ProcessExtras = ProcessExtras()
         self._processes = ProcessCollector(extras=self._extras)
+        self._gpu_pids: set[int] = set()  # the rows given GPU figures last tick
         # The detail's last memory kinds: (pid, start time, read at, kinds, refused).
         self._smaps: tuple[int, float | None, float, SmapsRollup | None, bool] | None = None
 
@@ -83,7 +85,9 @@ class LiveSource:
         return self._system.sample()
 
     def sample_processes(self) -> ProcessSnapshot:
-        return self._processes.sample()
+        snapshot = self._processes.sample()
+        self._gpu_pids = with_gpus(snapshot, self._system.gpu, self._gpu_pids)
+        return snapshot
 
     def send_signal(self, pid: int, sig: int, start_time: float | None = None) -> None:
         from perftop.system.processes import send_signal
@@ -159,15 +163,25 @@ class LiveSource:
 class FakeSource:
     """The deterministic machine of `perftop.system.fake`, one tick per call pair; what is
     done to its processes changes it, and nothing real. `pressure` False: a kernel without
-    PSI; `container`: perftop in a container limited to (cores, memory bytes)."""
+    PSI; `container`: perftop in a container limited to (cores, memory bytes); `gpus`: that
+    many NVIDIA GPUs (fake_nvml.py), two of its processes on them; `nvml`: a fake library of
+    the test's own instead (a driver that refuses)."""
 
     def __init__(
-        self, *, pressure: bool = True, container: tuple[float, int] | None = None
+        self,
+        *,
+        pressure: bool = True,
+        container: tuple[float, int] | None = None,
+        gpus: int = 0,
+        nvml: Any = None,
     ) -> None:
         from perftop.system.fake import FakeProcessCollector, FakeSystemSampler
 
-        self._system = FakeSystemSampler(pressure=pressure, container=container)
+        self._system = FakeSystemSampler(
+            pressure=pressure, container=container, gpus=gpus, nvml=nvml
+        )
         self.processes = FakeProcessCollector()
+        self._gpu_pids: set[int] = set()
         self.wanted = (True, True)  # as the dashboard last asked (tests read it)
         self.wanted_shared = False
 
@@ -175,7 +189,9 @@ class FakeSource:
         return self._system.sample()
 
     def sample_processes(self) -> ProcessSnapshot:
-        return self.processes.sample()
+        snapshot = self.processes.sample()
+        self._gpu_pids = with_gpus(snapshot, self._system.gpu, self._gpu_pids)
+        return snapshot
 
     def send_signal(self, pid: int, sig: int, start_time: float | None = None) -> None:
         self.processes.send_signal(pid, sig, start_time)
@@ -206,3 +222,13 @@ class FakeSource:
         self.wanted = (net, wait)  # the fake's figures cost nothing: always there
         self.wanted_shared = shared
         self.processes.with_threads = threads
+
+
+def with_gpus(snapshot: ProcessSnapshot, gpu: GpuReader, before: set[int]) -> set[int]:
+    """Each row's GPU use from NVML's per-process accounting, on the sampler's thread; a
+    machine without GPUs does nothing. Returns the PIDs given figures (`before` next tick)."""
+    if not gpu.active and not before:
+        return before
+    from perftop.system.gpu import fill_rows
+
+    return fill_rows(snapshot.rows, gpu.processes(), before)

@@ -38,7 +38,9 @@ MEASURES = (
     "machine (100% = every core); PRI the kernel's priority, NI its nice; VIRT its address "
     "space, SHR its resident pages shared with others; TTY its terminal; MINFLT/MAJFLT its "
     "page faults without and with a disk read. H shows user threads as rows, in their own "
-    "colour, under their process in the tree."
+    "colour, under their process in the tree.\n"
+    "GPU%, GPU MEM (F2, NVIDIA GPUs): a process's SM use, summed over its GPUs, and the GPU "
+    "memory it holds (NVML's per-process accounting); blank for a process on no GPU."
 )
 
 

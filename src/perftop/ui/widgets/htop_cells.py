@@ -1,5 +1,6 @@
 """The cells of htop's columns in the process table (TIME+, NCPU%, PRI, VIRT, SHR, TTY, the
-page faults), each as htop writes it, and the values they read as, which the table sorts on
+page faults) and of the GPU's (GPU%, GPU MEM), each as htop (or nvtop) writes it, and the
+values they read as, which the table sorts on
 (stable_order.py): pure functions, tested on their own. `-` is unknown (a recording of an
 older perftop, SHR while it was not read, a platform without the figure).
 """
@@ -123,3 +124,25 @@ def ncpu_cell(v: ViewRow, _now: float) -> str:
 
 def shown_ncpu(v: ViewRow) -> float:
     return round(v.row.cpu_percent / v.cores, 1)
+
+
+# GPU% and GPU MEM (NVML's per-process accounting, gpu.py): blank for a process on no GPU,
+# so the few that use one stand out; `-` for one on a GPU whose card does not say.
+
+
+def gpu_cell(v: ViewRow, _now: float) -> str:
+    row = v.row
+    if row.gpu_percent is not None:
+        return f"{row.gpu_percent:.1f}"
+    return UNKNOWN if row.gpu_indices else ""
+
+
+def gpu_memory_cell(v: ViewRow, _now: float) -> str:
+    row = v.row
+    if row.gpu_memory_bytes is not None:
+        return human_bytes(row.gpu_memory_bytes)
+    return UNKNOWN if row.gpu_indices else ""
+
+
+shown_gpu = _shown("gpu_percent", lambda x: round(x, 1))
+shown_gpu_memory = _shown("gpu_memory_bytes", shown_bytes)

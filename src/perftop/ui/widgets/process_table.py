@@ -116,6 +116,8 @@ COLUMNS: tuple[Column, ...] = (
     Column(SortKey.RSS, 6, True, _rss),
     Column(SortKey.SHR, 6, True, htop.shr_cell),
     Column(SortKey.GROWTH, 9, True, _growth),
+    Column(SortKey.GPU, 5, True, htop.gpu_cell),
+    Column(SortKey.GPU_MEM, 7, True, htop.gpu_memory_cell),
     Column(SortKey.TIME, 8, True, htop.time_cell),
     Column(SortKey.THREADS, 4, True, lambda v, _n: str(v.row.num_threads)),
     Column(SortKey.MINFLT, 7, True, htop.minflt_cell),
@@ -156,6 +158,8 @@ SHOWN: dict[SortKey, Shown] = {
     SortKey.SHR: htop.shown_shr,
     SortKey.MINFLT: htop.shown_minflt,
     SortKey.MAJFLT: htop.shown_majflt,
+    SortKey.GPU: htop.shown_gpu,
+    SortKey.GPU_MEM: htop.shown_gpu_memory,
 }
 MIN_REST = len(SortKey.COMMAND.value)  # the flexible column never shrinks below its title
 
