@@ -106,12 +106,12 @@ def _record_command(args: argparse.Namespace, mode: RecordProfile) -> int:
 def _snapshot_command(mode: TakeSnapshot) -> int:
     from perftop.commands.common import UsageError
     from perftop.commands.snapshot import check_snapshot_output, default_snapshot_path, snapshot
-    from perftop.system.source import FakeSource, LiveSource, SystemSource
+    from perftop.system.source import LiveSource, SystemSource, demo_source
 
     path = mode.output or default_snapshot_path(mode.redact)
     try:
         check_snapshot_output(path)  # before the source is built: fail at once
-        source: SystemSource = FakeSource() if mode.demo else LiveSource()
+        source: SystemSource = demo_source() if mode.demo else LiveSource()
         return snapshot(path, mode.duration_s, redact=mode.redact, source=source)
     except UsageError as exc:
         raise CliError(str(exc)) from None

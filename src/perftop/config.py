@@ -75,6 +75,7 @@ class Config:
     memory_levels: list[float] = field(default_factory=lambda: [60.0, 85.0])
     iowait_levels: list[float] = field(default_factory=lambda: [5.0, 20.0])
     load_levels: list[float] = field(default_factory=lambda: [0.7, 1.0])
+    gpu_temperature_levels: list[float] = field(default_factory=lambda: [80.0, 88.0])
 
     def thresholds(self) -> Thresholds:
         def band(pair: list[float]) -> Band:
@@ -85,6 +86,7 @@ class Config:
             memory=band(self.memory_levels),
             iowait=band(self.iowait_levels),
             load=band(self.load_levels),
+            gpu_temperature=band(self.gpu_temperature_levels),
         )
 
 
@@ -227,6 +229,7 @@ _SCHEMA: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("thresholds", "memory"): ("memory_levels", _band(100)),
     ("thresholds", "iowait"): ("iowait_levels", _band(100)),
     ("thresholds", "load"): ("load_levels", _band(1000)),
+    ("thresholds", "gpu_temperature"): ("gpu_temperature_levels", _band(150)),
 }
 
 

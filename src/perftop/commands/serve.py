@@ -12,12 +12,14 @@ process CPU% then cover the interval since the previous scrape, as Prometheus ex
 The HTTP server is `commands/serve_http.py`'s, bounded in threads and connections, with timeouts.
 The same server answers `/debug/pprof/profile` with a pprof profile of a process
 (`commands/serve_pprof.py`), and `--push` sends profiles to Pyroscope (`commands/serve_push.py`),
-whose figures join the metrics.
+whose figures join the metrics. NVIDIA GPUs, where the machine has them, are exported under
+the names NVIDIA's DCGM exporter uses (`DCGM_FI_DEV_GPU_UTIL`, `DCGM_FI_DEV_FB_USED`, ...).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -132,6 +134,10 @@ class PerftopCollector(Collector):
         yield from _system(sample, snapshot)
         yield from _processes(snapshot, self._top_n)
         yield from _network_and_wait(snapshot, self._top_n)
+        if sample.notice is not None:  # the GPUs' driver refused: said once, then not shown
+            print(f"perftop serve: {sample.notice}", file=sys.stderr, flush=True)
+        yield from _gpus(sample)
+        yield from _gpu_processes(snapshot, self._top_n)
 
     def _cpu(self, sample: SystemSample) -> Iterator[Metric]:
         seconds = CounterMetricFamily(
@@ -295,6 +301,74 @@ def _network_and_wait(snapshot: ProcessSnapshot, n: int) -> Iterator[Metric]:
     for row in top_by(snapshot, n, lambda r: r.wait_percent):
         wait.add_metric([str(row.pid), row.name, row.user], row.wait_percent or 0.0)
     yield from (rx, tx, wait)
+
+
+# NVIDIA's DCGM exporter's names, units and labels (MiB for the frame buffer, W, MHz, °C),
+# so its Grafana dashboards read perftop's figures as they are.
+_DCGM = (
+    ("DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", lambda g: g.util_percent),
+    (
+        "DCGM_FI_DEV_FB_USED",
+        "Framebuffer memory used (in MiB).",
+        lambda g: _mib(g.memory_used_bytes),
+    ),
+    (
+        "DCGM_FI_DEV_FB_FREE",
+        "Framebuffer memory free (in MiB).",
+        lambda g: _mib(g.memory_free_bytes),
+    ),
+    ("DCGM_FI_DEV_GPU_TEMP", "GPU temperature (in C).", lambda g: g.temperature_c),
+    ("DCGM_FI_DEV_POWER_USAGE", "Power draw (in W).", lambda g: g.power_w),
+    ("DCGM_FI_DEV_POWER_MGMT_LIMIT", "Power management limit (in W).", lambda g: g.power_limit_w),
+    ("DCGM_FI_DEV_SM_CLOCK", "SM clock frequency (in MHz).", lambda g: g.sm_clock_mhz),
+    ("DCGM_FI_DEV_MEM_CLOCK", "Memory clock frequency (in MHz).", lambda g: g.mem_clock_mhz),
+)
+
+
+def _mib(n: int | None) -> float | None:
+    return None if n is None else n / 1024**2
+
+
+def _gpus(sample: SystemSample) -> Iterator[Metric]:
+    """Each NVIDIA GPU under DCGM's names; nothing on a machine without one. A figure the
+    card does not give is left out, not exported as 0."""
+    if not sample.gpus:
+        return
+    labels = ["gpu", "UUID", "device", "modelName"]
+    for name, doc, value in _DCGM:
+        family = GaugeMetricFamily(name, doc, labels=labels)
+        for g in sample.gpus:
+            got = value(g)
+            if got is not None:
+                family.add_metric([str(g.index), g.uuid, f"nvidia{g.index}", g.name], got)
+        yield family
+
+
+def _gpu_processes(snapshot: ProcessSnapshot, n: int) -> Iterator[Metric]:
+    """The top N processes by GPU memory (then SM use), as the other per-process figures."""
+    users = [r for r in snapshot.rows.values() if r.gpu_indices]
+    if not users:
+        return
+    labels = ["pid", "name", "user", "gpu"]
+    sm = GaugeMetricFamily(
+        "perftop_process_gpu_percent",
+        "Process SM use on its NVIDIA GPUs, summed (NVML's per-process accounting; 100 = one "
+        "whole GPU). Top N by GPU memory only.",
+        labels=labels,
+    )
+    held = GaugeMetricFamily(
+        "perftop_process_gpu_memory_bytes",
+        "GPU memory the process holds, over its GPUs. Top N by GPU memory only.",
+        labels=labels,
+    )
+    chosen = sorted(users, key=lambda r: (-(r.gpu_memory_bytes or 0), -(r.gpu_percent or 0), r.pid))
+    for row in sorted(chosen[:n], key=lambda r: r.pid):
+        values = [str(row.pid), row.name, row.user, ",".join(map(str, row.gpu_indices))]
+        if row.gpu_percent is not None:
+            sm.add_metric(values, row.gpu_percent)
+        if row.gpu_memory_bytes is not None:
+            held.add_metric(values, float(row.gpu_memory_bytes))
+    yield from (sm, held)
 
 
 def top_processes(snapshot: ProcessSnapshot, n: int) -> list[ProcessRow]:

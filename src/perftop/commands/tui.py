@@ -172,10 +172,10 @@ def _app_config(
 def _run(config: AppConfig, mode: Dashboard | ViewFile | DiffFiles, first: FirstTick | None) -> int:
     from perftop import children
     from perftop.app import PerftopApp
-    from perftop.system.source import FakeSource, LiveSource, SystemSource
+    from perftop.system.source import LiveSource, SystemSource, demo_source
 
     demo = isinstance(mode, Dashboard) and mode.demo
-    source: Callable[[], SystemSource] = FakeSource if demo else LiveSource
+    source: Callable[[], SystemSource] = demo_source if demo else LiveSource
     if first is not None:
         source, config.first_tick = first.source, first.take
     app = PerftopApp(source, config)

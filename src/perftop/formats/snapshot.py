@@ -100,7 +100,11 @@ def _encode(value: Any) -> Any:
     """Plain JSON values of a dataclass tree; a non-finite float (which JSON cannot hold)
     becomes 0.0, as a missing reading does everywhere else."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: _encode(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.metadata.get("kept", True)
+        }
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):

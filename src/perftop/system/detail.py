@@ -92,6 +92,11 @@ class ProcessDetail:
     wait_percent: float | None = None
     blkio_percent: float | None = None
     wait_at: float | None = None  # the tick those two are of (the pane keeps their history)
+    # Its NVIDIA GPUs (gpu.py), attached by the source from the last tick's read: each as
+    # `index name (UUID)`, and its SM use (summed over them) and GPU memory; () for none.
+    gpus: tuple[str, ...] = ()
+    gpu_percent: float | None = None
+    gpu_memory_bytes: int | None = None
 
 
 def guess_container(cgroup_text: str | None) -> str | None:

@@ -163,6 +163,7 @@ class FakeSystemSampler:
             pressure=pressure_at(t) if self.pressure else None,
             container=self._container(t),
             gpus=self.gpu.sample(),
+            notice=self.gpu.untold_error(),
         )
 
     def _container(self, t: int) -> ContainerSample | None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from perftop.system.detail import ProcessDetail
 from perftop.system.samples import GpuSample, ProcessRow
 
 DRIVER_VERSION_FILE = "/proc/driver/nvidia/version"
@@ -84,6 +85,10 @@ class GpuReader:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.error: str | None = None  # the one line, set at most once
+        self._told = False
+        # The last reads, each replaced whole (the detail pane's thread reads them).
+        self.last: tuple[GpuSample, ...] = ()
+        self.last_processes: dict[int, GpuProcess] = {}
         self._clock = clock
         self._handles: list[Any] = []
         self._last_util_us: int = 0
@@ -102,6 +107,13 @@ class GpuReader:
             self._refuse(exc)
             return
         self._nvml = nvml
+
+    def untold_error(self) -> str | None:
+        """The error line the first time it is asked for after it happened, then None."""
+        if self.error is None or self._told:
+            return None
+        self._told = True
+        return self.error
 
     @property
     def active(self) -> bool:
@@ -129,10 +141,11 @@ class GpuReader:
             return ()
         n = self._nvml
         try:
-            return tuple(self._one(n, i, h) for i, h in enumerate(self._handles))
+            self.last = tuple(self._one(n, i, h) for i, h in enumerate(self._handles))
         except Exception as exc:
             self._refuse(exc)
-            return ()
+            self.last = ()
+        return self.last
 
     def _one(self, n: Any, index: int, h: Any) -> GpuSample:
         util = self._opt(lambda: n.nvmlDeviceGetUtilizationRates(h))
@@ -201,10 +214,23 @@ class GpuReader:
                     sm[pid] = sm.get(pid, 0.0) + value
         except Exception as exc:
             self._refuse(exc)
+            self.last_processes = {}
             return {}
-        return {
+        self.last_processes = {
             pid: GpuProcess(sm.get(pid), memory.get(pid), tuple(on)) for pid, on in gpus.items()
         }
+        return self.last_processes
+
+    def fill_detail(self, detail: ProcessDetail) -> None:
+        """The detail pane's GPUs of the process, from the last tick's read."""
+        got = self.last_processes.get(detail.pid)
+        if got is None:
+            return
+        known = {g.index: g for g in self.last}
+        detail.gpus = tuple(
+            f"{i} {known[i].name} ({known[i].uuid})" if i in known else str(i) for i in got.gpus
+        )
+        detail.gpu_percent, detail.gpu_memory_bytes = got.sm_percent, got.memory_bytes
 
     def _utilisation(self, n: Any, h: Any, since: int) -> list[Any] | None:
         """The SM samples since `since`; None where the card keeps none (NOT_SUPPORTED)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from perftop.system.samples import Level, SystemSample, level_of
 
-__all__ = ["Band", "SampleLevels", "Thresholds", "levels_of"]
+__all__ = ["Band", "GpuLevels", "SampleLevels", "Thresholds", "levels_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,8 @@ class Thresholds:
     memory: Band = Band(60.0, 85.0)  # % used: memory and swap
     iowait: Band = Band(5.0, 20.0)  # % of CPU time waiting on I/O
     load: Band = Band(0.7, 1.0)  # one-minute load average per core
+    # °C of a GPU's core: NVIDIA's data-centre cards slow down from ~85-90 °C.
+    gpu_temperature: Band = Band(80.0, 88.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +42,25 @@ class SampleLevels:
     swap: Level
     load: Level
     temps: tuple[Level, ...]
+    gpus: tuple[GpuLevels, ...] = ()  # each GPU of the sample's, in its order
+
+
+@dataclass(frozen=True, slots=True)
+class GpuLevels:
+    """A GPU's figures: its use as the CPU's, its memory as the machine's, its temperature,
+    and its power against its limit (a card at its limit is being throttled)."""
+
+    util: Level
+    memory: Level
+    temperature: Level
+    power: Level
 
 
 OK_LEVELS = SampleLevels(Level.OK, (), Level.OK, Level.OK, Level.OK, Level.OK, ())
+
+
+# A GPU's power, % of its enforced limit: at the limit its clocks are being held down.
+POWER = Band(90.0, 98.0)
 
 
 def _in(value: float, band: Band) -> Level:
@@ -62,4 +80,15 @@ def levels_of(s: SystemSample, t: Thresholds) -> SampleLevels:
         swap=_in(s.memory.swap_percent, t.memory),
         load=_in(s.load_avg[0] / max(s.core_count, 1), t.load),
         temps=tuple(temps),
+        gpus=tuple(
+            GpuLevels(
+                util=_in(g.util_percent or 0.0, t.cpu),
+                memory=_in(g.memory_percent or 0.0, t.memory),
+                temperature=_in(g.temperature_c or 0.0, t.gpu_temperature),
+                power=_in(100.0 * (g.power_w or 0.0) / g.power_limit_w, POWER)
+                if g.power_limit_w
+                else Level.OK,
+            )
+            for g in s.gpus
+        ),
     )

@@ -151,6 +151,7 @@ class SystemSampler:
             pressure=read_system_pressure(self._proc_root),
             container=self._call(self._own.sample, None),
             gpus=self.gpu.sample(),
+            notice=self.gpu.untold_error(),
         )
 
     def _cpu(self) -> CpuSample:

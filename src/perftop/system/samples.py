@@ -160,6 +160,9 @@ class SystemSample:
     pressure: PressureSet | None = None  # None: the kernel keeps no PSI (the meters hide)
     container: ContainerSample | None = None  # None: not in a container that limits perftop
     gpus: tuple[GpuSample, ...] = ()  # () : no NVIDIA driver, or it refused (the panel hides)
+    # A line to say once, on the tick it happened (the GPUs' driver refused): not a figure of
+    # the machine, so neither compared, recorded nor saved.
+    notice: str | None = field(default=None, compare=False, metadata={"kept": False})
 
 
 @dataclass(slots=True)

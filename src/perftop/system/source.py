@@ -120,6 +120,7 @@ class LiveSource:
             if last[4]:
                 detail.denied = (*detail.denied, "smaps")
         self._table_figures(detail)
+        self._system.gpu.fill_detail(detail)
         return detail
 
     def _table_figures(self, detail: ProcessDetail) -> None:
@@ -203,7 +204,9 @@ class FakeSource:
         return self.processes.start_time(pid)
 
     def read_detail(self, pid: int) -> ProcessDetail:
-        return self.processes.read_detail(pid)
+        detail = self.processes.read_detail(pid)
+        self._system.gpu.fill_detail(detail)
+        return detail
 
     def probe_memory(self, pid: int) -> MemoryProbe:
         return self.processes.probe_memory(pid)
@@ -222,6 +225,11 @@ class FakeSource:
         self.wanted = (net, wait)  # the fake's figures cost nothing: always there
         self.wanted_shared = shared
         self.processes.with_threads = threads
+
+
+def demo_source() -> FakeSource:
+    """`--demo`'s machine: the fake one, with two GPUs to show their panel and columns."""
+    return FakeSource(gpus=2)
 
 
 def with_gpus(snapshot: ProcessSnapshot, gpu: GpuReader, before: set[int]) -> set[int]:

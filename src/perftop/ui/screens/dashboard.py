@@ -46,6 +46,7 @@ from perftop.ui.screens.process_actions import LIVE_ACTIONS, ProcessActions, sna
 from perftop.ui.screens.rewind import Rewind
 from perftop.ui.widgets.compact_meters import CompactMeters
 from perftop.ui.widgets.footer import FittingFooter
+from perftop.ui.widgets.gpu_panel import GpuPanel
 from perftop.ui.widgets.meters import (
     CpuPanel,
     IoPanel,
@@ -175,6 +176,7 @@ class DashboardScreen(Screen[None]):
         self._status = ""  # the status line as last shown
         self._pending: tuple[SystemSample, ProcessSnapshot] | None = None  # a tick not drawn
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
+        self._gpus_shown = 0  # the GPUs, as the panels were sized
         # (network, waits, shared memory) asked of the machine
         self._wanted: tuple[bool, bool, bool, bool] | None = None
 
@@ -192,6 +194,7 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="io"):
             yield IoPanel("disk", id="disk")
             yield IoPanel("net", id="net")
+        yield GpuPanel(id="gpu")
         with Horizontal(id="main"):
             yield ProcessTable(id="processes")
             yield ProcessDetailPane(id="detail")
@@ -211,6 +214,7 @@ class DashboardScreen(Screen[None]):
         self.query_one("#temps").border_title = "temperatures"
         self.query_one("#disk").border_title = "disks"
         self.query_one("#net").border_title = "network"
+        self.query_one("#gpu").border_title = "gpus"
         self.query_one("#detail").border_title = "process"
         self.query_one(ProcessTable).focus()
         self.leaks.mounted()
@@ -369,7 +373,13 @@ class DashboardScreen(Screen[None]):
         io_h = 5 if compact else 8
         # Besides the meters: the top bar, the status line, the footer and the table's header.
         chrome = 4 + (self.saved is not None)  # and a saved snapshot's banner
-        folded = height - chrome - cpu_h - io_h < self.TABLE_ROWS
+        room = height - chrome - cpu_h - io_h - self.TABLE_ROWS  # rows the GPUs may take
+        # The GPUs (none: no panel): a line each, and under it its graphs, two rows, one or
+        # none, as many as leave the table its rows.
+        gpus = len(self.sample.gpus) if self.sample else 0
+        fits = [g for g in (2, 1, 0) if GpuPanel.height_for(gpus, g) <= room]
+        gpu_h = GpuPanel.height_for(gpus, fits[0] if fits else 0)
+        folded = not fits
         lines = self.query_one("#compact", CompactMeters)
         was_folded = lines.display
         lines.display = folded
@@ -378,6 +388,10 @@ class DashboardScreen(Screen[None]):
         self.query_one("#io").display = not folded
         self.query_one("#meters").styles.height = cpu_h
         self.query_one("#io").styles.height = io_h
+        panel = self.query_one("#gpu", GpuPanel)
+        panel.display = bool(gpus) and not folded
+        panel.styles.height = max(gpu_h, 3)
+        self._gpus_shown = gpus
         self.set_class(compact, "compact")
         if folded != was_folded and self.sample is not None:
             self._draw(self.sample, None)  # the panels just shown draw now, not next tick
@@ -409,7 +423,13 @@ class DashboardScreen(Screen[None]):
         if sample is None:  # a snapshot saved before the first meter sample: the table only
             self._rebuild_view()
             return
-        if first or (sample.pressure is not None) != self._psi_shown:
+        if sample.notice is not None:
+            self.notify(sample.notice, severity="warning", timeout=10)
+        if (
+            first
+            or (sample.pressure is not None) != self._psi_shown
+            or len(sample.gpus) != self._gpus_shown
+        ):
             self._psi_shown = sample.pressure is not None  # the CPU panel's height follows
             self._resize_meters()
         behind = self.cursor.behind if self.cursor is not None else None

@@ -4,9 +4,10 @@ At 80x24 the bordered panels take 14 rows and leave the process table 8; htop sh
 the height where the table would keep fewer than 14 rows (the dashboard decides, see
 `DashboardScreen._resize_meters`), these lines take the panels' place, as htop's header does:
 CPU and each core on the left; memory, swap, disk, network and the hottest temperature on the
-right; a one-row history graph after each bar where the width leaves room for one. Pressure
-(PSI) takes a row a column has spare, or, where neither has one, goes at the end of the swap
-line in short: it never adds a row (`rows_for` is the same with it or without).
+right; the GPUs on a line of their own; a one-row history graph after each bar where the width
+leaves room for one. Pressure (PSI) takes a row a column has spare, or, where neither has one,
+goes at the end of the swap line in short: it never adds a row (`rows_for` is the same with it
+or without).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from perftop.system.history import Ring, SystemHistory
 from perftop.system.samples import Level, SystemSample
 from perftop.ui.braille import bar, braille_graph
 from perftop.ui.fmt import human_rate
+from perftop.ui.widgets.gpu_panel import compact_gpu_line
 from perftop.ui.widgets.meters import (
     Lines,
     Panel,
@@ -47,7 +49,7 @@ class CompactMeters(Panel):
             return 4
         left = 1 + _core_rows(len(sample.cpu.per_core_percent), _halves(width)[0])
         right = 5 if sample.temps else 4
-        return max(left, right)
+        return max(left, right) + bool(sample.gpus)
 
     def render_text(self, s: SystemSample, h: SystemHistory) -> Lines:
         width = max(self.size.width, 20)
@@ -157,6 +159,10 @@ class CompactMeters(Panel):
             [*a, (" " * (left_w - _cells(a) + 1), None), *b]
             for a, b in zip(left.lines, right.lines, strict=True)
         ]
+        if s.gpus:
+            gpus = Lines()
+            compact_gpu_line(self, gpus, s, width)
+            text.lines.append(gpus.lines[0])
         if self.warning:
             fits = [w for w in self.warning if len(w) + 2 <= width]
             line = f"⚠ {(fits or self.warning[-1:])[0]}"[:width]

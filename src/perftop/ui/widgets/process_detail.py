@@ -292,6 +292,12 @@ def render_detail(
     if d.ctx_switches is not None:
         vol, invol = d.ctx_switches
         _field(text, "ctx sw", f"voluntary {vol}  involuntary {invol}")
+    if d.gpus:
+        use = "-" if d.gpu_percent is None else f"{d.gpu_percent:.1f}%"
+        held = "-" if d.gpu_memory_bytes is None else human_bytes(d.gpu_memory_bytes)
+        _field(text, "GPU", f"SM {use}  memory {held}")
+        for gpu in d.gpus:
+            text.append(f"  {printable(gpu)}\n")
     _field(text, "container", d.container)
     _field(text, "cgroup", (d.cgroup or "").strip().replace("\n", " | "), "cgroup" in denied)
 
