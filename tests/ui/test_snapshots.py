@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
+from perftop.system.source import FakeSource
 from tests.ui.helpers import make_app, ticks
 
 
@@ -21,6 +22,21 @@ def test_dashboard_120x40(snap_compare) -> None:  # type: ignore[no-untyped-def]
 
 def test_dashboard_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_warm)
+
+
+def test_dashboard_with_gpus_120x40(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(lambda: FakeSource(gpus=2))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_warm)
+
+
+def test_dashboard_with_gpus_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(lambda: FakeSource(gpus=2))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_warm)
+
+
+def test_dashboard_with_gpus_120x50_graphs(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(lambda: FakeSource(gpus=2))
+    assert snap_compare(app, terminal_size=(120, 50), run_before=_warm)
 
 
 def test_dashboard_tree_filtered(snap_compare) -> None:  # type: ignore[no-untyped-def]

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import gzip
+import json
 from types import SimpleNamespace
 from typing import Any
 
+from perftop.formats.snapshot import Snapshot, dumps_snapshot, loads_snapshot
+from perftop.system import codec, fake_nvml
 from perftop.system.codec import decode_system, encode_system
-from perftop.system.gpu import GpuReader
-from perftop.system.samples import CpuSample, MemorySample, SystemSample
+from perftop.system.fake import GIB, GPU_USERS
+from perftop.system.gpu import GpuReader, fill_rows
+from perftop.system.history import SystemHistory
+from perftop.system.levels import Thresholds, levels_of
+from perftop.system.samples import CpuSample, Level, MemorySample, SystemSample
+from perftop.system.source import FakeSource
+from perftop.ui.widgets.process_detail import render_detail
 
 
 class NVMLError(Exception):
@@ -99,3 +110,150 @@ def test_gpus_survive_the_codec_and_old_ticks_decode() -> None:
     with_gpu = SystemSample(0.0, base.cpu, base.memory, gpus=GpuReader(FakeNvml()).sample())
     assert decode_system(encode_system(with_gpu)) == with_gpu
     assert decode_system(encode_system(base)) == base
+
+
+# -- through the fake NVML of the fake machine (fake_nvml.py): codes, not texts ---------------
+
+
+def _reader(**kw: Any) -> tuple[GpuReader, fake_nvml.FakeNvml, list[int]]:
+    tick = [0]
+    nvml = fake_nvml.FakeNvml(2, lambda: tick[0], users=GPU_USERS, **kw)
+    return GpuReader(nvml), nvml, tick
+
+
+def test_a_figure_the_card_lacks_is_none_and_the_rest_is_read() -> None:
+    reader, _, _ = _reader(unsupported=frozenset({"power", "power_limit", "clock"}))
+    g, _ = reader.sample()
+    assert g.power_w is None and g.power_limit_w is None and g.sm_clock_mhz is None
+    assert g.util_percent is not None and g.memory_used_bytes and reader.error is None
+
+
+def test_a_driver_refusing_at_start_is_said_once() -> None:
+    reader, nvml, _ = _reader(refuse=fake_nvml.NVML_ERROR_LIB_RM_VERSION_MISMATCH)
+    assert reader.sample() == () and reader.processes() == {}
+    line = reader.untold_error()
+    assert line is not None and "version mismatch" in line and "\n" not in line
+    assert reader.untold_error() is None, "said once"
+    calls = nvml.calls
+    reader.sample()
+    assert nvml.calls == calls, "nothing more is asked of a refusing driver"
+
+
+def test_a_driver_that_goes_away_mid_run_hides_the_gpus_after_one_line() -> None:
+    nvml = fake_nvml.FakeNvml(2, fail_after=3)
+    source = FakeSource(nvml=nvml)
+    nvml.tick = lambda: source._system.tick - 1  # the tick being sampled
+    notices = []
+    for _ in range(6):
+        sample = source.sample_system()
+        source.sample_processes()
+        notices.append(sample.notice)
+        shown = sample.gpus
+    assert shown == () and [n for n in notices if n] == [notices[3]]
+    assert notices[3] is not None and "Insufficient Permissions" in notices[3]
+
+
+def test_process_use_idle_users_read_zero_and_cards_without_accounting_dash() -> None:
+    reader, nvml, _ = _reader()
+    used = reader.processes()
+    assert used[2301].gpus == (0,) and used[2302].gpus == (1,)
+    assert used[2301].sm_percent is not None and used[2301].sm_percent > 50
+    assert used[2301].memory_bytes == GPU_USERS[2301].memory_bytes
+    nvml.unsupported = frozenset({"process_utilization"})
+    assert reader.processes()[2301].sm_percent is None  # on a GPU, its use unknown: '-'
+    idle = fake_nvml.FakeNvml(1, users={5: fake_nvml.FakeGpuUser(0, 0.0, 1 << 20)})
+    idle.nvmlDeviceGetProcessUtilization = _not_found  # type: ignore[method-assign]
+    assert GpuReader(idle).processes()[5].sm_percent == 0.0  # ran nothing in the window
+
+
+def _not_found(h: int, since: int) -> list[Any]:
+    raise fake_nvml.NVMLError(fake_nvml.NVML_ERROR_NOT_FOUND)
+
+
+def test_several_samples_of_a_process_read_its_highest_and_garbage_is_dropped() -> None:
+    nvml = fake_nvml.FakeNvml(1, users={9: fake_nvml.FakeGpuUser(0, 10.0, 1 << 20)})
+    samples = [SimpleNamespace(pid=9, smUtil=v) for v in (20, 55, 2**32 - 1, 40)]
+    nvml.nvmlDeviceGetProcessUtilization = lambda h, since: samples  # type: ignore[method-assign]
+    assert GpuReader(nvml).processes()[9].sm_percent == 55.0
+
+
+def test_rows_get_their_gpu_use_and_lose_it_when_it_ends() -> None:
+    source = FakeSource(gpus=2)
+    source.sample_system()
+    rows = source.sample_processes().rows
+    assert rows[2301].gpu_indices == (0,) and rows[2301].gpu_memory_bytes == 18 * GIB
+    assert rows[1].gpu_percent is None and rows[1].gpu_indices == ()
+    written = fill_rows(rows, {}, {2301, 2302})
+    assert written == set() and rows[2301].gpu_percent is None and rows[2301].gpu_indices == ()
+
+
+def test_a_machine_without_gpus_asks_nothing() -> None:
+    source = FakeSource()
+    assert source.sample_system().gpus == () and source._system.gpu.active is False
+    assert all(not r.gpu_indices for r in source.sample_processes().rows.values())
+
+
+def test_the_detail_pane_lists_the_process_gpus() -> None:
+    source = FakeSource(gpus=2)
+    source.sample_system()
+    source.sample_processes()
+    detail = source.read_detail(2301)
+    assert detail.gpus == (f"0 NVIDIA A100-SXM4-80GB ({source.sample_system().gpus[0].uuid})",)
+    text = render_detail(detail).plain
+    assert "GPU" in text and "memory 18G" in text and "A100-SXM4-80GB" in text
+    assert source.read_detail(1).gpus == ()
+
+
+def test_history_keeps_each_gpus_use_and_memory() -> None:
+    source, history = FakeSource(gpus=2), SystemHistory(10)
+    for _ in range(3):
+        sample = source.sample_system()
+        history.append(sample)
+    assert history.series("gpu0.util").latest() == sample.gpus[0].util_percent
+    assert history.series("gpu1.mem_percent").latest() == sample.gpus[1].memory_percent
+
+
+def test_codec_v4_carries_the_rows_gpus_and_v3_ticks_read_none() -> None:
+    source, encoder = FakeSource(gpus=2), codec.TickEncoder(keyframe_every=3)
+    ticks = []
+    for _ in range(5):
+        sample, snapshot = source.sample_system(), source.sample_processes()
+        ticks.append((snapshot, encoder.encode(sample, snapshot)))
+    identities: dict[int, codec.Statics] = {}
+    base = None
+    for snapshot, tick in ticks:
+        identities.update(tick.new_identities)
+        if tick.keyframe:
+            base = codec.tick_columns(tick.data, None)
+        got = codec.tick_processes(tick.data, None if tick.keyframe else base, identities)
+        assert got == snapshot and got.rows[2302].gpu_indices == (1,)
+    old = copy.deepcopy(ticks[0][1].data)
+    old[4] = 3
+    old[3] = old[3][: 2 + 19]
+    back = codec.tick_processes(old, None, identities)
+    assert back.rows[2301].gpu_percent is None and back.rows[2301].gpu_indices == ()
+    assert back.rows[2301].rss_bytes == ticks[0][0].rows[2301].rss_bytes
+
+
+def test_a_snapshot_keeps_the_gpus_and_not_the_notice() -> None:
+    source = FakeSource(gpus=2)
+    sample = dataclasses.replace(source.sample_system(), notice="said once")
+    processes = source.sample_processes()
+    history = SystemHistory(5)
+    history.append(sample)
+    doc = json.loads(
+        gzip.decompress(dumps_snapshot(Snapshot(1.0, "box", history, sample, processes)))
+    )
+    assert "notice" not in doc["sample"]
+    back = loads_snapshot(gzip.compress(json.dumps(doc).encode()), "gpu.perftop")
+    assert back.sample is not None and back.sample.gpus == sample.gpus
+    assert back.sample.notice is None
+    assert back.processes.rows[2301].gpu_indices == (0,)
+
+
+def test_gpu_levels_follow_the_thresholds() -> None:
+    sample = FakeSource(gpus=2).sample_system()
+    hot = dataclasses.replace(sample.gpus[0], temperature_c=91.0, power_w=399.0)
+    levels = levels_of(dataclasses.replace(sample, gpus=(hot, sample.gpus[1])), Thresholds())
+    assert levels.gpus[0].temperature is Level.CRIT and levels.gpus[0].power is Level.CRIT
+    assert levels.gpus[1].temperature is Level.OK

@@ -384,12 +384,14 @@ TABLE = snapshot(
         cmdline="python3 Train.py", wait_percent=2.5, net_rx_bytes_per_s=None,
         net_tx_bytes_per_s=None, container="docker:web", ppid=1, cpu_time_s=50.0,
         priority=20, nice=0, virt_bytes=5000, shared_bytes=None, tty_nr=(136 << 8) | 1,
-        minor_faults=7, major_faults=None),
+        minor_faults=7, major_faults=None, gpu_percent=60.0, gpu_memory_bytes=4 << 30,
+        gpu_indices=(0,)),
     row(3, user="Alice", state="S", cpu_percent=10.0, mem_percent=9.0, rss_bytes=900,
         num_threads=1, read_bytes_per_s=0.0, write_bytes_per_s=None, start_time=10.0,
         cmdline="bash", wait_percent=None, net_rx_bytes_per_s=10.0, net_tx_bytes_per_s=500.0,
         container="Cron.service", ppid=7, cpu_time_s=None, priority=-100, nice=-5,
-        virt_bytes=9000, shared_bytes=100, tty_nr=0, minor_faults=700, major_faults=3),
+        virt_bytes=9000, shared_bytes=100, tty_nr=0, minor_faults=700, major_faults=3,
+        gpu_percent=None, gpu_memory_bytes=1 << 30, gpu_indices=(1,)),
     row(9, user="carol", state="D", cpu_percent=10.0, mem_percent=1.0, rss_bytes=100,
         num_threads=9, read_bytes_per_s=50.0, write_bytes_per_s=0.0, start_time=20.0,
         cmdline="", name="kworker/0:1", wait_percent=0.0, net_rx_bytes_per_s=400.0,
@@ -425,6 +427,8 @@ EXPECTED_ASCENDING = {
     SortKey.TTY: [9, 5, 3],  # tty1 < pts/1 (by device, as ps), none after
     SortKey.MINFLT: [9, 5, 3],
     SortKey.MAJFLT: [5, 9, 3],
+    SortKey.GPU: [3, 9, 5],  # on no GPU and unknown on one both below every figure: PID order
+    SortKey.GPU_MEM: [9, 3, 5],
 }
 
 
@@ -433,7 +437,7 @@ def test_sort_by_each_key_both_ways(key: SortKey) -> None:
     up = [v.row.pid for v in build_view(TABLE, ViewOptions(sort_key=key, reverse=False))]
     assert up == EXPECTED_ASCENDING[key]
     down = [v.row.pid for v in build_view(TABLE, ViewOptions(sort_key=key, reverse=True))]
-    if key in (SortKey.CPU, SortKey.NCPU):
+    if key in (SortKey.CPU, SortKey.NCPU, SortKey.GPU):
         assert down == [5, 3, 9]  # stable: ties keep PID order when reversed too
     elif key is SortKey.GROWTH:
         assert down == [3, 5, 9]  # all tie
@@ -592,13 +596,14 @@ def test_stable_order_resorts_fully_on_an_explicit_sort_change() -> None:
 def test_column_helpers() -> None:
     assert [k.value for k in COLUMNS] == [
         "PID", "PPID", "USER", "PRI", "NI", "S", "CPU%", "NCPU%", "WAIT%", "MEM%", "VIRT",
-        "RSS", "SHR", "GROWTH", "TIME+", "THR", "MINFLT", "MAJFLT", "READ/s", "WRITE/s",
-        "NET/s", "RX/s", "TX/s", "START", "TTY", "CONTAINER", "COMMAND",
+        "RSS", "SHR", "GROWTH", "GPU%", "GPU MEM", "TIME+", "THR", "MINFLT", "MAJFLT", "READ/s",
+        "WRITE/s", "NET/s", "RX/s", "TX/s", "START", "TTY", "CONTAINER", "COMMAND",
     ]  # fmt: skip
     assert set(COLUMNS) == set(SortKey)
     later = {SortKey.GROWTH, SortKey.WAIT, SortKey.NET, SortKey.RX, SortKey.TX, SortKey.CONTAINER}
     later |= {SortKey.PPID, SortKey.PRIORITY, SortKey.NICE, SortKey.NCPU, SortKey.VIRT}
     later |= {SortKey.SHR, SortKey.TIME, SortKey.MINFLT, SortKey.MAJFLT, SortKey.TTY}
+    later |= {SortKey.GPU, SortKey.GPU_MEM}
     assert not later & set(DEFAULT_COLUMNS), "not shown unless chosen: the 80x24 fit"
     assert [k for k in COLUMNS if k not in later] == list(DEFAULT_COLUMNS)
     assert [k.value for k in DEFAULT_COLUMNS] == [

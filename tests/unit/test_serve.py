@@ -180,3 +180,23 @@ def test_network_series_are_the_top_n_by_traffic_and_skip_the_uncounted() -> Non
 def test_no_pressure_series_where_the_kernel_keeps_none() -> None:
     collector = PerftopCollector(FakeSource(pressure=False), psutil_module=_fake_psutil())
     assert not [name for name in _scrape(collector) if name.startswith("node_pressure")]
+
+
+def test_gpus_are_exported_under_dcgms_names() -> None:
+    metrics = _scrape(PerftopCollector(FakeSource(gpus=2), top_n=3, psutil_module=_fake_psutil()))
+    util = metrics["DCGM_FI_DEV_GPU_UTIL"]
+    assert {labels["gpu"] for labels, _ in util} == {"0", "1"}
+    labels, _ = util[0]
+    assert labels["modelName"] == "NVIDIA A100-SXM4-80GB" and labels["UUID"].startswith("GPU-")
+    ((_, used), _) = metrics["DCGM_FI_DEV_FB_USED"]
+    ((_, free), _) = metrics["DCGM_FI_DEV_FB_FREE"]
+    assert used + free == 80 * 1024, "MiB, as DCGM's exporter"
+    for name in ("GPU_TEMP", "POWER_USAGE", "SM_CLOCK", "MEM_CLOCK"):
+        assert len(metrics[f"DCGM_FI_DEV_{name}"]) == 2
+    held = {labels["pid"]: v for labels, v in metrics["perftop_process_gpu_memory_bytes"]}
+    assert held == {"2301": 18 * 1024**3, "2302": 6 * 1024**3}
+
+
+def test_no_gpus_no_gpu_series() -> None:
+    metrics = _scrape(PerftopCollector(FakeSource(), top_n=3, psutil_module=_fake_psutil()))
+    assert not any(name.startswith("DCGM_") or "gpu" in name for name in metrics)

@@ -117,7 +117,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(SortKey.SHR, 6, True, htop.shr_cell),
     Column(SortKey.GROWTH, 9, True, _growth),
     Column(SortKey.GPU, 5, True, htop.gpu_cell),
-    Column(SortKey.GPU_MEM, 7, True, htop.gpu_memory_cell),
+    Column(SortKey.GPU_MEM, 8, True, htop.gpu_memory_cell),
     Column(SortKey.TIME, 8, True, htop.time_cell),
     Column(SortKey.THREADS, 4, True, lambda v, _n: str(v.row.num_threads)),
     Column(SortKey.MINFLT, 7, True, htop.minflt_cell),
