@@ -21,6 +21,7 @@ from textual.pilot import Pilot
 from perftop.app import AppConfig, PerftopApp
 from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.backends import new_session
+from perftop.system.processes import DEFAULT_COLUMNS, SortKey, ViewOptions
 from perftop.system.source import FakeSource
 from perftop.ui.screens.profile import ProfileScreen
 
@@ -215,13 +216,32 @@ async def native_flame(seconds: float = 6.0) -> None:
         binary.unlink(missing_ok=True)
 
 
+async def gpus() -> None:
+    """A GPU box (the fake machine's two GPUs, read through a fake NVML): the panel with its
+    graphs, sorted by the GPU memory column F2 adds."""
+    columns = (*DEFAULT_COLUMNS[:-1], SortKey.GPU, SortKey.GPU_MEM, SortKey.COMMAND)
+    view = ViewOptions(columns=columns, sort_key=SortKey.GPU_MEM, reverse=True)
+    app = PerftopApp(lambda: FakeSource(gpus=2), AppConfig(delay_s=3600, view=view))
+    async with app.run_test(size=(120, 50)) as pilot:
+        await sample(app, pilot, 60)
+        app.save_screenshot("dashboard-gpus.svg", str(OUT))
+
+
+PICTURES = {
+    "dashboard": dashboard,
+    "rewind": rewind,
+    "gpus": gpus,
+    "flame": flame,
+    "native": native_flame,
+    "memory": memory_flame,
+}
+
+
 def main() -> None:
+    """All the pictures, or those named: `python scripts/screenshots.py gpus dashboard`."""
     OUT.mkdir(exist_ok=True)
-    asyncio.run(dashboard())
-    asyncio.run(rewind())
-    asyncio.run(flame())
-    asyncio.run(native_flame())
-    asyncio.run(memory_flame())
+    for name in sys.argv[1:] or PICTURES:
+        asyncio.run(PICTURES[name]())
     for path in sorted(OUT.glob("*.svg")):
         print(path.relative_to(OUT.parent))
 
