@@ -6,9 +6,11 @@ import copy
 import dataclasses
 import gzip
 import json
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from perftop.formats.recording import RecordingReader, RecordingWriter
 from perftop.formats.snapshot import Snapshot, dumps_snapshot, loads_snapshot
 from perftop.system import codec, fake_nvml
 from perftop.system.codec import decode_system, encode_system
@@ -257,3 +259,17 @@ def test_gpu_levels_follow_the_thresholds() -> None:
     levels = levels_of(dataclasses.replace(sample, gpus=(hot, sample.gpus[1])), Thresholds())
     assert levels.gpus[0].temperature is Level.CRIT and levels.gpus[0].power is Level.CRIT
     assert levels.gpus[1].temperature is Level.OK
+
+
+def test_a_recording_replays_the_gpus(tmp_path: Path) -> None:
+    source, path = FakeSource(gpus=2), tmp_path / "gpu.rec"
+    ticks = []
+    with RecordingWriter(path, keyframe_every=3) as writer:
+        for _ in range(5):
+            tick = (source.sample_system(), source.sample_processes())
+            writer.append(*tick)
+            ticks.append(tick)
+    reader = RecordingReader(path)
+    for i, (sample, snapshot) in enumerate(ticks):
+        assert reader.sample_at(i).gpus == sample.gpus
+        assert reader.processes_at(i) == snapshot
