@@ -123,22 +123,13 @@ class GpuPanel(Panel):
         mem = self._rows(self.window(h.series(f"gpu{index}.mem_percent"), mem_w), mem_w, rows)
         for a, b in zip(util, mem, strict=True):
             text.append("\n" + " " * left)
-            self._row(text, a)
+            self.graph_row(text, *a)
             text.append(" ")
-            self._row(text, b)
+            self.graph_row(text, *b)
 
     def _rows(self, window: Window, width: int, rows: int) -> list[tuple[str, int | None]]:
         cell = None if window.cursor is None else window.cursor // 2
         return [(row, cell) for row in braille_graph(window.values, width, rows, 100.0)]
-
-    def _row(self, text: Lines, row: tuple[str, int | None]) -> None:
-        line, cell = row
-        if cell is None or cell >= len(line):
-            text.append(line, self.graph_style)
-            return
-        text.append(line[:cell], self.graph_style)
-        text.append(line[cell], self.cursor_style)
-        text.append(line[cell + 1 :], self.graph_style)
 
 
 def compact_gpu_line(panel: Panel, text: Lines, s: SystemSample, width: int) -> None:

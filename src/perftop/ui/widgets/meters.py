@@ -248,12 +248,16 @@ class Panel(Widget):
         cell = None if window.cursor is None else window.cursor // 2
         for row in braille_graph(window.values, width, height, top):
             text.append("\n")
-            if cell is None or cell >= len(row):
-                text.append(row, self.graph_style)
-                continue
-            text.append(row[:cell], self.graph_style)
-            text.append(row[cell], self.cursor_style)
-            text.append(row[cell + 1 :], self.graph_style)
+            self.graph_row(text, row, cell)
+
+    def graph_row(self, text: Lines, row: str, cell: int | None) -> None:
+        """One row of a graph, the paused moment's `cell` (None: live) marked."""
+        if cell is None or cell >= len(row):
+            text.append(row, self.graph_style)
+            return
+        text.append(row[:cell], self.graph_style)
+        text.append(row[cell], self.cursor_style)
+        text.append(row[cell + 1 :], self.graph_style)
 
     @property
     def cursor_style(self) -> Style:
