@@ -12,16 +12,17 @@ nothing more: the panel hides and the rest of perftop goes on.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from perftop.system.detail import ProcessDetail
 from perftop.system.samples import GpuSample, ProcessRow
+
+if TYPE_CHECKING:  # the detail module loads when the pane first opens, not at start
+    from perftop.system.detail import ProcessDetail
 
 DRIVER_VERSION_FILE = "/proc/driver/nvidia/version"
 LIBRARY = "libnvidia-ml.so.1"
