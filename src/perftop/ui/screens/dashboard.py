@@ -405,6 +405,9 @@ class DashboardScreen(Screen[None]):
             self.rewind.live = (sample, snapshot)
             if self.covered:
                 self._pending = (sample, snapshot)
+                # Covered from the start (`perftop --pid`: the flame on top), nothing was
+                # drawn yet to say what is shown: the network and the waits stay unmeasured.
+                self._want_figures()
                 return
             if self.live:
                 self.leaks.probe_suspects(self.machine)
