@@ -117,3 +117,15 @@ async def test_a_paused_moment_shows_its_gpus() -> None:
         line = lines_of(app.screen.query_one("#gpu", GpuPanel))[0]
         assert f"GPU {moment.gpus[0].util_percent:3.0f}%" in line
         assert moment.timestamp < app.history.timestamps().latest()
+
+
+async def test_a_card_that_gives_few_figures_reads_dashes() -> None:
+    nvml = fake_nvml.FakeNvml(
+        1, unsupported=frozenset({"utilization", "temperature", "power", "power_limit", "clock"})
+    )
+    app = make_app(lambda: FakeSource(nvml=nvml))
+    async with app.run_test(size=(120, 50)) as pilot:
+        await ticks(pilot, 2)
+        (line, *_) = lines_of(app.screen.query_one("#gpu", GpuPanel))
+        assert "GPU    - ▕" in line and "MEM 512M/80G" in line, line
+        assert line.split("▏")[-1].split() == ["-", "-", "-/-MHz"], line

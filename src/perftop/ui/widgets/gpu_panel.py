@@ -34,6 +34,15 @@ def _figure(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
+def util_of(g: GpuSample) -> str:
+    """` 86%`, or `   -` where the card does not say."""
+    return "-".rjust(4) if g.util_percent is None else f"{g.util_percent:3.0f}%"
+
+
+def temperature_of(g: GpuSample) -> str:
+    return "-".rjust(5) if g.temperature_c is None else f"{g.temperature_c:3.0f}°C"
+
+
 def used_of(g: GpuSample) -> str:
     """`18.5G/80.0G`, or `-` where the card does not say."""
     if g.memory_used_bytes is None or g.memory_total_bytes is None:
@@ -87,7 +96,7 @@ class GpuPanel(Panel):
             if i:
                 text.append("\n")
             text.append(f"{g.index:<2}{short_name(g.name)[: name_w - 3]:<{name_w - 2}}")
-            figure = f"{_figure(g.util_percent, '3.0f')}%"
+            figure = util_of(g)
             self.meter(
                 text, "GPU ", figure, g.util_percent or 0.0, util_w - 7 - len(figure), lv.util
             )
@@ -97,9 +106,7 @@ class GpuPanel(Panel):
                 text, "MEM ", used, g.memory_percent or 0.0, mem_w - 7 - len(used), lv.memory
             )
             text.append(" ")
-            text.append(
-                f"{_figure(g.temperature_c, '3.0f')}°C".rjust(6), self.level_style(lv.temperature)
-            )
+            text.append(temperature_of(g).rjust(6), self.level_style(lv.temperature))
             text.append(" ")
             text.append(power_of(g).rjust(9), self.level_style(lv.power))
             if width >= 100:
@@ -145,9 +152,9 @@ def compact_gpu_line(panel: Panel, text: Lines, s: SystemSample, width: int) -> 
             if i:
                 text.append(" ")
             label = f"GPU{g.index}"[:5].ljust(5)
-            figure = f"{_figure(g.util_percent, '3.0f')}%"
+            figure = util_of(g)
             tail = f" {used_of(g)} "
-            temp = f"{_figure(g.temperature_c, '3.0f')}°C"
+            temp = temperature_of(g)
             cells = max(half - len(label) - len(figure) - 3 - len(tail) - len(temp), 1)
             panel.meter(text, label, figure, g.util_percent or 0.0, cells, lv.util)
             text.append(tail)
