@@ -172,11 +172,26 @@ def _not_found(h: int, since: int) -> list[Any]:
     raise fake_nvml.NVMLError(fake_nvml.NVML_ERROR_NOT_FOUND)
 
 
-def test_several_samples_of_a_process_read_its_highest_and_garbage_is_dropped() -> None:
+def test_several_samples_of_a_process_read_its_newest_and_garbage_is_dropped() -> None:
     nvml = fake_nvml.FakeNvml(1, users={9: fake_nvml.FakeGpuUser(0, 10.0, 1 << 20)})
-    samples = [SimpleNamespace(pid=9, smUtil=v) for v in (20, 55, 2**32 - 1, 40)]
+    samples = [
+        SimpleNamespace(pid=9, smUtil=v, timeStamp=t)
+        for v, t in ((20, 1), (55, 3), (2**32 - 1, 4), (40, 2))
+    ]
     nvml.nvmlDeviceGetProcessUtilization = lambda h, since: samples  # type: ignore[method-assign]
     assert GpuReader(nvml).processes()[9].sm_percent == 55.0
+
+
+def test_memory_the_driver_does_not_know_is_unknown_not_huge() -> None:
+    nvml = fake_nvml.FakeNvml(1)
+    held = [
+        SimpleNamespace(pid=3, usedGpuMemory=(1 << 64) - 1),
+        SimpleNamespace(pid=4, usedGpuMemory=None),
+    ]
+    nvml.nvmlDeviceGetComputeRunningProcesses = lambda h: held  # type: ignore[method-assign]
+    used = GpuReader(nvml).processes()
+    assert used[3].memory_bytes is None and used[4].memory_bytes is None
+    assert used[3].gpus == (0,)
 
 
 def test_rows_get_their_gpu_use_and_lose_it_when_it_ends() -> None:
@@ -273,3 +288,16 @@ def test_a_recording_replays_the_gpus(tmp_path: Path) -> None:
     for i, (sample, snapshot) in enumerate(ticks):
         assert reader.sample_at(i).gpus == sample.gpus
         assert reader.processes_at(i) == snapshot
+
+
+def test_a_binding_without_a_call_reads_that_figure_as_unknown() -> None:
+    class Old(fake_nvml.FakeNvml):
+        def __getattribute__(self, name: str) -> Any:
+            if name in ("nvmlDeviceGetEnforcedPowerLimit", "nvmlDeviceGetProcessUtilization"):
+                raise AttributeError(name)
+            return super().__getattribute__(name)
+
+    reader = GpuReader(Old(1, users={5: fake_nvml.FakeGpuUser(0, 50.0, 1 << 30)}))
+    (g,) = reader.sample()
+    assert g.power_limit_w is None and g.power_w is not None and reader.error is None
+    assert reader.processes()[5].sm_percent is None and reader.error is None

@@ -28,6 +28,7 @@ DRIVER_VERSION_FILE = "/proc/driver/nvidia/version"
 LIBRARY = "libnvidia-ml.so.1"
 # NVML's return codes (nvml.h), where the module given has no constant of its own.
 NOT_SUPPORTED, NOT_FOUND = 3, 6
+NOT_AVAILABLE = (1 << 64) - 1  # NVML_VALUE_NOT_AVAILABLE as an unsigned long long
 
 
 class Nvml(Protocol):
@@ -132,6 +133,8 @@ class GpuReader:
         refusal."""
         try:
             return fn()
+        except AttributeError:
+            return None  # a binding older than the call (the old `pynvml` package)
         except Exception as exc:
             if _code(exc) == getattr(self._nvml, "NVML_ERROR_NOT_SUPPORTED", NOT_SUPPORTED):
                 return None
@@ -191,7 +194,9 @@ class GpuReader:
                         pid = int(p.pid)
                         used = getattr(p, "usedGpuMemory", None)
                         memory.setdefault(pid, None)
-                        if isinstance(used, int) and used >= 0:
+                        # None (MIG, some drivers) or NVML_VALUE_NOT_AVAILABLE (2^64 - 1):
+                        # not known, not 16 EiB.
+                        if isinstance(used, int) and 0 <= used < NOT_AVAILABLE:
                             memory[pid] = (memory[pid] or 0) + used
                         if index not in gpus.setdefault(pid, []):
                             gpus[pid].append(index)
@@ -201,17 +206,18 @@ class GpuReader:
                 for pid in gpus:
                     if index in gpus[pid]:
                         sm.setdefault(pid, 0.0)  # on this GPU, idle in the window
-                # A process may have several samples in the window: its highest on this GPU
-                # (as nvidia-smi pmon shows), summed over GPUs; a driver's out-of-range
-                # value (seen as 2^32 - 1) is no reading.
-                here: dict[int, float] = {}
+                # A process may have several samples in the window: its newest on this GPU
+                # counts, summed over GPUs; a driver's out-of-range value (seen as 2^32 - 1)
+                # is no reading.
+                here: dict[int, tuple[int, float]] = {}
                 for u in utilisation:
                     pid, value = int(u.pid), float(u.smUtil)
-                    if 0.0 <= value <= 100.0:
-                        here[pid] = max(here.get(pid, 0.0), value)
+                    stamp = int(getattr(u, "timeStamp", 0) or 0)
+                    if 0.0 <= value <= 100.0 and stamp >= here.get(pid, (-1, 0.0))[0]:
+                        here[pid] = (stamp, value)
                     if index not in gpus.setdefault(pid, []):
                         gpus[pid].append(index)
-                for pid, value in here.items():
+                for pid, (_, value) in here.items():
                     sm[pid] = sm.get(pid, 0.0) + value
         except Exception as exc:
             self._refuse(exc)
@@ -237,6 +243,8 @@ class GpuReader:
         """The SM samples since `since`; None where the card keeps none (NOT_SUPPORTED)."""
         try:
             return list(n.nvmlDeviceGetProcessUtilization(h, since))
+        except AttributeError:
+            return None  # a binding without the call
         except Exception as exc:
             code = _code(exc)
             if code == getattr(n, "NVML_ERROR_NOT_FOUND", NOT_FOUND):
