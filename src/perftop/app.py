@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from perftop.formats.snapshot import Snapshot
     from perftop.profiling.backend import ProfilerBackend
     from perftop.profiling.memory import MemoryLaunch
+    from perftop.profiling.session import ProfileSession
     from perftop.ui.screens.profile import ProfileScreen
 
 
@@ -72,6 +73,9 @@ class AppConfig:
     memory_launch: MemoryLaunch | None = None
     # The machine's first tick, read while the app was starting (commands/first_tick.py).
     first_tick: Callable[[], tuple[SystemSample, ProcessSnapshot] | None] | None = None
+    # `perftop --pid`'s profiler, started while the app was starting (commands/first_tick.py):
+    # the PID → its session, or None for one the flame view starts itself.
+    early_session: Callable[[int], ProfileSession | None] | None = None
 
     @property
     def offline(self) -> bool:
@@ -244,7 +248,10 @@ class PerftopApp(GuardedApp):
         if memory and options.backend != "memory":
             options = dataclasses.replace(options, backend="memory", dwarf=False)
         factory = self._launched_tracker(pid) if options.backend == "memory" else None
-        session = new_session(pid, options, command=title, factory=factory)
+        early, self.config.early_session = self.config.early_session, None
+        session = early(pid) if early is not None and not memory else None
+        if session is None:
+            session = new_session(pid, options, command=title, factory=factory)
         screen = ProfileScreen(session, title=f"PID {pid} {title}".strip(), can_snapshot=True)
         self.push_screen(screen)
 

@@ -69,6 +69,28 @@ async def test_a_live_export_keeps_the_sampling_rate(tmp_path: Path) -> None:
     assert loaded.duration == pytest.approx(1.0, rel=0.01)
 
 
+async def test_a_session_started_before_the_app_is_pumped_not_started_again() -> None:
+    """`perftop --pid` starts its profiler beside the app's imports (commands/first_tick.py):
+    the flame view takes the session as it is, attached once, and shows its batches."""
+    backend = HandBackend()
+    session = ProfileSession(4242, ProfilerOptions(), lambda: backend, command="python3 app.py")
+    session.start()
+    assert session.state is SessionState.LIVE and len(backend.started) == 1
+    config = AppConfig(delay_s=3600, early_session=lambda pid: session if pid == 4242 else None)
+    app = PerftopApp(FakeSource, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot)
+        app.open_profile(4242, "python3 app.py")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileScreen), "the flame view")
+        screen = app.screen
+        assert isinstance(screen, ProfileScreen) and screen.session is session
+        backend.feed(100)
+        await wait_for(pilot, lambda: screen.profile.total_samples == 100, "the batch")
+        assert len(backend.started) == 1, "attached once, before the app"
+        assert app.config.early_session is None, "taken once"
+        screen.stop()
+
+
 async def test_reset_keeps_the_command_and_source(tmp_path: Path) -> None:
     app = PerftopApp(FakeSource, AppConfig(delay_s=3600, export_dir=tmp_path))
     backend = HandBackend()

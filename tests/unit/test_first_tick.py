@@ -4,11 +4,17 @@ sampler's own; an error is the sampler's to meet, not lost."""
 from __future__ import annotations
 
 import os
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
-from perftop.commands.first_tick import FirstTick
+from perftop.commands.first_tick import EarlySession, FirstTick
+from perftop.profiling.backend import ProfilerOptions
+from perftop.profiling.session import SessionState
 from perftop.system import source as source_module
+from tests.unit.test_pyspy import needs_pyspy, pyspy_children, start_target
 
 
 def test_the_first_tick_is_taken_once_from_the_source_it_came_from() -> None:
@@ -34,3 +40,40 @@ def test_a_source_that_cannot_be_made_raises_where_it_is_asked_for(
     assert first.take() is None
     with pytest.raises(PermissionError, match="no /proc"):
         first.source()
+
+
+@needs_pyspy
+def test_the_early_profiler_is_taken_live_once_and_never_left_running(tmp_path: Path) -> None:
+    target = start_target(tmp_path)
+    try:
+        _taken_live_once(target)
+    finally:
+        target.kill()
+        target.wait()
+
+
+def _taken_live_once(target: subprocess.Popen[bytes]) -> None:
+    early = EarlySession(target.pid, ProfilerOptions(rate_hz=100), "target")
+    session = early.take(target.pid)
+    assert session is not None and session.state is SessionState.LIVE
+    try:
+        batch = None
+        deadline = time.monotonic() + 20
+        while batch is None and time.monotonic() < deadline:
+            batch = session.next_batch(1.0)
+        assert batch is not None and batch.samples > 0
+    finally:
+        session.stop()
+    assert early.take(target.pid) is None, "taken once"
+    other = EarlySession(target.pid, ProfilerOptions(rate_hz=100), "target")
+    assert other.take(target.pid + 1) is None  # asked for another PID: stopped, not kept
+    deadline = time.monotonic() + 20
+    while pyspy_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pyspy_children(), "py-spy ended"
+
+
+def test_an_early_profiler_that_cannot_attach_is_failed_for_the_screen_to_say() -> None:
+    early = EarlySession(2**22 + 7, ProfilerOptions(), "gone")  # above the kernel's PID limit
+    session = early.take(2**22 + 7)
+    assert session is None or session.state is SessionState.FAILED

@@ -1,4 +1,5 @@
-"""The machine's first tick, taken on a thread while the TUI is still importing.
+"""The machine's first tick, and the profiler `perftop --pid` asks for, started on threads while
+the TUI is still importing.
 
 The first screen waits on two things that do not depend on each other: Textual and the screens
 being imported (a quarter of a second, the Python interpreter busy) and the first read of
@@ -6,6 +7,10 @@ every process (tens of milliseconds at a few hundred processes, mostly the kerne
 /proc files, which runs beside the imports on another core). Started before the imports, the
 read is done by the time the app asks for it, and the dashboard shows data in its first ticks
 instead of a tick later (bench/bench_startup.py: "first sample shown").
+
+The same holds for the profiler of `perftop --pid`: py-spy's attach and its first recording
+(0.3 s) run in their own process, so started before the imports the first batch is ready about
+when the flame view opens, instead of that long after it (bench/bench_profile.py: "first view").
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from perftop.profiling.backend import ProfilerOptions
+    from perftop.profiling.session import ProfileSession
     from perftop.system.samples import ProcessSnapshot, SystemSample
     from perftop.system.source import SystemSource
 
@@ -54,3 +61,38 @@ class FirstTick:
         self._done.wait()
         tick, self._tick = self._tick, None
         return tick
+
+
+class EarlySession:
+    """A profiling session on `pid`, made and started on its own thread from construction on;
+    the app's flame view takes it (`take`) instead of starting one itself."""
+
+    def __init__(self, pid: int, options: ProfilerOptions, command: str) -> None:
+        self.pid = pid
+        self._done = threading.Event()
+        self._session: ProfileSession | None = None
+        args = (options, command)
+        threading.Thread(
+            target=self._run, args=args, name="perftop-first-profile", daemon=True
+        ).start()
+
+    def _run(self, options: ProfilerOptions, command: str) -> None:
+        try:
+            from perftop.profiling.backends import new_session
+
+            session = new_session(self.pid, options, command=command)
+            self._session = session
+            session.start()  # a refusal leaves it FAILED, with its reason, for the screen
+        except Exception:  # the screen starts its own session instead, and meets the error
+            self._session = None
+        finally:
+            self._done.set()
+
+    def take(self, pid: int) -> ProfileSession | None:
+        """The session, once, if it is on `pid`; None otherwise (the caller makes its own)."""
+        self._done.wait()
+        session, self._session = self._session, None
+        if session is not None and pid != self.pid:
+            session.stop()  # not what was asked for: its py-spy is not left running
+            return None
+        return session

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perftop.cli_args import CliError
-from perftop.commands.first_tick import FirstTick
+from perftop.commands.first_tick import EarlySession, FirstTick
 from perftop.runmode import Dashboard, DiffFiles, RecordTo, ViewFile
 
 if TYPE_CHECKING:
@@ -61,6 +61,12 @@ def run_tui(
     first = None
     if isinstance(mode, Dashboard) and not mode.demo:
         first = FirstTick()  # read beside the imports below
+    # The profiler of `perftop --pid` (or `perftop run`) attached beside the imports too; not
+    # the memory tracker, which the app attaches with gdb off its UI thread.
+    early = None
+    attach = getattr(start, "attach", None) if isinstance(mode, Dashboard) else None
+    if attach is not None and tracker is None and profiler.backend != "memory":
+        early = EarlySession(attach, profiler, getattr(start, "title", ""))
     recorder = None
     if isinstance(mode, Dashboard) and mode.record is not None:
         from perftop.ui.start import LiveStart
@@ -71,6 +77,8 @@ def run_tui(
     try:
         config = _app_config(start, view, profiler, settings, settings_path, notices, delay_s)
         config.memory_launch = tracker
+        if early is not None:
+            config.early_session = early.take
         return _run(config, mode, first)
     finally:
         for closable in (recorder, getattr(start, "reader", None), tracker):

@@ -105,7 +105,10 @@ class ProfileSession:
     # --- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Attach. On a refusal the session is FAILED with the reason; nothing is raised."""
+        """Attach. On a refusal the session is FAILED with the reason; nothing is raised.
+        A session already sampling (started early, commands/first_tick.py) goes on as it is."""
+        if self.state is SessionState.LIVE:
+            return
         try:
             self.backend.start(self.pid, self.options)
         except ProfilerError as exc:

@@ -192,7 +192,11 @@ class ProfileScreen(SessionFlameScreen):
         self.query_one("#flame").border_subtitle = legend()
         self.query_one(FlameView).focus()
         self._refresh_views(force_table=True)
-        if self.session is not None and self.session.state is SessionState.STARTING:
+        # STARTING: a new session; LIVE: started beside the app's imports (`perftop --pid`,
+        # commands/first_tick.py), its batches still to pump; FAILED there: tried again here,
+        # so the screen says why.
+        early = (SessionState.STARTING, SessionState.LIVE, SessionState.FAILED)
+        if self.session is not None and self.session.state in early:
             self._start()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
