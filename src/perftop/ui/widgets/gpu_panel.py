@@ -141,8 +141,8 @@ class GpuPanel(Panel):
 
 def compact_gpu_line(panel: Panel, text: Lines, s: SystemSample, width: int) -> None:
     """The GPUs on one line of the folded dashboard: one or two side by side as meters
-    (`GPU0  85% ▕███▏ 18.5G/80.0G  60°C`), more as a strip of one cell each with the
-    busiest's figures and their memory summed."""
+    (`GPU0  85% ▕███▏ 18.5G/80.0G  60°C`), more as a strip of one cell each, then their
+    mean use, their memory summed and the hottest's temperature."""
     gpus = s.gpus
     levels = panel.levels.gpus
     if len(gpus) <= 2:
