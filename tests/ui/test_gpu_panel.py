@@ -129,3 +129,18 @@ async def test_a_card_that_gives_few_figures_reads_dashes() -> None:
         (line, *_) = lines_of(app.screen.query_one("#gpu", GpuPanel))
         assert "GPU    - ▕" in line and "MEM 512M/80G" in line, line
         assert line.split("▏")[-1].split() == ["-", "-", "-/-MHz"], line
+
+
+async def test_many_gpus_fold_into_a_strip_and_the_panel_drops_its_graphs() -> None:
+    nvml = fake_nvml.FakeNvml(8, users={2301: fake_nvml.FakeGpuUser(3, 90.0, 40 << 30)})
+    app = make_app(lambda: FakeSource(nvml=nvml))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ticks(pilot, 2)
+        line = lines_of(app.screen.query_one("#compact", CompactMeters))[-1]
+        assert line.startswith("GPU ") and " 8 GPUs " in line and "/640G" in line, line
+        assert line[4:12][3] != " ", "GPU 3, the busy one, reads as a full cell"
+        await pilot.resize_terminal(120, 45)  # room for a line a GPU, none for graphs
+        await ticks(pilot)
+        assert shown(app, "#gpu")
+        assert len(lines_of(app.screen.query_one("#gpu", GpuPanel))) == 8
+        assert table(pilot).size.height - 1 >= DashboardScreen.TABLE_ROWS

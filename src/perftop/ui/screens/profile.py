@@ -192,12 +192,13 @@ class ProfileScreen(SessionFlameScreen):
         self.query_one("#flame").border_subtitle = legend()
         self.query_one(FlameView).focus()
         self._refresh_views(force_table=True)
-        # STARTING: a new session; LIVE: started beside the app's imports (`perftop --pid`,
-        # commands/first_tick.py), its batches still to pump; FAILED there: tried again here,
-        # so the screen says why.
-        early = (SessionState.STARTING, SessionState.LIVE, SessionState.FAILED)
-        if self.session is not None and self.session.state in early:
+        session = self.session
+        if session is not None and session.state is SessionState.STARTING:
             self._start()
+        elif session is not None and session.state in (SessionState.LIVE, SessionState.FAILED):
+            # Started beside the app's imports (`perftop --pid`, commands/first_tick.py): its
+            # batches to pump, or its refusal to say, without attaching again.
+            self._started(session)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in VIEW_ACTIONS:
