@@ -4,6 +4,7 @@ the real GpuReader): the panel, its folded line, the columns, a refusing driver,
 from __future__ import annotations
 
 from textual.app import App
+from textual.screen import Screen
 from textual.widget import Widget
 
 from perftop.system import fake_nvml
@@ -144,3 +145,19 @@ async def test_many_gpus_fold_into_a_strip_and_the_panel_drops_its_graphs() -> N
         assert shown(app, "#gpu")
         assert len(lines_of(app.screen.query_one("#gpu", GpuPanel))) == 8
         assert table(pilot).size.height - 1 >= DashboardScreen.TABLE_ROWS
+
+
+async def test_a_refusal_while_the_dashboard_is_covered_or_paused_is_said_once() -> None:
+    nvml = fake_nvml.FakeNvml(2, fail_after=3)
+    source = FakeSource(nvml=nvml)
+    nvml.tick = lambda: source._system.tick - 1
+    app = make_app(lambda: source)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await ticks(pilot, 2)
+        await pilot.press("space")  # paused: the panels redraw the moment every tick
+        await app.push_screen(Screen())  # and covered, as by a flame view
+        await ticks(pilot, 4)
+        app.pop_screen()
+        await ticks(pilot, 2)
+        said = [n.message for n in app._notifications if "GPUs not shown" in n.message]
+        assert len(said) == 1, said

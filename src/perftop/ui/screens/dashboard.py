@@ -403,6 +403,8 @@ class DashboardScreen(Screen[None]):
         moment looked at stays on screen and only the graphs move on (and their cursor)."""
         if sample is not None:
             self.rewind.live = (sample, snapshot)
+            if sample.notice is not None:  # said once, from the live tick, whatever shows
+                self.notify(sample.notice, severity="warning", timeout=10)
             if self.covered:
                 self._pending = (sample, snapshot)
                 # Covered from the start (`perftop --pid`: the flame on top), nothing was
@@ -426,8 +428,6 @@ class DashboardScreen(Screen[None]):
         if sample is None:  # a snapshot saved before the first meter sample: the table only
             self._rebuild_view()
             return
-        if sample.notice is not None:
-            self.notify(sample.notice, severity="warning", timeout=10)
         if (
             first
             or (sample.pressure is not None) != self._psi_shown
