@@ -77,11 +77,13 @@ async def test_no_gpus_no_panel() -> None:
         assert "GPU" not in " ".join(lines_of(app.screen.query_one("#compact", CompactMeters)))
 
 
+def refusing_at(tick: int) -> FakeSource:
+    """Two GPUs whose driver refuses every call from `tick` on (permissions taken away)."""
+    return FakeSource(nvml=lambda at: fake_nvml.FakeNvml(2, at, fail_after=tick))
+
+
 async def test_a_driver_that_refuses_is_said_once_and_the_rest_goes_on() -> None:
-    nvml = fake_nvml.FakeNvml(2, fail_after=3)
-    source = FakeSource(nvml=nvml)
-    nvml.tick = lambda: source._system.tick - 1
-    app = make_app(lambda: source)
+    app = make_app(lambda: refusing_at(3))
     async with app.run_test(size=(120, 50)) as pilot:
         await ticks(pilot, 2)
         assert shown(app, "#gpu")
@@ -107,6 +109,26 @@ async def test_gpu_columns_show_the_users_and_sort_them_first() -> None:
         assert "18G" not in quiet and "6.0G" not in quiet
 
 
+async def test_gpu_use_is_read_only_while_a_column_or_the_detail_pane_shows_it() -> None:
+    sources: list[FakeSource] = []
+
+    def source() -> FakeSource:
+        sources.append(FakeSource(gpus=2))
+        return sources[-1]
+
+    app = make_app(source)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await ticks(pilot, 2)
+        assert sources[0].wanted_gpu is False, "the default columns show none"
+        assert app.dashboard.snapshot is not None
+        assert app.dashboard.snapshot.rows[2301].gpu_indices == ()
+        await pilot.press("i")  # the detail pane names a process's GPUs
+        await ticks(pilot)
+        assert sources[0].wanted_gpu is True
+        await ticks(pilot)  # the first tick sampled since it was asked for
+        assert app.dashboard.snapshot.rows[2301].gpu_indices == (0,)
+
+
 async def test_a_paused_moment_shows_its_gpus() -> None:
     app = make_app(with_gpus)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -121,10 +143,8 @@ async def test_a_paused_moment_shows_its_gpus() -> None:
 
 
 async def test_a_card_that_gives_few_figures_reads_dashes() -> None:
-    nvml = fake_nvml.FakeNvml(
-        1, unsupported=frozenset({"utilization", "temperature", "power", "power_limit", "clock"})
-    )
-    app = make_app(lambda: FakeSource(nvml=nvml))
+    lacks = frozenset({"utilization", "temperature", "power", "power_limit", "clock"})
+    app = make_app(lambda: FakeSource(nvml=lambda at: fake_nvml.FakeNvml(1, at, unsupported=lacks)))
     async with app.run_test(size=(120, 50)) as pilot:
         await ticks(pilot, 2)
         (line, *_) = lines_of(app.screen.query_one("#gpu", GpuPanel))
@@ -133,8 +153,8 @@ async def test_a_card_that_gives_few_figures_reads_dashes() -> None:
 
 
 async def test_many_gpus_fold_into_a_strip_and_the_panel_drops_its_graphs() -> None:
-    nvml = fake_nvml.FakeNvml(8, users={2301: fake_nvml.FakeGpuUser(3, 90.0, 40 << 30)})
-    app = make_app(lambda: FakeSource(nvml=nvml))
+    users = {2301: fake_nvml.FakeGpuUser(3, 90.0, 40 << 30)}
+    app = make_app(lambda: FakeSource(nvml=lambda at: fake_nvml.FakeNvml(8, at, users=users)))
     async with app.run_test(size=(80, 24)) as pilot:
         await ticks(pilot, 2)
         line = lines_of(app.screen.query_one("#compact", CompactMeters))[-1]
@@ -148,10 +168,7 @@ async def test_many_gpus_fold_into_a_strip_and_the_panel_drops_its_graphs() -> N
 
 
 async def test_a_refusal_while_the_dashboard_is_covered_or_paused_is_said_once() -> None:
-    nvml = fake_nvml.FakeNvml(2, fail_after=3)
-    source = FakeSource(nvml=nvml)
-    nvml.tick = lambda: source._system.tick - 1
-    app = make_app(lambda: source)
+    app = make_app(lambda: refusing_at(3))
     async with app.run_test(size=(120, 50)) as pilot:
         await ticks(pilot, 2)
         await pilot.press("space")  # paused: the panels redraw the moment every tick

@@ -15,6 +15,7 @@ from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.session import SessionState
 from perftop.system import source as source_module
 from tests.unit.test_pyspy import needs_pyspy, pyspy_children, start_target
+from tests.waiting import wait_until
 
 
 def test_the_first_tick_is_taken_once_from_the_source_it_came_from() -> None:
@@ -67,10 +68,7 @@ def _taken_live_once(target: subprocess.Popen[bytes]) -> None:
     assert early.take(target.pid) is None, "taken once"
     other = EarlySession(target.pid, ProfilerOptions(rate_hz=100), "target")
     assert other.take(target.pid + 1) is None  # asked for another PID: stopped, not kept
-    deadline = time.monotonic() + 20
-    while pyspy_children() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not pyspy_children(), "py-spy ended"
+    wait_until(lambda: not pyspy_children(), 20, "py-spy ended")
 
 
 def test_an_early_profiler_that_cannot_attach_is_failed_for_the_screen_to_say() -> None:

@@ -142,9 +142,7 @@ def test_a_driver_refusing_at_start_is_said_once() -> None:
 
 
 def test_a_driver_that_goes_away_mid_run_hides_the_gpus_after_one_line() -> None:
-    nvml = fake_nvml.FakeNvml(2, fail_after=3)
-    source = FakeSource(nvml=nvml)
-    nvml.tick = lambda: source._system.tick - 1  # the tick being sampled
+    source = FakeSource(nvml=lambda at: fake_nvml.FakeNvml(2, at, fail_after=3))
     notices = []
     for _ in range(6):
         sample = source.sample_system()
@@ -301,3 +299,18 @@ def test_a_binding_without_a_call_reads_that_figure_as_unknown() -> None:
     (g,) = reader.sample()
     assert g.power_limit_w is None and g.power_w is not None and reader.error is None
     assert reader.processes()[5].sm_percent is None and reader.error is None
+
+
+def test_gpu_use_stops_being_read_when_no_longer_shown_and_the_rows_clear() -> None:
+    source = FakeSource(gpus=2)
+    source.sample_system()
+    assert source.sample_processes().rows[2301].gpu_indices == (0,), "asked for until told"
+    source.want(net=False, wait=False, gpu=False)
+    calls = source._system.gpu._nvml.calls
+    source.sample_system()
+    rows = source.sample_processes().rows
+    assert rows[2301].gpu_indices == () and rows[2301].gpu_memory_bytes is None
+    after = source._system.gpu._nvml.calls
+    source.sample_processes()
+    assert source._system.gpu._nvml.calls == after, "no per-process call while unshown"
+    assert after > calls  # the GPUs themselves are read each tick for the panel

@@ -19,8 +19,10 @@ are in fake_extras.py; it runs on the host, not in a container, unless asked to
 
 from __future__ import annotations
 
+import functools
 import math
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,7 +94,8 @@ class FakeSystemSampler:
     """The fake machine's meters; each `sample()` is one tick later than the previous.
     `pressure`: False for a kernel without PSI; `container`: run inside one, limited to
     `(cores, memory bytes)`; `gpus`: that many NVIDIA GPUs, read through `GpuReader` from a
-    fake NVML (fake_nvml.py) as the live machine's are, or through `nvml`, a test's own."""
+    fake NVML (fake_nvml.py) as the live machine's are, or through the library `nvml` makes
+    from the tick being sampled (a test's own)."""
 
     def __init__(
         self,
@@ -101,15 +104,19 @@ class FakeSystemSampler:
         pressure: bool = True,
         container: tuple[float, int] | None = None,
         gpus: int = 0,
-        nvml: Any = None,
+        nvml: Callable[[Callable[[], int]], Any] | None = None,
     ) -> None:
         self.tick = start_tick
         self.pressure = pressure
         self.container = container
         if nvml is None and gpus:
-            nvml = FakeNvml(gpus, lambda: self.tick, users=GPU_USERS)
+            nvml = functools.partial(FakeNvml, gpus, users=GPU_USERS)
         # No GPUs: a reader that never looks for a driver.
-        self.gpu = GpuReader(nvml, present=lambda: False)
+        self.gpu = GpuReader(None if nvml is None else nvml(self._sampling), present=lambda: False)
+
+    def _sampling(self) -> int:
+        """The tick `sample()` is taking (it counts on at its start)."""
+        return self.tick - 1
 
     def sample(self) -> SystemSample:
         t = self.tick

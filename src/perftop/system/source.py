@@ -9,6 +9,7 @@ detail pane go through the same source as the data, so the fake machine acts onl
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from perftop.system.samples import ProcessSnapshot, SystemSample
@@ -55,10 +56,19 @@ class SystemSource(Protocol):
     def container_names(self) -> ContainerNames | None:
         """What names containers (their runtimes' state files), for the cgroup view."""
 
-    def want(self, *, net: bool, wait: bool, shared: bool = False, threads: bool = False) -> None:
+    def want(
+        self,
+        *,
+        net: bool,
+        wait: bool,
+        shared: bool = False,
+        threads: bool = False,
+        gpu: bool = False,
+    ) -> None:
         """Measure each process's network, its wait for a CPU, its shared memory (SHR), its
-        threads only while they are shown (the table's columns or sort, the detail pane, `H`):
-        unshown, they cost nothing."""
+        threads, its GPU use only while they are shown (the table's columns or sort, the
+        detail pane, `H`): unshown, they cost nothing. Until asked, everything is measured
+        (`perftop serve` never asks)."""
 
 
 # The detail pane is re-read every tick; its smaps_rollup, which costs ~12 µs per resident
@@ -78,6 +88,7 @@ class LiveSource:
         self._extras: ProcessExtras = ProcessExtras()
         self._processes = ProcessCollector(extras=self._extras)
         self._gpu_pids: set[int] = set()  # the rows given GPU figures last tick
+        self._want_gpu = True
         # The detail's last memory kinds: (pid, start time, read at, kinds, refused).
         self._smaps: tuple[int, float | None, float, SmapsRollup | None, bool] | None = None
 
@@ -86,7 +97,7 @@ class LiveSource:
 
     def sample_processes(self) -> ProcessSnapshot:
         snapshot = self._processes.sample()
-        self._gpu_pids = with_gpus(snapshot, self._system.gpu, self._gpu_pids)
+        self._gpu_pids = with_gpus(snapshot, self._system.gpu, self._gpu_pids, self._want_gpu)
         return snapshot
 
     def send_signal(self, pid: int, sig: int, start_time: float | None = None) -> None:
@@ -156,17 +167,26 @@ class LiveSource:
 
         return ContainerNames()  # the view's own: the table's is the sampler thread's
 
-    def want(self, *, net: bool, wait: bool, shared: bool = False, threads: bool = False) -> None:
+    def want(
+        self,
+        *,
+        net: bool,
+        wait: bool,
+        shared: bool = False,
+        threads: bool = False,
+        gpu: bool = False,
+    ) -> None:
         self._extras.want(net, wait)
         self._processes.want(shared=shared, threads=threads)
+        self._want_gpu = gpu
 
 
 class FakeSource:
     """The deterministic machine of `perftop.system.fake`, one tick per call pair; what is
     done to its processes changes it, and nothing real. `pressure` False: a kernel without
     PSI; `container`: perftop in a container limited to (cores, memory bytes); `gpus`: that
-    many NVIDIA GPUs (fake_nvml.py), two of its processes on them; `nvml`: a fake library of
-    the test's own instead (a driver that refuses)."""
+    many NVIDIA GPUs (fake_nvml.py), two of its processes on them; `nvml`: a test's own fake
+    library instead, made from the machine's tick (a driver that refuses at some tick)."""
 
     def __init__(
         self,
@@ -174,7 +194,7 @@ class FakeSource:
         pressure: bool = True,
         container: tuple[float, int] | None = None,
         gpus: int = 0,
-        nvml: Any = None,
+        nvml: Callable[[Callable[[], int]], Any] | None = None,
     ) -> None:
         from perftop.system.fake import FakeProcessCollector, FakeSystemSampler
 
@@ -183,6 +203,7 @@ class FakeSource:
         )
         self.processes = FakeProcessCollector()
         self._gpu_pids: set[int] = set()
+        self.wanted_gpu = True
         self.wanted = (True, True)  # as the dashboard last asked (tests read it)
         self.wanted_shared = False
 
@@ -191,7 +212,7 @@ class FakeSource:
 
     def sample_processes(self) -> ProcessSnapshot:
         snapshot = self.processes.sample()
-        self._gpu_pids = with_gpus(snapshot, self._system.gpu, self._gpu_pids)
+        self._gpu_pids = with_gpus(snapshot, self._system.gpu, self._gpu_pids, self.wanted_gpu)
         return snapshot
 
     def send_signal(self, pid: int, sig: int, start_time: float | None = None) -> None:
@@ -221,9 +242,18 @@ class FakeSource:
 
         return FakeNames()
 
-    def want(self, *, net: bool, wait: bool, shared: bool = False, threads: bool = False) -> None:
+    def want(
+        self,
+        *,
+        net: bool,
+        wait: bool,
+        shared: bool = False,
+        threads: bool = False,
+        gpu: bool = False,
+    ) -> None:
         self.wanted = (net, wait)  # the fake's figures cost nothing: always there
         self.wanted_shared = shared
+        self.wanted_gpu = gpu  # its GPU use goes through a GpuReader as the live one's
         self.processes.with_threads = threads
 
 
@@ -232,11 +262,16 @@ def demo_source() -> FakeSource:
     return FakeSource(gpus=2)
 
 
-def with_gpus(snapshot: ProcessSnapshot, gpu: GpuReader, before: set[int]) -> set[int]:
-    """Each row's GPU use from NVML's per-process accounting, on the sampler's thread; a
-    machine without GPUs does nothing. Returns the PIDs given figures (`before` next tick)."""
-    if not gpu.active and not before:
+def with_gpus(
+    snapshot: ProcessSnapshot, gpu: GpuReader, before: set[int], wanted: bool
+) -> set[int]:
+    """Each row's GPU use from NVML's per-process accounting, on the sampler's thread, while
+    something shows it (`wanted`); a machine without GPUs does nothing. Returns the PIDs given
+    figures (`before` next tick: their rows are cleared once it is no longer wanted)."""
+    if not wanted:
+        gpu.last_processes = {}  # the detail pane's, when it opens: none rather than stale
+    if not before and not (wanted and gpu.active):
         return before
     from perftop.system.gpu import fill_rows
 
-    return fill_rows(snapshot.rows, gpu.processes(), before)
+    return fill_rows(snapshot.rows, gpu.processes() if wanted else {}, before)

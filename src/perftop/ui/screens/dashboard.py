@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 
 _NICE = Binding.Group("Nice -/+")
 NET_KEYS = frozenset({SortKey.NET, SortKey.RX, SortKey.TX})
+GPU_KEYS = frozenset({SortKey.GPU, SortKey.GPU_MEM})
 
 
 class FilterBox(Input):
@@ -177,8 +178,8 @@ class DashboardScreen(Screen[None]):
         self._pending: tuple[SystemSample, ProcessSnapshot] | None = None  # a tick not drawn
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
         self._gpus_shown = 0  # the GPUs, as the panels were sized
-        # (network, waits, shared memory) asked of the machine
-        self._wanted: tuple[bool, bool, bool, bool] | None = None
+        # (network, waits, shared memory, threads, GPU use) asked of the machine
+        self._wanted: tuple[bool, bool, bool, bool, bool] | None = None
 
     def compose(self) -> ComposeResult:
         if self.saved is not None:
@@ -503,11 +504,12 @@ class DashboardScreen(Screen[None]):
             detail or SortKey.WAIT in shown,
             SortKey.SHR in shown,
             self.options.threads,
+            detail or bool(shown & GPU_KEYS),
         )
         if wanted != self._wanted:
             self._wanted = wanted
-            net, wait, shared, threads = wanted
-            self.machine().want(net=net, wait=wait, shared=shared, threads=threads)
+            net, wait, shared, threads, gpu = wanted
+            self.machine().want(net=net, wait=wait, shared=shared, threads=threads, gpu=gpu)
 
     def _update_status(self) -> None:
         parts = []
