@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -55,6 +55,12 @@ if TYPE_CHECKING:
     from perftop.ui.screens.profile import ProfileScreen
 
 
+class FirstTick(Protocol):
+    """The machine's first tick, read while the app was starting (commands/first_tick.py)."""
+
+    def take(self, wait: bool = True) -> tuple[SystemSample, ProcessSnapshot] | None: ...
+
+
 @dataclass
 class AppConfig:
     """Everything the CLI (or a test) decides before the app starts."""
@@ -71,8 +77,7 @@ class AppConfig:
     # `perftop run --memory`: the tracker set up in the launched program before it started,
     # taken by the first memory session on it (later ones inject as for any process).
     memory_launch: MemoryLaunch | None = None
-    # The machine's first tick, read while the app was starting (commands/first_tick.py).
-    first_tick: Callable[[], tuple[SystemSample, ProcessSnapshot] | None] | None = None
+    first_tick: FirstTick | None = None
     # `perftop --pid`'s profiler, started while the app was starting (commands/first_tick.py):
     # the PID → its session, or None for one the flame view starts itself.
     early_session: Callable[[int], ProfileSession | None] | None = None
@@ -158,6 +163,7 @@ class PerftopApp(GuardedApp):
         self._source_factory = source_factory
         self._source: SystemSource | None = None
         self._source_lock = threading.Lock()  # made by the first to need it: sampler or UI
+        self._record_lock = threading.Lock()  # the opening tick's and the sampler's, in order
         self._clock = clock
         self._next_tick = 0.0
         self._record_failing = False  # a write to the recording failed; said once per streak
@@ -226,7 +232,7 @@ class PerftopApp(GuardedApp):
         else:
             self.push_screen(self.dashboard)  # live, a saved moment, or a recording
             if isinstance(start, LiveStart):
-                self._sample()
+                self._open_live()
                 if start.attach is not None:
                     self.open_profile(start.attach, start.title)
 
@@ -325,18 +331,46 @@ class PerftopApp(GuardedApp):
             self._collect, thread=True, exclusive=True, group="sampler", description="sample"
         )
 
+    def _open_live(self) -> None:
+        """Sample the machine from now on. A first tick already read beside the imports is
+        drawn by the dashboard as it mounts, so the first frame shows it laid out as it
+        stays (a tick later, the panels sized for it: a second full frame, 11 KB at 120x40)."""
+        first = self.config.first_tick
+        opening = first.take(wait=False) if first is not None else None
+        if opening is None:
+            self._sample()  # the sampler's worker waits for the tick, or reads its own
+            return
+        self.config.first_tick = None
+        sample, snapshot = opening
+        self._absorb(sample, snapshot)
+        self.dashboard.opening = opening
+        self._next_tick = self._clock() + self.config.delay_s
+        self.set_timer(self.config.delay_s, self._sample)
+        if self.config.recorder is not None:
+            self.run_worker(
+                lambda: self._record(sample, snapshot),
+                thread=True,
+                group="recorder",
+                description="record",
+            )
+
     def _collect(self) -> None:
         source = self.source()
-        take, self.config.first_tick = self.config.first_tick, None
-        first = take() if take is not None else None
-        if first is not None:
-            sample, snapshot = first
+        first, self.config.first_tick = self.config.first_tick, None
+        tick = first.take() if first is not None else None
+        if tick is not None:
+            sample, snapshot = tick
         else:
             sample = source.sample_system()
             snapshot = source.sample_processes()
         self.post_message(Sampled(sample, snapshot))
+        self._record(sample, snapshot)
+
+    def _record(self, sample: SystemSample, snapshot: ProcessSnapshot) -> None:
         recorder = self.config.recorder
-        if recorder is not None:  # here, off the UI thread: a commit can wait on the disk
+        if recorder is None:
+            return
+        with self._record_lock:  # here, off the UI thread: a commit can wait on the disk
             try:
                 recorder.append(sample, snapshot)
             except (OSError, FormatError) as exc:
@@ -355,12 +389,16 @@ class PerftopApp(GuardedApp):
             self._toast_error(f"recording: {message.problem}; will retry each tick")
 
     def on_sampled(self, message: Sampled) -> None:
-        self.timeline.append(message.sample, message.snapshot)
-        self.history.append(message.sample)
-        self.growth.feed(message.snapshot, message.sample.memory.available_bytes)
+        self._absorb(message.sample, message.snapshot)
         self.dashboard.show(message.sample, message.snapshot)
         self.dashboard.refresh_detail()
         self.set_timer(max(self._next_tick - self._clock(), 0.05), self._sample)
+
+    def _absorb(self, sample: SystemSample, snapshot: ProcessSnapshot) -> None:
+        """A tick into the models the screens read: the rewind history, graphs, growth."""
+        self.timeline.append(sample, snapshot)
+        self.history.append(sample)
+        self.growth.feed(snapshot, sample.memory.available_bytes)
 
     def sample_now(self) -> None:
         """Tests and the screenshot script drive ticks directly instead of waiting."""

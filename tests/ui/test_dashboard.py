@@ -6,14 +6,20 @@ import itertools
 from pathlib import Path
 
 from textual import events
+from textual.binding import Binding
 from textual.pilot import Pilot
-from textual.widgets._footer import FooterKey
 
 from perftop import cli, cli_args
 from perftop.system.processes import SortKey, ViewOptions
 from perftop.ui.screens.dialogs import SortMenu
 from perftop.ui.screens.help import HelpScreen
-from perftop.ui.widgets.footer import FittingFooter, entries_to_hide
+from perftop.ui.widgets.footer import (
+    BarEntry,
+    FittingFooter,
+    bar_entries,
+    entries_to_hide,
+    entry_pieces,
+)
 from perftop.ui.widgets.process_table import (
     MIN_REST,
     ProcessTable,
@@ -275,9 +281,36 @@ def test_entries_to_hide_drops_in_order_until_the_rest_fit() -> None:
     assert entries_to_hide(costs, 5, drop) == {"search", "renice"}, "help and quit always stay"
 
 
+def test_bar_entries_group_as_footer_does_and_draw_as_it_did() -> None:
+    nice = Binding.Group("Nice -/+")
+    bindings = [
+        (Binding("f1", "help", "Help"), True, ""),
+        (Binding("f7", "renice(-1)", "Nice -", group=nice), True, ""),
+        (Binding("f8", "renice(1)", "Nice +", group=nice), False, ""),
+        (Binding("k", "kill", "Kill", show=False), True, ""),
+        (Binding("f9", "kill", "Kill"), True, "send a signal"),
+        (Binding("ctrl+p", "command_palette", "palette", show=False), True, ""),
+    ]
+    entries, palette = bar_entries(bindings, lambda b: b.key)
+    assert [(e.name, [k.display for k in e.keys], e.description) for e in entries] == [
+        ("help", ["f1"], "Help"),
+        ("renice", ["f7", "f8"], "Nice -/+"),
+        ("kill", ["f9"], "Kill"),
+    ]
+    assert [k.enabled for k in entries[1].keys] == [True, False]
+    assert entries[2].keys[0].tooltip == "send a signal"
+    assert palette is not None and palette.keys[0].key == "ctrl+p"
+
+    def line(entry: BarEntry, compact: bool) -> str:
+        return "".join(text for text, _, _ in entry_pieces(entry, 0, compact))
+
+    assert [line(e, True) for e in entries] == ["f1 Help ", " f7 f8 Nice -/+ ", "f9 Kill "]
+    assert line(entries[0], False) == " f1 Help "
+
+
 def footer_keys(pilot: Pilot[None]) -> list[str]:
     footer = pilot.app.screen.query_one(FittingFooter)
-    return [w.key_display for w in footer.query(FooterKey) if w.display and w.parent.display]
+    return [key.display for entry in footer.shown() for key in entry.keys]
 
 
 async def test_a_narrow_footer_keeps_quit_and_kill_and_grows_back() -> None:
@@ -288,9 +321,9 @@ async def test_a_narrow_footer_keeps_quit_and_kill_and_grows_back() -> None:
         narrow = footer_keys(pilot)
         assert {"f1", "f9", "f10", "^p"} <= set(narrow)
         assert "f3" not in narrow and "f2" not in narrow
-        footer = app.screen.query_one(FittingFooter)
-        shown = [w for w in footer.children if w.display]
-        assert shown[-1].region.right <= 80 and shown[-2].region.right <= shown[-1].region.x
+        line = app.screen.query_one(FittingFooter).render().plain
+        assert len(line) == 80 and line.endswith("▏^p palette  "), "the palette key at the edge"
+        assert "f10 Quit " in line, "no key cut at the edge or under the palette key"
         await pilot.resize_terminal(120, 40)
         # The tag key is new to a htop user: at 120 columns it shows, F2 and F3 make room.
         await until(pilot, lambda: "insert" in footer_keys(pilot), "the tag key in the footer")

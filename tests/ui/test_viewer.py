@@ -20,6 +20,7 @@ from perftop.ui.screens.profile import ProfileScreen
 from perftop.ui.start import DiffOfFiles, ProfileFile, SnapshotFile
 from perftop.ui.widgets.changes import ChangesTable
 from perftop.ui.widgets.flame import DIFF_UNCHANGED, FlameView
+from perftop.ui.widgets.footer import FittingFooter
 from tests.ui.files_helpers import (
     HOST,
     NoSource,
@@ -100,7 +101,7 @@ async def test_snapshot_offers_no_kill_renice_profile_or_details() -> None:
     app = offline_app(start=SnapshotFile(fake_snapshot()))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        footer = " ".join(str(k.render()) for k in app.screen.query("FooterKey"))
+        footer = app.screen.query_one(FittingFooter).render().plain
         assert "Kill" not in footer and "Profile" not in footer and "Nice" not in footer
         assert "Quit" in footer
         offered = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}

@@ -187,14 +187,22 @@ def test_read_folded_accepts_path_text_and_bytes(tmp_path: Path) -> None:
 
 # -- round trips ------------------------------------------------------------------------
 
-frames = st.builds(
-    Frame,
+_names = (
     st.text(st.characters(blacklist_characters=";\r\n", blacklist_categories=["Cs"]), min_size=1)
     .map(str.strip)
-    .filter(lambda s: bool(s) and not s.startswith(("thread (", "process ", "#"))),
-    st.one_of(st.just(""), st.from_regex(r"/[a-z]{1,8}/[a-z_]{1,8}\.py", fullmatch=True)),
-    st.integers(0, 10_000),
-).filter(lambda f: f.filename != "" or f.line == 0)
+    .filter(lambda s: bool(s) and not s.startswith(("thread (", "process ", "#")))
+)
+# A frame without a file has no line: built that way rather than filtered (half the frames
+# filtered failed Hypothesis's health check on a loaded machine).
+frames = st.one_of(
+    st.builds(Frame, _names, st.just(""), st.just(0)),
+    st.builds(
+        Frame,
+        _names,
+        st.from_regex(r"/[a-z]{1,8}/[a-z_]{1,8}\.py", fullmatch=True),
+        st.integers(0, 10_000),
+    ),
+)
 profiles = st.lists(
     st.tuples(
         st.lists(frames, min_size=1, max_size=6),

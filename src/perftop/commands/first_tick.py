@@ -55,9 +55,12 @@ class FirstTick:
             raise self._error
         return self._source
 
-    def take(self) -> tuple[SystemSample, ProcessSnapshot] | None:
+    def take(self, wait: bool = True) -> tuple[SystemSample, ProcessSnapshot] | None:
         """The first tick, once; None after that, or where sampling it failed (the app's
-        sampler then reads the machine itself, and meets the error there)."""
+        sampler then reads the machine itself, and meets the error there). `wait=False`:
+        None, and the tick kept, while it is still being read."""
+        if not wait and not self._done.is_set():
+            return None
         self._done.wait()
         tick, self._tick = self._tick, None
         return tick

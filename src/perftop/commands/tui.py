@@ -185,7 +185,7 @@ def _run(config: AppConfig, mode: Dashboard | ViewFile | DiffFiles, first: First
     demo = isinstance(mode, Dashboard) and mode.demo
     source: Callable[[], SystemSource] = demo_source if demo else LiveSource
     if first is not None:
-        source, config.first_tick = first.source, first.take
+        source, config.first_tick = first.source, first
     app = PerftopApp(source, config)
 
     def give_back_terminal() -> None:

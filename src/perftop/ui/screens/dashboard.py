@@ -176,6 +176,8 @@ class DashboardScreen(Screen[None]):
         self.search_text = ""
         self._status = ""  # the status line as last shown
         self._pending: tuple[SystemSample, ProcessSnapshot] | None = None  # a tick not drawn
+        # The live tick the app had before this screen mounted: drawn in its first frame.
+        self.opening: tuple[SystemSample, ProcessSnapshot] | None = None
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
         self._gpus_shown = 0  # the GPUs, as the panels were sized
         # (network, waits, shared memory, threads, GPU use) asked of the machine
@@ -223,6 +225,10 @@ class DashboardScreen(Screen[None]):
         self.query_one("#moment-banner").display = False
         if self.saved is not None:
             self.show(self.saved.sample, self.saved.processes)
+        opening, self.opening = self.opening, None
+        if opening is not None:
+            self.show(*opening)
+            self.acts.refresh_detail()
         rewind = self.rewind
         if rewind.replay is not None and rewind.cursor is not None and rewind.ticks:
             if self.saved is not None:
