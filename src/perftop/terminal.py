@@ -22,6 +22,11 @@ a lock the interrupted code holds. In the background (a shell's job that was con
 `fg`) the terminal is not ours to set: the process stops on SIGTTOU as any program does, and
 resumes properly on `fg`.
 
+Textual's input thread also wakes ten times a second, pressed or not, to see whether it should
+stop and whether a lone Escape has waited long enough to be a key: 0.2-0.25 % of a core, a tenth
+of the dashboard's whole cost (bench/README.md). `PerftopDriver`'s input thread sleeps until a
+key, the end of an Escape's wait, or a stop (a byte on a pipe of its own).
+
 `TerminalModes` keeps the modes from before the first start and puts them back when perftop
 ends, however that is (exit, exception, SIGTERM or SIGHUP, via `perftop.children`), even if
 Textual could not.
@@ -32,11 +37,17 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import selectors
 import signal
 import sys
 import termios
+import threading
+from codecs import getincrementaldecoder
 from typing import Any
 
+from textual._parser import ParseError
+from textual._time import get_time
+from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
 from perftop import children
@@ -97,12 +108,37 @@ class TerminalModes:
                     signal.signal(signal.SIGTTOU, previous)
 
 
+class WakingEvent(threading.Event):
+    """The driver's `exit_event`: set, it also writes a byte to `wake_fd`, so that an input
+    thread asleep in select sees it at once."""
+
+    def __init__(self, wake_fd: int) -> None:
+        super().__init__()
+        self.wake_fd = wake_fd
+
+    def set(self) -> None:
+        super().set()
+        with contextlib.suppress(OSError):  # full (it is awake already) or closed
+            os.write(self.wake_fd, b"x")
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(OSError):  # non-blocking: BlockingIOError once empty
+        while os.read(fd, 512):
+            pass
+
+
 class PerftopDriver(LinuxDriver):
-    """Textual's Linux driver, surviving a SIGSTOP/SIGCONT from outside (see the module
-    docstring) and giving the terminal back as it found it."""
+    """Textual's Linux driver, surviving a SIGSTOP/SIGCONT from outside, giving the terminal
+    back as it found it, and reading keys without waking when there are none (see the
+    module docstring)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Kept open for the process's life: closed, a late `exit_event.set()` could write
+        # into whatever file was given the number next.
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.exit_event = WakingEvent(self._wake_w)
         self.modes = TerminalModes(sys.__stdin__.fileno() if sys.__stdin__ else 0)
         self._mode_on = False  # application mode is on
         self._started = False  # Textual has started it once (it may have had to wait)
@@ -131,6 +167,43 @@ class PerftopDriver(LinuxDriver):
     def close(self) -> None:
         super().close()
         self.modes.restore_modes()
+
+    def run_input_thread(self) -> None:
+        """Textual's (8.2) input loop, but asleep in select until there is something to do:
+        a key, a stop, or the moment an escape sequence waited for times out (`tick`)."""
+        fileno, wake = self.fileno, self._wake_r
+        _drain(wake)  # a stop's byte left from a suspension, when the thread had already ended
+        selector = selectors.SelectSelector()
+        selector.register(fileno, selectors.EVENT_READ)
+        selector.register(wake, selectors.EVENT_READ)
+        parser = XTermParser(self._debug)
+        decode = getincrementaldecoder("utf-8")().decode
+        try:
+            while not self.exit_event.is_set():
+                # The parser's own deadline for a sequence it is waiting on (a lone Escape
+                # becomes the key then); None: nothing to time out, so sleep until woken.
+                due = parser._timeout_time
+                timeout = None if due is None else max(due - get_time(), 0.0)
+                ready = selector.select(timeout)
+                for key, _ in ready:
+                    if key.fd == wake:
+                        _drain(wake)
+                        continue
+                    raw = os.read(fileno, 1024 * 4)
+                    if not raw:  # at its end (piped): nothing more to read, nor to wait on
+                        selector.unregister(fileno)
+                        continue
+                    for event in parser.feed(decode(raw)):
+                        self.process_message(event)
+                for event in parser.tick():
+                    self.process_message(event)
+            for event in parser.tick():
+                self.process_message(event)
+        finally:
+            selector.close()
+            with contextlib.suppress(EOFError, ParseError):
+                for _ in parser.feed(""):
+                    pass
 
     def _sigcont_application(self, *args: Any) -> None:
         loop = self._loop  # Driver's: the app's event loop
