@@ -37,6 +37,7 @@ from tests.e2e.harness import (
     wait_until,
 )
 from tests.e2e.targets import LIFELINE, Target
+from tests.gdb_calls import needs_gdb_calls
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed"),
@@ -214,6 +215,7 @@ def leaker_on_top(screen: str, tracker: str) -> bool:
 # --- the leaker on top ------------------------------------------------------------------------
 
 
+@needs_gdb_calls
 @needs_tmux
 def test_attaching_shows_the_leaker_on_top_of_the_live_bytes(
     tmux: Tmux, tmp_path: Path, leaky: tuple[Target, str]
@@ -237,6 +239,7 @@ def test_attaching_shows_the_leaker_on_top_of_the_live_bytes(
     assert target.poll() is None, "the target keeps running"
 
 
+@needs_gdb_calls
 def test_record_has_the_leaker_on_top_and_a_second_attach_works(
     tmp_path: Path, leaky: tuple[Target, str]
 ) -> None:
@@ -269,6 +272,7 @@ def test_run_memory_tracks_the_program_from_its_first_line(
     assert exited(tmux) == 0
 
 
+@needs_gdb_calls
 def test_speedscope_of_a_memory_record_says_bytes(
     tmp_path: Path, leaky: tuple[Target, str]
 ) -> None:
@@ -330,6 +334,7 @@ def test_no_gdb_says_what_to_install(tmp_path: Path, venv_python: str) -> None:
         target.end()
 
 
+@needs_gdb_calls
 def test_a_target_that_exits_keeps_its_profile(tmp_path: Path, leaky: tuple[Target, str]) -> None:
     target, _ = leaky
     proc = subprocess.Popen(
@@ -356,6 +361,7 @@ def test_a_target_that_exits_keeps_its_profile(tmp_path: Path, leaky: tuple[Targ
     assert by_function.get(LEAKER, 0) > 0, f"the profile is kept: {by_function}"
 
 
+@needs_gdb_calls
 @needs_tmux
 def test_the_flame_says_ended_and_keeps_the_bytes(
     tmux: Tmux, tmp_path: Path, leaky: tuple[Target, str]

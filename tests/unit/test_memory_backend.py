@@ -4,7 +4,6 @@ target of perftop's Python, tracemalloc on another version, a launched program, 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from perftop.profiling.memory import MemoryBackend, MemoryLaunch, function_at
 from perftop.profiling.memory_payload import payload
 from perftop.profiling.session import ProfileSession, SessionState
 from tests.e2e.harness import wait_until
+from tests.gdb_calls import needs_gdb_calls
 
 LEAKER = textwrap.dedent(
     """
@@ -98,9 +98,6 @@ def test_the_payload_is_python_with_its_settings() -> None:
     assert '"port": 1234' in source and '"interval": 0.5' in source
 
 
-needs_gdb = pytest.mark.skipif(shutil.which("gdb") is None, reason="needs gdb")
-
-
 def started(python: str, script: Path) -> subprocess.Popen[bytes]:
     """`script` under `python`, once its interpreter runs the script's loop: gdb calling into
     an interpreter still starting up (a loaded box makes that long) would fail."""
@@ -136,7 +133,7 @@ def top_name(session: ProfileSession) -> str:
 
 
 @pytest.mark.slow
-@needs_gdb
+@needs_gdb_calls
 def test_memray_attaches_to_a_running_python_and_detaches(
     leaker: subprocess.Popen[bytes],
 ) -> None:
@@ -166,7 +163,7 @@ def test_memray_attaches_to_a_running_python_and_detaches(
 
 
 @pytest.mark.slow
-@needs_gdb
+@needs_gdb_calls
 @pytest.mark.skipif(not OTHER_PYTHONS, reason="needs a second Python version")
 def test_tracemalloc_where_memray_cannot_load(tmp_path: Path) -> None:
     script = tmp_path / "leaker.py"

@@ -94,11 +94,14 @@ def _memory_factory() -> ProfilerBackend:
 
 def _memory_preflight(pid: int, options: ProfilerOptions) -> None:
     # What can be known without touching the target: injecting takes it a second or two.
-    from perftop.profiling.inject import find_gdb
+    from perftop.profiling.backend import ProfilerFailed
+    from perftop.profiling.inject import find_gdb, gdb_call_problem
     from perftop.profiling.memory import MemoryBackend
 
     MemoryBackend.check_target(pid)
-    find_gdb()
+    problem = gdb_call_problem(find_gdb(), ask=False)  # once tried: said here, on the table
+    if problem is not None:
+        raise ProfilerFailed(problem)
 
 
 BACKENDS: dict[str, BackendSpec] = {

@@ -10,6 +10,13 @@ killed while its breakpoints sit in the target's malloc would leave int3s there 
 
 gdb stops the target for the moment of the injection (about half a second to two seconds) and
 needs what any debugger needs: ptrace permission (the same as py-spy: see perftop.profiling.ptrace).
+
+On a CPU with AMX, some gdb builds (Debian 12's 13.1) cannot restore the registers after a call
+into the target ("Couldn't write extended state status: Bad address"), and a call that failed
+so leaves the system call the target was in returning an error it never expects (Python's
+`time.sleep` raised `OSError: [Errno 514]` and the program ended). So on such a CPU gdb is tried
+once on a throwaway `sleep` of perftop's own before it touches anyone's process
+(`gdb_call_problem`), and a gdb that fails there is refused with that reason.
 """
 
 from __future__ import annotations
@@ -31,10 +38,14 @@ from perftop.profiling.backend import (
 )
 from perftop.profiling.ptrace import PtraceFacts, permission_advice
 
-__all__ = ["INJECT_TIMEOUT_S", "find_gdb", "inject"]
+__all__ = ["INJECT_TIMEOUT_S", "find_gdb", "gdb_call_problem", "inject"]
 
 INJECT_TIMEOUT_S = 30.0  # gdb loading a big process's symbols can take seconds on a busy box
 _CONNECT_TIMEOUT_S = 10.0
+_XSTATE_FAILURE = "Couldn't write extended state status"
+_PROBE_TIMEOUT_S = 20.0
+# What gdb_call_problem found, once per perftop: absent until asked.
+_call_problems: dict[str, str | None] = {}
 
 
 def find_gdb() -> str:
@@ -44,6 +55,70 @@ def find_gdb() -> str:
             "memory profiling injects its tracker with gdb, which is not installed: apt install gdb"
         )
     return gdb
+
+
+def _cpu_has_amx(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    try:
+        with open(cpuinfo, encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "amx_tile" in line.split()
+    except OSError:
+        pass
+    return False
+
+
+def gdb_call_problem(gdb: str, *, ask: bool = True) -> str | None:
+    """Why `gdb` cannot call into a process on this machine, or None. Tried once (about half a
+    second), and only on a CPU with AMX; `ask=False`: only what is known already (the table's
+    check before a dialog, which must not wait)."""
+    if gdb not in _call_problems:
+        if not _cpu_has_amx():
+            _call_problems[gdb] = None
+        elif not ask:
+            return None
+        else:
+            _call_problems[gdb] = _probe_call(gdb)
+    return _call_problems[gdb]
+
+
+def _probe_call(gdb: str) -> str | None:
+    """Call getpid() with `gdb` in a `sleep` of perftop's own; the reason if gdb fails there
+    the way that breaks a target, else None (anything else is left to the injection to say)."""
+    try:
+        sleeper = subprocess.Popen(
+            ["sleep", "60"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        return None
+    try:
+        done = subprocess.run(
+            [gdb, "-batch", "-nx", "-nw", "-p", str(sleeper.pid), "-ex=call (int)getpid()"],
+            capture_output=True,
+            text=True,
+            timeout=_PROBE_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    if _XSTATE_FAILURE not in output:
+        return None
+    return (
+        f"this gdb ({gdb}) cannot call into a process on this CPU: it fails to restore its AMX "
+        f'registers ("{_XSTATE_FAILURE}"), which would break the target\'s system calls; '
+        "memory profiling needs a gdb that handles AMX (a newer one), or "
+        "`perftop run --memory -- PROGRAM`, which needs no debugger"
+    )
 
 
 def _memray_parts() -> tuple[Path, Path, int]:
@@ -126,6 +201,9 @@ def _why(output: str, pid: int) -> str:
 def inject(pid: int, payload: str, timeout: float = INJECT_TIMEOUT_S) -> None:
     """Run `payload` (Python source) inside the Python process `pid`. It must return at once
     (start a thread for anything long). Raises a ProfilerError with one line of advice."""
+    problem = gdb_call_problem(find_gdb())
+    if problem is not None:
+        raise ProfilerFailed(problem)  # before gdb touches the target
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     with contextlib.closing(server):
         server.bind(("127.0.0.1", 0))

@@ -1,8 +1,8 @@
 """The code perftop runs inside a Python process to see its live allocations (see
 perftop.profiling.inject for how it gets there, perftop.profiling.memory for the other end).
 
-It starts one daemon thread and returns. The thread connects back to perftop on loopback and
-then, for as long as that connection is open:
+It imports what it needs, starts one daemon thread and returns. The thread connects back to
+perftop on loopback and then, for as long as that connection is open:
 
 - **memray**, where the target runs the Python perftop's memray is built for: memray is imported
   from perftop's environment (through a folder of links to memray and rich, which it imports, taken
@@ -28,8 +28,37 @@ _SOURCE = r"""
 import threading as _perftop_threading
 
 
-def _perftop_memory(config):
-    import json, select, socket, sys
+def _perftop_prepare(config):
+    # Everything the thread imports, imported before it starts, by the thread that runs this
+    # payload: a thread importing while the program's own first imports run can catch a module
+    # half made (Python 3.13's `import tracemalloc` in the program raised `cannot import name
+    # 'Sequence' from 'collections.abc'`, and it ended). The tracker to use, or why not memray.
+    import json, select, socket, sys, time, tracemalloc
+
+    why = "memray is for Python %d.%d here" % tuple(config["python"])
+    if not (
+        config["memray_dir"]
+        and list(sys.version_info[:2]) == config["python"]
+        and sys.implementation.name == "cpython"
+    ):
+        return None, why
+    try:
+        sys.path.insert(0, config["memray_dir"])
+        try:
+            import memray
+            import memray.reporters.module_tools  # the Tracker imports it as it starts
+        finally:
+            sys.path.remove(config["memray_dir"])
+        active = getattr(memray, "_last_tracker", None)  # a `memray attach` of its own
+        if active is not None:
+            raise RuntimeError("memray attach is already tracking it")
+        return memray, why
+    except Exception as exc:  # a library it cannot load, another tracker
+        return None, "memray could not start: %s" % (exc,)
+
+
+def _perftop_memory(config, memray, why):
+    import json, select, socket, sys, time, tracemalloc  # imported already: see above
 
     sock = socket.create_connection(("127.0.0.1", config["port"]))
 
@@ -44,29 +73,8 @@ def _perftop_memory(config):
             return True
 
     try:
-        tracker = None
-        why = "memray is for Python %d.%d here" % tuple(config["python"])
-        if (
-            config["memray_dir"]
-            and list(sys.version_info[:2]) == config["python"]
-            and sys.implementation.name == "cpython"
-        ):
-            try:
-                sys.path.insert(0, config["memray_dir"])
-                try:
-                    import memray
-                    import memray.reporters.module_tools  # the Tracker imports it as it starts
-                finally:
-                    sys.path.remove(config["memray_dir"])
-                active = getattr(memray, "_last_tracker", None)  # a `memray attach` of its own
-                if active is not None:
-                    raise RuntimeError("memray attach is already tracking it")
-                tracker = memray
-            except Exception as exc:  # a library it cannot load, another tracker
-                why = "memray could not start: %s" % (exc,)
+        tracker = memray
         if tracker is not None:
-            import time
-
             # The Tracker of an attach that just ended may still be winding down (it notices
             # the end within a second): only one can be active at a time.
             for _ in range(50):
@@ -100,8 +108,6 @@ def _perftop_memory(config):
                 except OSError:
                     pass
             return
-        import tracemalloc
-
         started = not tracemalloc.is_tracing()
         if started:
             tracemalloc.start(config["frames"])
@@ -132,8 +138,12 @@ def _perftop_memory(config):
         sock.close()
 
 
+_perftop_config = {config}
 _perftop_threading.Thread(
-    target=_perftop_memory, args=({config},), name="perftop-memory", daemon=True
+    target=_perftop_memory,
+    args=(_perftop_config, *_perftop_prepare(_perftop_config)),
+    name="perftop-memory",
+    daemon=True,
 ).start()
 """
 
