@@ -166,16 +166,24 @@ LEAKY = textwrap.dedent(
 
 
 async def memory_flame(seconds: float = 8.0) -> None:
-    """A leaking Python service's live bytes, with memray attached to it as it runs."""
+    """A leaking Python service's live bytes, memray tracking it from its first line as
+    `perftop run --memory` does (no debugger: the picture can be made on any machine)."""
+    from perftop.profiling.memory import MemoryBackend, MemoryLaunch
+
     script = OUT / "_leaky.py"
     script.write_text(LEAKY)
-    target = subprocess.Popen([sys.executable, str(script)])
+    launched = MemoryLaunch()
+    target = subprocess.Popen([sys.executable, str(script)], env=launched.environment())
     try:
-        time.sleep(0.5)
         app = PerftopApp(FakeSource, AppConfig(delay_s=3600))
         async with app.run_test(size=SIZE) as pilot:
             options = ProfilerOptions(backend="memory")
-            session = new_session(target.pid, options, command="python webapp.py")
+            session = new_session(
+                target.pid,
+                options,
+                command="python webapp.py",
+                factory=lambda: MemoryBackend(launch=launched),
+            )
             screen = ProfileScreen(session, title=f"PID {target.pid} python webapp.py")
             await app.push_screen(screen)
             await pilot.pause(seconds)
@@ -186,6 +194,7 @@ async def memory_flame(seconds: float = 8.0) -> None:
     finally:
         target.kill()
         target.wait()
+        launched.close()
         script.unlink(missing_ok=True)
 
 

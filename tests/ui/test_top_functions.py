@@ -34,6 +34,8 @@ def test_a_row_is_exactly_the_width_its_figures_aligned_and_long_names_cut() -> 
     # Figures end in the same column, whatever their digits.
     assert lines[0].index("50.00") + 5 == lines[1].index("5.00") + 4
     assert "cold_but" in lines[0] and COLD.name not in lines[0], "cut to fit, not wrapped"
+    narrow = format_row(rows[0], column_widths(rows, 70), 70)
+    assert "module.py" in narrow and "…" in narrow, "a location keeps its file"
     assert len(format_row(rows[0], column_widths(rows, 200), 200)) == 200
     assert COLD.name in format_row(rows[0], column_widths(rows, 200), 200)
 

@@ -42,15 +42,17 @@ _FUNCTION_SHARE = 0.45  # of the width past the figures, at most, for the functi
 
 def column_widths(rows: Sequence[Sequence[str]], width: int) -> list[int]:
     """Each column's width, one blank either side not counted: the figures as wide as their
-    widest cell or title, the function as its longest name up to a share of what is left,
-    the location the rest."""
+    widest cell or title; the function and the location each whole where both fit, else the
+    function at least a share of what is left, the location the rest."""
     fixed = [  # a title's width counts the sort mark it may carry
         max([cell_len(name) + 1] + [cell_len(row[i]) for row in rows])
         for i, name in enumerate(COLUMNS[:4])
     ]
     left = max(width - sum(w + 2 for w in fixed) - 4, 0)  # the two text columns' blanks
     longest = max([cell_len(COLUMNS[4]) + 1] + [cell_len(row[4]) for row in rows])
-    function = min(longest, max(int(left * _FUNCTION_SHARE), min(longest, left)))
+    place = max([cell_len(COLUMNS[5])] + [cell_len(row[5]) for row in rows])
+    # Both whole where they fit; else the function its share, or what the location leaves.
+    function = min(longest, left, max(int(left * _FUNCTION_SHARE), left - place))
     return [*fixed, function, max(left - function, 0)]
 
 
@@ -58,10 +60,22 @@ def format_row(cells: Sequence[str], widths: Sequence[int], width: int) -> str:
     """One line of the table, exactly `width` cells wide."""
     parts = []
     for name, cell, w in zip(COLUMNS, cells, widths, strict=True):
-        text = set_cell_size(cell, w) if cell_len(cell) > w else cell
+        text = cell
+        if cell_len(cell) > w:  # a location keeps its end, the file and line; the rest theirs
+            text = _left_cut(cell, w) if name == "location" else set_cell_size(cell, w)
         pad = " " * (w - cell_len(text))
         parts.append(f" {pad}{text} " if name in _RIGHT else f" {text}{pad} ")
     return set_cell_size("".join(parts), width)
+
+
+def _left_cut(text: str, width: int) -> str:
+    """`text` cut from the left to `width` cells, an ellipsis where it was cut."""
+    if width <= 0:
+        return ""
+    kept = text
+    while kept and cell_len(kept) > width - 1:
+        kept = kept[1:]
+    return "…" + kept
 
 
 class TopFunctions(Widget, can_focus=True):
