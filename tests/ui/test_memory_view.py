@@ -18,6 +18,7 @@ from perftop.profiling.session import ProfileSession, SessionState
 from perftop.ui.memory_text import SLOWDOWN
 from perftop.ui.screens.dashboard import DashboardScreen
 from perftop.ui.screens.help import screen_actions
+from perftop.ui.screens.memory_view import MemoryView
 from perftop.ui.screens.profile import ProfileScreen
 from perftop.ui.screens.profile_dialogs import PROFILER_LABELS, ProfilerSettings
 from perftop.ui.start import ProfileFile, SnapshotFile
@@ -324,3 +325,23 @@ async def test_a_memory_profile_from_a_file_shows_sizes() -> None:
         await until(pilot, lambda: top.row_count > 0, "the top table")
         assert {str(top.get_row_at(i)[3]) for i in range(top.row_count)} == {"3.0 MiB"}
         assert "mark" not in offered(pilot), "no session: nothing to mark"
+
+
+@pytest.mark.parametrize(
+    ("launched", "said"),
+    [(True, "starting (the program's tracker)"), (False, "attaching (gdb injects the tracker)")],
+)
+def test_before_its_tracker_says_hello_the_head_says_how_it_comes(
+    launched: bool, said: str
+) -> None:
+    class NotYet(MemoryHand):
+        mode = ""  # no tracker has said which it is yet
+
+    backend = NotYet()
+    backend.launched = launched  # type: ignore[attr-defined]  # MemoryBackend's, for `perftop run`
+    session = memory_session(backend)
+    session.start()
+    try:
+        assert str(MemoryView(session).head(session.profile)).strip().startswith(said)
+    finally:
+        session.stop()

@@ -201,6 +201,7 @@ class MemoryBackend(ProfilerBackend):
 
     def __init__(self, launch: MemoryLaunch | None = None) -> None:
         self._launch = launch
+        self.launched = launch is not None  # its tracker set up at the program's start
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._batches = BatchQueue()

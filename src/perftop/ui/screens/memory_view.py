@@ -84,7 +84,14 @@ class MemoryView:
         session = self.session
         text = Text()
         tracker = tracker_of(session)
-        parts = [tracker or "attaching (gdb injects the tracker)"]
+        if not tracker:  # a program perftop started has its tracker from its first line
+            launched = getattr(session.backend, "launched", False) is True
+            tracker = (
+                "starting (the program's tracker)"
+                if launched
+                else "attaching (gdb injects the tracker)"
+            )
+        parts = [tracker]
         parts.append(f"live {size_text(session.profile.total_samples)}")
         allocations = session.metadata.get("allocations", "")
         if allocations.isdigit():
