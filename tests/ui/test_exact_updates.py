@@ -16,6 +16,7 @@ from textual.widget import Widget
 from perftop.ui import exact_updates
 from perftop.ui.screens.profile import ProfileScreen
 from perftop.ui.widgets.flame import FlameView
+from perftop.ui.widgets.line_diff import repaint_spans, scrolled
 from perftop.ui.widgets.meters import CpuPanel
 from perftop.ui.widgets.process_table import changed_spans
 from perftop.ui.widgets.top_functions import TopFunctions
@@ -117,3 +118,23 @@ async def test_a_live_flame_and_its_table_repaint_only_what_changed() -> None:
         screen._refresh_views(force_table=True)
         assert painted and () not in painted, "the flame's changed runs, not the whole view"
         assert listed and () not in listed, "the table's changed cells, not the whole table"
+
+
+def test_a_line_repaints_whole_when_new_or_restyled_else_only_what_changed() -> None:
+    line = ("  12.0  python", "")
+    assert repaint_spans(line, line) == []
+    assert repaint_spans(None, line) == [(0, 14)]
+    assert repaint_spans(("  12.0  python", "cursor"), line) == [(0, 14)], (
+        "its style is every cell's"
+    )
+    assert repaint_spans(("  13.5  python", ""), line) == [(3, 6)], "the digits that changed"
+
+
+def test_the_cursor_stays_on_a_row_and_the_list_scrolls_just_enough() -> None:
+    assert scrolled(5, 0, 20, 10) == (5, 0)
+    assert scrolled(12, 0, 20, 10) == (12, 3), "scrolled down to show it at the bottom"
+    assert scrolled(2, 5, 20, 10) == (2, 2), "scrolled up to show it at the top"
+    assert scrolled(40, 0, 20, 10) == (19, 10), "kept on the last row"
+    assert scrolled(-3, 0, 20, 10) == (0, 0)
+    assert scrolled(0, 8, 12, 10) == (0, 0)
+    assert scrolled(3, 0, 0, 10) == (0, 0), "no rows"

@@ -71,3 +71,25 @@ def styled(text: str, style: Style, marks: Sequence[tuple[int, int, Style]]) -> 
     if done < len(text):
         segments.append(Segment(text[done:], style))
     return segments
+
+
+def repaint_spans(old: tuple[str, str] | None, new: tuple[str, str]) -> list[tuple[int, int]]:
+    """The [start, end) runs of a table line to repaint, from its (text, kind) drawn last to
+    the one now: none if the same; whole if new, of another kind (its style is every cell's)
+    or width; else the runs whose text changed."""
+    if old == new:
+        return []
+    if old is None or old[1] != new[1] or len(old[0]) != len(new[0]):
+        return [(0, len(new[0]))]
+    return changed_spans(old[0], new[0])
+
+
+def scrolled(cursor: int, top: int, rows: int, body: int) -> tuple[int, int]:
+    """(cursor, first row shown) for a list of `rows` rows shown `body` at a time: the cursor
+    kept on a row, the list scrolled just enough to show it, and never past its end."""
+    cursor = min(max(cursor, 0), max(rows - 1, 0))
+    if cursor < top:
+        top = cursor
+    elif cursor >= top + body:
+        top = cursor - body + 1
+    return cursor, min(max(top, 0), max(rows - body, 0))

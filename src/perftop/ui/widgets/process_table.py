@@ -35,7 +35,7 @@ from perftop.ui.widgets import htop_cells as htop
 
 # changed_spans as itself: the meters and the flame import it from here.
 from perftop.ui.widgets.line_diff import changed_spans as changed_spans
-from perftop.ui.widgets.line_diff import styled
+from perftop.ui.widgets.line_diff import repaint_spans, scrolled, styled
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,14 +398,7 @@ class ProcessTable(Widget, can_focus=True):
         return max(self.size.height - 1, 1)
 
     def _clamp(self) -> None:
-        n = len(self.rows)
-        self.cursor = min(max(self.cursor, 0), max(n - 1, 0))
-        body = self._body_height
-        if self.cursor < self.top:
-            self.top = self.cursor
-        elif self.cursor >= self.top + body:
-            self.top = self.cursor - body + 1
-        self.top = min(max(self.top, 0), max(n - body, 0))
+        self.cursor, self.top = scrolled(self.cursor, self.top, len(self.rows), self._body_height)
 
     def _line_text(self, y: int, width: int) -> str:
         if y == 0:
@@ -480,15 +473,10 @@ class ProcessTable(Widget, can_focus=True):
         self._styles.clear()
         for y in range(self.size.height):
             line = (self._line_text(y, width), self._kind(y))
-            old = self._lines.get(y)
-            if old == line:
-                continue
+            spans = repaint_spans(self._lines.get(y), line)
             self._lines[y] = line
-            if old is None or old[1] != line[1] or len(old[0]) != width:
-                self.refresh(Region(0, y, width, 1))
-            else:
-                for start, end in changed_spans(old[0], line[0]):
-                    self.refresh(Region(start, y, end - start, 1))
+            for start, end in spans:
+                self.refresh(Region(start, y, end - start, 1))
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

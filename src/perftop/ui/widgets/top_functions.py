@@ -9,7 +9,7 @@ the user picked (click a column title, or `s` to cycle) survives the refresh.
 A Line-API widget, not a DataTable: a live profile changes every row's figures each second,
 and DataTable's rendering of those ten rows was a fifth of perftop's own CPU while a flame
 showed (bench/README.md, `bench_profile.py`). Here a row is one string, formatted once, and
-only the cells whose text changed are repainted (`line_diff.changed_spans`).
+only the cells whose text changed are repainted (`line_diff.repaint_spans`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from perftop.model.profile import FunctionStat
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
 from perftop.ui.memory_text import size_text
-from perftop.ui.widgets.line_diff import changed_spans
+from perftop.ui.widgets.line_diff import repaint_spans, scrolled
 
 COLUMNS = ("own%", "total%", "own", "total", "function", "location")
 SORTABLE = ("own", "total", "function")
@@ -226,14 +226,8 @@ class TopFunctions(Widget, can_focus=True):
         return max(self.size.height - 1, 1)
 
     def _clamp(self) -> None:
-        n = len(self._keys)
-        self.cursor_row = min(max(self.cursor_row, 0), max(n - 1, 0))
-        body = self._body_height
-        if self.cursor_row < self._top:
-            self._top = self.cursor_row
-        elif self.cursor_row >= self._top + body:
-            self._top = self.cursor_row - body + 1
-        self._top = min(max(self._top, 0), max(n - body, 0))
+        rows, body = len(self._keys), self._body_height
+        self.cursor_row, self._top = scrolled(self.cursor_row, self._top, rows, body)
 
     def _widths(self, width: int) -> list[int]:
         visible = self._cells[self._top : self._top + self._body_height]
@@ -260,15 +254,10 @@ class TopFunctions(Widget, can_focus=True):
         widths = self._widths(width)
         for y in range(self.size.height):
             line = self._line(y, width, widths)
-            old = self._lines.get(y)
-            if old == line:
-                continue
+            spans = repaint_spans(self._lines.get(y), line)
             self._lines[y] = line
-            if old is None or old[1] != line[1] or len(old[0]) != len(line[0]):
-                self.refresh(Region(0, y, width, 1))
-            else:
-                for start, end in changed_spans(old[0], line[0]):
-                    self.refresh(Region(start, y, end - start, 1))
+            for start, end in spans:
+                self.refresh(Region(start, y, end - start, 1))
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
