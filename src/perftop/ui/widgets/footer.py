@@ -196,8 +196,11 @@ class FittingFooter(Widget, can_focus=False):
     def _bindings_changed(self, screen: Screen[object]) -> None:
         # Published whenever the bindings might have changed (focus moved, a screen pushed or
         # popped): redrawn only when what the bar shows did.
-        if screen is self.screen and self.is_attached and self._read() != self._entries:
-            self._entries = None
+        if screen is not self.screen or not self.is_attached:
+            return
+        entries = self._read()
+        if entries != self._entries:
+            self._entries = entries
             self.refresh()
 
     def _read(self) -> tuple[list[BarEntry], BarEntry | None]:
