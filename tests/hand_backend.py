@@ -26,6 +26,7 @@ class HandBackend(ProfilerBackend):
         self.started: list[ProfilerOptions] = []
         self.paused = False
         self._running = False
+        self.refresh: float | None = None  # batches stretched to this, as py-spy's for a pool
 
     def feed(
         self,
@@ -81,6 +82,10 @@ class HandBackend(ProfilerBackend):
     @property
     def coverage(self) -> float:
         return 1.0
+
+    @property
+    def refresh_s(self) -> float | None:
+        return self.refresh
 
     @property
     def running(self) -> bool:

@@ -85,6 +85,26 @@ async def test_the_head_line_says_which_profiler_samples() -> None:
         screen.stop()
 
 
+async def test_the_head_line_says_how_often_a_stretched_flame_refreshes() -> None:
+    backend = HandBackend()
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot)
+        options = ProfilerOptions(subprocesses=True)
+        session = ProfileSession(
+            4242, options, lambda: backend, command="gunicorn", source="py-spy"
+        )
+        screen = await live(pilot, session)
+        backend.feed(5)
+        await until(pilot, lambda: screen.profile.total_samples == 5, "the batch")
+        assert "py-spy 100 Hz subprocesses  coverage" in head(pilot)  # as asked: not said
+        backend.refresh = 2.4  # py-spy's starts for a pool: batches stretched
+        backend.feed(5)
+        await until(pilot, lambda: screen.profile.total_samples == 10, "the second batch")
+        assert "py-spy 100 Hz subprocesses every 2.4 s  coverage" in head(pilot)
+        screen.stop()
+
+
 # --- the settings dialog ------------------------------------------------------------------
 
 

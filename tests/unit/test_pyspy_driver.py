@@ -233,3 +233,75 @@ def test_a_session_with_subprocesses_survives_its_hand_overs(tmp_path: Path) -> 
         proc.kill()
         proc.wait()
     assert pyspy_children() == []
+
+
+def recording() -> pyspy.Recording:
+    done = subprocess.Popen(["true"])
+    done.wait()
+    return pyspy.Recording(popen=done, output=Path(), errors=Path())
+
+
+@pytest.mark.parametrize(
+    ("start_cpu_s", "length", "refresh"),
+    [
+        (0.010, 1.0, None),  # one process: 1 % of a core a second, as asked
+        (0.120, 2.4, 2.4),  # a parent and five workers: 5 % of a core over 2.4 s
+        (0.600, 5.0, 5.0),  # never longer than 5 s, whatever the start cost
+    ],
+)
+def test_a_batch_is_stretched_until_its_pyspys_start_costs_its_share_of_a_core(
+    monkeypatch: pytest.MonkeyPatch, start_cpu_s: float, length: float, refresh: float | None
+) -> None:
+    monkeypatch.setattr(PySpyBackend, "_start_cost", staticmethod(lambda rec: start_cpu_s))
+    backend = PySpyBackend()
+    backend._options = ProfilerOptions(batch_s=1.0)
+    assert backend._stretched(recording()) == pytest.approx(length)
+    assert backend.refresh_s == (pytest.approx(refresh) if refresh else None)
+
+
+def test_a_pyspys_start_cost_is_its_cpu_and_nothing_once_it_is_gone() -> None:
+    rec = recording()  # reaped: no process to read
+    assert PySpyBackend._start_cost(rec) == 0.0
+    busy = subprocess.Popen(
+        [sys.executable, "-c", "import time\nwhile time.process_time() < 0.3: pass\ninput()"],
+        stdin=subprocess.PIPE,
+    )
+    try:
+        rec.popen = busy
+        deadline = time.monotonic() + 30
+        # The child's CPU, as /proc counts it (in clock ticks: a little under its own count).
+        while PySpyBackend._start_cost(rec) < 0.25:
+            assert time.monotonic() < deadline, "the child never used 0.25 s of CPU"
+            time.sleep(0.05)
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+@pytest.mark.slow  # a real py-spy on a real target
+@needs_pyspy
+def test_the_chain_records_each_batch_for_as_long_as_it_was_stretched(
+    target: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every py-spy "costs" a second to start: each batch after the short first one is
+    # stretched to the cap, and its window says so.
+    monkeypatch.setattr(PySpyBackend, "_start_cost", staticmethod(lambda rec: 1.0))
+    monkeypatch.setattr(pyspy, "_MAX_STRETCH_S", 1.2)
+    backend = PySpyBackend()
+    backend.start(target.pid, ProfilerOptions(batch_s=0.3))
+    try:
+        windows: list[float] = []
+        deadline = time.monotonic() + 30
+        while len(windows) < 3:
+            assert time.monotonic() < deadline, f"only {len(windows)} batches in 30 s"
+            batch = backend.next_batch(0.2)
+            if batch is not None:
+                windows.append(batch.wall_s)
+        assert backend.refresh_s == pytest.approx(1.2)
+        # The first is the short first recording; the others last the stretched 1.2 s (a
+        # hand-over stops the old py-spy once the new one has attached: a little longer).
+        assert windows[0] < 0.9
+        assert all(w >= 1.15 for w in windows[1:]), windows
+    finally:
+        backend.stop()
+    assert pyspy_children() == []

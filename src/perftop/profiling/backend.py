@@ -239,3 +239,9 @@ class ProfilerBackend(abc.ABC):
     def running(self) -> bool:
         """True from `start`, paused or not, until `stop`; after the target's exit or a
         failure, until `next_batch` has handed out the last batch (and raised the error)."""
+
+    @property
+    def refresh_s(self) -> float | None:
+        """How often batches come now, where the backend stretched `batch_s` (py-spy for a
+        pool: each restart's cost); None: every `batch_s`, as asked."""
+        return None

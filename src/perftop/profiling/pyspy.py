@@ -75,6 +75,13 @@ __all__ = ["PySpyBackend", "dump_threads", "find_pyspy", "parse_dump", "translat
 # it calls a target not Python; 10 s only bounds a py-spy that hangs.
 _ATTACH_TIMEOUT_S = 10.0
 _FIRST_BATCH_S = 0.3  # the first recording's length, before the chain takes batch_s each
+# Each py-spy of the chain first reads the symbols of every process it will sample: ~10 ms of
+# CPU for one process, ~120 ms for a parent and five workers (`--subprocesses`, measured). At
+# 1 s a batch, that start alone was 12 % of a core for such a pool, as much again as sampling
+# it. So a batch is stretched until its py-spy's start costs at most this share of a core,
+# up to _MAX_STRETCH_S: a pool's flame refreshes less often (the head line says how often).
+_START_SHARE = 0.05
+_MAX_STRETCH_S = 5.0
 _POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own, or a stopped target
 _STOPPED_POLL_S = 0.1  # how soon a stopped target that continues is sampled again
 # py-spys lost one after another, none delivering in between, before the session gives up.
@@ -122,6 +129,7 @@ class PySpyBackend(ProfilerBackend):
         self._stopped = False
         self._live: set[Recording] = set()
         self._delivered = False  # a batch has gone out: recordings take batch_s from now on
+        self._refresh: float | None = None  # batches stretched to this (`_stretched`)
         self._clock = CoverageClock()
         self._sampled = False  # a py-spy has attached in this session: the target is Python
         self._losses = 0  # recordings lost since the last one that delivered
@@ -224,6 +232,10 @@ class PySpyBackend(ProfilerBackend):
             return self._clock.fraction(time.monotonic())
 
     @property
+    def refresh_s(self) -> float | None:
+        return self._refresh
+
+    @property
     def running(self) -> bool:
         # Stays true after the target's exit until its last batch (and any error) was read,
         # so a reader looping on `running` never misses the end.
@@ -287,9 +299,27 @@ class PySpyBackend(ProfilerBackend):
                 raise error
         self._sampled = True
         rec.attached_at = time.monotonic()
+        rec.length = self._stretched(rec)
         with self._lock:
             self._clock.attach(rec.attached_at)
         return "attached"
+
+    def _stretched(self, rec: Recording) -> float:
+        """How long `rec` records: `batch_s`, or longer where its start cost more than
+        _START_SHARE of a core over that (the CPU py-spy took to attach, read now)."""
+        asked = self._options.batch_s
+        length = min(max(asked, self._start_cost(rec) / _START_SHARE), _MAX_STRETCH_S)
+        self._refresh = length if length > asked * 1.05 else None
+        return length
+
+    @staticmethod
+    def _start_cost(rec: Recording) -> float:
+        """CPU seconds `rec`'s py-spy has used so far (0 if it is gone: `_wait` sees it end)."""
+        try:
+            cpu = psutil.Process(rec.popen.pid).cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(cpu.user + cpu.system)
 
     def _discard(self, rec: Recording) -> None:
         children.terminate(rec.popen, timeout=0.5)
@@ -393,7 +423,7 @@ class PySpyBackend(ProfilerBackend):
     # --- the driver thread ------------------------------------------------------------------
 
     def _wait(self, rec: Recording) -> str:
-        length = self._options.batch_s
+        length = rec.length or self._options.batch_s
         if not self._delivered:
             # The first flame a user waits for: a short first recording shows it sooner.
             length = min(length, _FIRST_BATCH_S)

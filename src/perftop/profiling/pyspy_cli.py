@@ -366,6 +366,7 @@ class Recording:
     errors: Path
     spawned_at: float = 0.0
     attached_at: float = 0.0
+    length: float = 0.0  # seconds it records once attached (`PySpyBackend._stretched`)
     stopped_at: float = 0.0
     stdout: bytearray = field(default_factory=bytearray)
     errors_text: str = ""

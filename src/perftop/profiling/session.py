@@ -257,6 +257,10 @@ class ProfileSession:
         return self.backend.coverage
 
     @property
+    def refresh_s(self) -> float | None:
+        return self.backend.refresh_s
+
+    @property
     def elapsed_s(self) -> float:
         """Wall time from the first attach (or the last reset) to now or the end."""
         if self._started_at is None:

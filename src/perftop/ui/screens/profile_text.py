@@ -100,6 +100,8 @@ def head_line(
         text.append_text(process_text(view))
     if session is not None and memory is None:
         text.append("  " + sampling_text(session.metadata.get("source", ""), session.options))
+        if session.refresh_s is not None:  # py-spy's restarts for a pool: batches stretched
+            text.append(f" every {session.refresh_s:.1f} s")
         text.append(f"  coverage {100 * session.coverage:.0f}%")
     text.append(f"  thread: {printable(thread) if thread is not None else 'all'}")
     if session is not None and session.error and not failed:
