@@ -259,6 +259,19 @@ def test_a_batch_is_stretched_until_its_pyspys_start_costs_its_share_of_a_core(
     assert backend.refresh_s == (pytest.approx(refresh) if refresh else None)
 
 
+def test_the_stretch_follows_the_start_cost_smoothed_not_each_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    costs = iter([0.12, 0.04, 0.04, 0.04])
+    monkeypatch.setattr(PySpyBackend, "_start_cost", staticmethod(lambda rec: next(costs)))
+    backend = PySpyBackend()
+    backend._options = ProfilerOptions(batch_s=1.0)
+    lengths = [backend._stretched(recording()) for _ in range(4)]
+    assert lengths[0] == pytest.approx(2.4)
+    assert lengths[1] == pytest.approx(0.7 * 2.4 + 0.3 * 0.8)  # not 1 s at once
+    assert lengths[0] > lengths[1] > lengths[2] > lengths[3] >= 1.0
+
+
 def test_a_pyspys_start_cost_is_its_cpu_and_nothing_once_it_is_gone() -> None:
     rec = recording()  # reaped: no process to read
     assert PySpyBackend._start_cost(rec) == 0.0

@@ -130,6 +130,7 @@ class PySpyBackend(ProfilerBackend):
         self._live: set[Recording] = set()
         self._delivered = False  # a batch has gone out: recordings take batch_s from now on
         self._refresh: float | None = None  # batches stretched to this (`_stretched`)
+        self._start_cpu: float | None = None  # a py-spy's start, smoothed (`_stretched`)
         self._clock = CoverageClock()
         self._sampled = False  # a py-spy has attached in this session: the target is Python
         self._losses = 0  # recordings lost since the last one that delivered
@@ -308,7 +309,11 @@ class PySpyBackend(ProfilerBackend):
         """How long `rec` records: `batch_s`, or longer where its start cost more than
         _START_SHARE of a core over that (the CPU py-spy took to attach, read now)."""
         asked = self._options.batch_s
-        length = min(max(asked, self._start_cost(rec) / _START_SHARE), _MAX_STRETCH_S)
+        # Smoothed: one start reads 0.04 s of CPU, the next 0.2 s (where py-spy met the
+        # processes), and the refresh should not jump with each.
+        cost = self._start_cost(rec)
+        self._start_cpu = cost if self._start_cpu is None else 0.7 * self._start_cpu + 0.3 * cost
+        length = min(max(asked, self._start_cpu / _START_SHARE), _MAX_STRETCH_S)
         self._refresh = length if length > asked * 1.05 else None
         return length
 
