@@ -14,6 +14,7 @@ from perftop.commands.first_tick import EarlySession, FirstTick
 from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.session import SessionState
 from perftop.system import source as source_module
+from perftop.system.processes import SortKey, ViewOptions, figures_shown
 from tests.unit.test_pyspy import needs_pyspy, pyspy_children, start_target
 from tests.waiting import wait_until
 
@@ -28,6 +29,30 @@ def test_the_first_tick_is_taken_once_from_the_source_it_came_from() -> None:
     assert first.take() is None, "the next ticks are the sampler's own"
     assert first.source() is source
     assert os.getpid() in snapshot.rows
+
+
+def test_the_first_tick_measures_only_what_the_first_screen_shows() -> None:
+    # Default columns: no NET/s, no WAIT%: neither is read, and NET's sampler is not made.
+    first = FirstTick(figures_shown(ViewOptions(), detail=False))
+    tick = first.take()
+    assert tick is not None
+    _, snapshot = tick
+    me = snapshot.rows[os.getpid()]
+    assert me.net_rx_bytes_per_s is None and me.wait_percent is None
+    assert snapshot.net_at is None
+    extras = first.source()._extras  # type: ignore[attr-defined]
+    assert extras.net is None and extras.net_snapshot is None
+    # Shown later (the NET column turned on): measured from the next tick on.
+    first.source().want(**figures_shown(ViewOptions(sort_key=SortKey.NET), False)._asdict())
+    later = first.source().sample_processes()
+    assert extras.net is not None and later.net_at is not None
+
+
+def test_a_first_tick_not_told_what_is_shown_measures_everything() -> None:
+    first = FirstTick()  # `perftop serve`'s source, and a test's, are never told
+    tick = first.take()
+    assert tick is not None
+    assert tick[1].net_at is not None
 
 
 def test_a_source_that_cannot_be_made_raises_where_it_is_asked_for(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from perftop.profiling.backend import ProfilerOptions
     from perftop.profiling.session import ProfileSession
+    from perftop.system.processes import Figures
     from perftop.system.samples import ProcessSnapshot, SystemSample
     from perftop.system.source import SystemSource
 
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 class FirstTick:
     """A LiveSource made, and sampled once, on its own thread from construction on."""
 
-    def __init__(self) -> None:
+    def __init__(self, wanted: Figures | None = None) -> None:
+        self._wanted = wanted  # what the first screen shows: only those are measured
         self._done = threading.Event()
         self._source: SystemSource | None = None
         self._tick: tuple[SystemSample, ProcessSnapshot] | None = None
@@ -40,6 +42,10 @@ class FirstTick:
             from perftop.system.source import LiveSource
 
             source = LiveSource()
+            if self._wanted is not None:
+                # The network and the waits are a third of a first tick's CPU at ~475
+                # processes (both unshown by default), and it competes with the imports.
+                source.want(**self._wanted._asdict())
             self._source = source
             self._tick = (source.sample_system(), source.sample_processes())
         except BaseException as exc:  # handed to whoever asks: the sampler's worker

@@ -60,7 +60,9 @@ def run_tui(
     _needs_terminal()
     first = None
     if isinstance(mode, Dashboard) and not mode.demo:
-        first = FirstTick()  # read beside the imports below
+        from perftop.system.processes import figures_shown  # imported with the CLI's config
+
+        first = FirstTick(figures_shown(view, detail=False))  # read beside the imports below
     # The profiler of `perftop --pid` (or `perftop run`) attached beside the imports too; not
     # the memory tracker, which the app attaches with gdb off its UI thread.
     early = None

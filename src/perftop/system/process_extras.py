@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from perftop.system.containers import ContainerNames
-from perftop.system.netsockets import DEFAULT_BUDGET_PERCENT, NetSampler, NetSnapshot
 from perftop.system.proccgroups import ProcessCgroups
 from perftop.system.samples import ProcessSnapshot
 from perftop.system.schedstat import SchedFigures, SchedSampler
 
-_NOT_READ = NetSnapshot(0.0, None, error="not measured")  # every process's `of`: None
+if TYPE_CHECKING:
+    from perftop.system.netsockets import NetSampler, NetSnapshot
 
 
 class Latest(NamedTuple):
@@ -48,20 +48,20 @@ class ProcessExtras:
         proc_root: str = "/proc",
         *,
         names: ContainerNames | None = None,
-        net_budget_percent: float = DEFAULT_BUDGET_PERCENT,
+        net_budget_percent: float | None = None,
         make_net: Callable[[], NetSampler] | None = None,
         make_sched: Callable[[], SchedSampler] | None = None,
     ) -> None:
-        self._make_net = make_net or (
-            lambda: NetSampler(proc_root, budget_percent=net_budget_percent)
-        )
+        self._make_net = make_net or (lambda: _net_sampler(proc_root, net_budget_percent))
         self._make_sched = make_sched or (lambda: SchedSampler(proc_root))
-        self.net = self._make_net()
+        # Made when first wanted: unshown (the default columns), the network's sampler and
+        # its netlink code are never imported, 10 ms of a first screen.
+        self.net: NetSampler | None = None
         self.sched = self._make_sched()
         # (network, waits): what is wanted (`want`, any thread) and what is measured (the
         # sampler's thread, which alone swaps the samplers).
         self.wanted = (True, True)
-        self._measured = (True, True)
+        self._measured = (False, True)
         self.names = names if names is not None else ContainerNames()
         self.cgroups = ProcessCgroups(self.names, proc_root)
         # The latest tick's figures and container of each process, for the detail pane,
@@ -72,7 +72,8 @@ class ProcessExtras:
         self._has_proc = os.path.isdir(os.path.join(proc_root, "self"))
 
     def close(self) -> None:
-        self.net.close()
+        if self.net is not None:
+            self.net.close()
 
     def want(self, net: bool, wait: bool) -> None:
         """Measure the network, the waits, only while something shows them. Each starts
@@ -82,12 +83,12 @@ class ProcessExtras:
     @property
     def net_snapshot(self) -> NetSnapshot | None:
         """The last network read, None while the network is not measured."""
-        return self.net.snapshot if self._measured[0] else None
+        return self.net.snapshot if self._measured[0] and self.net is not None else None
 
     def _follow_wanted(self) -> tuple[bool, bool]:
         net, wait = self.wanted
         if net and not self._measured[0]:
-            self.net.close()
+            self.close()
             self.net = self._make_net()
         if wait and not self._measured[1]:
             self.sched = self._make_sched()
@@ -102,7 +103,7 @@ class ProcessExtras:
             return snapshot
         net_on, wait_on = self._follow_wanted()
         starts = {pid: r.start_time for pid, r in rows.items()}
-        net = self.net.sample(starts) if net_on else _NOT_READ
+        net = self.net.sample(starts) if net_on and self.net is not None else None
         asked = starts if active is None else {p: starts[p] for p in active if p in starts}
         waits: dict[int, SchedFigures] = {}
         if wait_on:
@@ -112,8 +113,8 @@ class ProcessExtras:
         labels: dict[int, str] = {}
         cgroups = self.cgroups
         # NetSnapshot.of inlined: 2,000 rows a tick, most of them without a socket.
-        counted = net.error is None and net.interval_s is not None
-        by_pid, uncounted = net.processes, net.uncounted
+        counted = net is not None and net.error is None and net.interval_s is not None
+        by_pid, uncounted = (net.processes, net.uncounted) if net is not None else ({}, ())
         for pid, r in rows.items():
             if not counted or pid in uncounted:
                 r.net_rx_bytes_per_s = r.net_tx_bytes_per_s = None
@@ -137,5 +138,12 @@ class ProcessExtras:
             labels[pid] = r.container
         self.latest = Latest(snapshot.timestamp, waits, labels)
         cgroups.retain(rows)
-        net_at = net.timestamp if net_on else None
+        net_at = net.timestamp if net is not None else None
         return ProcessSnapshot(snapshot.timestamp, rows, snapshot.core_count, net_at)
+
+
+def _net_sampler(proc_root: str, budget_percent: float | None) -> NetSampler:
+    from perftop.system.netsockets import DEFAULT_BUDGET_PERCENT, NetSampler
+
+    budget = DEFAULT_BUDGET_PERCENT if budget_percent is None else budget_percent
+    return NetSampler(proc_root, budget_percent=budget)

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
@@ -366,6 +366,32 @@ class ViewOptions:
     # The NET columns are marked when their figures are older than this (the network is read
     # on its own budget, netsockets.py): 1.5 ticks, set by the dashboard from its refresh.
     net_stale_after_s: float = 1.5
+
+
+class Figures(NamedTuple):
+    """The costly figures a table measures only while they are shown (`SystemSource.want`)."""
+
+    net: bool
+    wait: bool
+    shared: bool
+    threads: bool
+    gpu: bool
+
+
+NET_KEYS = frozenset({SortKey.NET, SortKey.RX, SortKey.TX})
+GPU_KEYS = frozenset({SortKey.GPU, SortKey.GPU_MEM})
+
+
+def figures_shown(options: ViewOptions, detail: bool) -> Figures:
+    """What `options` shows (a column, the sort), or the detail pane (`detail`) does."""
+    shown = {*options.columns, options.sort_key}
+    return Figures(
+        net=detail or bool(shown & NET_KEYS),
+        wait=detail or SortKey.WAIT in shown,
+        shared=SortKey.SHR in shown,
+        threads=options.threads,
+        gpu=detail or bool(shown & GPU_KEYS),
+    )
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ from perftop.system.container_meter import container_levels
 from perftop.system.history import SystemHistory
 from perftop.system.levels import Thresholds, levels_of
 from perftop.system.processes import (
+    Figures,
     SortKey,
     ViewOptions,
     ViewRow,
@@ -34,6 +35,7 @@ from perftop.system.processes import (
     cycle_sort_key,
     default_reverse,
     display_command,
+    figures_shown,
     filter_text_matches,
 )
 from perftop.system.samples import ProcessSnapshot, SystemSample
@@ -69,8 +71,6 @@ if TYPE_CHECKING:
 
 
 _NICE = Binding.Group("Nice -/+")
-NET_KEYS = frozenset({SortKey.NET, SortKey.RX, SortKey.TX})
-GPU_KEYS = frozenset({SortKey.GPU, SortKey.GPU_MEM})
 
 
 class FilterBox(Input):
@@ -181,7 +181,7 @@ class DashboardScreen(Screen[None]):
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
         self._gpus_shown = 0  # the GPUs, as the panels were sized
         # (network, waits, shared memory, threads, GPU use) asked of the machine
-        self._wanted: tuple[bool, bool, bool, bool, bool] | None = None
+        self._wanted: Figures | None = None
 
     def compose(self) -> ComposeResult:
         if self.saved is not None:
@@ -503,19 +503,10 @@ class DashboardScreen(Screen[None]):
         it measures only those: a column, the sort or the detail pane."""
         if not self.live or self.machine is None:
             return
-        shown = {*self.options.columns, self.options.sort_key}
-        detail = bool(self.query_one("#detail").display)
-        wanted = (
-            detail or bool(shown & NET_KEYS),
-            detail or SortKey.WAIT in shown,
-            SortKey.SHR in shown,
-            self.options.threads,
-            detail or bool(shown & GPU_KEYS),
-        )
+        wanted = figures_shown(self.options, detail=bool(self.query_one("#detail").display))
         if wanted != self._wanted:
             self._wanted = wanted
-            net, wait, shared, threads, gpu = wanted
-            self.machine().want(net=net, wait=wait, shared=shared, threads=threads, gpu=gpu)
+            self.machine().want(**wanted._asdict())
 
     def _update_status(self) -> None:
         parts = []
