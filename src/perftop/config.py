@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,6 +251,8 @@ def _line_of(text: str, section: str, key: str | None) -> int | None:
 
 def loads_config(text: str, path: str = "<config>") -> tuple[Config, list[Problem]]:
     """Parse `text`; every problem is reported and leaves that setting at its default."""
+    import tomllib  # here: most starts have no config file to parse (5 ms of a first screen)
+
     config = Config()
     try:
         doc = tomllib.loads(text)
