@@ -3,12 +3,15 @@ made by hand (a paranoid level, a container, hidden kernel symbols), or read fro
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from perftop.model.frames import FrameKind
 from perftop.model.perf_text import SampleReader, _Flags, perf_frame
+from perftop.profiling import perf_cli
 from perftop.profiling.backend import (
     NoSuchProcess,
     PermissionDenied,
@@ -103,6 +106,29 @@ def test_perf_errors_are_one_typed_line(stderr: str, kind: type[ProfilerError], 
     assert type(error) is kind
     assert words in error.message
     assert "\n" not in error.message
+
+
+def test_a_silent_perf_that_cannot_read_the_targets_maps_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `perf record -q` on a process closed to ptrace even for root (a VM's init) exits 255
+    # having said nothing.
+    monkeypatch.setattr(perf_cli, "maps_refused", lambda pid: "permission denied")
+    error = translate_error("", 255, 4242, facts(paranoid=2))
+    assert isinstance(error, PermissionDenied)
+    assert "/proc/4242/maps: permission denied" in error.message
+    # The whole machine has no one process's maps to blame.
+    assert type(translate_error("", 255, 4242, facts(), machine=True)) is ProfilerFailed
+    monkeypatch.setattr(perf_cli, "maps_refused", lambda pid: None)
+    error = translate_error("", 255, 4242, facts(paranoid=2))
+    assert type(error) is ProfilerFailed and error.message == "perf: perf ended with status 255"
+
+
+def test_maps_refused_is_none_for_a_readable_or_gone_process() -> None:
+    assert perf_cli.maps_refused(os.getpid()) is None
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    assert perf_cli.maps_refused(gone.pid) is None
 
 
 def test_a_container_gets_the_capabilities_it_needs() -> None:

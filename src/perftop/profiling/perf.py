@@ -629,7 +629,10 @@ class PerfBackend(ProfilerBackend):
         else:
             why = error.message
         self._losses += 1
-        if self._losses >= _MAX_LOSSES or isinstance(error, (PermissionDenied, ProfilerMissing)):
+        if isinstance(error, (PermissionDenied, ProfilerMissing)):
+            self._batches.put(self._cut(now))
+            raise error  # another perf would meet the same refusal: said as it is, at once
+        if self._losses >= _MAX_LOSSES:
             self._batches.put(self._cut(now))
             raise ProfilerFailed(f"{why}; gave up after {self._losses} tries")
         self._batches.put(self._cut(now, warnings=[f"{why}; restarted"]))

@@ -206,9 +206,30 @@ def translate_error(
             f"the kernel refused perf events ({said}): a kernel without CONFIG_PERF_EVENTS, "
             "or a seccomp filter that blocks perf_event_open"
         )
+    if not first and not machine:
+        refused = maps_refused(pid)
+        if refused:
+            # `perf record -q` dies with 255 and says nothing when it cannot read the maps it
+            # names the sampled code by: a process closed to ptrace even for root (a VM's
+            # init, a sandbox); `-v` would say "couldn't open /proc/PID/task/TID/maps".
+            return PermissionDenied(
+                f"perf cannot read PID {pid}'s memory map (/proc/{pid}/maps: {refused}), "
+                "which it needs to name the code it samples"
+            )
     if not first:
         first = f"perf ended with status {returncode}" if returncode else "perf failed"
     return ProfilerFailed(f"perf: {first}")
+
+
+def maps_refused(pid: int) -> str | None:
+    """Why /proc/PID/maps cannot be read (its strerror), or None where it can (or is gone)."""
+    try:
+        os.close(os.open(f"/proc/{pid}/maps", os.O_RDONLY))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+    return None
 
 
 def record_args(exe: str, pid: int | None, options: ProfilerOptions) -> list[str]:
