@@ -124,6 +124,8 @@ class PerftopApp(GuardedApp):
         "app",
         [
             Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+            # htop's habit: the shell's job control, `fg` to come back (terminal.py resumes).
+            Binding("ctrl+z", "suspend_process", "Suspend to the shell", show=False),
             Binding("x", "save_snapshot", "Save snapshot", show=False),
             Binding("f2", "setup", "Setup"),
             # ctrl+s for those used to it; F12 where a terminal keeps ctrl+s for flow control.

@@ -1,4 +1,5 @@
-"""perftop stopped from outside (`kill -STOP`) and continued (`kill -CONT`), then ended.
+"""perftop stopped from outside (`kill -STOP`) and continued (`kill -CONT`), or suspended with
+Ctrl+Z and brought back with `fg`, then ended.
 
 Before perftop/terminal.py, Textual's driver started application mode a second time on the
 SIGCONT: `q` then left the terminal raw (no ICANON, ECHO or ISIG), and Ctrl-C could leave a
@@ -145,6 +146,38 @@ def test_a_stopped_job_continued_in_the_background_resumes_on_fg(env: str) -> No
             ),
             what="the dashboard drawn again after fg",
         )
+        pane.keys("q")
+        wait_until(lambda: ended(proc), "perftop to end", explain=pane.report)
+        pane.keys("clear; stty -a", "Enter")
+        stty = pane.wait_for(lambda s: "speed" in s, what="stty's output")
+        assert all(lflags(stty).values()), stty
+    finally:
+        pane.kill()
+
+
+def test_ctrl_z_suspends_to_the_shell_and_fg_brings_it_back(env: str) -> None:
+    # htop's habit: Ctrl+Z gives the terminal back to the shell with the job stopped, and
+    # `fg` draws the dashboard again, keys and all.
+    pane = pane_with("bash --norc --noprofile -i")
+    try:
+        pane.wait_for(lambda s: "$" in s or "#" in s, what="the shell's prompt")
+        pane.keys(f"cd {shlex.quote(str(REPO))} && {env} {shlex.join(PERFTOP)}", "Enter")
+        proc = perftop_in(pane)
+        pane.keys("C-z")
+        pane.wait_for(lambda s: "Stopped" in s, what="the shell reporting the stopped job")
+        assert proc.status() == psutil.STATUS_STOPPED
+        pane.keys("clear; stty -a", "Enter")  # the shell's terminal, while perftop waits
+        stty = pane.wait_for(lambda s: "speed" in s, what="stty's output")
+        assert all(lflags(stty).values()), stty
+        pane.keys("clear; fg", "Enter")
+        pane.wait_for(
+            lambda s: all(part in s for part in ("╭─ cpu", "PID USER", "f10 Quit")),
+            what="the dashboard drawn again after fg",
+        )
+        pane.keys("F1")
+        pane.wait_for(lambda s: "inside of one process" in s, what="the help screen")
+        pane.keys("Escape")
+        pane.wait_for(lambda s: "inside of one" not in s, what="the help closed")
         pane.keys("q")
         wait_until(lambda: ended(proc), "perftop to end", explain=pane.report)
         pane.keys("clear; stty -a", "Enter")

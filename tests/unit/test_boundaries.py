@@ -44,6 +44,23 @@ def test_help_does_not_import_textual() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_a_dashboard_start_leaves_out_what_it_does_not_show() -> None:
+    """What the dashboard and its first tick import, with the default columns and no config
+    file: not the network's sampler (NET/s is not shown), not a TOML parser, no profiler."""
+    code = (
+        "import sys\n"
+        "from perftop.commands.first_tick import FirstTick\n"
+        "from perftop.system.processes import ViewOptions, figures_shown\n"
+        "first = FirstTick(figures_shown(ViewOptions(), detail=False))\n"
+        "import perftop.app, perftop.ui.screens.dashboard\n"
+        "assert first.take() is not None\n"
+        "left = ('perftop.system.netsockets', 'tomllib', 'perftop.profiling.pyspy')\n"
+        "print(','.join(m for m in left if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
 def run_tool(*command: str) -> str:
     """Run a tool from this virtualenv in the checkout; what it said if it failed, else ''."""
     tool = Path(sys.executable).parent / command[0]

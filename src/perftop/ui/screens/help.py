@@ -14,7 +14,6 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from perftop import __version__
-from perftop.system.netsockets import NOT_COUNTED
 from perftop.ui.widgets.process_table import STALE_MARK
 
 ABOUT = (
@@ -25,23 +24,30 @@ ABOUT = (
     "CPU% is per core (100% = one core, as htop) unless toggled to whole-machine with c.\n"
     "Mouse: click a column title to sort, click a row to select, scroll to move."
 )
-# What the columns F2 adds and the pressure meters measure; NOT_COUNTED said here, once.
-MEASURES = (
-    "WAIT%: the share of the tick a process was runnable but waiting for a CPU (100% = one "
-    "thread all along): who is starved when every core is busy. PSI: the share of the last "
-    "10 s some task stalled on CPU, memory or I/O (the kernel's pressure figures). "
-    "CONTAINER: the container or systemd unit its cgroup names; C shows the cgroup tree, "
-    "Enter there shows a group's processes alone (Esc clears it).\n"
-    f"NET/s, RX/s, TX/s: TCP bytes a second. {NOT_COUNTED} The network is read as often as "
-    f"its CPU budget allows: a {STALE_MARK} after a figure says it is older than the last tick.\n"
-    "htop's columns (F2): TIME+ the CPU time used since it started; NCPU% CPU% of the whole "
-    "machine (100% = every core); PRI the kernel's priority, NI its nice; VIRT its address "
-    "space, SHR its resident pages shared with others; TTY its terminal; MINFLT/MAJFLT its "
-    "page faults without and with a disk read. H shows user threads as rows, in their own "
-    "colour, under their process in the tree.\n"
-    "GPU%, GPU MEM (F2, NVIDIA GPUs): a process's SM use, summed over its GPUs, and the GPU "
-    "memory it holds (NVML's per-process accounting); blank for a process on no GPU."
-)
+
+
+def measures() -> str:
+    """What the columns F2 adds and the pressure meters measure; NOT_COUNTED said here, once
+    (imported here: the network's sampler is left out of a start that does not show it)."""
+    from perftop.system.netsockets import NOT_COUNTED
+
+    return (
+        "WAIT%: the share of the tick a process was runnable but waiting for a CPU (100% = one "
+        "thread all along): who is starved when every core is busy. PSI: the share of the last "
+        "10 s some task stalled on CPU, memory or I/O (the kernel's pressure figures). "
+        "CONTAINER: the container or systemd unit its cgroup names; C shows the cgroup tree, "
+        "Enter there shows a group's processes alone (Esc clears it).\n"
+        f"NET/s, RX/s, TX/s: TCP bytes a second. {NOT_COUNTED} The network is read as often as "
+        f"its CPU budget allows: a {STALE_MARK} after a figure says it is older than the last "
+        "tick.\n"
+        "htop's columns (F2): TIME+ the CPU time used since it started; NCPU% CPU% of the whole "
+        "machine (100% = every core); PRI the kernel's priority, NI its nice; VIRT its address "
+        "space, SHR its resident pages shared with others; TTY its terminal; MINFLT/MAJFLT its "
+        "page faults without and with a disk read. H shows user threads as rows, in their own "
+        "colour, under their process in the tree.\n"
+        "GPU%, GPU MEM (F2, NVIDIA GPUs): a process's SM use, summed over its GPUs, and the GPU "
+        "memory it holds (NVML's per-process accounting); blank for a process on no GPU."
+    )
 
 
 @dataclass
@@ -90,5 +96,5 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help"):
             yield Static(f"[b]perftop {__version__}[/b]\n{ABOUT}\n", classes="dialog-title")
-            yield Static(MEASURES + "\n", markup=False)
+            yield Static(measures() + "\n", markup=False)
             yield Static(bindings_table(self.under))
