@@ -208,6 +208,12 @@ def test_a_launched_program_is_tracked_from_its_start_without_a_debugger(
         try:
             assert session.state is SessionState.LIVE, session.error
             pump_until(session, "the leak on top", lambda s: top_name(s) == "remember")
+            assert isinstance(session.backend, MemoryBackend)
+            mode = session.backend.mode
+            # The tracker's own thread (its socket, its select) is not the program's bytes.
+            pump_until(session, "a few more batches", lambda s: s.profile.total_samples > 10**6)
+            mine = sorted({f.name for f in session.profile.frames if f.name == "_perftop_memory"})
+            assert mine == [], f"{mode}: the tracker's own frames in the profile"
         finally:
             session.stop()
         assert not hook.folder.exists(), "the hook's folder is gone once it has run"

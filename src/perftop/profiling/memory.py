@@ -55,6 +55,8 @@ __all__ = ["MemoryBackend", "function_at"]
 _CONNECT_TIMEOUT_S = 15.0
 # The file name memray's injector gives the code it runs: the payload's frames carry it.
 _HOOK_FILE = "_memray_attach_hook.py"
+# Where the payload runs in a program perftop started (MemoryLaunch's file).
+_LAUNCH_FILE = "sitecustomize.py"
 _POLL_S = 0.1
 
 
@@ -124,6 +126,13 @@ _sys.modules["sitecustomize"] = _me  # the import that is running this one expec
 if _mine:
 {payload}
 """
+
+
+def _is_tracker(function: str, file: str) -> bool:
+    """A frame of the payload's: injected by memray's hook, or in a launch's sitecustomize."""
+    return file.endswith(_HOOK_FILE) or (
+        function.startswith("_perftop_") and file.endswith(_LAUNCH_FILE)
+    )
 
 
 class MemoryLaunch:
@@ -509,7 +518,7 @@ class MemoryBackend(ProfilerBackend):
         allocations = 0
         for record in records:
             stack = record.stack_trace()  # innermost first
-            if any(str(file).endswith(_HOOK_FILE) for _fn, file, _line in stack):
+            if any(_is_tracker(str(fn), str(file)) for fn, file, _line in stack):
                 continue  # the tracker's own thread, not the target's bytes
             frames = [Frame(str(fn), str(file), int(line)) for fn, file, line in reversed(stack)]
             profile.add_stack(frames, int(record.size), str(record.thread_name or ""))
