@@ -84,6 +84,7 @@ _START_SHARE = 0.05
 _MAX_STRETCH_S = 5.0
 _POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own, or a stopped target
 _STOPPED_POLL_S = 0.1  # how soon a stopped target that continues is sampled again
+_STATE_POLL_S = 0.25  # how soon the driver notices that a sampled target was stopped
 # py-spys lost one after another, none delivering in between, before the session gives up.
 _MAX_LOSSES = 3
 # Attaches in a row that met another tracer holding the target, before that is an error.
@@ -433,6 +434,7 @@ class PySpyBackend(ProfilerBackend):
             # The first flame a user waits for: a short first recording shows it sooner.
             length = min(length, _FIRST_BATCH_S)
         due = rec.attached_at + length
+        look_at_state = 0.0
         while True:
             if self._want_stop:
                 return "stop"
@@ -440,8 +442,13 @@ class PySpyBackend(ProfilerBackend):
                 return "pause"
             if rec.popen.poll() is not None:
                 return "ended"
-            if self._target_stopped(traced=False):
-                return "stopped"
+            now = time.monotonic()
+            if now >= look_at_state:
+                # /proc/PID/stat of a target py-spy keeps pausing is slow to read: at every
+                # poll it was a sixth of perftop's own CPU under a pool's flame.
+                if self._target_stopped(traced=False):
+                    return "stopped"
+                look_at_state = now + _STATE_POLL_S
             remaining = due - time.monotonic()
             if remaining <= 0:
                 return "due"
