@@ -82,7 +82,7 @@ _FIRST_BATCH_S = 0.3  # the first recording's length, before the chain takes bat
 # up to _MAX_STRETCH_S: a pool's flame refreshes less often (the head line says how often).
 _START_SHARE = 0.05
 _MAX_STRETCH_S = 5.0
-_POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own, or a stopped target
+_POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own
 _STOPPED_POLL_S = 0.1  # how soon a stopped target that continues is sampled again
 _STATE_POLL_S = 0.25  # how soon the driver notices that a sampled target was stopped
 # py-spys lost one after another, none delivering in between, before the session gives up.
@@ -445,7 +445,7 @@ class PySpyBackend(ProfilerBackend):
             now = time.monotonic()
             if now >= look_at_state:
                 # /proc/PID/stat of a target py-spy keeps pausing is slow to read: at every
-                # poll it was a sixth of perftop's own CPU under a pool's flame.
+                # poll it was a sixth of perftop's own samples under a pool's flame.
                 if self._target_stopped(traced=False):
                     return "stopped"
                 look_at_state = now + _STATE_POLL_S
