@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -695,3 +696,34 @@ def test_renice(sleeper: subprocess.Popen[bytes]) -> None:
     assert renice(sleeper.pid, 100) == 19  # clamped
     with pytest.raises(ProcessGone):
         renice(gone_pid(), 1)
+
+
+def test_the_open_stat_files_close_at_exit_while_a_thread_still_opens_more() -> None:
+    # perftop ended while its first tick was still being read (beside the imports): the
+    # table's descriptors are closed at exit as its thread adds to them, without a traceback.
+    code = textwrap.dedent(
+        """
+        import os, threading, weakref
+        from perftop.system import procfs
+
+        class Owner:
+            pass
+
+        owner, fds = Owner(), {}
+        fds.update((n, os.open(os.devnull, os.O_RDONLY)) for n in range(500))
+        weakref.finalize(owner, procfs._close_all, fds)
+
+        def opening():
+            n = 10**6
+            while True:
+                n += 1
+                try:
+                    fds[n] = os.open(os.devnull, os.O_RDONLY)
+                except OSError:  # out of descriptors: the exit has not come yet
+                    return
+
+        threading.Thread(target=opening, daemon=True).start()
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -28,6 +28,7 @@ the stat line; that I/O is spread over the time since the last read, so no byte 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import resource
@@ -73,8 +74,12 @@ def _descriptor_cap() -> int:
 
 
 def _close_all(fds: dict[int, int]) -> None:
-    for fd in fds.values():
-        os.close(fd)
+    # A copy taken in one step: at exit, the table's thread may still be adding to `fds`
+    # (perftop ended while its first tick was being read), and iterating the dict itself
+    # then raised "dictionary changed size" in a traceback on the way out.
+    for fd in list(fds.values()):
+        with contextlib.suppress(OSError):
+            os.close(fd)
     fds.clear()
 
 
