@@ -26,7 +26,7 @@ from perftop.formats.errors import FormatError
 from perftop.profiling.backend import ProfilerOptions
 from perftop.system.growth import GrowthModel
 from perftop.system.history import SystemHistory
-from perftop.system.processes import ViewOptions
+from perftop.system.processes import Figures, ViewOptions
 from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.system.source import SystemSource
 from perftop.system.timeline import TickSource, Timeline
@@ -59,6 +59,13 @@ class FirstTick(Protocol):
     """The machine's first tick, read while the app was starting (commands/first_tick.py)."""
 
     def take(self, wait: bool = True) -> tuple[SystemSample, ProcessSnapshot] | None: ...
+
+    def opened(self) -> None:
+        """The first frame is drawn: what waited for it (the source's own first read) may go."""
+
+    @property
+    def wanted(self) -> Figures | None:
+        """The dear figures its source was made to measure (None: all of them)."""
 
 
 @dataclass
@@ -186,6 +193,10 @@ class PerftopApp(GuardedApp):
         )
         if not config.offline:  # effects go where the data comes from
             self.dashboard.machine = self.source
+            if config.first_tick is not None:
+                # Already told: the dashboard's first draw need not wait for the source to
+                # tell it again (it is being made while that frame is drawn).
+                self.dashboard.told = config.first_tick.wanted
         # Every live process's memory history, for GROWTH and leak suspects (on_sampled).
         self.growth = GrowthModel(config.view.growth_window_s)
         self.dashboard.growth = self.growth
@@ -339,6 +350,8 @@ class PerftopApp(GuardedApp):
         stays (a tick later, the panels sized for it: a second full frame, 11 KB at 120x40)."""
         first = self.config.first_tick
         opening = first.take(wait=False) if first is not None else None
+        if first is not None:
+            self.call_after_refresh(first.opened)
         if opening is None:
             self._sample()  # the sampler's worker waits for the tick, or reads its own
             return
@@ -357,12 +370,12 @@ class PerftopApp(GuardedApp):
             )
 
     def _collect(self) -> None:
-        source = self.source()
         first, self.config.first_tick = self.config.first_tick, None
         tick = first.take() if first is not None else None
         if tick is not None:
             sample, snapshot = tick
         else:
+            source = self.source()
             sample = source.sample_system()
             snapshot = source.sample_processes()
         self.post_message(Sampled(sample, snapshot))

@@ -139,7 +139,7 @@ async def test_a_dashboard_covered_from_the_start_measures_nothing_dear() -> Non
     app = make_app(lambda: source)
     async with app.run_test(size=(120, 40)) as pilot:
         await app.push_screen(Screen())
-        app.dashboard._wanted = None  # as before its first draw
+        app.dashboard.told = None  # as before its first draw
         source.wanted = (True, True)  # the machine's own default: everything measured
         await ticks(pilot)
         assert app.dashboard.covered and source.wanted == (False, False)

@@ -15,6 +15,7 @@ from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.session import SessionState
 from perftop.system import source as source_module
 from perftop.system.processes import SortKey, ViewOptions, figures_shown
+from perftop.system.samples import ProcessSnapshot, SystemSample
 from tests.unit.test_pyspy import needs_pyspy, pyspy_children, start_target
 from tests.waiting import wait_until
 
@@ -46,6 +47,55 @@ def test_the_first_tick_measures_only_what_the_first_screen_shows() -> None:
     first.source().want(**figures_shown(ViewOptions(sort_key=SortKey.NET), False)._asdict())
     later = first.source().sample_processes()
     assert extras.net is not None and later.net_at is not None
+
+
+def test_the_tick_is_read_in_a_child_and_the_sources_own_read_waits_for_the_first_frame() -> None:
+    first = FirstTick()
+    taken: list[tuple[SystemSample, ProcessSnapshot]] = []
+
+    def child_done() -> bool:
+        tick = first.take(wait=False)
+        if tick is not None:
+            taken.append(tick)
+        return bool(taken)
+
+    wait_until(child_done, 30, "the child's tick")
+    sample, snapshot = taken[0]
+    assert os.getpid() in snapshot.rows and sample.core_count >= 1
+    assert first.take(wait=False) is None, "taken once"
+    assert not first._done.is_set(), "the source's own read waits until the frame is drawn"
+    first.opened()
+    source = first.source()  # its first read done: the next tick's rates are over a tick
+    assert first._done.is_set()
+    assert os.getpid() in source.sample_processes().rows
+    assert first.take() is None
+
+
+def test_without_a_fork_the_thread_reads_the_first_tick() -> None:
+    first = FirstTick(fork=False)
+    tick = first.take()
+    assert tick is not None and os.getpid() in tick[1].rows
+    assert first.take() is None
+    assert first.source() is first.source()
+
+
+def test_a_child_that_cannot_read_the_tick_leaves_it_to_the_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The child dies (here: its source cannot be made; in life, a kill) and says nothing:
+    # the thread reads the tick itself, at once, not waiting for a first frame.
+    real = source_module.LiveSource
+    parent = os.getpid()
+
+    def in_the_parent_only() -> source_module.LiveSource:
+        if os.getpid() != parent:
+            raise PermissionError("no /proc in the child")
+        return real()
+
+    monkeypatch.setattr(source_module, "LiveSource", in_the_parent_only)
+    first = FirstTick()
+    tick = first.take()
+    assert tick is not None and parent in tick[1].rows
 
 
 def test_a_first_tick_not_told_what_is_shown_measures_everything() -> None:

@@ -180,8 +180,9 @@ class DashboardScreen(Screen[None]):
         self.opening: tuple[SystemSample, ProcessSnapshot] | None = None
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
         self._gpus_shown = 0  # the GPUs, as the panels were sized
-        # (network, waits, shared memory, threads, GPU use) asked of the machine
-        self._wanted: Figures | None = None
+        # The dear figures (network, waits, shared memory, threads, GPU use) the machine was
+        # last told to measure; the app sets those its first tick's source was made with.
+        self.told: Figures | None = None
 
     def compose(self) -> ComposeResult:
         if self.saved is not None:
@@ -504,8 +505,8 @@ class DashboardScreen(Screen[None]):
         if not self.live or self.machine is None:
             return
         wanted = figures_shown(self.options, detail=bool(self.query_one("#detail").display))
-        if wanted != self._wanted:
-            self._wanted = wanted
+        if wanted != self.told:
+            self.told = wanted
             self.machine().want(**wanted._asdict())
 
     def _update_status(self) -> None:
