@@ -54,6 +54,25 @@ def perftop_in(pane: Tmux) -> psutil.Process:
     return found[0]
 
 
+def perftop_in_a_shell(env: str) -> tuple[Tmux, psutil.Process]:
+    """An interactive shell (job control on) in a pane, perftop started from it and drawn."""
+    pane = pane_with("bash --norc --noprofile -i")
+    try:
+        pane.wait_for(lambda s: "$" in s or "#" in s, what="the shell's prompt")
+        pane.keys(f"cd {shlex.quote(str(REPO))} && {env} {shlex.join(PERFTOP)}", "Enter")
+        return pane, perftop_in(pane)
+    except BaseException:
+        pane.kill()
+        raise
+
+
+def assert_the_shell_has_its_modes(pane: Tmux) -> None:
+    """The shell's terminal as `stty` reads it now: line editing, echo, Ctrl-C as a signal."""
+    pane.keys("clear; stty -a", "Enter")
+    stty = pane.wait_for(lambda s: "speed" in s, what="stty's output")
+    assert all(lflags(stty).values()), stty
+
+
 def stop(proc: psutil.Process, pane: Tmux) -> None:
     os.kill(proc.pid, signal.SIGSTOP)
     wait_until(
@@ -123,11 +142,8 @@ def test_ended_after_a_stop_from_outside_it_gives_the_terminal_back(
 def test_a_stopped_job_continued_in_the_background_resumes_on_fg(env: str) -> None:
     # An interactive shell takes the terminal back when its job stops; continued from outside,
     # perftop is then a background job and must wait (SIGTTOU) until `fg`, then draw again.
-    pane = pane_with("bash --norc --noprofile -i")
+    pane, proc = perftop_in_a_shell(env)
     try:
-        pane.wait_for(lambda s: "$" in s or "#" in s, what="the shell's prompt")
-        pane.keys(f"cd {shlex.quote(str(REPO))} && {env} {shlex.join(PERFTOP)}", "Enter")
-        proc = perftop_in(pane)
         stop(proc, pane)
         # The shell must see the stop before the continue: continued first, the stop is
         # never reported (waitpid then says "continued"), and perftop stays in the foreground.
@@ -148,9 +164,7 @@ def test_a_stopped_job_continued_in_the_background_resumes_on_fg(env: str) -> No
         )
         pane.keys("q")
         wait_until(lambda: ended(proc), "perftop to end", explain=pane.report)
-        pane.keys("clear; stty -a", "Enter")
-        stty = pane.wait_for(lambda s: "speed" in s, what="stty's output")
-        assert all(lflags(stty).values()), stty
+        assert_the_shell_has_its_modes(pane)
     finally:
         pane.kill()
 
@@ -158,17 +172,12 @@ def test_a_stopped_job_continued_in_the_background_resumes_on_fg(env: str) -> No
 def test_ctrl_z_suspends_to_the_shell_and_fg_brings_it_back(env: str) -> None:
     # htop's habit: Ctrl+Z gives the terminal back to the shell with the job stopped, and
     # `fg` draws the dashboard again, keys and all.
-    pane = pane_with("bash --norc --noprofile -i")
+    pane, proc = perftop_in_a_shell(env)
     try:
-        pane.wait_for(lambda s: "$" in s or "#" in s, what="the shell's prompt")
-        pane.keys(f"cd {shlex.quote(str(REPO))} && {env} {shlex.join(PERFTOP)}", "Enter")
-        proc = perftop_in(pane)
         pane.keys("C-z")
         pane.wait_for(lambda s: "Stopped" in s, what="the shell reporting the stopped job")
         assert proc.status() == psutil.STATUS_STOPPED
-        pane.keys("clear; stty -a", "Enter")  # the shell's terminal, while perftop waits
-        stty = pane.wait_for(lambda s: "speed" in s, what="stty's output")
-        assert all(lflags(stty).values()), stty
+        assert_the_shell_has_its_modes(pane)  # while perftop waits
         pane.keys("clear; fg", "Enter")
         pane.wait_for(
             lambda s: all(part in s for part in ("╭─ cpu", "PID USER", "f10 Quit")),
@@ -180,8 +189,6 @@ def test_ctrl_z_suspends_to_the_shell_and_fg_brings_it_back(env: str) -> None:
         pane.wait_for(lambda s: "inside of one" not in s, what="the help closed")
         pane.keys("q")
         wait_until(lambda: ended(proc), "perftop to end", explain=pane.report)
-        pane.keys("clear; stty -a", "Enter")
-        stty = pane.wait_for(lambda s: "speed" in s, what="stty's output")
-        assert all(lflags(stty).values()), stty
+        assert_the_shell_has_its_modes(pane)
     finally:
         pane.kill()
