@@ -82,9 +82,8 @@ _FIRST_BATCH_S = 0.3  # the first recording's length, before the chain takes bat
 # up to _MAX_STRETCH_S: a pool's flame refreshes less often (the head line says how often).
 _START_SHARE = 0.05
 _MAX_STRETCH_S = 5.0
-_POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own
+_POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own, or a stopped target
 _STOPPED_POLL_S = 0.1  # how soon a stopped target that continues is sampled again
-_STATE_POLL_S = 0.25  # how soon the driver notices that a sampled target was stopped
 # py-spys lost one after another, none delivering in between, before the session gives up.
 _MAX_LOSSES = 3
 # Attaches in a row that met another tracer holding the target, before that is an error.
@@ -434,7 +433,6 @@ class PySpyBackend(ProfilerBackend):
             # The first flame a user waits for: a short first recording shows it sooner.
             length = min(length, _FIRST_BATCH_S)
         due = rec.attached_at + length
-        look_at_state = 0.0
         while True:
             if self._want_stop:
                 return "stop"
@@ -442,13 +440,10 @@ class PySpyBackend(ProfilerBackend):
                 return "pause"
             if rec.popen.poll() is not None:
                 return "ended"
-            now = time.monotonic()
-            if now >= look_at_state:
-                # /proc/PID/stat of a target py-spy keeps pausing is slow to read: at every
-                # poll it was a sixth of perftop's own samples under a pool's flame.
-                if self._target_stopped(traced=False):
-                    return "stopped"
-                look_at_state = now + _STATE_POLL_S
+            # At every poll: a stop noticed late is sampling time lost to py-spy's failed
+            # samples (coverage), and the target's stat is one read.
+            if self._target_stopped(traced=False):
+                return "stopped"
             remaining = due - time.monotonic()
             if remaining <= 0:
                 return "due"
