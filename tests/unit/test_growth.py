@@ -24,7 +24,7 @@ from perftop.system.memprobe import MemoryProbe
 from perftop.system.processes import SortKey, ViewOptions, build_view
 from perftop.system.samples import ProcessRow, ProcessSnapshot
 from perftop.system.timeline import Timeline
-from perftop.system.trend import fit_line, time_to_exhaustion
+from perftop.system.trend import Growth, fit_line, time_to_exhaustion
 
 MIB = 1024 * 1024
 T0 = 1_767_225_600.0
@@ -285,6 +285,25 @@ def test_growth_sorts_the_table() -> None:
     assert view[0].growth is not None and view[3].growth is None
     tree = build_view(snap, ViewOptions(tree=True), model.lookup)
     assert {v.row.pid: v.growth is not None for v in tree} == {1: True, 2: True, 3: True, 4: False}
+
+
+@pytest.mark.parametrize("tree", [False, True])
+def test_a_view_asks_the_trend_of_only_the_rows_named(tree: bool) -> None:
+    """Without GROWTH shown, the dashboard names the suspects: the other rows are not asked."""
+    asked: list[int] = []
+    trend = Growth(1000.0, 1.0, 300.0, 1.0, True, "grows")
+
+    def lookup(r: ProcessRow) -> Growth | None:
+        asked.append(r.pid)
+        return trend
+
+    snap = ProcessSnapshot(T0, {p: row(p, MIB) for p in (1, 2, 3, 4)})
+    view = build_view(snap, ViewOptions(tree=tree), lookup, {2, 4})
+    assert sorted(asked) == [2, 4]
+    assert {v.row.pid: v.growth for v in view} == {1: None, 2: trend, 3: None, 4: trend}
+    asked.clear()
+    build_view(snap, ViewOptions(tree=tree), lookup)
+    assert sorted(asked) == [1, 2, 3, 4], "without names, every row's"
 
 
 def test_replay_knows_only_what_was_known_then() -> None:

@@ -173,14 +173,27 @@ def test_vanished_unreadable_and_zombie_processes(
     collector = collector_for(fake_proc)
     assert collector.sample().rows.keys() == {10, 11, 13, 14}
     fake_proc.remove(10)
-    real_read = procfs.read_small
+    # Refused at the read of a descriptor kept since the first tick, and at a fresh open
+    # (the kernel checks the right to read io at each read: a process that exec'd setuid).
+    real_pread, real_open = os.pread, os.open
+    denied: set[int] = set()
 
-    def deny_io(path: str, size: int = 2048) -> bytes:
+    def deny_open(path: str, flags: int, *args: Any) -> int:
         if path.endswith("/14/io"):
             raise PermissionError(path)
-        return real_read(path, size)
+        return real_open(path, flags, *args)
 
-    monkeypatch.setattr(procfs, "read_small", deny_io)
+    def deny_pread(fd: int, size: int, offset: int) -> bytes:
+        if fd in denied:
+            raise PermissionError(fd)
+        return real_pread(fd, size, offset)
+
+    for fd in map(int, os.listdir("/proc/self/fd")):
+        if os.path.realpath(f"/proc/self/fd/{fd}").endswith("/14/io"):
+            denied.add(fd)
+    assert denied, "its io file was kept open"
+    monkeypatch.setattr(os, "open", deny_open)
+    monkeypatch.setattr(os, "pread", deny_pread)
     fake_proc.now += 1.0
     fake_proc.put(14, "other", start=1, cmdline="other", cpu=1)  # it ran: its I/O is read
     rows = collector.sample().rows
@@ -194,12 +207,19 @@ def test_a_quiet_process_keeps_its_row_and_its_io_is_read_in_turn(fake_proc: Fak
     every = procfs.IO_RECHECK_TICKS
     fake_proc.put(every * 10, "idle", start=1, cmdline="idle", io=(0, 0))
     collector = collector_for(fake_proc)
-    reads: list[str] = []
-    real_read = procfs.read_small
+    reads: list[str] = []  # what is read besides the stat line, read every tick
+    real_read, real_kept = procfs.read_small, procfs.ProcfsTable._read_kept
 
     def counting(path: str, size: int = 2048) -> bytes:
         reads.append(path.rsplit("/", 1)[-1])
         return real_read(path, size)
+
+    def counting_kept(
+        table: procfs.ProcfsTable, fds: dict[int, int], pid: int, name: str, size: int
+    ) -> bytes:
+        if name != "stat":
+            reads.append(name)
+        return real_kept(table, fds, pid, name, size)
 
     collector.sample()
     fake_proc.now += 1.0
@@ -210,6 +230,7 @@ def test_a_quiet_process_keeps_its_row_and_its_io_is_read_in_turn(fake_proc: Fak
     fake_proc.put(every * 10, "idle", start=1, cmdline="idle", io=(0, 4096 * every))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(procfs, "read_small", counting)
+        patch.setattr(procfs.ProcfsTable, "_read_kept", counting_kept)
         seen = []
         for _ in range(every):
             fake_proc.now += 1.0
@@ -229,10 +250,11 @@ def test_stat_files_stay_open_only_for_live_processes(
         fake_proc.put(pid, f"p{pid}", start=1, cmdline=f"p{pid}")
     table = procfs.ProcfsTable(str(fake_proc.root), fake_proc.clock)
     table.sample()
-    assert sorted(table._stat_fds) == [20, 21]
+    assert sorted(table._stat_fds) == sorted(table._io_fds) == [20, 21]
     fake_proc.remove(21)
     fake_proc.now += 1.0
     assert sorted(table.sample().rows) == [20] and sorted(table._stat_fds) == [20]
+    assert sorted(table._io_fds) == [20]
     # A kept descriptor that fails (its process was reaped: ESRCH) is replaced by a fresh open.
     real_pread = os.pread
     failing = table._stat_fds[20]
@@ -258,6 +280,21 @@ def test_stat_files_stay_open_only_for_live_processes(
     failing_read = table.sample().rows[20]
     assert failing_read.name == "p20" and opened == [f"{fake_proc.root}/20/stat"]
     assert list(table._stat_fds) == [20]
+
+
+def test_stat_files_are_kept_before_io_files_when_descriptors_run_short(
+    fake_proc: FakeProc,
+) -> None:
+    for pid in (20, 21):
+        fake_proc.put(pid, f"p{pid}", start=1, cmdline=f"p{pid}")
+    table = procfs.ProcfsTable(str(fake_proc.root), fake_proc.clock)
+    table._fd_cap = 2
+    rows = table.sample().rows
+    assert sorted(table._stat_fds) == [20, 21] and not table._io_fds, "20's io made room"
+    assert rows[21].read_bytes_per_s == 0.0, "its io still read, by a fresh open"
+    fake_proc.now += 1.0
+    table.sample()
+    assert len(table._stat_fds) + len(table._io_fds) == 2
 
 
 def test_io_of_a_process_that_ran_is_charged_to_the_last_tick(fake_proc: FakeProc) -> None:

@@ -15,7 +15,8 @@ object, no decoding) gives a row. SHR alone needs another file (`statm`): it is 
 while the column shows (`want_shared`), and only for the processes whose RSS moved.
 
 The stat file of each process is kept open between ticks and re-read with `pread`, which
-costs about half of an open, read and close (no path walk, no new open file in the kernel).
+costs about half of an open, read and close (no path walk, no new open file in the kernel);
+its io file too, once read, while descriptors are to spare (stat's come first).
 
 Most processes sleep through most ticks, so the stat line itself is the cache key: when it is
 byte for byte the one read last tick (no CPU tick, page fault, state or RSS change) and the
@@ -62,7 +63,7 @@ _QUEUED = frozenset("RD")
 
 
 def _descriptor_cap() -> int:
-    """How many stat files may stay open: half the soft limit on open files, so that the
+    """How many stat and io files may stay open: half the soft limit on open files, so that the
     rest of perftop (and a huge process count) never runs out of descriptors."""
     try:
         soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -247,6 +248,7 @@ class ProcfsTable:
         self._last_tick: float | None = None
         self._ticks = 0
         self._stat_fds: dict[int, int] = {}  # pid -> its stat file, open between ticks
+        self._io_fds: dict[int, int] = {}  # pid -> its io file, the same way
         # The processes that may have run or waited for a CPU since the last tick: their stat
         # line moved, or they are runnable (R) or in disk sleep (D). WAIT% reads only these
         # (schedstat.py): a process whose stat line is unchanged and asleep did not queue.
@@ -255,32 +257,39 @@ class ProcfsTable:
         self.want_shared = False
         self._fd_cap = _descriptor_cap()
         weakref.finalize(self, _close_all, self._stat_fds)
+        weakref.finalize(self, _close_all, self._io_fds)
 
     def _read_stat(self, pid: int) -> bytes:
-        """The stat line of `pid`, through a descriptor kept open on it between ticks.
+        return self._read_kept(self._stat_fds, pid, "stat", _STAT_READ)
+
+    def _read_kept(self, fds: dict[int, int], pid: int, name: str, size: int) -> bytes:
+        """/proc/<pid>/<name>, through a descriptor kept open on it between ticks.
 
         A kept descriptor belongs to the process it was opened on: once that process is reaped,
         reading it fails (ESRCH) even if its PID was reused, so it never gives another
-        process's line; the path is then opened afresh.
+        process's line; the path is then opened afresh. The kernel checks the right to read
+        io at each read, so a kept one is refused as a fresh open would be.
         """
-        fds = self._stat_fds
         fd = fds.get(pid)
         if fd is not None:
             try:
-                data = os.pread(fd, _STAT_READ, 0)
+                data = os.pread(fd, size, 0)
             except OSError:
                 data = b""
             if data:
                 return data
             del fds[pid]
             os.close(fd)
-        fd = os.open(f"{self._root}/{pid}/stat", os.O_RDONLY)
+        fd = os.open(f"{self._root}/{pid}/{name}", os.O_RDONLY)
         try:
-            data = os.pread(fd, _STAT_READ, 0)
+            data = os.pread(fd, size, 0)
         except BaseException:
             os.close(fd)
             raise
-        if len(fds) < self._fd_cap:
+        io = self._io_fds
+        if len(self._stat_fds) + len(io) >= self._fd_cap and fds is not io and io:
+            os.close(io.pop(next(iter(io))))  # a stat descriptor is worth more: read each tick
+        if len(self._stat_fds) + len(io) < self._fd_cap:
             fds[pid] = fd
         else:
             os.close(fd)
@@ -435,9 +444,9 @@ class ProcfsTable:
             )
         # Forget processes that are gone: memory follows the live process count.
         self._known = fresh
-        fds = self._stat_fds
-        for pid in [pid for pid in fds if pid not in fresh]:
-            os.close(fds.pop(pid))
+        for fds in (self._stat_fds, self._io_fds):
+            for pid in [pid for pid in fds if pid not in fresh]:
+                os.close(fds.pop(pid))
         self._last_tick = now
         self.active = active
         return ProcessSnapshot(timestamp=wall, rows=rows, core_count=self._core_count)
@@ -467,7 +476,7 @@ class ProcfsTable:
         if not (ran or first or (pid + self._ticks) % IO_RECHECK_TICKS == 0):
             return (0.0, 0.0) if info.io is not None else (None, None)
         try:
-            io = parse_io(read_small(f"{self._root}/{pid}/io"))
+            io = parse_io(self._read_kept(self._io_fds, pid, "io", _STAT_READ))
         except PermissionError:
             # Another user's process: it stays denied for its life, so stop asking.
             info.io_denied = True

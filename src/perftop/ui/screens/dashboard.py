@@ -481,10 +481,16 @@ class DashboardScreen(Screen[None]):
     def _rebuild_view(self) -> None:
         if self.snapshot is None:
             return
-        growth = self.leaks.growth_of(
+        model = self.leaks.model_of(
             self.options.growth_window_s, self.live, self.cursor, self.rewind.ticks
         )
-        self.view = build_view(self.snapshot, self.options, growth)
+        if model is None:
+            self.view = build_view(self.snapshot, self.options)
+        else:
+            # Without GROWTH shown or sorted on, a trend shows only as RSS's leak mark.
+            every = SortKey.GROWTH in (*self.options.columns, self.options.sort_key)
+            suspects = None if every else {pid for pid, _start, _g in model.suspects()}
+            self.view = build_view(self.snapshot, self.options, model.lookup, suspects)
         self._want_figures()
         table = self.query_one(ProcessTable)
         if self.live and not self.paused:

@@ -21,10 +21,9 @@ from perftop.ui.widgets.process_detail import ProcessDetailPane, about
 
 if TYPE_CHECKING:
     from perftop.system.memprobe import MemoryProbe
-    from perftop.system.samples import ProcessRow, ProcessSnapshot
+    from perftop.system.samples import ProcessSnapshot
     from perftop.system.source import SystemSource
     from perftop.system.timeline import Cursor, TickSource
-    from perftop.system.trend import Growth
 
 
 class LeakWatch:
@@ -49,27 +48,27 @@ class LeakWatch:
     def mounted(self) -> None:
         self.screen.query_one("#detail", ProcessDetailPane).growth = self._growth
 
-    def growth_of(
+    def model_of(
         self,
         window_s: float,
         live: bool,
         cursor: Cursor | None,
         ticks: TickSource | None,
-    ) -> Callable[[ProcessRow], Growth | None] | None:
+    ) -> GrowthModel | None:
         """What the table's rows read their GROWTH from, for the tick being drawn."""
         index = cursor.index if cursor is not None else None
         if index is None:
             if not live or self._growth is None:
                 return None
             self._growth.window_s = window_s
-            return self._growth.lookup
+            return self._growth
         if ticks is None:
             return None
         replay = self._replay
         if replay is None or replay.ticks is not ticks:
             replay = self._replay = ReplayGrowth(ticks, window_s)
         replay.window_s = window_s
-        return replay.at(index).lookup
+        return replay.at(index)
 
     def warning(self, newest: ProcessSnapshot | None) -> tuple[str, ...]:
         """`2301 python3: out of memory in ~28 min (cgroup 1.0G)`, then shorter ways to
