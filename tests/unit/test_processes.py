@@ -243,6 +243,44 @@ def test_a_quiet_process_keeps_its_row_and_its_io_is_read_in_turn(fake_proc: Fak
     assert turn + 1 == every or seen[turn + 1].write_bytes_per_s == 0.0
 
 
+def test_a_quiet_process_whose_io_did_not_move_keeps_its_row_at_its_turn(
+    fake_proc: FakeProc,
+) -> None:
+    every = procfs.IO_RECHECK_TICKS
+    pid = every * 10
+    fake_proc.put(pid, "idle", start=1, cmdline="idle", io=(0, 0))
+    collector = collector_for(fake_proc)
+    collector.sample()
+    fake_proc.now += 1.0
+    first = collector.sample().rows[pid]
+    reads: list[str] = []
+    real_kept = procfs.ProcfsTable._read_kept
+
+    def counting_kept(
+        table: procfs.ProcfsTable, fds: dict[int, int], pid: int, name: str, size: int
+    ) -> bytes:
+        if name != "stat":
+            reads.append(name)
+        return real_kept(table, fds, pid, name, size)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(procfs.ProcfsTable, "_read_kept", counting_kept)
+        seen = []
+        for _ in range(every):
+            fake_proc.now += 1.0
+            seen.append(collector.sample().rows[pid])
+    assert reads == ["io"], "read at its turn"
+    assert all(r is first for r in seen), "and the row kept, unparsed"
+    # I/O found at the next turn is spread from the last read, which found none.
+    fake_proc.put(pid, "idle", start=1, cmdline="idle", io=(0, 4096 * every))
+    for _ in range(every):
+        fake_proc.now += 1.0
+        row = collector.sample().rows[pid]
+        if row.write_bytes_per_s:
+            break
+    assert row.write_bytes_per_s == pytest.approx(4096)
+
+
 def test_stat_files_stay_open_only_for_live_processes(
     fake_proc: FakeProc, monkeypatch: pytest.MonkeyPatch
 ) -> None:
