@@ -75,13 +75,18 @@ class FakeProc:
         state: str = "S",
         rss: int = 256,
         io: tuple[int, int] | None = (0, 0),
+        threads: int = 3,
+        nice: int = 0,
+        ran_ns: int | None = None,  # its schedstat's time on a CPU; None: no such file
     ) -> None:
         d = self.root / str(pid)
         d.mkdir(exist_ok=True)
         (d / "stat").write_text(
-            f"{pid} ({comm}) {state} {ppid} 0 0 0 -1 {flags} 0 0 0 0 {cpu} 0 0 0 20 0 3 0 "
-            f"{start} 1000 {rss} 0 0\n"
+            f"{pid} ({comm}) {state} {ppid} 0 0 0 -1 {flags} 0 0 0 0 {cpu} 0 0 0 20 {nice} "
+            f"{threads} 0 {start} 1000 {rss} 0 0\n"
         )
+        if ran_ns is not None:
+            (d / "schedstat").write_text(f"{ran_ns} 0 1\n")
         (d / "cmdline").write_bytes(b"" if cmdline is None else cmdline.replace(" ", "\0").encode())
         if io is None:
             (d / "io").unlink(missing_ok=True)
@@ -279,6 +284,97 @@ def test_a_quiet_process_whose_io_did_not_move_keeps_its_row_at_its_turn(
         if row.write_bytes_per_s:
             break
     assert row.write_bytes_per_s == pytest.approx(4096)
+
+
+def counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """(pid, file) of each read through a kept descriptor, from now on."""
+    reads: list[tuple[int, str]] = []
+    real_kept = procfs.ProcfsTable._read_kept
+
+    def counting_kept(
+        table: procfs.ProcfsTable, fds: dict[int, int], pid: int, name: str, size: int
+    ) -> bytes:
+        reads.append((pid, name))
+        return real_kept(table, fds, pid, name, size)
+
+    monkeypatch.setattr(procfs.ProcfsTable, "_read_kept", counting_kept)
+    return reads
+
+
+def test_a_process_that_has_not_run_keeps_its_row_without_its_stat_being_read(
+    fake_proc: FakeProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = procfs.IO_RECHECK_TICKS
+    one, many = every * 10, every * 10 + 1  # one thread; three, whose schedstat is the first's
+    fake_proc.put(one, "one", start=1, cmdline="one", threads=1, ran_ns=5000)
+    fake_proc.put(many, "many", start=1, cmdline="many", threads=3, ran_ns=5000)
+    table = procfs.ProcfsTable(str(fake_proc.root), fake_proc.clock)
+    table.sample()
+    fake_proc.now += 1.0
+    first = table.sample().rows[one]
+    reads = counting_reads(monkeypatch)
+    for _ in range(every):
+        fake_proc.now += 1.0
+        assert table.sample().rows[one] is first
+    stats = [pid for pid, name in reads if name == "stat"]
+    assert stats.count(one) == 1, "its stat line read only at its turn"
+    assert stats.count(many) == every, "a process of many threads: every tick"
+    # It ran: the schedstat moved, so its stat line is read at once.
+    fake_proc.put(one, "one", start=1, cmdline="one", threads=1, cpu=50, ran_ns=9000)
+    fake_proc.now += 1.0
+    assert table.sample().rows[one].cpu_percent == pytest.approx(50.0)
+
+
+def test_a_renice_shows_at_once_though_the_process_did_not_run(fake_proc: FakeProc) -> None:
+    pid = procfs.IO_RECHECK_TICKS * 10 + 1  # not at its turn in the next ticks
+    fake_proc.put(pid, "sleeper", start=1, cmdline="sleeper", threads=1, ran_ns=5000)
+    table = procfs.ProcfsTable(str(fake_proc.root), fake_proc.clock)
+    for _ in range(2):
+        table.sample()
+        fake_proc.now += 1.0
+    fake_proc.put(pid, "sleeper", start=1, cmdline="sleeper", threads=1, ran_ns=5000, nice=5)
+    assert table.sample().rows[pid].nice == 0, "unrun, not at its turn: last tick's line"
+    table.renew(pid)
+    fake_proc.now += 1.0
+    assert table.sample().rows[pid].nice == 5
+
+
+def test_a_reused_pid_is_never_taken_for_the_sleeper_it_replaced(
+    fake_proc: FakeProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = procfs.IO_RECHECK_TICKS * 10 + 1
+    fake_proc.put(pid, "old", start=1, cmdline="old", threads=1, ran_ns=5000)
+    table = procfs.ProcfsTable(str(fake_proc.root), fake_proc.clock)
+    for _ in range(2):
+        table.sample()
+        fake_proc.now += 1.0
+    # Reaped, its PID given to a process whose schedstat happens to read the same.
+    fake_proc.put(pid, "new", start=7, cmdline="new", threads=1, ran_ns=5000)
+    reaped = table._sched_fds[pid]
+    real_pread = os.pread
+
+    def pread(fd: int, size: int, offset: int) -> bytes:
+        if fd == reaped:
+            raise ProcessLookupError(fd)
+        return real_pread(fd, size, offset)
+
+    monkeypatch.setattr(os, "pread", pread)
+    assert table.sample().rows[pid].name == "new"
+
+
+def test_without_schedstat_every_stat_line_is_read(
+    fake_proc: FakeProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = procfs.IO_RECHECK_TICKS * 10 + 1
+    fake_proc.put(pid, "old-kernel", start=1, cmdline="x", threads=1)
+    table = procfs.ProcfsTable(str(fake_proc.root), fake_proc.clock)
+    table.sample()
+    assert table._sched_ok is False, "asked once"
+    reads = counting_reads(monkeypatch)
+    for _ in range(3):
+        fake_proc.now += 1.0
+        table.sample()
+    assert [read for read in reads if read[1] != "io"] == [(pid, "stat")] * 3
 
 
 def test_stat_files_stay_open_only_for_live_processes(
@@ -771,6 +867,21 @@ def test_renice(sleeper: subprocess.Popen[bytes]) -> None:
     assert renice(sleeper.pid, 100) == 19  # clamped
     with pytest.raises(ProcessGone):
         renice(gone_pid(), 1)
+
+
+def test_a_renice_through_the_source_shows_at_the_next_tick(
+    sleeper: subprocess.Popen[bytes],
+) -> None:
+    from perftop.system.source import LiveSource
+
+    source = LiveSource()
+    source.want(net=False, wait=False)
+    before = source.sample_processes().rows[sleeper.pid].nice
+    for _ in range(procfs.IO_RECHECK_TICKS):
+        source.sample_processes()
+    # Asleep, it does not run: only perftop's word that it reniced it reads its line again.
+    assert source.renice(sleeper.pid, 1) == before + 1
+    assert source.sample_processes().rows[sleeper.pid].nice == before + 1
 
 
 def test_the_open_stat_files_close_at_exit_while_a_thread_still_opens_more() -> None:

@@ -59,6 +59,9 @@ class _Table(Protocol):
 
     def sample(self) -> ProcessSnapshot: ...
 
+    def renew(self, pid: int) -> None:
+        """Read all of `pid` afresh next tick (it was reniced)."""
+
     @property
     def active(self) -> Collection[int] | None:
         """The PIDs that may have run since the last tick (procfs.py); None: unknown."""
@@ -94,6 +97,9 @@ class _PsutilTable:
             self._cores = int(ps.cpu_count() or 1)
         except (OSError, ps.Error):
             self._mem_total, self._cores = 0, os.cpu_count() or 1
+
+    def renew(self, pid: int) -> None:
+        pass  # every row is read afresh each tick
 
     def _learn(self, proc: Any, create: float) -> _PsKnown:
         ps = self._ps
@@ -207,6 +213,10 @@ class ProcessCollector:
             from perftop.system.threads import ThreadReader
 
             self._threads = ThreadReader(self._root)
+
+    def renew(self, pid: int) -> None:
+        """What was done to `pid` without it running (a renice) shows next tick."""
+        self._table.renew(pid)
 
     def sample(self) -> ProcessSnapshot:
         snapshot = self._table.sample()

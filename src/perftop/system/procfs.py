@@ -18,6 +18,13 @@ The stat file of each process is kept open between ticks and re-read with `pread
 costs about half of an open, read and close (no path walk, no new open file in the kernel);
 its io file too, once read, while descriptors are to spare (stat's come first).
 
+A process of one thread is first asked `schedstat`, its time on a CPU in nanoseconds, a third
+as dear to read as `stat`: unchanged, it has not run since its stat line was read, and that
+line holds. Each process's stat line is still read in its I/O turn (below), for what moves
+without the process running: a renice by another tool, pages reclaimed from it (a renice by
+perftop is read at the next tick: `renew`). A process of many threads is read every tick:
+schedstat counts its first thread only.
+
 Most processes sleep through most ticks, so the stat line itself is the cache key: when it is
 byte for byte the one read last tick (no CPU tick, page fault, state or RSS change) and the
 process showed nothing last tick either, its row is reused as is, unparsed. `/proc/<pid>/io`
@@ -49,6 +56,7 @@ PF_KTHREAD = 0x00200000
 # A stat line is well under 1 KiB; the table shows a line of the command, not 128 KiB of it
 # (the detail view reads it whole).
 _STAT_READ = 2048
+_SCHED_READ = 128  # three numbers
 _CMDLINE_READ = 4096
 # Fields after the command name that parse_stat reads: up to rss, stat(5) field 24.
 _STAT_FIELDS = 22
@@ -82,6 +90,11 @@ def _close_all(fds: dict[int, int]) -> None:
         with contextlib.suppress(OSError):
             os.close(fd)
     fds.clear()
+
+
+def _single_threaded(known: _Known) -> bool:
+    # /proc/<pid>/schedstat is the main thread's alone: it tells nothing of the others.
+    return known.row is not None and known.row.num_threads == 1
 
 
 def boottime_clock() -> float:
@@ -224,6 +237,8 @@ class _Known:
     row: ProcessRow | None = None  # the row reported last tick
     io_at: float = 0.0  # clock time of the read that gave `io`
     io_busy: bool = False  # that read found I/O since the one before: read it every tick
+    # schedstat as read just before `stat`, through a descriptor kept since: b"" for none.
+    sched: bytes = b""
 
 
 class ProcfsTable:
@@ -249,6 +264,9 @@ class ProcfsTable:
         self._ticks = 0
         self._stat_fds: dict[int, int] = {}  # pid -> its stat file, open between ticks
         self._io_fds: dict[int, int] = {}  # pid -> its io file, the same way
+        self._sched_fds: dict[int, int] = {}  # pid -> its schedstat file, the same way
+        self._sched_ok = True  # this kernel has /proc/<pid>/schedstat (CONFIG_SCHED_INFO)
+        self._renew: set[int] = set()  # PIDs whose stat line is to be read next tick (renew)
         # The processes that may have run or waited for a CPU since the last tick: their stat
         # line moved, or they are runnable (R) or in disk sleep (D). WAIT% reads only these
         # (schedstat.py): a process whose stat line is unchanged and asleep did not queue.
@@ -258,6 +276,7 @@ class ProcfsTable:
         self._fd_cap = _descriptor_cap()
         weakref.finalize(self, _close_all, self._stat_fds)
         weakref.finalize(self, _close_all, self._io_fds)
+        weakref.finalize(self, _close_all, self._sched_fds)
 
     def _read_stat(self, pid: int) -> bytes:
         return self._read_kept(self._stat_fds, pid, "stat", _STAT_READ)
@@ -286,14 +305,57 @@ class ProcfsTable:
         except BaseException:
             os.close(fd)
             raise
-        io = self._io_fds
-        if len(self._stat_fds) + len(io) >= self._fd_cap and fds is not io and io:
-            os.close(io.pop(next(iter(io))))  # a stat descriptor is worth more: read each tick
-        if len(self._stat_fds) + len(io) < self._fd_cap:
+        if self._room_for(fds):
             fds[pid] = fd
         else:
             os.close(fd)
         return data
+
+    def _room_for(self, fds: dict[int, int]) -> bool:
+        """Whether one more descriptor may be kept in `fds`; stat's are worth most (read each
+        tick), then schedstat's, then io's: one of a lesser kind is closed to make room."""
+        kinds = (self._stat_fds, self._sched_fds, self._io_fds)
+        if sum(map(len, kinds)) < self._fd_cap:
+            return True
+        for lesser in reversed(kinds):
+            if lesser is fds:
+                return False
+            if lesser:
+                os.close(lesser.pop(next(iter(lesser))))
+                return True
+        return False
+
+    def _schedstat(self, pid: int) -> tuple[bytes, bool]:
+        """(`/proc/<pid>/schedstat`, whether through a descriptor kept since an earlier tick).
+
+        Only a kept descriptor's line can tell that a process has not run since (it belongs to
+        the process its stat line was checked against); one opened now is a baseline only.
+        b"" where it cannot be read."""
+        fds = self._sched_fds
+        fd = fds.get(pid)
+        if fd is not None:
+            try:
+                data = os.pread(fd, _SCHED_READ, 0)
+            except OSError:
+                data = b""
+            if data:
+                return data, True
+            del fds[pid]
+            os.close(fd)
+        try:
+            return self._read_kept(fds, pid, "schedstat", _SCHED_READ), False
+        except FileNotFoundError:
+            # No such file for a live process: a kernel without it. Gone: its stat says so.
+            self._sched_ok = not os.path.exists(f"{self._root}/{pid}/stat")
+            return b"", False
+        except OSError:
+            return b"", False
+
+    def renew(self, pid: int) -> None:
+        """Read `pid`'s stat line afresh next tick: something done to it without it running
+        (a renice) shows at once, not at its turn. Safe from another thread: the PID leaves
+        the set only once its line is read after it was put there."""
+        self._renew.add(pid)
 
     def _user_of(self, pid: int) -> str:
         # The owner is the uid of the /proc/<pid> directory; names are looked up once per uid
@@ -366,7 +428,7 @@ class ProcfsTable:
         root = self._root
         mem_total = self._mem_total or 1
         cpu_cap = 100.0 * self._core_count
-        known = self._known
+        known, renew = self._known, self._renew
         fresh: dict[int, _Known] = {}
         rows: dict[int, ProcessRow] = {}
         active: set[int] = set()
@@ -379,10 +441,33 @@ class ProcfsTable:
                 continue
             pid = int(entry)
             try:
-                data = self._read_stat(pid)
                 prev = known.get(pid)
+                sched = b""
+                if self._sched_ok and (prev is None or _single_threaded(prev)):
+                    sched, kept = self._schedstat(pid)
+                    if (
+                        kept
+                        and prev is not None
+                        and sched == prev.sched
+                        and (pid + self._ticks) % IO_RECHECK_TICKS != 0
+                        and pid not in renew
+                        and self._quiet(prev, prev.stat, pid, now)
+                    ):
+                        # It has not run since its stat line was read (schedstat counts its
+                        # time on a CPU in ns): that line, a third as dear, holds. In turn,
+                        # each is read anyway: a renice or a reclaim moves it unrun.
+                        assert prev.row is not None
+                        fresh[pid] = prev
+                        rows[pid] = prev.row
+                        if prev.row.state in _QUEUED:
+                            active.add(pid)
+                        continue
+                if pid in renew:
+                    renew.discard(pid)
+                data = self._read_stat(pid)
                 if self._quiet(prev, data, pid, now):
                     assert prev is not None and prev.row is not None
+                    prev.sched = sched
                     fresh[pid] = prev
                     rows[pid] = prev.row
                     if prev.row.state in _QUEUED:
@@ -400,7 +485,7 @@ class ProcfsTable:
             moved = prev is None or data != prev.stat
             if moved or stat.state in _QUEUED:
                 active.add(pid)
-            info.stat = data
+            info.stat, info.sched = data, sched
             if not info.kernel and stat.name != info.name:
                 # comm changed: the process exec'd (or renamed itself); its cmdline is stale.
                 info.name = stat.name
@@ -463,7 +548,7 @@ class ProcfsTable:
             )
         # Forget processes that are gone: memory follows the live process count.
         self._known = fresh
-        for fds in (self._stat_fds, self._io_fds):
+        for fds in (self._stat_fds, self._sched_fds, self._io_fds):
             for pid in [pid for pid in fds if pid not in fresh]:
                 os.close(fds.pop(pid))
         self._last_tick = now

@@ -108,7 +108,9 @@ class LiveSource:
     def renice(self, pid: int, delta: int) -> int:
         from perftop.system.processes import renice
 
-        return renice(pid, delta)
+        value = renice(pid, delta)
+        self._processes.renew(pid)  # a sleeping process's NI moves without it running
+        return value
 
     def start_time(self, pid: int) -> float | None:
         from perftop.system.processes import process_start_time
