@@ -46,7 +46,8 @@ def test_help_does_not_import_textual() -> None:
 
 def test_a_dashboard_start_leaves_out_what_it_does_not_show() -> None:
     """What the dashboard and its first tick import, with the default columns and no config
-    file: not the network's sampler (NET/s is not shown), not a TOML parser, no profiler."""
+    file: not the network's sampler (NET/s is not shown), not a TOML parser, no profiler,
+    no dialog."""
     code = (
         "import sys\n"
         "from perftop.commands.first_tick import FirstTick\n"
@@ -54,7 +55,8 @@ def test_a_dashboard_start_leaves_out_what_it_does_not_show() -> None:
         "first = FirstTick(figures_shown(ViewOptions(), detail=False))\n"
         "import perftop.app, perftop.ui.screens.dashboard\n"
         "assert first.take() is not None\n"
-        "left = ('perftop.system.netsockets', 'tomllib', 'perftop.profiling.pyspy')\n"
+        "left = ('perftop.system.netsockets', 'tomllib', 'perftop.profiling.pyspy',\n"
+        "        'perftop.ui.screens.dialogs')\n"
         "print(','.join(m for m in left if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

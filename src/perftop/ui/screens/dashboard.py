@@ -42,7 +42,6 @@ from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.system.timeline import Cursor, TickSource
 from perftop.ui.fmt import printable
 from perftop.ui.keys import with_ids
-from perftop.ui.screens.dialogs import SortMenu, UserMenu
 from perftop.ui.screens.leaks import LeakWatch
 from perftop.ui.screens.process_actions import LIVE_ACTIONS, ProcessActions, snapshot_marker
 from perftop.ui.screens.rewind import Rewind
@@ -604,6 +603,8 @@ class DashboardScreen(Screen[None]):
                 self.options.user = user or None
                 self._rebuild_view()
 
+        from perftop.ui.screens.dialogs import UserMenu  # dialogs: imported once opened
+
         self.app.push_screen(UserMenu(counts, self.options.user), chosen)
 
     def action_sort_menu(self) -> None:
@@ -611,6 +612,8 @@ class DashboardScreen(Screen[None]):
             if key is not None:
                 self.options.sort_key = key
                 self._rebuild_view()
+
+        from perftop.ui.screens.dialogs import SortMenu
 
         self.app.push_screen(SortMenu(self.options.sort_key), chosen)
 

@@ -25,7 +25,6 @@ from perftop.system.errors import ProcessError
 from perftop.system.processes import display_command
 from perftop.system.samples import ProcessRow, ProcessSnapshot
 from perftop.ui.fmt import printable
-from perftop.ui.screens.dialogs import Confirm, SignalMenu
 from perftop.ui.screens.rewind import Rewind
 from perftop.ui.widgets.process_detail import ProcessDetailPane
 from perftop.ui.widgets.process_table import ProcessTable
@@ -135,6 +134,8 @@ class ProcessActions:
     # --- signals and nice ----------------------------------------------------------------------
 
     def kill(self) -> None:
+        from perftop.ui.screens.dialogs import Confirm, SignalMenu  # imported once opened
+
         if self.tags:
             targets = list(self.tags.values())  # checked again when the signal is confirmed
         else:

@@ -21,7 +21,6 @@ from perftop.formats.errors import FormatError
 from perftop.system.history import SystemHistory
 from perftop.system.samples import ProcessSnapshot, SystemSample
 from perftop.system.timeline import Cursor, TickSource, parse_moment
-from perftop.ui.screens.dialogs import GoToTime
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -159,6 +158,8 @@ class Rewind:
             self._stop_playing()
             self.cursor.jump_to(when)
             self._moved()
+
+        from perftop.ui.screens.dialogs import GoToTime  # imported once opened
 
         self.screen.app.push_screen(GoToTime(f"{clock(0)} to {clock(len(ticks) - 1)}"), chosen)
 
