@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from perftop.ui.braille import bar, braille_graph, shown_samples
+from perftop.ui.braille import _CELLS, bar, braille_graph, shown_samples
 
 
 def test_graph_shape_levels_and_blank_cells() -> None:
@@ -63,3 +65,37 @@ def test_bar_eighths_and_bounds() -> None:
     assert bar(1 / 32, 4) == "▏   "
     assert bar(2.0, 3) == "███" and bar(-1.0, 3) == "   "
     assert bar(0.5, 0) == ""
+
+
+def reference_graph(values: list[float], width: int, height: int, maximum: float) -> list[str]:
+    """The graph cell by cell and row by row, as the docstring says: what the fast one (columns
+    cached, rows read across them) must draw."""
+    if width <= 0 or height <= 0:
+        return [""] * max(height, 0)
+    scale = height * 4 / maximum if maximum > 0 else 0.0
+    shown = values[-2 * width :] if len(values) > 2 * width else values
+    levels = [max(round(min(v, maximum) * scale), 1) if v > 0 else 0 for v in shown]
+    levels += [0] * (2 * width - len(levels))
+    return [
+        "".join(
+            _CELLS[min(max(levels[2 * c] - 4 * row, 0), 4)][
+                min(max(levels[2 * c + 1] - 4 * row, 0), 4)
+            ]
+            for c in range(width)
+        )
+        for row in range(height - 1, -1, -1)
+    ]
+
+
+@given(
+    values=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), max_size=90),
+    width=st.integers(-1, 40),
+    height=st.integers(-1, 9),
+    maximum=st.sampled_from([100.0, 12.5, 1.0, 0.0, -3.0]),
+)
+def test_the_graph_is_the_reference_drawing(
+    values: list[float], width: int, height: int, maximum: float
+) -> None:
+    assert braille_graph(values, width, height, maximum) == reference_graph(
+        values, width, height, maximum
+    )

@@ -21,6 +21,8 @@ resent every tick, about 170-220 bytes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from itertools import repeat
 
 _BASE = 0x2800
 # Dot bits of a braille cell filled from the bottom up to 0..4 dots, left and right column.
@@ -62,25 +64,26 @@ def braille_graph(
     if width <= 0 or height <= 0:
         return [""] * max(height, 0)
     scale = height * 4 / maximum if maximum > 0 else 0.0
-    levels: list[int] = []
-    for v in values[len(values) - 2 * width :] if len(values) > 2 * width else values:
-        if v > 0:
-            # A non-zero value always shows at least one dot.
-            levels.append(max(round(min(v, maximum) * scale), 1))
-        else:
-            levels.append(0)
+    shown = values[len(values) - 2 * width :] if len(values) > 2 * width else values
+    # A non-zero value always shows at least one dot. No min() or max() calls: this runs for
+    # every sample of every graph each tick.
+    levels = [(round((v if v < maximum else maximum) * scale) or 1) if v > 0 else 0 for v in shown]
     levels.extend([0] * (2 * width - len(levels)))
-    lefts, rights = levels[0::2], levels[1::2]
-    rows: list[str] = []
-    for row in range(height - 1, -1, -1):  # top row first
-        floor = row * 4
-        rows.append(
-            "".join(
-                _CELLS[min(max(left - floor, 0), 4)][min(max(right - floor, 0), 4)]
-                for left, right in zip(lefts, rights, strict=True)
-            )
-        )
-    return rows
+    # Each cell's column of characters, top row first, then the rows read across them: zip
+    # and join do per character in C what a per-cell, per-row expression did in Python
+    # (a 56x4 graph: 255 µs, several graphs a tick).
+    columns = map(_column, levels[0::2], levels[1::2], repeat(height))
+    return ["".join(row) for row in zip(*columns, strict=True)]
+
+
+@lru_cache(maxsize=2048)  # a few hundred in use: (4 x height + 1)² per height shown
+def _column(left: int, right: int, height: int) -> tuple[str, ...]:
+    """The characters of one cell's column `height` rows tall, filled `left` and `right` dots
+    up from the bottom, top row first."""
+    return tuple(
+        _CELLS[min(max(left - floor, 0), 4)][min(max(right - floor, 0), 4)]
+        for floor in range(4 * (height - 1), -1, -4)
+    )
 
 
 def bar(fraction: float, width: int) -> str:
