@@ -377,6 +377,55 @@ def test_without_schedstat_every_stat_line_is_read(
     assert [read for read in reads if read[1] != "io"] == [(pid, "stat")] * 3
 
 
+def test_proc_is_listed_only_when_a_process_was_made_or_in_turn(
+    fake_proc: FakeProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for pid in (20, 21):
+        fake_proc.put(pid, f"p{pid}", start=1, cmdline=f"p{pid}")
+    loadavg = fake_proc.root / "loadavg"
+    loadavg.write_text("0.00 0.01 0.05 1/90 21\n")
+    table = procfs.ProcfsTable(str(fake_proc.root), fake_proc.clock)
+    listings: list[str] = []
+    real_listdir = os.listdir
+
+    def listdir(path: str) -> list[str]:
+        listings.append(path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    assert sorted(table.sample().rows) == [20, 21] and len(listings) == 1
+    ticks = 1
+    while (ticks + 1) % procfs.IO_RECHECK_TICKS == 0:  # a tick that is not a listing's turn
+        fake_proc.now += 1.0
+        table.sample()
+        ticks += 1
+    listed = len(listings)
+    # An exit is found as the process is read: the kernel fails a kept descriptor (ESRCH).
+    reaped = {fds[21] for fds in (table._stat_fds, table._sched_fds, table._io_fds) if 21 in fds}
+    real_pread = os.pread
+
+    def pread(fd: int, size: int, offset: int) -> bytes:
+        if fd in reaped:
+            raise ProcessLookupError(fd)
+        return real_pread(fd, size, offset)
+
+    monkeypatch.setattr(os, "pread", pread)
+    fake_proc.remove(21)
+    fake_proc.now += 1.0
+    assert sorted(table.sample().rows) == [20] and len(listings) == listed, "not listed"
+    reaped.clear()  # closed: their numbers may be handed out again
+    # A fork moves the newest PID: /proc is listed at once.
+    fake_proc.put(22, "p22", start=5, cmdline="p22")
+    loadavg.write_text("0.00 0.01 0.05 1/90 22\n")
+    fake_proc.now += 1.0
+    assert sorted(table.sample().rows) == [20, 22] and len(listings) == listed + 1
+    # And in turn anyway, whatever loadavg says (another namespace's /proc).
+    for _ in range(procfs.IO_RECHECK_TICKS):
+        fake_proc.now += 1.0
+        table.sample()
+    assert len(listings) == listed + 2
+
+
 def test_stat_files_stay_open_only_for_live_processes(
     fake_proc: FakeProc, monkeypatch: pytest.MonkeyPatch
 ) -> None:
