@@ -208,84 +208,6 @@ def test_vanished_unreadable_and_zombie_processes(
     assert rows[14].read_bytes_per_s is None and rows[14].write_bytes_per_s is None
 
 
-def test_a_quiet_process_keeps_its_row_and_its_io_is_read_in_turn(fake_proc: FakeProc) -> None:
-    every = procfs.IO_RECHECK_TICKS
-    fake_proc.put(every * 10, "idle", start=1, cmdline="idle", io=(0, 0))
-    collector = collector_for(fake_proc)
-    reads: list[str] = []  # what is read besides the stat line, read every tick
-    real_read, real_kept = procfs.read_small, procfs.ProcfsTable._read_kept
-
-    def counting(path: str, size: int = 2048) -> bytes:
-        reads.append(path.rsplit("/", 1)[-1])
-        return real_read(path, size)
-
-    def counting_kept(
-        table: procfs.ProcfsTable, fds: dict[int, int], pid: int, name: str, size: int
-    ) -> bytes:
-        if name != "stat":
-            reads.append(name)
-        return real_kept(table, fds, pid, name, size)
-
-    collector.sample()
-    fake_proc.now += 1.0
-    first = collector.sample().rows[every * 10]
-    # Asleep: the same stat line gives the same row, and its I/O counters are not read, until
-    # its turn comes, when I/O done in runs too short to move the stat line is spread over
-    # the time since they were last read.
-    fake_proc.put(every * 10, "idle", start=1, cmdline="idle", io=(0, 4096 * every))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(procfs, "read_small", counting)
-        patch.setattr(procfs.ProcfsTable, "_read_kept", counting_kept)
-        seen = []
-        for _ in range(every):
-            fake_proc.now += 1.0
-            seen.append(collector.sample().rows[every * 10])
-    turn = next(i for i, r in enumerate(seen) if r.write_bytes_per_s)
-    assert reads[:1] == ["io"]  # the first read of its counters is at its turn
-    assert all(r is first for r in seen[:turn])
-    assert seen[turn].write_bytes_per_s == pytest.approx(4096 * every / (turn + 2))
-    # Having found I/O it reads them next tick too, then goes quiet again.
-    assert turn + 1 == every or seen[turn + 1].write_bytes_per_s == 0.0
-
-
-def test_a_quiet_process_whose_io_did_not_move_keeps_its_row_at_its_turn(
-    fake_proc: FakeProc,
-) -> None:
-    every = procfs.IO_RECHECK_TICKS
-    pid = every * 10
-    fake_proc.put(pid, "idle", start=1, cmdline="idle", io=(0, 0))
-    collector = collector_for(fake_proc)
-    collector.sample()
-    fake_proc.now += 1.0
-    first = collector.sample().rows[pid]
-    reads: list[str] = []
-    real_kept = procfs.ProcfsTable._read_kept
-
-    def counting_kept(
-        table: procfs.ProcfsTable, fds: dict[int, int], pid: int, name: str, size: int
-    ) -> bytes:
-        if name != "stat":
-            reads.append(name)
-        return real_kept(table, fds, pid, name, size)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(procfs.ProcfsTable, "_read_kept", counting_kept)
-        seen = []
-        for _ in range(every):
-            fake_proc.now += 1.0
-            seen.append(collector.sample().rows[pid])
-    assert reads == ["io"], "read at its turn"
-    assert all(r is first for r in seen), "and the row kept, unparsed"
-    # I/O found at the next turn is spread from the last read, which found none.
-    fake_proc.put(pid, "idle", start=1, cmdline="idle", io=(0, 4096 * every))
-    for _ in range(every):
-        fake_proc.now += 1.0
-        row = collector.sample().rows[pid]
-        if row.write_bytes_per_s:
-            break
-    assert row.write_bytes_per_s == pytest.approx(4096)
-
-
 def counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     """(pid, file) of each read through a kept descriptor, from now on."""
     reads: list[tuple[int, str]] = []
@@ -299,6 +221,60 @@ def counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
 
     monkeypatch.setattr(procfs.ProcfsTable, "_read_kept", counting_kept)
     return reads
+
+
+def test_a_quiet_process_keeps_its_row_and_its_io_is_read_in_turn(
+    fake_proc: FakeProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = procfs.IO_RECHECK_TICKS
+    fake_proc.put(every * 10, "idle", start=1, cmdline="idle", io=(0, 0))
+    collector = collector_for(fake_proc)
+    collector.sample()
+    fake_proc.now += 1.0
+    first = collector.sample().rows[every * 10]
+    # Asleep: the same stat line gives the same row, and its I/O counters are not read, until
+    # its turn comes, when I/O done in runs too short to move the stat line is spread over
+    # the time since they were last read.
+    fake_proc.put(every * 10, "idle", start=1, cmdline="idle", io=(0, 4096 * every))
+    reads = counting_reads(monkeypatch)
+    seen = []
+    for _ in range(every):
+        fake_proc.now += 1.0
+        seen.append(collector.sample().rows[every * 10])
+    turn = next(i for i, r in enumerate(seen) if r.write_bytes_per_s)
+    # The first read besides its stat line (read each tick) is of its counters, at its turn.
+    assert [name for _pid, name in reads if name != "stat"][:1] == ["io"]
+    assert all(r is first for r in seen[:turn])
+    assert seen[turn].write_bytes_per_s == pytest.approx(4096 * every / (turn + 2))
+    # Having found I/O it reads them next tick too, then goes quiet again.
+    assert turn + 1 == every or seen[turn + 1].write_bytes_per_s == 0.0
+
+
+def test_a_quiet_process_whose_io_did_not_move_keeps_its_row_at_its_turn(
+    fake_proc: FakeProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = procfs.IO_RECHECK_TICKS
+    pid = every * 10
+    fake_proc.put(pid, "idle", start=1, cmdline="idle", io=(0, 0))
+    collector = collector_for(fake_proc)
+    collector.sample()
+    fake_proc.now += 1.0
+    first = collector.sample().rows[pid]
+    reads = counting_reads(monkeypatch)
+    seen = []
+    for _ in range(every):
+        fake_proc.now += 1.0
+        seen.append(collector.sample().rows[pid])
+    assert [name for _pid, name in reads if name != "stat"] == ["io"], "read at its turn"
+    assert all(r is first for r in seen), "and the row kept, unparsed"
+    # I/O found at the next turn is spread from the last read, which found none.
+    fake_proc.put(pid, "idle", start=1, cmdline="idle", io=(0, 4096 * every))
+    for _ in range(every):
+        fake_proc.now += 1.0
+        row = collector.sample().rows[pid]
+        if row.write_bytes_per_s:
+            break
+    assert row.write_bytes_per_s == pytest.approx(4096)
 
 
 def test_a_process_that_has_not_run_keeps_its_row_without_its_stat_being_read(

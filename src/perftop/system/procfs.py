@@ -93,6 +93,22 @@ def _close_all(fds: dict[int, int]) -> None:
     fds.clear()
 
 
+def _pread_kept(fds: dict[int, int], pid: int, size: int) -> bytes:
+    """What `pid`'s kept descriptor in `fds` reads; b"" where there is none or it failed (its
+    process reaped), which is then closed."""
+    fd = fds.get(pid)
+    if fd is None:
+        return b""
+    try:
+        data = os.pread(fd, size, 0)
+    except OSError:
+        data = b""
+    if not data:
+        del fds[pid]
+        os.close(fd)
+    return data
+
+
 def _single_threaded(known: _Known) -> bool:
     # /proc/<pid>/schedstat is the main thread's alone: it tells nothing of the others.
     return known.row is not None and known.row.num_threads == 1
@@ -297,16 +313,9 @@ class ProcfsTable:
         process's line; the path is then opened afresh. The kernel checks the right to read
         io at each read, so a kept one is refused as a fresh open would be.
         """
-        fd = fds.get(pid)
-        if fd is not None:
-            try:
-                data = os.pread(fd, size, 0)
-            except OSError:
-                data = b""
-            if data:
-                return data
-            del fds[pid]
-            os.close(fd)
+        data = _pread_kept(fds, pid, size)
+        if data:
+            return data
         fd = os.open(f"{self._root}/{pid}/{name}", os.O_RDONLY)
         try:
             data = os.pread(fd, size, 0)
@@ -340,16 +349,9 @@ class ProcfsTable:
         the process its stat line was checked against); one opened now is a baseline only.
         b"" where it cannot be read."""
         fds = self._sched_fds
-        fd = fds.get(pid)
-        if fd is not None:
-            try:
-                data = os.pread(fd, _SCHED_READ, 0)
-            except OSError:
-                data = b""
-            if data:
-                return data, True
-            del fds[pid]
-            os.close(fd)
+        data = _pread_kept(fds, pid, _SCHED_READ)
+        if data:
+            return data, True
         try:
             return self._read_kept(fds, pid, "schedstat", _SCHED_READ), False
         except FileNotFoundError:
