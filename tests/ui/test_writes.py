@@ -83,6 +83,8 @@ async def test_a_failing_write_says_why(tmp_path: Path) -> None:
         await ticks(pilot)
         app.write_in_background(target, "text", lambda: write_atomic(target, "x"))
         await until(pilot, lambda: not app.writes, "the write")
+        # The toast comes after the write has ended (CI once read none): wait for it.
+        await until(pilot, lambda: bool(list(app._notifications)), "the error toast")
         (toast,) = list(app._notifications)
         assert toast.severity == "error" and str(target.parent) in toast.message
 
