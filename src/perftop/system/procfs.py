@@ -73,8 +73,8 @@ _QUEUED = frozenset("RD")
 
 def _descriptor_cap() -> int:
     """How many stat, schedstat and io files may stay open, all kinds together: half the soft
-    limit on open files, so that the
-    rest of perftop (and a huge process count) never runs out of descriptors."""
+    limit on open files, so that the rest of perftop (and a huge process count) never runs out
+    of descriptors."""
     try:
         soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     except (OSError, ValueError):
