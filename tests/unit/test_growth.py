@@ -248,6 +248,22 @@ def test_forecasts_and_probes_of_the_suspects() -> None:
     assert first is not None and last is not None and first is last
 
 
+def test_the_suspects_stand_within_a_bucket_less_those_gone_or_replaced() -> None:
+    """The suspects are found again only when a fine point closes (fits move only then);
+    within a bucket a suspect that exits, or whose PID a new process took, is dropped."""
+    model = GrowthModel(300.0)
+    last = feed(model, lambda t: 400 * MIB + 3 * MIB * t / 60, 330)
+    t = (last // STEP_S + 1) * STEP_S  # the first tick of a fresh bucket
+    steady = {7: row(7, 100 * MIB), 8: row(8, 100 * MIB)}
+    leak = 400 * MIB + 3 * MIB * (t - T0) / 60
+    model.feed(ProcessSnapshot(t, {42: row(42, int(leak)), **steady}))
+    assert [pid for pid, _s, _g in model.suspects()] == [42]
+    model.feed(ProcessSnapshot(t + 1, {42: row(42, int(leak), start=t), **steady}))
+    assert model.suspects() == [], "PID 42 is another process now: no history of its own"
+    model.feed(ProcessSnapshot(t + 2, steady))
+    assert model.suspects() == [] and model.due_probes() == []
+
+
 def test_parse_window() -> None:
     assert parse_window("5m") == 300.0 and parse_window("90s") == 90.0
     assert parse_window("1h") == 3600.0 and parse_window(120) == 120.0

@@ -167,6 +167,31 @@ def test_only_what_is_wanted_is_measured(tmp_path: Path) -> None:
     assert a.net_tx_bytes_per_s == 50.0 and a.wait_percent == 0.0
 
 
+def test_with_nothing_measured_only_a_new_row_is_filled(tmp_path: Path) -> None:
+    """Ticks that measure neither leave last tick's rows as they are (they read None
+    already) and look up a new row's container; a measured figure turned off is cleared."""
+    m = Machine(tmp_path)
+    m.process(10, DOCKER, (501,))
+    m.process(11, "/system.slice/nginx.service")
+    m.sockets = [tcp(1, 501, 0, 0)]
+    extras = m.extras()
+    a = row(10)
+    extras.fill(snap([a], 1000.0), None)
+    m.clock.now += 1.0
+    m.sockets = [tcp(1, 501, 100, 0)]
+    extras.fill(snap([a], 1001.0), None)
+    assert a.net_tx_bytes_per_s == 100.0 and a.wait_percent == 0.0
+    extras.want(net=False, wait=False)
+    for at in (1002.0, 1003.0):
+        m.clock.now += 1.0
+        extras.fill(snap([a], at), None)
+        assert (a.net_tx_bytes_per_s, a.wait_percent) == (None, None), at
+    b = row(11)
+    extras.fill(snap([a, b], 1004.0), None)
+    assert b.container == "nginx.service" and b.cgroups == ("/system.slice/nginx.service",)
+    assert extras.latest.labels == {10: a.container, 11: "nginx.service"}
+
+
 def test_the_collector_fills_the_live_table() -> None:
     """This machine for real: every row has its fields; WAIT% is read for the processes that
     ran (this one), not for one asleep all along."""

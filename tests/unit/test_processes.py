@@ -301,6 +301,23 @@ def test_a_process_that_has_not_run_keeps_its_row_without_its_stat_being_read(
     assert table.sample().rows[one].cpu_percent == pytest.approx(50.0)
 
 
+def test_shr_asked_for_shows_at_the_next_tick_though_the_process_did_not_run(
+    fake_proc: FakeProc,
+) -> None:
+    pid = procfs.IO_RECHECK_TICKS * 10 + 1  # not at its turn in the next ticks
+    fake_proc.put(pid, "sleeper", start=1, cmdline="sleeper", threads=1, ran_ns=5000)
+    (fake_proc.root / str(pid) / "statm").write_text("900 256 30 1 0 100 0\n")
+    table = procfs.ProcfsTable(str(fake_proc.root), fake_proc.clock)
+    for _ in range(2):
+        table.sample()
+        fake_proc.now += 1.0
+    table.want_shared = True
+    assert table.sample().rows[pid].shared_bytes == 30 * procfs.PAGE_SIZE
+    table.want_shared = False
+    fake_proc.now += 1.0
+    assert table.sample().rows[pid].shared_bytes is None
+
+
 def test_a_renice_shows_at_once_though_the_process_did_not_run(fake_proc: FakeProc) -> None:
     pid = procfs.IO_RECHECK_TICKS * 10 + 1  # not at its turn in the next ticks
     fake_proc.put(pid, "sleeper", start=1, cmdline="sleeper", threads=1, ran_ns=5000)

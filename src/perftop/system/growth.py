@@ -196,7 +196,9 @@ class GrowthModel:
         self._generation = 0  # bumped when the window changes: every fit is stale
         self.now: float | None = None  # the newest tick's timestamp
         self.available_bytes: int | None = None  # the machine's, at the newest tick
-        self._suspects: list[tuple[int, float, Growth]] | None = None  # until the next feed
+        # Until a fit can move: the next bucket (STEP_S), or another window.
+        self._suspects: list[tuple[int, float, Growth]] | None = None
+        self._fed_bucket = -1
 
     @property
     def window_s(self) -> float:
@@ -216,10 +218,14 @@ class GrowthModel:
         """Take one tick: each process's RSS at `snapshot.timestamp`."""
         t = snapshot.timestamp
         self.now = t
-        self._suspects = None
         if available_bytes is not None:
             self.available_bytes = available_bytes
         bucket = int(t // STEP_S)
+        if bucket != self._fed_bucket:
+            # A fine point closes for every process: any fit may move. Within a bucket none
+            # does, so the suspects stand, less the processes gone or replaced below.
+            self._fed_bucket = bucket
+            self._suspects = None
         tracks = self._tracks
         rows = snapshot.rows
         for pid, row in rows.items():
@@ -238,6 +244,12 @@ class GrowthModel:
                 track.close(bucket, kib)
         for pid in tracks.keys() - rows.keys():
             del tracks[pid]
+        if self._suspects:
+            self._suspects = [
+                s
+                for s in self._suspects
+                if (k := tracks.get(s[0])) is not None and k.start_time == s[1]
+            ]
 
     def _track(self, pid: int, start_time: float) -> _Track | None:
         track = self._tracks.get(pid)

@@ -70,6 +70,7 @@ class ProcessExtras:
         # A process that neither ran nor queued since the last tick waited for nothing.
         self._idle = SchedFigures(0.0, 0.0, 0.0 if self.sched.blkio else None, None)
         self._has_proc = os.path.isdir(os.path.join(proc_root, "self"))
+        self._plain = False  # the last tick measured neither the network nor the waits
 
     def close(self) -> None:
         if self.net is not None:
@@ -112,6 +113,18 @@ class ProcessExtras:
         known, idle = self.latest.waits, self._idle
         labels: dict[int, str] = {}
         cgroups = self.cgroups
+        plain = net is None and not wait_on
+        was_plain, self._plain = self._plain, plain
+        if plain and was_plain:
+            # Neither measured, this tick nor the last: every row already reads None for
+            # both (a new row is made so, a quiet one was last tick's). Only a new row needs
+            # its container; 0.8 -> 0.1 ms a tick at ~480 processes.
+            for pid, r in rows.items():
+                if not r.cgroups:
+                    r.container = cgroups.label(pid, r.start_time)
+                    r.cgroups = cgroups.paths(pid, r.start_time)
+            labels = {pid: r.container for pid, r in rows.items()}
+            return self._filled(snapshot, waits, labels, net)
         # NetSnapshot.of inlined: 2,000 rows a tick, most of them without a socket.
         counted = net is not None and net.error is None and net.interval_s is not None
         by_pid, uncounted = (net.processes, net.uncounted) if net is not None else ({}, ())
@@ -136,10 +149,19 @@ class ProcessExtras:
                 r.container = cgroups.label(pid, r.start_time)
                 r.cgroups = cgroups.paths(pid, r.start_time)
             labels[pid] = r.container
+        return self._filled(snapshot, waits, labels, net)
+
+    def _filled(
+        self,
+        snapshot: ProcessSnapshot,
+        waits: dict[int, SchedFigures],
+        labels: dict[int, str],
+        net: NetSnapshot | None,
+    ) -> ProcessSnapshot:
         self.latest = Latest(snapshot.timestamp, waits, labels)
-        cgroups.retain(rows)
+        self.cgroups.retain(snapshot.rows)
         net_at = net.timestamp if net is not None else None
-        return ProcessSnapshot(snapshot.timestamp, rows, snapshot.core_count, net_at)
+        return ProcessSnapshot(snapshot.timestamp, snapshot.rows, snapshot.core_count, net_at)
 
 
 def _net_sampler(proc_root: str, budget_percent: float | None) -> NetSampler:
