@@ -225,13 +225,22 @@ class PerftopApp(GuardedApp):
         # Absolute, so that a toast gives a path that works from any directory.
         return (self.config.export_dir or Path.cwd()).absolute()
 
+    def get_default_screen(self) -> Screen[Any]:
+        """The base of the screen stack: the dashboard itself (live, a saved moment, or a
+        recording), in place of a blank screen under it that cost the first frame ~5 ms of
+        styling (bench/README.md, `bench_startup.py`). A file's flame or diff goes on
+        Textual's blank one, as before (`has_screen_under`)."""
+        if isinstance(self.config.start, DiffOfFiles | ProfileFile):
+            return super().get_default_screen()
+        return self.dashboard
+
     def on_mount(self) -> None:
         config = self.config
         for notice in config.notices:
             self.notify(notice, severity="warning", timeout=12)
         # A theme picked from the palette is remembered for F2's form and its save.
         self.theme_changed_signal.subscribe(self, self._remember_theme)
-        # Offline, the file's screen is the base screen, so its `q` quits.
+        # Offline, the file's screen is the first over Textual's blank one, so its `q` quits.
         start = config.start
         if isinstance(start, DiffOfFiles):
             from perftop.model.diff import diff
@@ -242,12 +251,10 @@ class PerftopApp(GuardedApp):
             from perftop.ui.screens.profile import ProfileScreen
 
             self.push_screen(ProfileScreen(start.profile, title=start.title))
-        else:
-            self.push_screen(self.dashboard)  # live, a saved moment, or a recording
-            if isinstance(start, LiveStart):
-                self._open_live()
-                if start.attach is not None:
-                    self.open_profile(start.attach, start.title)
+        elif isinstance(start, LiveStart):
+            self._open_live()
+            if start.attach is not None:
+                self.open_profile(start.attach, start.title)
 
     def source(self) -> SystemSource:
         """The machine the dashboard shows: sampled from the sampler thread, acted on (signals,

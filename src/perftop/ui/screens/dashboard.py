@@ -13,6 +13,7 @@ suspects, the out-of-memory warning). The screen keeps the bindings; its actions
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -177,6 +178,7 @@ class DashboardScreen(Screen[None]):
         self._pending: tuple[SystemSample, ProcessSnapshot] | None = None  # a tick not drawn
         # The live tick the app had before this screen mounted: drawn in its first frame.
         self.opening: tuple[SystemSample, ProcessSnapshot] | None = None
+        self._composed = False  # its widgets are there (on_mount has begun)
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
         self._gpus_shown = 0  # the GPUs, as the panels were sized
         # The dear figures (network, waits, shared memory, threads, GPU use) the machine was
@@ -212,6 +214,7 @@ class DashboardScreen(Screen[None]):
         )
 
     def on_mount(self) -> None:
+        self._composed = True
         self.query_one("#cpu").border_title = "cpu"
         self.query_one("#mem").border_title = "memory"
         self.query_one("#temps").border_title = "temperatures"
@@ -412,6 +415,12 @@ class DashboardScreen(Screen[None]):
             self.rewind.live = (sample, snapshot)
             if sample.notice is not None:  # said once, from the live tick, whatever shows
                 self.notify(sample.notice, severity="warning", timeout=10)
+                sample = dataclasses.replace(sample, notice=None)
+            if not self._composed:
+                # The base screen (PerftopApp.get_default_screen), a tick come before its
+                # widgets: its on_mount draws the newest.
+                self.opening = (sample, snapshot)
+                return
             if self.covered:
                 self._pending = (sample, snapshot)
                 # Covered from the start (`perftop --pid`: the flame on top), nothing was

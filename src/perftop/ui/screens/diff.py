@@ -301,7 +301,7 @@ class DiffScreen(FlameScreen):
             self._rediff(Matching(matching.by_function, None), None)
 
     def action_close(self) -> None:
-        if len(self.app.screen_stack) > 2:
+        if has_screen_under(self):
             self.app.pop_screen()
         else:
             self.app.exit()

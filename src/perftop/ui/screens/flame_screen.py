@@ -20,10 +20,13 @@ from perftop.ui.widgets.flame import FlameView
 
 def has_screen_under(screen: Screen[None]) -> bool:
     """Whether `q` goes back to a screen (the dashboard, a snapshot) rather than ending perftop:
-    the screen a file opened on sits on Textual's default screen alone. A dialog over it
-    changes nothing: its footer stays true under the dialog."""
+    the screen a file opened on sits alone on Textual's blank default screen, which does not
+    count; the dashboard is the base screen itself (`PerftopApp.get_default_screen`). A dialog
+    over it changes nothing: its footer stays true under the dialog."""
     stack = screen.app.screen_stack
-    return screen in stack and stack.index(screen) > 1
+    if screen not in stack:
+        return False
+    return any(under.id != "_default" for under in stack[: stack.index(screen)])
 
 
 class FlameScreen(Screen[None]):

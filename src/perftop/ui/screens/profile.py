@@ -416,7 +416,7 @@ class ProfileScreen(SessionFlameScreen):
 
     def action_close(self) -> None:
         self.stop()
-        if len(self.app.screen_stack) > 2:
+        if has_screen_under(self):
             self.app.pop_screen()
         else:
             self.app.exit()
