@@ -34,8 +34,10 @@ import atexit
 import contextlib
 import ctypes
 import enum
+import errno
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -121,6 +123,8 @@ def _load_prctl() -> Callable[..., int] | None:
 
 
 _prctl = _load_prctl()
+# util-linux's setpriv (in Debian's essential util-linux), looked up once: see `spawn`.
+_SETPRIV = shutil.which("setpriv") if _prctl is not None else None
 
 
 def _death_signal_setter(sig: int) -> Callable[[], None] | None:
@@ -202,15 +206,31 @@ class _Spawner:
 _spawner = _Spawner()
 
 
-def spawn(args: Sequence[str], *, kind: ChildKind, **popen_kwargs: Any) -> subprocess.Popen[bytes]:
+def spawn(
+    args: Sequence[str], *, kind: ChildKind, bounded: bool = False, **popen_kwargs: Any
+) -> subprocess.Popen[bytes]:
     """Start and track a child the way its kind needs (see the module docstring).
 
     `popen_kwargs` go to `subprocess.Popen`; session and death signal are set here.
     Raises `ChildrenClosed` once perftop is ending, and what Popen raises (FileNotFoundError...).
+
+    `bounded`: the child ends by itself within a bound (a py-spy recording given a duration),
+    and is started often. It then gets its death signal from `setpriv --pdeathsig`, so that no
+    Python code runs between fork and exec and subprocess can use vfork. A fork of perftop
+    (40 MB, several threads) copied its page tables and made every page perftop then wrote
+    fault once: 2,800 faults a second while a flame view started a py-spy each second. What
+    setpriv does not do is check that perftop did not die in the instant before: the bound
+    ends such an orphan.
     """
     if kind is ChildKind.PROFILER:
         popen_kwargs.setdefault("start_new_session", True)
-    popen_kwargs["preexec_fn"] = _death_signal_setter(_POLITE_SIGNAL[kind])
+    argv = list(args)
+    sig = _POLITE_SIGNAL[kind]
+    if bounded and _SETPRIV is not None:
+        _check_executable(argv[0])  # as Popen would have: setpriv would only exit 127
+        argv = [_SETPRIV, f"--pdeathsig={sig.name}", "--", *argv]
+    else:
+        popen_kwargs["preexec_fn"] = _death_signal_setter(sig)
 
     def job() -> subprocess.Popen[bytes]:
         # Fork and registration under the lock: terminate_all cannot miss a child that is
@@ -218,11 +238,20 @@ def spawn(args: Sequence[str], *, kind: ChildKind, **popen_kwargs: Any) -> subpr
         with _lock:
             if _closing:
                 raise ChildrenClosed("perftop is exiting; not starting " + args[0])
-            popen: subprocess.Popen[bytes] = subprocess.Popen(list(args), **popen_kwargs)
+            popen: subprocess.Popen[bytes] = subprocess.Popen(argv, **popen_kwargs)
             _children[popen] = kind
             return popen
 
     return _spawner.run(job)
+
+
+def _check_executable(program: str) -> None:
+    """Raise what `subprocess.Popen` raises for a `program` it cannot run."""
+    path = program if os.sep in program else shutil.which(program)
+    if path is None or not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), program)
 
 
 def fork(child_main: Callable[[], NoReturn], wrap: Callable[[int], C]) -> C:

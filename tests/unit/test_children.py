@@ -118,6 +118,26 @@ def test_profilers_get_their_own_session_targets_share_ours() -> None:
         children.terminate_all(timeout=0.5)
 
 
+def test_a_bounded_child_is_refused_as_popen_refuses(tmp_path: Path) -> None:
+    """Through setpriv, a program that cannot run still fails at once, as Popen fails."""
+    with pytest.raises(FileNotFoundError):
+        children.spawn([str(tmp_path / "no-such-py-spy")], kind=ChildKind.PROFILER, bounded=True)
+    plain = tmp_path / "py-spy"
+    plain.write_text("#!/bin/sh\n")
+    with pytest.raises(PermissionError):
+        children.spawn([str(plain)], kind=ChildKind.PROFILER, bounded=True)
+    child = children.spawn(["sleep", "100"], kind=ChildKind.PROFILER, bounded=True)
+    try:
+        deadline = time.monotonic() + 10
+        while psutil.Process(child.pid).name() != "sleep":  # until setpriv has exec'd it
+            assert time.monotonic() < deadline, psutil.Process(child.pid).name()
+            time.sleep(0.01)
+        assert os.getsid(child.pid) == child.pid
+    finally:
+        children.terminate_all(timeout=0.5)
+    assert child.returncode == -signal.SIGINT
+
+
 def test_spawn_refused_once_perftop_is_ending(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(children, "_closing", False)  # restored after the test
     children.terminate_all(final=True)
@@ -146,6 +166,12 @@ import sys, time
 from perftop import children
 for kind in (children.ChildKind.TARGET, children.ChildKind.PROFILER):
     print(children.spawn(["sleep", "100"], kind=kind).pid, flush=True)
+# Started through setpriv, with no code of perftop's between fork and exec (vfork). Its death
+# signal is set once setpriv runs: a perftop killed before that leaves it to its own bound.
+bounded = children.spawn(["sleep", "100"], kind=children.ChildKind.PROFILER, bounded=True)
+while open(f"/proc/{bounded.pid}/comm").read().strip() != "sleep":
+    time.sleep(0.01)
+print(bounded.pid, flush=True)
 time.sleep(60)
 """
 
@@ -154,7 +180,7 @@ time.sleep(60)
 def test_sigkilled_perftop_leaves_no_child() -> None:
     helper = subprocess.Popen([sys.executable, "-c", HELPER_SLEEPS], stdout=subprocess.PIPE)
     assert helper.stdout is not None
-    pids = [int(helper.stdout.readline()) for _ in range(2)]
+    pids = [int(helper.stdout.readline()) for _ in range(3)]
     helper.kill()  # no atexit, no handler: only the kernel's death signal is left
     helper.wait()
     helper.stdout.close()

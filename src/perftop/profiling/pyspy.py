@@ -88,6 +88,9 @@ _STOPPED_POLL_S = 0.1  # how soon a stopped target that continues is sampled aga
 _MAX_LOSSES = 3
 # Attaches in a row that met another tracer holding the target, before that is an error.
 _MAX_COLLISIONS = 5
+# A recording lasts its batch (at most _MAX_STRETCH_S) and a hand-over (at most
+# _ATTACH_TIMEOUT_S): a py-spy older than this has lost perftop.
+_ORPHAN_AFTER_S = 60
 
 
 def unforeseen(exc: Exception) -> ProfilerFailed:
@@ -269,8 +272,11 @@ class PySpyBackend(ProfilerBackend):
         # --threads: per-thread roots for the model; --full-filenames: frame kinds need paths.
         args = [self._exe, "record", "--pid", str(self._pid), *self._options.to_args()]
         args += ["--threads", "--full-filenames", "--format", "raw", "--output", str(out)]
+        # Each is stopped after its batch; the duration only bounds one that outlived perftop
+        # (`children.spawn`, bounded: started without a fork of perftop, once a batch).
+        args += ["--duration", str(_ORPHAN_AFTER_S)]
         with open(err, "wb") as err_file:
-            popen = spawn_pyspy(args, stdout=subprocess.PIPE, stderr=err_file)
+            popen = spawn_pyspy(args, bounded=True, stdout=subprocess.PIPE, stderr=err_file)
         rec = Recording(popen, out, err, spawned_at=time.monotonic())
         self._live.add(rec)
         return rec
