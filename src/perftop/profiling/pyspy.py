@@ -82,7 +82,10 @@ _FIRST_BATCH_S = 0.3  # the first recording's length, before the chain takes bat
 # up to _MAX_STRETCH_S: a pool's flame refreshes less often (the head line says how often).
 _START_SHARE = 0.05
 _MAX_STRETCH_S = 5.0
-_POLL_S = 0.05  # how soon the driver notices a py-spy that ended on its own, or a stopped target
+# How soon the driver notices a py-spy that ended on its own, or a stopped target. Each look
+# costs ~0.1 ms of CPU (the target's stat read, the wait): at 0.05 s, the driver was a third of
+# perftop's own CPU with a live flame (bench/README.md).
+_POLL_S = 0.1
 _STOPPED_POLL_S = 0.1  # how soon a stopped target that continues is sampled again
 # py-spys lost one after another, none delivering in between, before the session gives up.
 _MAX_LOSSES = 3
