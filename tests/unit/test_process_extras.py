@@ -121,7 +121,8 @@ def test_fields_filled_and_rates_from_the_second_read(tmp_path: Path) -> None:
     assert b.wait_percent == 22.5, "the kept reading covers the whole 4 s"
 
 
-def test_a_reused_row_is_rewritten_and_a_new_one_looked_up(tmp_path: Path) -> None:
+def sent_100_bytes(tmp_path: Path) -> tuple[Machine, ProcessExtras, ProcessRow]:
+    """A machine whose PID 10 sent 100 bytes over the last second, as its row read it."""
     m = Machine(tmp_path)
     m.process(10, DOCKER, (501,))
     m.sockets = [tcp(1, 501, 0, 0)]
@@ -131,6 +132,11 @@ def test_a_reused_row_is_rewritten_and_a_new_one_looked_up(tmp_path: Path) -> No
     m.clock.now += 1.0
     m.sockets = [tcp(1, 501, 100, 0)]
     extras.fill(snap([a], 1001.0), None)
+    return m, extras, a
+
+
+def test_a_reused_row_is_rewritten_and_a_new_one_looked_up(tmp_path: Path) -> None:
+    m, extras, a = sent_100_bytes(tmp_path)
     assert a.net_tx_bytes_per_s == 100.0
     m.clock.now += 1.0
     extras.fill(snap([a], 1002.0), None)  # the same object, a quiet tick
@@ -170,16 +176,8 @@ def test_only_what_is_wanted_is_measured(tmp_path: Path) -> None:
 def test_with_nothing_measured_only_a_new_row_is_filled(tmp_path: Path) -> None:
     """Ticks that measure neither leave last tick's rows as they are (they read None
     already) and look up a new row's container; a measured figure turned off is cleared."""
-    m = Machine(tmp_path)
-    m.process(10, DOCKER, (501,))
+    m, extras, a = sent_100_bytes(tmp_path)
     m.process(11, "/system.slice/nginx.service")
-    m.sockets = [tcp(1, 501, 0, 0)]
-    extras = m.extras()
-    a = row(10)
-    extras.fill(snap([a], 1000.0), None)
-    m.clock.now += 1.0
-    m.sockets = [tcp(1, 501, 100, 0)]
-    extras.fill(snap([a], 1001.0), None)
     assert a.net_tx_bytes_per_s == 100.0 and a.wait_percent == 0.0
     extras.want(net=False, wait=False)
     for at in (1002.0, 1003.0):

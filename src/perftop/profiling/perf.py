@@ -30,6 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
@@ -639,7 +640,7 @@ class PerfBackend(ProfilerBackend):
         return self._restart()
 
 
-def _spawn(args: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
     try:
         return children.spawn(args, kind=children.ChildKind.PROFILER, **kwargs)
     except children.ChildrenClosed as exc:
