@@ -20,6 +20,7 @@ from perftop.system.cgroupfs import (
     parse_mountinfo,
     parse_proc_cgroup,
     read_group,
+    read_proc_cgroups,
 )
 from perftop.system.cgroups import CgroupSampler, CgroupSnapshot
 from tests.unit.cgroup_trees import (
@@ -340,3 +341,18 @@ def test_a_group_of_bad_files_is_nones(
     c = read_group(mounts, "/")
     for value in (c.cpu_usage_ns, c.memory_bytes, c.io_read_bytes, c.nr_throttled, c.quota_us):
         assert value is None or value >= 0
+
+
+def test_processes_of_one_group_share_what_their_cgroup_file_says(tmp_path: Path) -> None:
+    hybrid = "2:memory:/app\n1:cpu,cpuacct:/\n0::/app.slice/web.service\n"
+    for pid, text in ((10, hybrid), (11, hybrid), (12, "0::/other.slice\n")):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "cgroup").write_text(text)
+    a, b, c = (read_proc_cgroups(pid, str(tmp_path)) for pid in (10, 11, 12))
+    assert a is not None and a is b, "one parse for the group's processes"
+    assert a.v1 == {"memory": "/app", "cpu": "/", "cpuacct": "/"}
+    assert a.v2 == "/app.slice/web.service"
+    assert c is not None and c.v2 == "/other.slice" and not c.v1
+    (tmp_path / "11" / "cgroup").write_text("0::/moved.slice\n")
+    moved = read_proc_cgroups(11, str(tmp_path))
+    assert moved is not None and moved.v2 == "/moved.slice", "the file is read each time"
