@@ -42,6 +42,7 @@ import signal
 import sys
 import termios
 import threading
+import time
 from codecs import getincrementaldecoder
 from typing import Any
 
@@ -142,9 +143,11 @@ class PerftopDriver(LinuxDriver):
         self.modes = TerminalModes(sys.__stdin__.fileno() if sys.__stdin__ else 0)
         self._mode_on = False  # application mode is on
         self._started = False  # Textual has started it once (it may have had to wait)
+        self._entered_at = float("-inf")  # when application mode was last entered (monotonic)
 
     def start_application_mode(self) -> None:
         self._started = True
+        self._entered_at = time.monotonic()
         self._writer_thread = None  # set again only if the start goes through
         super().start_application_mode()  # type: ignore[no-untyped-call]
         # Textual gives up before starting anything when it may not set the terminal (in the
@@ -211,13 +214,21 @@ class PerftopDriver(LinuxDriver):
             return
         # call_soon_threadsafe only appends to a deque and writes a byte to a socket: safe
         # wherever the main thread was interrupted.
-        loop.call_soon_threadsafe(self._continued)
+        loop.call_soon_threadsafe(self._continued, time.monotonic())
 
-    def _continued(self) -> None:
-        """On the event loop after a SIGCONT: enter application mode, leaving it first if
-        it is still on (a stop from outside; after its own Ctrl+Z it is already off)."""
+    def _continued(self, sent_at: float) -> None:
+        """On the event loop after a SIGCONT (`sent_at`): enter application mode, leaving it
+        first if it is still on (a stop from outside; after its own Ctrl+Z it is already off).
+
+        Not again if it was entered after that SIGCONT: whatever the terminal went through
+        while perftop was stopped came before, and that entry redrew it all. A background job
+        continued from outside, then brought back with `fg`, gets two: the first one's entry
+        waits out the stop on SIGTTOU and is made after `fg`'s, and a key pressed as the
+        second left and entered again was lost (CI, tests/e2e/test_stop_cont.py)."""
         if not self._started or self._app.return_code is not None:
             return  # not started yet, or ending: Textual's own start or stop is on its way
+        if self._mode_on and self._entered_at >= sent_at:
+            return
         if self._mode_on:
             self.suspend_application_mode()
         self.resume_application_mode()

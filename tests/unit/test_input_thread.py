@@ -68,3 +68,30 @@ def test_the_input_thread_sleeps_until_a_key_an_escape_s_wait_or_a_stop(
         driver.exit_event.set()
         os.close(master)
         os.close(slave)
+
+
+def test_a_sigcont_from_before_the_last_entry_enters_nothing_again() -> None:
+    """A background job continued from outside, then `fg`: two SIGCONTs, the first one's
+    entry made after `fg`'s. That second SIGCONT leaves and enters nothing (a key pressed then
+    was lost); one sent after the entry does, as a stop from outside needs."""
+    driver = PerftopDriver.__new__(PerftopDriver)  # no terminal: the decision alone
+    calls: list[str] = []
+
+    class App:
+        return_code = None
+
+        def refresh(self, **_: Any) -> None:
+            calls.append("redraw")
+
+    def resume() -> None:
+        calls.append("enter")
+        driver._mode_on, driver._entered_at = True, 10.0
+
+    driver._app = App()  # type: ignore[assignment]
+    driver._started, driver._mode_on, driver._entered_at = True, True, 10.0
+    driver.suspend_application_mode = lambda: calls.append("leave")  # type: ignore[method-assign]
+    driver.resume_application_mode = resume  # type: ignore[method-assign]
+    driver._continued(9.5)
+    assert calls == [], "entered at 10, after it was sent"
+    driver._continued(12.0)
+    assert calls == ["leave", "enter", "redraw"]
