@@ -365,7 +365,7 @@ class PerftopApp(GuardedApp):
         self.config.first_tick = None
         sample, snapshot = opening
         self._absorb(sample, snapshot)
-        self.dashboard.opening = opening
+        self.dashboard.open_with(sample, snapshot)
         self._next_tick = self._clock() + self.config.delay_s
         self.set_timer(self.config.delay_s, self._sample)
         if self.config.recorder is not None:

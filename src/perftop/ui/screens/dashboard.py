@@ -408,6 +408,15 @@ class DashboardScreen(Screen[None]):
 
     # --- data in ------------------------------------------------------------------------------
 
+    def open_with(self, sample: SystemSample, snapshot: ProcessSnapshot) -> None:
+        """The live tick the app had as it started: drawn as this screen mounts, or now if
+        its widgets are already there (the base screen may be composed first)."""
+        if not self._composed:
+            self.opening = (sample, snapshot)
+            return
+        self.show(sample, snapshot)
+        self.acts.refresh_detail()
+
     def show(self, sample: SystemSample | None, snapshot: ProcessSnapshot) -> None:
         """The newest data: each live tick, or a saved snapshot's once. While paused, the
         moment looked at stays on screen and only the graphs move on (and their cursor)."""
