@@ -35,6 +35,7 @@ import contextlib
 import ctypes
 import enum
 import errno
+import functools
 import os
 import queue
 import shutil
@@ -123,8 +124,13 @@ def _load_prctl() -> Callable[..., int] | None:
 
 
 _prctl = _load_prctl()
-# util-linux's setpriv (in Debian's essential util-linux), looked up once: see `spawn`.
-_SETPRIV = shutil.which("setpriv") if _prctl is not None else None
+
+
+@functools.cache
+def _setpriv() -> str | None:
+    """util-linux's setpriv (Debian's util-linux is essential), looked up at the first bounded
+    spawn, not at start-up: see `spawn`."""
+    return shutil.which("setpriv") if _prctl is not None else None
 
 
 def _death_signal_setter(sig: int) -> Callable[[], None] | None:
@@ -226,9 +232,10 @@ def spawn(
         popen_kwargs.setdefault("start_new_session", True)
     argv = list(args)
     sig = _POLITE_SIGNAL[kind]
-    if bounded and _SETPRIV is not None:
+    setpriv = _setpriv() if bounded else None
+    if setpriv is not None:
         _check_executable(argv[0])  # as Popen would have: setpriv would only exit 127
-        argv = [_SETPRIV, f"--pdeathsig={sig.name}", "--", *argv]
+        argv = [setpriv, f"--pdeathsig={sig.name}", "--", *argv]
     else:
         popen_kwargs["preexec_fn"] = _death_signal_setter(sig)
 

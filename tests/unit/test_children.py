@@ -22,6 +22,7 @@ from perftop import children
 from perftop.children import ChildKind
 from perftop.profiling.backend import ProfilerMissing
 from perftop.profiling.pyspy import find_pyspy
+from tests.waiting import wait_until
 
 try:
     find_pyspy()
@@ -118,6 +119,11 @@ def test_profilers_get_their_own_session_targets_share_ours() -> None:
         children.terminate_all(timeout=0.5)
 
 
+def exec_done(pid: int) -> bool:
+    """Whether setpriv has set the death signal and become the program (`sleep`)."""
+    return psutil.Process(pid).name() == "sleep"
+
+
 def test_a_bounded_child_is_refused_as_popen_refuses(tmp_path: Path) -> None:
     """Through setpriv, a program that cannot run still fails at once, as Popen fails."""
     with pytest.raises(FileNotFoundError):
@@ -128,10 +134,7 @@ def test_a_bounded_child_is_refused_as_popen_refuses(tmp_path: Path) -> None:
         children.spawn([str(plain)], kind=ChildKind.PROFILER, bounded=True)
     child = children.spawn(["sleep", "100"], kind=ChildKind.PROFILER, bounded=True)
     try:
-        deadline = time.monotonic() + 10
-        while psutil.Process(child.pid).name() != "sleep":  # until setpriv has exec'd it
-            assert time.monotonic() < deadline, psutil.Process(child.pid).name()
-            time.sleep(0.01)
+        wait_until(lambda: exec_done(child.pid), 10, "setpriv exec'ing sleep")
         assert os.getsid(child.pid) == child.pid
     finally:
         children.terminate_all(timeout=0.5)
@@ -166,11 +169,8 @@ import sys, time
 from perftop import children
 for kind in (children.ChildKind.TARGET, children.ChildKind.PROFILER):
     print(children.spawn(["sleep", "100"], kind=kind).pid, flush=True)
-# Started through setpriv, with no code of perftop's between fork and exec (vfork). Its death
-# signal is set once setpriv runs: a perftop killed before that leaves it to its own bound.
+# Started through setpriv, with no code of perftop's between fork and exec (vfork).
 bounded = children.spawn(["sleep", "100"], kind=children.ChildKind.PROFILER, bounded=True)
-while open(f"/proc/{bounded.pid}/comm").read().strip() != "sleep":
-    time.sleep(0.01)
 print(bounded.pid, flush=True)
 time.sleep(60)
 """
@@ -181,6 +181,9 @@ def test_sigkilled_perftop_leaves_no_child() -> None:
     helper = subprocess.Popen([sys.executable, "-c", HELPER_SLEEPS], stdout=subprocess.PIPE)
     assert helper.stdout is not None
     pids = [int(helper.stdout.readline()) for _ in range(3)]
+    # The bounded one's death signal is set once setpriv runs: a perftop killed before that
+    # leaves it to its own bound (a py-spy's --duration), which this test does not wait out.
+    wait_until(lambda: exec_done(pids[2]), 10, "setpriv exec'ing sleep")
     helper.kill()  # no atexit, no handler: only the kernel's death signal is left
     helper.wait()
     helper.stdout.close()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from perftop.system.containers import ContainerNames
 from perftop.system.proccgroups import ProcessCgroups
-from perftop.system.samples import ProcessSnapshot
+from perftop.system.samples import ProcessRow, ProcessSnapshot
 from perftop.system.schedstat import SchedFigures, SchedSampler
 
 if TYPE_CHECKING:
@@ -112,7 +112,6 @@ class ProcessExtras:
             waits = self.sched.sample(asked, threaded, alive=starts)
         known, idle = self.latest.waits, self._idle
         labels: dict[int, str] = {}
-        cgroups = self.cgroups
         plain = net is None and not wait_on
         was_plain, self._plain = self._plain, plain
         if plain and was_plain:
@@ -121,8 +120,7 @@ class ProcessExtras:
             # its container; 0.8 -> 0.1 ms a tick at ~480 processes.
             for pid, r in rows.items():
                 if not r.cgroups:
-                    r.container = cgroups.label(pid, r.start_time)
-                    r.cgroups = cgroups.paths(pid, r.start_time)
+                    self._place(pid, r)
             labels = {pid: r.container for pid, r in rows.items()}
             return self._filled(snapshot, waits, labels, net)
         # NetSnapshot.of inlined: 2,000 rows a tick, most of them without a socket.
@@ -146,10 +144,14 @@ class ProcessExtras:
             else:
                 r.wait_percent, r.blkio_percent = w.wait_percent, w.blkio_percent
             if not r.cgroups:  # a row new this tick (a quiet one is last tick's, filled)
-                r.container = cgroups.label(pid, r.start_time)
-                r.cgroups = cgroups.paths(pid, r.start_time)
+                self._place(pid, r)
             labels[pid] = r.container
         return self._filled(snapshot, waits, labels, net)
+
+    def _place(self, pid: int, r: ProcessRow) -> None:
+        """A new row's container and cgroup paths."""
+        r.container = self.cgroups.label(pid, r.start_time)
+        r.cgroups = self.cgroups.paths(pid, r.start_time)
 
     def _filled(
         self,

@@ -494,52 +494,32 @@ class ProcfsTable:
         fresh: dict[int, _Known] = {}
         rows: dict[int, ProcessRow] = {}
         active: set[int] = set()
-        sched_fds, want_shared, turn = self._sched_fds, self.want_shared, self._ticks
+        want_shared, turn = self.want_shared, self._ticks
         pids = self._pids()
         for pid in pids:
             prev = known.get(pid)
-            # Most processes, most ticks: calm, and schedstat says they have not run since.
-            # Inlined (no call but the read), as it runs for each of them: with the extras'
-            # plain ticks, 2.33 -> 2.10 ms a tick at ~480 processes. The full checks below
-            # decide the same.
-            if prev is not None and prev.calm and (pid + turn) % IO_RECHECK_TICKS:
-                fd = sched_fds.get(pid)
-                if fd is not None and pid not in renew:
-                    try:
-                        sched = os.pread(fd, _SCHED_READ, 0)
-                    except OSError:
-                        sched = b""  # reaped: the full read below finds it gone
-                    row = prev.row
-                    if (
-                        sched
-                        and sched == prev.sched
-                        and row is not None
-                        and (row.shared_bytes is not None) == want_shared
-                    ):
-                        fresh[pid] = prev
-                        rows[pid] = row
-                        if row.state in _QUEUED:
-                            active.add(pid)
-                        continue
             try:
                 sched = b""
-                if self._sched_ok and (prev is None or _single_threaded(prev)):
+                if self._sched_ok and (prev is None or prev.calm or _single_threaded(prev)):
                     sched, kept = self._schedstat(pid)
+                    row = prev.row if prev is not None else None
                     if (
                         kept
                         and prev is not None
+                        and prev.calm
+                        and row is not None
                         and sched == prev.sched
-                        and (pid + self._ticks) % IO_RECHECK_TICKS != 0
+                        and (pid + turn) % IO_RECHECK_TICKS
                         and pid not in renew
-                        and self._quiet(prev, prev.stat, pid, now)
+                        and (row.shared_bytes is not None) == want_shared
                     ):
-                        # It has not run since its stat line was read (schedstat counts its
-                        # time on a CPU in ns): that line, a third as dear, holds. In turn,
-                        # each is read anyway: a renice or a reclaim moves it unrun.
-                        assert prev.row is not None
+                        # Most processes, most ticks: calm since its row was built, and it
+                        # has not run since (schedstat counts its time on a CPU in ns), so
+                        # neither stat line nor row is read again. In turn, each is read
+                        # anyway: a renice or a reclaim moves it unrun.
                         fresh[pid] = prev
-                        rows[pid] = prev.row
-                        if prev.row.state in _QUEUED:
+                        rows[pid] = row
+                        if row.state in _QUEUED:
                             active.add(pid)
                         continue
                 if pid in renew:

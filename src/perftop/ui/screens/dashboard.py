@@ -411,11 +411,9 @@ class DashboardScreen(Screen[None]):
     def open_with(self, sample: SystemSample, snapshot: ProcessSnapshot) -> None:
         """The live tick the app had as it started: drawn as this screen mounts, or now if
         its widgets are already there (the base screen may be composed first)."""
-        if not self._composed:
-            self.opening = (sample, snapshot)
-            return
-        self.show(sample, snapshot)
-        self.acts.refresh_detail()
+        self.show(sample, snapshot)  # kept for on_mount while the widgets are not there
+        if self._composed:
+            self.acts.refresh_detail()
 
     def show(self, sample: SystemSample | None, snapshot: ProcessSnapshot) -> None:
         """The newest data: each live tick, or a saved snapshot's once. While paused, the
