@@ -33,11 +33,10 @@ from perftop.profiling.backend import (
     ProfilerFailed,
     ProfilerMissing,
     ProfilerOptions,
-    PtraceFacts,
-    permission_advice,
 )
 from perftop.profiling.coverage import CoverageClock
 from perftop.profiling.launch import launch
+from perftop.profiling.ptrace import PtraceFacts, permission_advice
 from perftop.profiling.pyspy import (
     PySpyBackend,
     dump_threads,

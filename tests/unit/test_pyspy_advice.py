@@ -23,9 +23,8 @@ from perftop.profiling.backend import (
     ProfilerError,
     ProfilerMissing,
     ProfilerOptions,
-    PtraceFacts,
-    permission_advice,
 )
+from perftop.profiling.ptrace import PtraceFacts, permission_advice
 from perftop.profiling.pyspy import PySpyBackend, dump_threads, find_pyspy
 from perftop.profiling.pyspy_cli import TargetTraced, traced_advice, translate_error
 

@@ -284,7 +284,7 @@ def test_bad_labels(text: str) -> None:
 
 def test_labels_and_the_default_window_agree_with_the_command_line() -> None:
     assert parse_label("env=prod") == ("env", "prod")
-    assert runmode.PushTo.every_s == serve_push.DEFAULT_EVERY_S
+    assert runmode.PushTo._field_defaults["every_s"] == serve_push.DEFAULT_EVERY_S
 
 
 def test_the_body_is_what_pprof_readers_take(ingest: Ingest) -> None:

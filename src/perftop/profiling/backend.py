@@ -13,12 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from perftop.limits import MAX_RATE_HZ, MIN_RATE_HZ
-from perftop.model.frames import Frame
-
-# Re-exported: the permission advice lives with the rest of the ptrace facts.
-from perftop.profiling.ptrace import PtraceFacts, permission_advice
 
 if TYPE_CHECKING:
+    from perftop.model.frames import Frame
     from perftop.model.profile import Profile
 
 __all__ = [
@@ -33,9 +30,7 @@ __all__ = [
     "ProfilerFailed",
     "ProfilerMissing",
     "ProfilerOptions",
-    "PtraceFacts",
     "ThreadStack",
-    "permission_advice",
 ]
 
 # Which profiler samples: "auto" picks by what the target is (py-spy for Python, perf else);

@@ -20,8 +20,6 @@ from collections.abc import Callable, Collection, Container, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-import psutil  # type: ignore[import-untyped, unused-ignore]
-
 from perftop.system.errors import AccessDenied, ProcessError, ProcessGone
 from perftop.system.proccgroups import in_group
 from perftop.system.samples import ProcessRow, ProcessSnapshot
@@ -183,7 +181,7 @@ class ProcessCollector:
     def __init__(
         self,
         proc_root: str = "/proc",
-        psutil_module: Any = psutil,
+        psutil_module: Any = None,
         use_procfs: bool | None = None,
         clock: Callable[[], float] | None = None,
         extras: ProcessExtras | None = None,
@@ -200,7 +198,7 @@ class ProcessCollector:
             self._table = procfs.ProcfsTable(proc_root, clock or procfs.boottime_clock)
             self.backend = "procfs"
         else:
-            self._table = _PsutilTable(psutil_module, clock or time.monotonic)
+            self._table = _PsutilTable(psutil_module or _psutil(), clock or time.monotonic)
             self.backend = "psutil"
 
     def want(self, *, shared: bool, threads: bool = False) -> None:
@@ -634,12 +632,21 @@ def process_start_time(pid: int) -> float | None:
         if start is None:
             raise ProcessGone(pid)
         return start
+    psutil = _psutil()
     try:
         return float(psutil.Process(pid).create_time())
     except psutil.NoSuchProcess:
         raise ProcessGone(pid) from None
     except psutil.AccessDenied:
         return None
+
+
+def _psutil() -> Any:
+    """psutil, imported when first needed: the Linux table reads /proc itself, and psutil's
+    import is ~5 ms of the first screen (bench/bench_startup.py)."""
+    import psutil  # type: ignore[import-untyped, unused-ignore]
+
+    return psutil
 
 
 def _check_pid(pid: int, action: str) -> None:
@@ -666,6 +673,7 @@ def send_signal(pid: int, sig: int, start_time: float | None = None) -> None:
 def renice(pid: int, delta: int) -> int:
     """Add `delta` to the nice value of `pid` (clamped to -20..19); return the new value."""
     _check_pid(pid, "renice")
+    psutil = _psutil()
     try:
         proc = psutil.Process(pid)
         value = max(-20, min(19, int(proc.nice()) + delta))

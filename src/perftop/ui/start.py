@@ -3,12 +3,12 @@
 `perftop.runmode` decides the mode from the command line (paths, flags); the TUI command opens
 what it names (a profile, a snapshot, a recording, two profiles to compare) and hands the app
 one of these. The app matches on it once, at mount; nothing else asks which mode it is in.
+NamedTuples, as `perftop.runmode`'s modes are: immutable, and cheap to define at start-up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from perftop.formats.recording import RecordingReader, RecordingWriter
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["AppStart", "DiffOfFiles", "LiveStart", "ProfileFile", "RecordingFile", "SnapshotFile"]
 
 
-@dataclass(frozen=True)
-class LiveStart:
+class LiveStart(NamedTuple):
     """The live machine; `attach`: a process to profile from the start; `recorder`: where
     every tick is also written (`--record`)."""
 
@@ -28,28 +27,24 @@ class LiveStart:
     recorder: RecordingWriter | None = None
 
 
-@dataclass(frozen=True)
-class ProfileFile:
+class ProfileFile(NamedTuple):
     profile: Profile
     title: str = ""
 
 
-@dataclass(frozen=True)
-class SnapshotFile:
+class SnapshotFile(NamedTuple):
     """A saved moment: the dashboard of then, read-only."""
 
     snapshot: Snapshot
 
 
-@dataclass(frozen=True)
-class RecordingFile:
+class RecordingFile(NamedTuple):
     """A recording made with `--record`, replayed with the rewind keys."""
 
     reader: RecordingReader
 
 
-@dataclass(frozen=True)
-class DiffOfFiles:
+class DiffOfFiles(NamedTuple):
     base: Profile
     new: Profile
     title: str = ""
