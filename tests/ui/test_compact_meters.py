@@ -18,8 +18,9 @@ from tests.ui.helpers import make_app, table, ticks
 
 
 def shown(app: App[None], selector: str) -> bool:
-    widget = app.screen.query_one(selector, Widget)
-    return bool(widget.display and widget.size.height)
+    """On screen; a part the dashboard mounts only when first shown may not be there at all."""
+    found = app.screen.query(selector)
+    return any(w.display and w.size.height for w in found if isinstance(w, Widget))
 
 
 def text_of(widget: CompactMeters) -> list[str]:

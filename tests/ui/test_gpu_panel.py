@@ -18,8 +18,9 @@ from tests.ui.helpers import make_app, pids, table, ticks, until
 
 
 def shown(app: App[None], selector: str) -> bool:
-    widget = app.screen.query_one(selector, Widget)
-    return bool(widget.display and widget.size.height)
+    """On screen; a part the dashboard mounts only when first shown may not be there at all."""
+    found = app.screen.query(selector)
+    return any(w.display and w.size.height for w in found if isinstance(w, Widget))
 
 
 def lines_of(panel: Panel) -> list[str]:
@@ -74,6 +75,10 @@ async def test_no_gpus_no_panel() -> None:
     async with app.run_test(size=(120, 50)) as pilot:
         await ticks(pilot, 2)
         assert not shown(app, "#gpu")
+        assert not app.screen.query("#gpu"), "a panel mounted for no GPU"
+        await pilot.resize_terminal(80, 24)  # folded: no GPU line in the compact meters either
+        await ticks(pilot)
+        assert shown(app, "#compact")
         assert "GPU" not in " ".join(lines_of(app.screen.query_one("#compact", CompactMeters)))
 
 

@@ -181,6 +181,11 @@ class DashboardScreen(Screen[None]):
         self._composed = False  # its widgets are there (on_mount has begun)
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
         self._gpus_shown = 0  # the GPUs, as the panels were sized
+        # Mounted when first shown, not composed hidden: styling three widgets nobody sees
+        # was ~8 ms of the first screen (bench/bench_startup.py). None until then.
+        self._compact: CompactMeters | None = None  # small terminals only
+        self._gpu: GpuPanel | None = None  # machines with NVIDIA GPUs only
+        self._filter: FilterBox | None = None  # at the first `/` or F3
         # The dear figures (network, waits, shared memory, threads, GPU use) the machine was
         # last told to measure; the app sets those its first tick's source was made with.
         self.told: Figures | None = None
@@ -190,7 +195,6 @@ class DashboardScreen(Screen[None]):
             yield Static(self._marker_text(self.saved), id="snapshot-banner")
         yield Static(id="moment-banner")
         yield SystemPanel(id="topbar")
-        yield CompactMeters(id="compact")
         with Horizontal(id="meters"):
             yield CpuPanel(id="cpu")
             with Vertical(id="mem-col"):
@@ -199,11 +203,9 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="io"):
             yield IoPanel("disk", id="disk")
             yield IoPanel("net", id="net")
-        yield GpuPanel(id="gpu")
         with Horizontal(id="main"):
             yield ProcessTable(id="processes")
             yield ProcessDetailPane(id="detail")
-        yield FilterBox(id="filter", placeholder="filter: name, command, user or PID")
         yield Static(id="status")
         # At 120 columns all but F2 Setup and F3 Search (htop keeps those; the tag key is new to
         # a htop user, so it stays). At 80: F1 Help, / Filter, F5 Tree, F6 Sort, F9 Kill, Enter
@@ -220,7 +222,6 @@ class DashboardScreen(Screen[None]):
         self.query_one("#temps").border_title = "temperatures"
         self.query_one("#disk").border_title = "disks"
         self.query_one("#net").border_title = "network"
-        self.query_one("#gpu").border_title = "gpus"
         self.query_one("#detail").border_title = "process"
         self.query_one(ProcessTable).focus()
         self.leaks.mounted()
@@ -390,20 +391,31 @@ class DashboardScreen(Screen[None]):
         fits = [g for g in (2, 1, 0) if GpuPanel.height_for(gpus, g) <= room]
         gpu_h = GpuPanel.height_for(gpus, fits[0] if fits else 0)
         folded = not fits
-        lines = self.query_one("#compact", CompactMeters)
-        was_folded = lines.display
-        lines.display = folded
-        lines.styles.height = CompactMeters.rows_for(self.sample, width) + bool(lines.warning)
+        lines = self._compact
+        was_folded = lines is not None and lines.display
+        if lines is None and folded:
+            lines = self._compact = CompactMeters(id="compact")
+            self.mount(lines, after="#topbar")  # in the DOM at once; drawn by _draw below
+        if lines is not None:
+            lines.display = folded
+            lines.styles.height = CompactMeters.rows_for(self.sample, width) + bool(lines.warning)
         self.query_one("#meters").display = not folded
         self.query_one("#io").display = not folded
         self.query_one("#meters").styles.height = cpu_h
         self.query_one("#io").styles.height = io_h
-        panel = self.query_one("#gpu", GpuPanel)
-        panel.display = bool(gpus) and not folded
-        panel.styles.height = max(gpu_h, 3)
+        panel = self._gpu
+        mounted = False
+        if panel is None and gpus and not folded:
+            panel = self._gpu = GpuPanel(id="gpu")
+            panel.border_title = "gpus"
+            self.mount(panel, after="#io")
+            mounted = True
+        if panel is not None:
+            panel.display = bool(gpus) and not folded
+            panel.styles.height = max(gpu_h, 3)
         self._gpus_shown = gpus
         self.set_class(compact, "compact")
-        if folded != was_folded and self.sample is not None:
+        if (folded != was_folded or mounted) and self.sample is not None:
             self._draw(self.sample, None)  # the panels just shown draw now, not next tick
 
     # --- data in ------------------------------------------------------------------------------
@@ -464,8 +476,8 @@ class DashboardScreen(Screen[None]):
         # The warning is about the processes running now: not shown at a past moment.
         warning = self.leaks.warning(snapshot) if self.live and behind is None else ()
         self.query_one("#mem", MemoryPanel).warning = warning
-        lines = self.query_one("#compact", CompactMeters)
-        if lines.warning != warning:
+        lines = self._compact
+        if lines is not None and lines.warning != warning:
             lines.warning = warning
             lines.styles.height = CompactMeters.rows_for(sample, self.size.width) + bool(warning)
         for panel in self.query(Panel):
@@ -676,10 +688,18 @@ class DashboardScreen(Screen[None]):
 
     def _open_input(self, search: bool) -> None:
         self.search_mode = search
-        box = self.query_one("#filter", Input)
-        box.placeholder = "search (F3/n: next)" if search else "filter: name, command, user or PID"
-        box.value = self.search_text if search else self.options.filter_text
-        box.display = True
+        placeholder = "search (F3/n: next)" if search else "filter: name, command, user or PID"
+        value = self.search_text if search else self.options.filter_text
+        box = self._filter
+        if box is None:
+            # Made with its value: the watchers of an Input not yet mounted do not run.
+            box = self._filter = FilterBox(value, placeholder, id="filter")
+            box.display = True
+            self.mount(box, before="#status")
+        else:
+            box.placeholder = placeholder
+            box.value = value
+            box.display = True
         # Now, not after this key's turn (Widget.focus waits for it): keys typed right after
         # `/` (a paste, a fast typist over SSH) went to the table, and `k` of "worker" opened
         # the kill menu.
@@ -715,20 +735,21 @@ class DashboardScreen(Screen[None]):
             self._rebuild_view()
 
     def action_filter_done(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = bool(self.options.filter_text) and not self.search_mode
+        if self._filter is not None:
+            self._filter.display = bool(self.options.filter_text) and not self.search_mode
         self.set_focus(self.query_one(ProcessTable))  # now, not after this key's turn
 
     def action_clear(self) -> None:
-        box = self.query_one("#filter", Input)
-        if box.has_focus and self.search_mode:
+        box = self._filter
+        if box is not None and box.has_focus and self.search_mode:
             self.search_text = ""
         else:
             self.options.filter_text = ""
             self.options.cgroup = None
             self._rebuild_view()
-        box.value = ""
-        box.display = False
+        if box is not None:
+            box.value = ""
+            box.display = False
         self.query_one(ProcessTable).focus()
 
     # --- acting on a process: see ProcessActions for the rest -------------------------------
