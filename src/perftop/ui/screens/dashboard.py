@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -179,6 +179,7 @@ class DashboardScreen(Screen[None]):
         # The live tick the app had before this screen mounted: drawn in its first frame.
         self.opening: tuple[SystemSample, ProcessSnapshot] | None = None
         self._composed = False  # its widgets are there (on_mount has begun)
+        self._resumed = False  # resumed once already (see on_screen_resume)
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
         self._gpus_shown = 0  # the GPUs, as the panels were sized
         # Mounted when first shown, not composed hidden: styling three widgets nobody sees
@@ -339,7 +340,14 @@ class DashboardScreen(Screen[None]):
         top = self.app.screen if self.is_attached else self
         return top is not self and not isinstance(top, ModalScreen)
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Screen's own handler (Textual walks the class's MRO). The first resume
+        # comes right after the mount, which styled every node: Textual's second pass over
+        # them all was 6.6 ms of the first frame (bench/bench_startup.py). Focus and class
+        # changes restyle what they touch themselves.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
         pending, self._pending = self._pending, None
         if pending is not None:  # the newest tick, drawn now that it shows again
             self.show(*pending)
