@@ -150,6 +150,40 @@ def test_temperatures_are_read_when_available() -> None:
     ]
 
 
+def test_the_clock_and_the_sensors_are_asked_less_often_than_every_tick() -> None:
+    """cpu_freq (psutil parses /proc/cpuinfo) at most every FREQ_EVERY_S; a machine without
+    sensors asked again every NO_SENSORS_AGAIN_S; one with sensors every tick."""
+    fake, clock = FakePsutil(), Clock()
+    asked = {"freq": 0, "temps": 0}
+    chips: dict[str, list[Temp]] = {}
+
+    def freq() -> Freq:
+        asked["freq"] += 1
+        return Freq(1000.0 + asked["freq"], 0.0, 0.0)
+
+    def temps() -> dict[str, list[Temp]]:
+        asked["temps"] += 1
+        return chips
+
+    fake.cpu_freq = freq  # type: ignore[method-assign]
+    fake.sensors_temperatures = temps  # type: ignore[attr-defined]
+    sampler = SystemSampler(psutil_module=fake, clock=clock)
+    shown = []
+    for _ in range(12):  # a tick a second
+        clock.now += 1.0
+        sample = sampler.sample()
+        shown.append(sample.cpu.freq_mhz)
+    assert asked["freq"] == 3  # ticks 1, 6 and 11
+    assert shown == [1001.0] * 5 + [1002.0] * 5 + [1003.0] * 2  # the last reading between
+    assert asked["temps"] == 1  # none: not again within 30 s
+    clock.now += 30.0
+    chips["coretemp"] = [Temp("Package id 0", 55.0, 80.0, 100.0)]  # a driver loaded
+    assert [t.label for t in sampler.sample().temps] == ["coretemp Package id 0"]
+    clock.now += 1.0
+    sampler.sample()
+    assert asked["temps"] == 3  # found: read every tick
+
+
 def test_cpu_percent_from_time_deltas() -> None:
     fake = FakePsutil()
     sampler = SystemSampler(psutil_module=fake)

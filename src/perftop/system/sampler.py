@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ import psutil  # type: ignore[import-untyped, unused-ignore]
 from perftop.system.container_meter import OwnContainer
 from perftop.system.gpu import GpuReader
 from perftop.system.pressure import read_system_pressure
+from perftop.system.procstat import ProcStat
 from perftop.system.samples import (
     CpuSample,
     DiskSample,
@@ -30,6 +32,8 @@ from perftop.system.samples import (
     TempSample,
 )
 
+FREQ_EVERY_S = 5.0  # the CPU clock shown is at most this old
+NO_SENSORS_AGAIN_S = 30.0  # a machine without temperature sensors is asked again this often
 # What a missing, hidden or unsupported metric raises across psutil's platforms.
 _UNAVAILABLE = (
     OSError,
@@ -106,8 +110,21 @@ class SystemSampler:
         proc_root: str = "/proc",
         root: str = "/",
         nvml: Any = None,
+        procstat: ProcStat | None = None,
     ) -> None:
         self._ps = psutil_module
+        # Linux with the real psutil: the CPU, memory, disk and network counters read from
+        # /proc directly, the same values for a fraction of the CPU (procstat.py); psutil
+        # still for the rest, and for any of those its reader cannot make out.
+        if procstat is None and psutil_module is psutil and sys.platform.startswith("linux"):
+            procstat = ProcStat(proc_root)
+        self._fast = procstat
+        # Read less often than every tick, for what they cost and how slowly they move:
+        # psutil's cpu_freq parses /proc/cpuinfo (~150 µs, more with many cores) and its
+        # sensors_temperatures globs /sys for sensors (~200 µs where there are none at all).
+        self._freq: Any = None
+        self._freq_until = float("-inf")
+        self._no_temps_until = float("-inf")
         self._clock = clock
         self._proc_root = proc_root
         self._own = OwnContainer(root, proc_root, clock)
@@ -118,8 +135,7 @@ class SystemSampler:
         self._disk_before: dict[str, tuple[int, int, int, int]] = {}
         self._net_before: dict[str, tuple[int, int, int, int]] = {}
         # Prime the CPU baselines so the first sample covers construction → first tick.
-        self._cpu_before = self._call(lambda: self._ps.cpu_times(), None)
-        self._cores_before: list[Any] = self._call(lambda: self._ps.cpu_times(percpu=True), [])
+        self._cpu_before, self._cores_before = self._cpu_times()
 
     @staticmethod
     def _call(fn: Callable[[], Any], default: Any) -> Any:
@@ -154,9 +170,18 @@ class SystemSampler:
             notice=self.gpu.untold_error(),
         )
 
+    def _cpu_times(self) -> tuple[Any, list[Any]]:
+        """The machine's CPU times and each core's, in seconds (psutil's or /proc/stat's:
+        the same units, so a baseline from one and a reading from the other still agree)."""
+        fast = self._fast.cpu_times() if self._fast is not None else None
+        if fast is not None:
+            return fast
+        total = self._call(lambda: self._ps.cpu_times(), None)
+        cores: list[Any] = self._call(lambda: self._ps.cpu_times(percpu=True), [])
+        return total, cores
+
     def _cpu(self) -> CpuSample:
-        after = self._call(lambda: self._ps.cpu_times(), None)
-        cores_after: list[Any] = self._call(lambda: self._ps.cpu_times(percpu=True), [])
+        after, cores_after = self._cpu_times()
         before, self._cpu_before = self._cpu_before, after
         cores_before, self._cores_before = self._cores_before, cores_after
         per_core = tuple(
@@ -172,7 +197,11 @@ class SystemSampler:
             user = _share(before, after, ("user", "nice"))
             system = _share(before, after, ("system", "irq", "softirq"))
             iowait = _share(before, after, ("iowait",))
-        freq = self._call(lambda: self._ps.cpu_freq(), None)
+        now = self._clock()
+        if now >= self._freq_until:
+            self._freq = self._call(lambda: self._ps.cpu_freq(), None)
+            self._freq_until = now + FREQ_EVERY_S
+        freq = self._freq
         freq_now = float(freq.current) if freq is not None and freq.current else None
         freq_max = float(freq.max) if freq is not None and freq.max else None
         return CpuSample(
@@ -186,6 +215,18 @@ class SystemSampler:
         )
 
     def _memory(self) -> MemorySample:
+        fast = self._fast.memory() if self._fast is not None else None
+        if fast is not None:
+            return MemorySample(
+                total_bytes=fast.total,
+                used_bytes=fast.used,
+                available_bytes=fast.available,
+                free_bytes=fast.free,
+                cached_bytes=fast.cached,
+                buffers_bytes=fast.buffers,
+                swap_total_bytes=fast.swap_total,
+                swap_used_bytes=fast.swap_used,
+            )
         vm = self._call(lambda: self._ps.virtual_memory(), None)
         swap = self._call(lambda: self._ps.swap_memory(), None)
         return MemorySample(
@@ -201,7 +242,9 @@ class SystemSampler:
         )
 
     def _disks(self, dt: float) -> tuple[DiskSample, ...]:
-        counters: dict[str, Any] = self._call(lambda: self._ps.disk_io_counters(perdisk=True), {})
+        counters: dict[str, Any] | None = self._fast.disks() if self._fast is not None else None
+        if counters is None:
+            counters = self._call(lambda: self._ps.disk_io_counters(perdisk=True), {})
         names = set(counters)
         current: dict[str, tuple[int, int, int, int]] = {}
         disks: list[DiskSample] = []
@@ -230,7 +273,9 @@ class SystemSampler:
         return tuple(disks)
 
     def _nets(self, dt: float) -> tuple[NetSample, ...]:
-        counters: dict[str, Any] = self._call(lambda: self._ps.net_io_counters(pernic=True), {})
+        counters: dict[str, Any] | None = self._fast.nets() if self._fast is not None else None
+        if counters is None:
+            counters = self._call(lambda: self._ps.net_io_counters(pernic=True), {})
         current: dict[str, tuple[int, int, int, int]] = {}
         nets: list[NetSample] = []
         # Loopback is kept for the curious but sorted last: it is not the machine's traffic.
@@ -261,7 +306,12 @@ class SystemSampler:
     def _temps(self) -> tuple[TempSample, ...]:
         if not hasattr(self._ps, "sensors_temperatures"):
             return ()  # macOS and Windows builds of psutil have no temperature sensors
+        now = self._clock()
+        if now < self._no_temps_until:
+            return ()
         chips: dict[str, list[Any]] = self._call(lambda: self._ps.sensors_temperatures(), {})
+        if not chips:  # none on this machine (a VM, a container): looked for again later
+            self._no_temps_until = now + NO_SENSORS_AGAIN_S
         temps: list[TempSample] = []
         for chip, entries in chips.items():
             for entry in entries:
