@@ -7,7 +7,7 @@ import dataclasses
 from textual.geometry import Region
 
 from perftop.app import PerftopApp
-from perftop.system.samples import NetSample, SystemSample
+from perftop.system.samples import Level, NetSample, SystemSample
 from perftop.system.source import FakeSource
 from perftop.ui.fmt import human_rate
 from perftop.ui.widgets.meters import BOLD, CpuPanel, IoPanel, Lines, SystemPanel
@@ -152,3 +152,21 @@ async def test_the_meters_colour_by_the_configs_thresholds() -> None:
         crit = mem.level_style(Level.CRIT)
         first_line = mem._shown[0]
         assert any(style == crit for _text, style in first_line), first_line
+
+
+async def test_a_theme_change_recolours_the_panels_kept_styles() -> None:
+    """The panels keep their styles between ticks (Textual's own cache goes at each refresh):
+    a new theme must still reach them, the level colours and the panel's own."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ticks(pilot, 2)
+        panel = app.screen.query_one(CpuPanel)
+        for theme in ("nord", "textual-light", "dracula"):
+            app.theme = theme
+            await ticks(pilot)
+            kept = (panel.level_style(Level.OK), panel.label_style, panel._base)
+            assert kept == (
+                panel.get_component_rich_style("meter--ok"),
+                panel.get_component_rich_style("meter--label"),
+                panel.rich_style,
+            ), theme
