@@ -183,7 +183,7 @@ class DashboardScreen(Screen[None]):
         self._psi_shown: bool | None = None  # the pressure line, as the panels were sized
         self._gpus_shown = 0  # the GPUs, as the panels were sized
         # Mounted when first shown, not composed hidden: styling three widgets nobody sees
-        # was ~8 ms of the first screen (bench/bench_startup.py). None until then.
+        # was ~5 ms of the first screen (bench/bench_startup.py). None until then.
         self._compact: CompactMeters | None = None  # small terminals only
         self._gpu: GpuPanel | None = None  # machines with NVIDIA GPUs only
         self._filter: FilterBox | None = None  # at the first `/` or F3
