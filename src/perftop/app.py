@@ -4,6 +4,7 @@ compute: collectors live in `perftop.system`, views in `perftop.ui`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import socket
 import threading
@@ -45,6 +46,7 @@ from perftop.ui.start import (
     SnapshotFile,
 )
 from perftop.ui.themes import THEMES
+from perftop.ui.tick_thread import TickThread
 
 if TYPE_CHECKING:
     from perftop.formats.recording import RecordingWriter
@@ -116,6 +118,14 @@ class Sampled(Message):
         return isinstance(message, Sampled)
 
 
+class SamplerFailed(Message):
+    """Reading a tick raised: raised again on the UI thread, which ends the app with it."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+
 class RecordingFailed(Message):
     """`--record` could not write a tick (disk full, file gone read-only...)."""
 
@@ -175,6 +185,8 @@ class PerftopApp(GuardedApp):
         self._record_lock = threading.Lock()  # the opening tick's and the sampler's, in order
         self._clock = clock
         self._next_tick = 0.0
+        self._ticks = TickThread(self._collect, self._sampler_failed)
+        self._next_timer: asyncio.TimerHandle | None = None
         self._record_failing = False  # a write to the recording failed; said once per streak
         ticks: TickSource | None = recording if recording is not None else self.timeline
         if saved is not None:
@@ -342,14 +354,34 @@ class PerftopApp(GuardedApp):
     def on_dashboard_screen_machine_profile_requested(self) -> None:
         self.open_machine_profile()
 
-    # --- sampling: one thread worker, re-armed after each tick so ticks never overlap -------
+    # --- sampling: one thread (tick_thread.py), asked again after each tick: none overlap ----
 
     def _sample(self) -> None:
         self._next_tick = self._clock() + self.config.delay_s
-        # An explicit description: without one Textual builds the app's repr on every tick.
-        self.run_worker(
-            self._collect, thread=True, exclusive=True, group="sampler", description="sample"
-        )
+        self._ticks.ask()
+
+    def _sampler_failed(self, error: BaseException) -> None:
+        self.post_message(SamplerFailed(error))  # from the tick thread: thread-safe
+
+    def on_sampler_failed(self, message: SamplerFailed) -> None:
+        raise message.error
+
+    def _sample_later(self, delay_s: float) -> None:
+        """The next tick in `delay_s`: an event loop timer, not a Textual one (that is a task
+        and a Timer object a tick)."""
+        if self._next_timer is not None:
+            self._next_timer.cancel()
+        self._next_timer = asyncio.get_running_loop().call_later(delay_s, self._tick_due)
+
+    def _tick_due(self) -> None:
+        self._next_timer = None
+        if self.is_running:  # not while shutting down
+            self._sample()
+
+    def on_unmount(self) -> None:
+        self._ticks.stop()
+        if self._next_timer is not None:
+            self._next_timer.cancel()
 
     def _open_live(self) -> None:
         """Sample the machine from now on. A first tick already read beside the imports is
@@ -367,7 +399,7 @@ class PerftopApp(GuardedApp):
         self._absorb(sample, snapshot)
         self.dashboard.open_with(sample, snapshot)
         self._next_tick = self._clock() + self.config.delay_s
-        self.set_timer(self.config.delay_s, self._sample)
+        self._sample_later(self.config.delay_s)
         if self.config.recorder is not None:
             self.run_worker(
                 lambda: self._record(sample, snapshot),
@@ -414,7 +446,7 @@ class PerftopApp(GuardedApp):
         self._absorb(message.sample, message.snapshot)
         self.dashboard.show(message.sample, message.snapshot)
         self.dashboard.refresh_detail()
-        self.set_timer(max(self._next_tick - self._clock(), 0.05), self._sample)
+        self._sample_later(max(self._next_tick - self._clock(), 0.05))
 
     def _absorb(self, sample: SystemSample, snapshot: ProcessSnapshot) -> None:
         """A tick into the models the screens read: the rewind history, graphs, growth."""
