@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from perftop.limits import (
     MAX_DELAY_S,
@@ -115,8 +115,7 @@ def profiler_conflict(settings: Config) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     path: str
     line: int | None
     key: str

@@ -80,9 +80,7 @@ class Meters(App[None]):
 
 def with_cores(n: int) -> SystemSample:
     sample = FakeSource().sample_system()
-    cpu = dataclasses.replace(
-        sample.cpu, per_core_percent=tuple(100.0 if i % 2 else 1.0 for i in range(n))
-    )
+    cpu = sample.cpu._replace(per_core_percent=tuple(100.0 if i % 2 else 1.0 for i in range(n)))
     return dataclasses.replace(sample, cpu=cpu, core_count=n)
 
 

@@ -51,9 +51,7 @@ async def test_a_tick_repaints_only_what_changed() -> None:
         assert all(r.x > 0 for r in painted), painted
         # A new total moves the figure and the bar, which sit left of the line's end.
         painted.clear()
-        busier = dataclasses.replace(
-            sample, cpu=dataclasses.replace(sample.cpu, total_percent=99.9)
-        )
+        busier = dataclasses.replace(sample, cpu=sample.cpu._replace(total_percent=99.9))
         app.history.append(busier)
         cpu.show(busier, app.history)
         first = painted[0]

@@ -293,7 +293,7 @@ class Folded(App[None]):
 @pytest.mark.parametrize("cores", [2, 4, 8, 64])
 async def test_the_folded_lines_never_grow_a_row_for_pressure(cores: int) -> None:
     sample = FakeSource().sample_system()
-    cpu = dataclasses.replace(sample.cpu, per_core_percent=(50.0,) * cores)
+    cpu = sample.cpu._replace(per_core_percent=(50.0,) * cores)
     sample = dataclasses.replace(sample, cpu=cpu, core_count=cores)
     bare = dataclasses.replace(sample, pressure=None)
     assert CompactMeters.rows_for(sample, 80) == CompactMeters.rows_for(bare, 80)

@@ -74,7 +74,7 @@ def test_levels_against_the_limits() -> None:
     t = Thresholds()
     host = levels_of(sample, t)
     assert host.cpu is Level.OK
-    own = dataclasses.replace(sample.container, cpu_percent=95.0, memory_used_bytes=500 * MIB)
+    own = sample.container._replace(cpu_percent=95.0, memory_used_bytes=500 * MIB)
     levels = container_levels(host, dataclasses.replace(sample, container=own), t)
     assert (levels.cpu, levels.memory) == (Level.CRIT, Level.CRIT)
     assert container_levels(host, dataclasses.replace(sample, container=None), t) is host

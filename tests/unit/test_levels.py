@@ -14,8 +14,8 @@ from perftop.system.samples import Level, TempSample
 
 def test_default_thresholds() -> None:
     sample = FakeSystemSampler().sample()
-    cpu = dataclasses.replace(
-        sample.cpu, total_percent=90.0, per_core_percent=(10.0, 60.0, 85.0, 59.9), iowait_percent=6
+    cpu = sample.cpu._replace(
+        total_percent=90.0, per_core_percent=(10.0, 60.0, 85.0, 59.9), iowait_percent=6
     )
     s = dataclasses.replace(
         sample,

@@ -107,7 +107,7 @@ def test_plain_json_and_no_profile_or_sample() -> None:
 def test_non_finite_readings_are_written_as_zero() -> None:
     snap = make_snapshot(with_profile=False)
     assert snap.sample is not None
-    cpu = dataclasses.replace(snap.sample.cpu, total_percent=float("nan"))
+    cpu = snap.sample.cpu._replace(total_percent=float("nan"))
     snap.sample = dataclasses.replace(snap.sample, cpu=cpu)
     back = loads_snapshot(dumps_snapshot(snap))
     assert back.sample is not None and back.sample.cpu.total_percent == 0.0

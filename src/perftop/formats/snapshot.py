@@ -105,6 +105,8 @@ def _encode(value: Any) -> Any:
             for f in dataclasses.fields(value)
             if f.metadata.get("kept", True)
         }
+    if _is_record(type(value)):  # a NamedTuple sample: an object, as a dataclass is
+        return {name: _encode(v) for name, v in zip(value._fields, value, strict=True)}
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
@@ -359,7 +361,7 @@ def _decode(tp: Any, value: Any, where: str) -> Any:
             _decode(key_type, k, where): _decode(value_type, v, f"{where}[{k!r:.40}]")
             for k, v in value.items()
         }
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and (dataclasses.is_dataclass(tp) or _is_record(tp)):
         return _decode_dataclass(tp, value, where)
     raise NotImplementedError(f"cannot decode {tp!r}")  # a field type not taught here
 
@@ -371,9 +373,25 @@ def _decode_dataclass(cls: type, value: Any, where: str) -> Any:
     if hints is None:
         hints = _HINTS[cls] = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in value:
-            kwargs[f.name] = _decode(hints[f.name], value[f.name], f"{where}.{f.name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ValueError(f"{where} has no {f.name}")
+    for name, required in _fields_of(cls):
+        if name in value:
+            kwargs[name] = _decode(hints[name], value[name], f"{where}.{name}")
+        elif required:
+            raise ValueError(f"{where} has no {name}")
     return cls(**kwargs)
+
+
+def _is_record(cls: type) -> bool:
+    """A NamedTuple class (the samples that are not dataclasses)."""
+    return issubclass(cls, tuple) and hasattr(cls, "_fields")
+
+
+def _fields_of(cls: type) -> list[tuple[str, bool]]:
+    """(name, required) of a dataclass's or a NamedTuple's fields, in their order."""
+    if _is_record(cls):
+        defaults: dict[str, Any] = getattr(cls, "_field_defaults", {})
+        return [(name, name not in defaults) for name in getattr(cls, "_fields", ())]
+    return [
+        (f.name, f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+        for f in dataclasses.fields(cls)
+    ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from perftop.system.pressure import PressureSet, read_cgroup_pressure
 
@@ -49,8 +50,7 @@ _MAX_READ = 64 * 1024  # the largest file read here is io.stat of a box with man
 _MAX_PROCS_READ = 4 << 20  # cgroup.procs of a root group: ~7 bytes a process
 
 
-@dataclass(frozen=True, slots=True)
-class Hierarchy:
+class Hierarchy(NamedTuple):
     """One mounted hierarchy: its version, v1 controllers, where it is, and which group of
     it the mount shows (`root`, as /proc/PID/cgroup names groups)."""
 
@@ -76,8 +76,7 @@ class Hierarchy:
         return "/" + "/".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupMounts:
+class CgroupMounts(NamedTuple):
     v2: Hierarchy | None = None
     v1: tuple[Hierarchy, ...] = ()
 

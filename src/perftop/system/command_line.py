@@ -23,10 +23,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class ShownCommand:
+class ShownCommand(NamedTuple):
     """A command line as the column shows it; `name` is the [start, end) of what to highlight
     in `text` ((0, 0) for nothing)."""
 
@@ -34,8 +34,7 @@ class ShownCommand:
     name: tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Interpreter:
+class Interpreter(NamedTuple):
     """How an interpreter's options read, enough to find what it runs."""
 
     takes_value: frozenset[str]  # options whose value is the next word when not attached

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 from perftop.system.cgroupfs import CgroupMounts, read_group, read_mounts
 from perftop.system.containers import OwnLimits, read_own_limits
@@ -86,4 +85,4 @@ def container_levels(levels: SampleLevels, s: SystemSample, t: Thresholds) -> Sa
         cpu = level_of(own.cpu_percent, t.cpu.warn, t.cpu.crit)
     if own.memory_percent is not None:
         memory = level_of(own.memory_percent, t.memory.warn, t.memory.crit)
-    return replace(levels, cpu=cpu, memory=memory)
+    return levels._replace(cpu=cpu, memory=memory)

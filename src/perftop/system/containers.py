@@ -31,7 +31,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from perftop.system.cgroupfs import (
     CgroupMounts,
@@ -64,8 +64,7 @@ _UNIT = re.compile(r".+\.(?:service|scope)")
 _MONITOR = re.compile(r"(?:libpod-conmon|crio-conmon)-[0-9a-f]{64}\.scope")
 
 
-@dataclass(frozen=True, slots=True)
-class Container:
+class Container(NamedTuple):
     """Where a cgroup path puts a process. `runtime` is "" for a plain systemd unit."""
 
     runtime: str  # docker, podman, containerd, cri-o, kubernetes, lxc, nspawn, "" (none)
@@ -296,8 +295,7 @@ def container_of_pid(
 # --- perftop inside a container ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class OwnLimits:
+class OwnLimits(NamedTuple):
     """Whether perftop runs in a container, and the CPU and memory its cgroup allows.
 
     The limits are the tightest along the process's own cgroup and its visible ancestors, so

@@ -12,7 +12,7 @@ so BLKIO is unknown, as on a stock kernel since 5.14.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from perftop.system.cgroups import CgroupSnapshot, CgroupStats
@@ -64,7 +64,7 @@ def _label(path: str) -> str:
     c = parse_container(path)
     if c is None:
         return ""
-    return (replace(c, name="db") if c.runtime == "docker" else c).label()
+    return (c._replace(name="db") if c.runtime == "docker" else c).label()
 
 
 LABEL_OF = {pid: _label(path) for pid, path in CGROUP_OF.items()}

@@ -25,8 +25,7 @@ Replayed ticks (a paused moment, a recording, a snapshot's window) feed a model 
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from perftop.system.samples import ProcessRow, ProcessSnapshot
 from perftop.system.trend import Exhaustion, Growth, judge, time_to_exhaustion
@@ -50,8 +49,7 @@ PROBE_EVERY_S = 30.0  # smaps_rollup and the cgroup, for suspects only
 WARN_WITHIN_S = 3600.0  # the dashboard warns of a suspect that runs out within this
 
 
-@dataclass(frozen=True, slots=True)
-class Forecast:
+class Forecast(NamedTuple):
     """A leak suspect that would run out of memory soon: what the dashboard warns of."""
 
     pid: int

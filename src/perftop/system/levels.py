@@ -8,23 +8,21 @@ thresholds their own sensor reports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from perftop.system.samples import Level, SystemSample, level_of
 
 __all__ = ["Band", "GpuLevels", "SampleLevels", "Thresholds", "levels_of"]
 
 
-@dataclass(frozen=True, slots=True)
-class Band:
+class Band(NamedTuple):
     """Warn at or above `warn`, crit at or above `crit`."""
 
     warn: float
     crit: float
 
 
-@dataclass(frozen=True, slots=True)
-class Thresholds:
+class Thresholds(NamedTuple):
     cpu: Band = Band(60.0, 85.0)  # % busy: the total and each core
     memory: Band = Band(60.0, 85.0)  # % used: memory and swap
     iowait: Band = Band(5.0, 20.0)  # % of CPU time waiting on I/O
@@ -33,8 +31,7 @@ class Thresholds:
     gpu_temperature: Band = Band(80.0, 88.0)
 
 
-@dataclass(frozen=True, slots=True)
-class SampleLevels:
+class SampleLevels(NamedTuple):
     cpu: Level
     cores: tuple[Level, ...]
     iowait: Level
@@ -45,8 +42,7 @@ class SampleLevels:
     gpus: tuple[GpuLevels, ...] = ()  # each GPU of the sample's, in its order
 
 
-@dataclass(frozen=True, slots=True)
-class GpuLevels:
+class GpuLevels(NamedTuple):
     """A GPU's figures: its use as the CPU's, its memory as the machine's, its temperature,
     and its power against its limit (a card at its limit is being throttled)."""
 

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 RESOURCES = ("cpu", "memory", "io")
 # A pressure file is two short lines; anything longer is not one.
 _MAX_READ = 512
 
 
-@dataclass(frozen=True, slots=True)
-class PressureLine:
+class PressureLine(NamedTuple):
     """One `some` or `full` line: averages in percent of wall time, total stall in µs."""
 
     avg10: float
@@ -36,16 +35,14 @@ class PressureLine:
     total_us: int
 
 
-@dataclass(frozen=True, slots=True)
-class Pressure:
+class Pressure(NamedTuple):
     """One resource's pressure; `full` is None for the system's CPU on kernels before 5.13."""
 
     some: PressureLine | None
     full: PressureLine | None
 
 
-@dataclass(frozen=True, slots=True)
-class PressureSet:
+class PressureSet(NamedTuple):
     """cpu, memory and io (and irq where the kernel has it) pressure; None: not available."""
 
     cpu: Pressure | None

@@ -9,7 +9,7 @@ seen, not every tick: ~12 µs a process once, then nothing. `retain` drops the p
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from perftop.system.cgroupfs import ProcCgroups, read_proc_cgroups
 from perftop.system.containers import Container, ContainerNames, container_of_paths
@@ -17,8 +17,7 @@ from perftop.system.containers import Container, ContainerNames, container_of_pa
 MAX_KNOWN = 65536
 
 
-@dataclass(frozen=True, slots=True)
-class _Known:
+class _Known(NamedTuple):
     key: object
     groups: ProcCgroups | None
     container: Container | None

@@ -2,12 +2,19 @@
 
 Units are in the field names (`_bytes`, `_per_s`, `_percent`, `_c`) so nobody has to guess.
 This module is plain data: no psutil, no Textual.
+
+The per-part samples are NamedTuples: perftop defines every one of its records at each start,
+before the first frame, and a NamedTuple costs a tenth of a frozen dataclass's `exec`-built
+methods to define (bench/README.md, "bench_startup.py"). The GPU's keeps being a dataclass
+(its `index` would shadow a tuple's method), as do the tick's own two (a field not compared,
+fields made by a factory) and the mutable `ProcessRow`.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from perftop.system.pressure import PressureSet
 
@@ -29,8 +36,7 @@ def level_of(value: float, warn: float, crit: float) -> Level:
     return Level.OK
 
 
-@dataclass(frozen=True, slots=True)
-class CpuSample:
+class CpuSample(NamedTuple):
     total_percent: float
     user_percent: float
     system_percent: float
@@ -40,8 +46,7 @@ class CpuSample:
     freq_max_mhz: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MemorySample:
+class MemorySample(NamedTuple):
     total_bytes: int
     used_bytes: int
     available_bytes: int
@@ -62,8 +67,7 @@ class MemorySample:
         return 100.0 * self.swap_used_bytes / self.swap_total_bytes
 
 
-@dataclass(frozen=True, slots=True)
-class DiskSample:
+class DiskSample(NamedTuple):
     """One block device's I/O over the last interval, plus its counters since boot."""
 
     name: str
@@ -75,8 +79,7 @@ class DiskSample:
     write_bytes_total: int
 
 
-@dataclass(frozen=True, slots=True)
-class NetSample:
+class NetSample(NamedTuple):
     """One network interface's traffic over the last interval, plus counters since boot."""
 
     name: str
@@ -88,16 +91,14 @@ class NetSample:
     tx_bytes_total: int
 
 
-@dataclass(frozen=True, slots=True)
-class TempSample:
+class TempSample(NamedTuple):
     label: str
     current_c: float
     high_c: float | None = None
     critical_c: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerSample:
+class ContainerSample(NamedTuple):
     """perftop runs in a container whose cgroup limits its CPU or memory (read by
     container_meter.py): the CPU and memory meters measure against these limits, and say so,
     rather than against the host's figures, which `cpu` and `memory` keep."""

@@ -20,8 +20,8 @@ GROWTH still shows the trend, but it is not marked.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from operator import mul
+from typing import NamedTuple
 
 SHOW_COVERAGE = 0.5  # GROWTH shows once half the window has history
 SHOW_POINTS = 6
@@ -34,8 +34,7 @@ HALF_RATE = 0.25
 GIVE_BACK = 0.5
 
 
-@dataclass(frozen=True, slots=True)
-class Growth:
+class Growth(NamedTuple):
     """A process's memory trend over the window."""
 
     bytes_per_min: float
@@ -46,8 +45,7 @@ class Growth:
     reason: str  # why it is, or is not, a leak suspect: one line for the detail pane
 
 
-@dataclass(frozen=True, slots=True)
-class Exhaustion:
+class Exhaustion(NamedTuple):
     """When, at its trend, a process runs out of memory, and against what."""
 
     seconds: float

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from textual.binding import Binding, BindingType
 
@@ -23,8 +24,7 @@ def with_ids(scope: str, bindings: Iterable[Binding]) -> list[BindingType]:
     return [dataclasses.replace(b, id=b.id or binding_id(scope, b.action)) for b in bindings]
 
 
-@dataclasses.dataclass(frozen=True)
-class Remappable:
+class Remappable(NamedTuple):
     id: str
     description: str
     keys: str

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from itertools import groupby
+from typing import NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.style import Style
@@ -54,8 +54,7 @@ def entries_to_hide(costs: Sequence[tuple[str, int]], room: int, drop: Sequence[
     return hidden
 
 
-@dataclass(frozen=True)
-class BarKey:
+class BarKey(NamedTuple):
     """A key as the bar shows it."""
 
     key: str  # as Textual names it: pressed when clicked
@@ -64,8 +63,7 @@ class BarKey:
     tooltip: str
 
 
-@dataclass(frozen=True)
-class BarEntry:
+class BarEntry(NamedTuple):
     """One entry: a key and what it does, or a group's keys and the group's description."""
 
     name: str  # the action name the drop order uses

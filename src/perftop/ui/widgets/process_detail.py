@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -57,8 +56,7 @@ class WaitHistory:
         return list(self.values)
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryView:
+class MemoryView(NamedTuple):
     """What the pane shows of a process's memory over time, from the growth model."""
 
     values: list[int]  # RSS in bytes, oldest first, evenly spaced over `span_s`

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
@@ -38,8 +38,7 @@ from perftop.ui.widgets.line_diff import changed_spans as changed_spans
 from perftop.ui.widgets.line_diff import repaint_spans, scrolled, styled
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
+class Column(NamedTuple):
     key: SortKey
     width: int  # 0 = takes the rest of the line
     right: bool
@@ -164,8 +163,7 @@ SHOWN: dict[SortKey, Shown] = {
 MIN_REST = len(SortKey.COMMAND.value)  # the flexible column never shrinks below its title
 
 
-@dataclass(frozen=True, slots=True)
-class Placed:
+class Placed(NamedTuple):
     """A column as laid out on a line of some width: where it starts, how wide it is."""
 
     column: Column
@@ -216,8 +214,7 @@ SCROLL_STEP = 5  # columns one ← or → shifts the command text: htop's step i
 _MARKED = frozenset({"", "kernel", "thread"})
 
 
-@dataclass(frozen=True, slots=True)
-class _MarkedCells:
+class _MarkedCells(NamedTuple):
     """The placed columns a row's marks go in, found once per layout: `_marks` runs for every
     line drawn."""
 
