@@ -35,6 +35,7 @@ __all__ = [
     "is_python",
     "new_machine_session",
     "new_session",
+    "python_under",
 ]
 
 
@@ -58,6 +59,10 @@ def _pyspy_factory() -> ProfilerBackend:
 def _pyspy_preflight(pid: int, options: ProfilerOptions) -> None:
     from perftop.profiling.pyspy_cli import dump_threads
 
+    if options.subprocesses and not is_python(pid):
+        # A launcher followed into its children (`choose_backend`): py-spy's recordings find
+        # the Python ones under it, but its dump reads only the PID it is given.
+        pid = _python_child(pid) or pid
     attempts = _CHECK_ATTEMPTS
     while True:
         try:
@@ -157,7 +162,38 @@ def choose_backend(pid: int, options: ProfilerOptions) -> str:
     """The backend that samples `pid` with `options`: the one asked for, or by the target."""
     if options.backend != "auto":
         return options.backend
-    return "py-spy" if is_python(pid) else "perf"
+    if is_python(pid):
+        return "py-spy"
+    # A launcher (a shell, `uv run`) asked to be followed into its children: py-spy finds
+    # the Python ones under it.
+    return "py-spy" if options.subprocesses and _python_child(pid) is not None else "perf"
+
+
+def python_under(pid: int, options: ProfilerOptions) -> str | None:
+    """Where auto picked perf for `pid` but a process under it runs Python (`pid` a shell, a
+    `uv run` or `timeout` in front of the real program: py-spy would have said "Failed to
+    find python version"), the line that says which one to profile instead; else None."""
+    if options.backend != "auto" or options.subprocesses or is_python(pid):
+        return None
+    child = _python_child(pid)
+    if child is None:
+        return None
+    from perftop.profiling.pyspy_cli import process_name  # as the backends: when first needed
+
+    name = process_name(pid)
+    return (
+        f"PID {pid}{f' ({name})' if name else ''} is not Python, so perf samples it; PID"
+        f" {child} under it runs Python: perftop --pid {child}, or --subprocesses for all"
+    )
+
+
+def _python_child(pid: int) -> int | None:
+    """The first process under `pid`, at any depth, that runs Python."""
+    try:
+        under = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return None
+    return next((child.pid for child in under if is_python(child.pid)), None)
 
 
 def command_line(pid: int) -> str:

@@ -13,6 +13,7 @@ from textual import work
 from textual.message import Message
 
 from perftop.profiling.backend import Batch, ProfilerError, ProfilerOptions
+from perftop.profiling.backends import python_under
 from perftop.profiling.session import ProfileSession, SessionState
 from perftop.ui.screens.profile_view import ViewedFlameScreen
 
@@ -43,6 +44,7 @@ class SessionFlameScreen(ViewedFlameScreen):
     """Drives `session` (None for a profile from a file: then nothing here runs)."""
 
     session: ProfileSession | None = None
+    _hinted = False  # python_under said (or found nothing) for this screen's target
 
     @property
     def pid(self) -> int | None:
@@ -71,7 +73,18 @@ class SessionFlameScreen(ViewedFlameScreen):
             self._failed()
         else:
             self._pump(session)
+            self._hint_python_under(session)
         self._refresh_head()
+
+    def _hint_python_under(self, session: ProfileSession) -> None:
+        """Auto sampled a shell or launcher with perf: say which process under it is Python
+        (once a screen: a restart with other settings would say it again)."""
+        if self._hinted or session.metadata.get("source") != "perf":
+            return
+        self._hinted = True
+        hint = python_under(session.pid, session.options)
+        if hint is not None:
+            self.notify(hint, severity="warning", timeout=15)
 
     @work(thread=True, exclusive=True, group="attach")
     def _start_off_thread(self, session: ProfileSession, options: ProfilerOptions | None) -> None:
