@@ -4,19 +4,23 @@ its Python children with py-spy (profiling/backends.py)."""
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
+from perftop.commands.record import record
 from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.backends import check_target, choose_backend, new_session, python_under
 from perftop.profiling.session import SessionState
 from tests.e2e.harness import wait_until
+from tests.native_targets import have
 
 HOT = "launched_hot_loop"
 PROGRAM = f"""
@@ -105,3 +109,16 @@ def test_a_launcher_followed_into_its_children_gives_the_python_childs_flame(
         wait_until(sampled_hot, f"{HOT} in the flame of the shell's child")
     finally:
         session.stop()
+
+
+@pytest.mark.slow  # a real perf on a real target
+@pytest.mark.skipif(not have("perf"), reason="needs perf")
+def test_perftop_record_of_a_launcher_says_which_process_is_python(
+    python_launched: tuple[int, int], tmp_path: Path
+) -> None:
+    shell, child = python_launched
+    out, err = io.StringIO(), io.StringIO()
+    code = record(shell, ProfilerOptions(), str(tmp_path / "shell.folded"), 0.5, out=out, err=err)
+    assert code == 0, err.getvalue()
+    assert f"PID {shell} (bash) is not Python" in err.getvalue()
+    assert f"perftop --pid {child}" in err.getvalue()

@@ -92,6 +92,12 @@ def record(
             session.start()
             if session.state is SessionState.FAILED:
                 raise UsageError(session.error or f"cannot profile {what}")
+            if pid is not None and backend is None and session.metadata.get("source") == "perf":
+                from perftop.profiling.backends import python_under
+
+                hint = python_under(pid, options)
+                if hint is not None:
+                    note(err, hint)
             try:
                 _record_loop(session, stop, duration_s, progress, what)
             finally:
