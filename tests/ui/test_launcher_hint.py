@@ -10,7 +10,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-import psutil  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from perftop.app import AppConfig, PerftopApp
@@ -20,6 +19,7 @@ from perftop.system.source import FakeSource
 from perftop.ui.screens.profile import ProfileScreen
 from tests.e2e.harness import wait_until
 from tests.hand_backend import HandBackend
+from tests.launched import running
 from tests.ui.helpers import ticks, until
 
 
@@ -29,8 +29,7 @@ def launcher() -> Iterator[tuple[int, int]]:
     python = [sys.executable, "-c", "import time; time.sleep(60)"]
     shell = subprocess.Popen(["bash", "-c", shlex.join(python) + "; true"], start_new_session=True)
     try:
-        child = wait_until(lambda: psutil.Process(shell.pid).children(), "bash's child")[0]
-        yield shell.pid, child.pid
+        yield shell.pid, wait_until(lambda: running(shell.pid, sys.executable), "bash's Python")
     finally:
         os.killpg(shell.pid, 9)
         shell.wait()

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from perftop.commands.record import record
@@ -20,6 +19,7 @@ from perftop.profiling.backend import ProfilerOptions
 from perftop.profiling.backends import check_target, choose_backend, new_session, python_under
 from perftop.profiling.session import SessionState
 from tests.e2e.harness import wait_until
+from tests.launched import running
 from tests.native_targets import have
 
 HOT = "launched_hot_loop"
@@ -38,10 +38,7 @@ def _launcher(child: list[str]) -> Iterator[tuple[int, int]]:
     command = shlex.join(child) + "; true"
     shell = subprocess.Popen(["bash", "-c", command], start_new_session=True)
     try:
-        under = wait_until(
-            lambda: psutil.Process(shell.pid).children(), "the launcher's child to start"
-        )
-        yield shell.pid, under[0].pid
+        yield shell.pid, wait_until(lambda: running(shell.pid, child[0]), f"bash's {child[0]}")
     finally:
         os.killpg(shell.pid, 9)
         shell.wait()
