@@ -26,7 +26,7 @@ from tests.ui.helpers import ticks, until
 @pytest.fixture
 def launcher() -> Iterator[tuple[int, int]]:
     """(a bash PID, the sleeping Python PID under it)."""
-    python = [sys.executable, "-c", "import time; time.sleep(60)"]
+    python = [sys.executable, "-c", "import signal; signal.pause()"]  # until killed
     shell = subprocess.Popen(["bash", "-c", shlex.join(python) + "; true"], start_new_session=True)
     try:
         yield shell.pid, wait_until(lambda: running(shell.pid, sys.executable), "bash's Python")

@@ -52,7 +52,7 @@ def python_launched() -> Iterator[tuple[int, int]]:
 
 @pytest.fixture
 def sleep_launched() -> Iterator[tuple[int, int]]:
-    yield from _launcher(["sleep", "60"])
+    yield from _launcher(["sleep", "infinity"])  # until killed
 
 
 def test_auto_on_a_launcher_says_which_process_under_it_is_python(

@@ -92,7 +92,7 @@ def record(
             session.start()
             if session.state is SessionState.FAILED:
                 raise UsageError(session.error or f"cannot profile {what}")
-            if pid is not None and backend is None and session.metadata.get("source") == "perf":
+            if pid is not None and backend is None:  # auto's perf for a launcher: say so
                 from perftop.profiling.backends import python_under
 
                 hint = python_under(pid, options)
